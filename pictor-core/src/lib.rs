@@ -1,0 +1,14 @@
+//! # pictor-core
+//!
+//! The domain model of Pictor, a decentralized GPU rendering network: jobs and frame sets, tasks and
+//! their state machine, integer money, pricing and quotes, the pluggable scheduler, the hash-chained
+//! ledger model and the API wire types shared by the SDK and the network. No network I/O lives here.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod ids;
+pub mod money;
+
+pub use error::{Error, Result};
+pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
+pub use money::{Money, Rounding};

@@ -1,0 +1,1 @@
+pub use pictor_core as core;
