@@ -35,7 +35,9 @@ pub enum Error {
         event: String,
     },
     /// A result or heartbeat carried a fencing token other than the current lease's.
-    #[error("stale fencing token: the current attempt is {current}, the request carried {presented}")]
+    #[error(
+        "stale fencing token: the current attempt is {current}, the request carried {presented}"
+    )]
     StaleFencingToken {
         /// The token of the live lease.
         current: u64,
@@ -43,7 +45,9 @@ pub enum Error {
         presented: u64,
     },
     /// No plan can meet the deadline; `minimum_seconds` is the earliest feasible finish.
-    #[error("deadline of {requested_seconds:.0} s is infeasible: the earliest possible finish is {minimum_seconds:.0} s")]
+    #[error(
+        "deadline of {requested_seconds:.0} s is infeasible: the earliest possible finish is {minimum_seconds:.0} s"
+    )]
     InfeasibleDeadline {
         /// The deadline asked for, in seconds from now.
         requested_seconds: f64,

@@ -7,8 +7,14 @@
 
 pub mod error;
 pub mod ids;
+pub mod job;
 pub mod money;
+pub mod task;
 
 pub use error::{Error, Result};
 pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
+pub use job::{
+    Engine, FrameSet, GpuVendor, HardwareRequirements, JobSpec, OutputFormat, RendererKind,
+    Resolution, SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
+};
 pub use money::{Money, Rounding};

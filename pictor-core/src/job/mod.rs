@@ -1,0 +1,11 @@
+//! Jobs as creators describe them: the frame set and the validated [`JobSpec`].
+
+mod frame_set;
+mod spec;
+
+pub use frame_set::{FrameRange, FrameSet, MAX_FRAME_NUMBER, MAX_FRAMES, MAX_PARTS};
+pub use spec::{
+    Engine, GpuVendor, HardwareRequirements, JobSpec, JobSpecBuilder, MAX_DIMENSION, MAX_PIXELS,
+    MAX_SAMPLES, MAX_TAG_LEN, MAX_TAGS, OutputFormat, RendererKind, RendererSpec, Resolution,
+    SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
+};
