@@ -2,5 +2,7 @@
 //! function with attempts and fencing tokens).
 
 mod split;
+mod state;
 
 pub use split::{MAX_TASKS_PER_JOB, PixelRect, TaskWork, split, tile_grid};
+pub use state::{Task, TaskEvent, TaskPolicy, TaskState};
