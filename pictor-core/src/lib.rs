@@ -5,6 +5,7 @@
 //! ledger model and the API wire types shared by the SDK and the network. No network I/O lives here.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod error;
 pub mod ids;
 pub mod job;
