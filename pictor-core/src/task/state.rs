@@ -591,8 +591,7 @@ mod tests {
             let mut state = TaskState::NEW;
             let mut accepted_results = 0;
             for event in events {
-                match state.apply(&event, &p) {
-                    Ok(next) => {
+                if let Ok(next) = state.apply(&event, &p) {
                         // Attempts never go backwards, never exceed the cap.
                         if !matches!(next, TaskState::Cancelled) {
                             prop_assert!(attempt_of(&next) >= attempt_of(&state));
@@ -609,8 +608,6 @@ mod tests {
                             prop_assert!(false, "a final state moved: {:?} -> {:?}", state, next);
                         }
                         state = next;
-                    }
-                    Err(_) => {}
                 }
             }
             prop_assert!(accepted_results <= 1, "a task is accepted at most once");
