@@ -1,0 +1,27 @@
+//! Argument parsing and dispatch of the `pictor` subcommands, one module per subcommand.
+
+mod plan;
+
+use clap::{Parser, Subcommand};
+
+/// Pictor: decentralized GPU rendering.
+#[derive(Debug, Parser)]
+#[command(name = "pictor", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Plan a synthetic market (or an ETC matrix) with a scheduling strategy and compare it with
+    /// the lower bounds.
+    Plan(plan::PlanArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Plan(args) => plan::run(args),
+    }
+}
