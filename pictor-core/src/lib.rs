@@ -7,8 +7,12 @@
 
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 
 pub use error::{Error, Result};
 pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
+pub use ledger::{
+    Account, AccountKind, Journal, Ledger, Seal, Settlement, Transfer, TransferId, TransferStatus,
+};
 pub use money::{Money, Rounding};
