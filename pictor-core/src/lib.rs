@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod ids;
 pub mod job;
+pub mod ledger;
 pub mod money;
 pub mod task;
 
@@ -17,5 +18,8 @@ pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
 pub use job::{
     Engine, FrameSet, GpuVendor, HardwareRequirements, JobSpec, OutputFormat, RendererKind,
     Resolution, SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
+};
+pub use ledger::{
+    Account, AccountKind, Journal, Ledger, Seal, Settlement, Transfer, TransferId, TransferStatus,
 };
 pub use money::{Money, Rounding};
