@@ -8,6 +8,7 @@
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod schedule;
 
 pub use error::{Error, Result};
 pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
