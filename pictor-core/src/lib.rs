@@ -11,6 +11,7 @@ pub mod ids;
 pub mod job;
 pub mod ledger;
 pub mod money;
+pub mod schedule;
 pub mod task;
 
 pub use error::{Error, Result};
