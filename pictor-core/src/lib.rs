@@ -9,6 +9,8 @@ pub mod error;
 pub mod ids;
 pub mod job;
 pub mod money;
+pub mod pricing;
+pub mod schedule;
 pub mod task;
 
 pub use error::{Error, Result};
@@ -18,3 +20,11 @@ pub use job::{
     Resolution, SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
 };
 pub use money::{Money, Rounding};
+pub use pricing::{
+    FeeSplit, OfferKind, PricingConfig, Quote, Reliability, TierMultipliers, TierQuote,
+    WorkEstimate, WorkerOffer,
+};
+pub use schedule::{
+    Assignment, BUILTIN_STRATEGIES, JobView, MarketView, Plan, Scheduler, Speculation, TaskRef,
+    TaskStatus, TaskView, builtin,
+};
