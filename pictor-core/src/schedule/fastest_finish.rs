@@ -115,8 +115,17 @@ impl<'a> EftIndex<'a> {
 
     /// Adds `work` to machine `m`.
     pub(crate) fn assign(&mut self, m: u32, work: f64) {
+        self.shift(m, work);
+    }
+
+    /// Takes `work` off machine `m` (a lower key is pushed; the old entry becomes stale).
+    pub(crate) fn unassign(&mut self, m: u32, work: f64) {
+        self.shift(m, -work);
+    }
+
+    fn shift(&mut self, m: u32, work: f64) {
         let mi = m as usize;
-        self.load[mi] += work / self.speed[mi];
+        self.load[mi] = (self.load[mi] + work / self.speed[mi]).max(0.0);
         let bits = self.load[mi].to_bits();
         for &(g, p) in &self.memberships[mi] {
             self.heaps[g as usize][p as usize].push(Reverse((bits, m)));
@@ -186,16 +195,72 @@ pub(crate) fn eft_orders(
     }
     tasks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut index = EftIndex::new(&machines.speed, load, &groups, ratio);
-    let mut orders: Vec<Vec<TaskRef>> = vec![Vec::new(); machines.len()];
+    let mut orders: Vec<Vec<(f64, TaskRef)>> = vec![Vec::new(); machines.len()];
+    let task_count = tasks.len();
     for (work, at) in tasks {
         let g = job_group[at.job as usize];
         let (m, _) = index
             .best(g, work)
             .ok_or_else(|| no_eligible(view, at.job as usize))?;
         index.assign(m, work);
-        orders[m as usize].push(at);
+        orders[m as usize].push((work, at));
     }
+    polish(&mut index, &mut orders, &job_group, task_count);
+    let orders = orders
+        .into_iter()
+        .map(|list| list.into_iter().map(|(_, at)| at).collect())
+        .collect();
     Ok((orders, index.load))
+}
+
+/// Local improvement after LPT/EFT: while some task of the critical (latest-finishing) machine can
+/// move to a machine of its group where it would finish before the current makespan, move it (the
+/// largest such task first). Stops at the first critical machine with no improving move, or after
+/// `max_moves` moves. Only ever lowers the critical machine's finish, never raises another machine
+/// above it, so the makespan never increases.
+fn polish(
+    index: &mut EftIndex<'_>,
+    orders: &mut [Vec<(f64, TaskRef)>],
+    job_group: &[usize],
+    max_moves: usize,
+) {
+    let mut critical: BinaryHeap<(u64, u32)> = orders
+        .iter()
+        .enumerate()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(m, _)| (index.load[m].to_bits(), m as u32))
+        .collect();
+    for _ in 0..max_moves {
+        let Some(&(bits, c)) = critical.peek() else {
+            return;
+        };
+        if bits != index.load[c as usize].to_bits() || orders[c as usize].is_empty() {
+            critical.pop();
+            continue;
+        }
+        let makespan = index.load[c as usize];
+        let mut moved = false;
+        for k in 0..orders[c as usize].len() {
+            let (work, at) = orders[c as usize][k];
+            let g = job_group[at.job as usize];
+            let Some((m, finish)) = index.best(g, work) else {
+                continue;
+            };
+            if m != c && finish < makespan * (1.0 - 1e-9) {
+                orders[c as usize].swap_remove(k);
+                index.unassign(c, work);
+                index.assign(m, work);
+                orders[m as usize].push((work, at));
+                critical.push((index.load[c as usize].to_bits(), c));
+                critical.push((index.load[m as usize].to_bits(), m));
+                moved = true;
+                break;
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
 }
 
 impl FastestFinish {
@@ -259,6 +324,7 @@ impl Scheduler for FastestFinish {
         let eligibility = Eligibility::build(view);
         let machines = Machines::build(view);
         let mut ceilings: Vec<Option<Money>> = vec![None; view.jobs.len()];
+        let mut minimums: Vec<Option<Money>> = vec![None; view.jobs.len()];
         let mut plan = self.plan_with_ceilings(view, &eligibility, &machines, &ceilings)?;
         for _pass in 0..3 {
             let mut changed = false;
@@ -266,13 +332,6 @@ impl Scheduler for FastestFinish {
                 let Some(cap) = job.budget_cap else { continue };
                 if plan.jobs[j].cost <= cap {
                     continue;
-                }
-                let minimum = cheapest_possible_cost(view, &eligibility, j)?;
-                if minimum > cap {
-                    return Err(Error::InfeasibleBudget {
-                        requested: cap,
-                        minimum,
-                    });
                 }
                 let mut prices: Vec<Money> = eligibility
                     .eligible_workers(j)
@@ -282,6 +341,38 @@ impl Scheduler for FastestFinish {
                     .collect();
                 prices.sort_unstable();
                 prices.dedup();
+                let minimum = match job.deadline_secs {
+                    None => cheapest_possible_cost(view, &eligibility, j)?,
+                    Some(deadline) => {
+                        // The cheapest plan that still meets the deadline: the lowest ceiling
+                        // whose plan finishes in time (the current ceiling, at worst).
+                        let (mut lo, mut hi) = (0usize, prices.len().saturating_sub(1));
+                        let saved = ceilings[j];
+                        while lo < hi {
+                            let mid = (lo + hi) / 2;
+                            ceilings[j] = Some(prices[mid]);
+                            let candidate =
+                                self.plan_with_ceilings(view, &eligibility, &machines, &ceilings)?;
+                            if candidate.jobs[j].finish_secs <= deadline {
+                                hi = mid;
+                            } else {
+                                lo = mid + 1;
+                            }
+                        }
+                        ceilings[j] = prices.get(lo).copied();
+                        let cheapest =
+                            self.plan_with_ceilings(view, &eligibility, &machines, &ceilings)?;
+                        ceilings[j] = saved;
+                        cheapest.jobs[j].cost
+                    }
+                };
+                if minimum > cap {
+                    return Err(Error::InfeasibleBudget {
+                        requested: cap,
+                        minimum,
+                    });
+                }
+                minimums[j] = Some(minimum);
                 // prices[lo] always fits (it is the cheapest); find the highest that fits.
                 let (mut lo, mut hi) = (0usize, prices.len().saturating_sub(1));
                 let mut best: Option<Plan> = None;
@@ -309,21 +400,24 @@ impl Scheduler for FastestFinish {
             }
         }
         for (j, job) in view.jobs.iter().enumerate() {
-            if let Some(cap) = job.budget_cap {
-                if plan.jobs[j].cost > cap {
-                    return Err(Error::InfeasibleBudget {
-                        requested: cap,
-                        minimum: plan.jobs[j].cost,
-                    });
-                }
+            let over_budget = job.budget_cap.is_some_and(|cap| plan.jobs[j].cost > cap);
+            let late = job
+                .deadline_secs
+                .is_some_and(|deadline| plan.jobs[j].finish_secs > deadline);
+            if let (Some(cap), true) = (
+                job.budget_cap,
+                over_budget || (late && ceilings[j].is_some()),
+            ) {
+                return Err(Error::InfeasibleBudget {
+                    requested: cap,
+                    minimum: minimums[j].unwrap_or(plan.jobs[j].cost),
+                });
             }
-            if let Some(deadline) = job.deadline_secs {
-                if plan.jobs[j].finish_secs > deadline {
-                    return Err(Error::InfeasibleDeadline {
-                        requested_seconds: deadline,
-                        minimum_seconds: plan.jobs[j].finish_secs.ceil(),
-                    });
-                }
+            if let (Some(deadline), true) = (job.deadline_secs, late) {
+                return Err(Error::InfeasibleDeadline {
+                    requested_seconds: deadline,
+                    minimum_seconds: plan.jobs[j].finish_secs.ceil(),
+                });
             }
         }
         Ok(plan)
