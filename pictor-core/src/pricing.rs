@@ -547,8 +547,16 @@ impl PricingConfig {
         tier: Tier,
     ) -> Result<Money> {
         let millis = bench_millis(work_bench_secs)?;
+        let multiplier = u64::from(self.tiers.per_mille(tier));
+        // Fast path in u64 (the same two round-ups as below), exact whenever nothing overflows.
+        if let Some(product) = price_per_bench_hour.micros().checked_mul(millis) {
+            let base = product.div_ceil(3_600_000);
+            if let Some(scaled) = base.checked_mul(multiplier) {
+                return Ok(Money::from_micros(scaled.div_ceil(1_000)));
+            }
+        }
         Money::for_work(price_per_bench_hour, millis, Rounding::Up)?.mul_ratio(
-            u64::from(self.tiers.per_mille(tier)),
+            multiplier,
             1_000,
             Rounding::Up,
         )
@@ -673,6 +681,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn task_cost_fast_path_matches_money(price in any::<u32>(), work in 0.0f64..1e7, tier in 0usize..3) {
+            let config = PricingConfig::default();
+            let tier = Tier::ALL[tier];
+            let millis = bench_millis(work).unwrap();
+            let slow = Money::for_work(Money::from_micros(u64::from(price)), millis, Rounding::Up)
+                .unwrap()
+                .mul_ratio(u64::from(config.tiers.per_mille(tier)), 1_000, Rounding::Up)
+                .unwrap();
+            prop_assert_eq!(config.task_cost(Money::from_micros(u64::from(price)), work, tier).unwrap(), slow);
+        }
+
         #[test]
         fn fee_split_sums_exactly(amount in any::<u64>(), checker in 0u32..=5_000, network in 0u32..=5_000) {
             let split = FeeSplit { checker_fee_bps: checker, network_fee_bps: network };

@@ -355,14 +355,12 @@ fn fastest_finish_duplicates_stragglers_on_idle_fast_workers() {
             offer.speed /= 10.0;
         }
     }
-    let mut t = 0;
     for w in 0..15 {
         let worker = view.workers[w].worker;
-        view.jobs[0].tasks[t].status = TaskStatus::Running {
+        view.jobs[0].tasks[w].status = TaskStatus::Running {
             worker,
             elapsed_secs: 0.0,
         };
-        t += 1;
     }
     // The rest of the tasks are done: drop them.
     view.jobs[0].tasks.truncate(15);

@@ -148,7 +148,9 @@ impl FrameSet {
     /// True when `frame` is in the set.
     pub fn contains(&self, frame: u32) -> bool {
         self.parts.iter().any(|part| {
-            frame >= part.start && frame <= part.end && (frame - part.start) % part.step == 0
+            frame >= part.start
+                && frame <= part.end
+                && (frame - part.start).is_multiple_of(part.step)
         })
     }
 

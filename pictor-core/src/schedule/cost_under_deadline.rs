@@ -47,7 +47,7 @@ pub struct CostUnderDeadline {
     /// A job without a deadline is planned as if its deadline were this multiple of its fastest
     /// finish (≥ 1; default 3).
     pub default_deadline_factor: f64,
-    /// Speed-class ratio of the fastest-finish fallback (default 1.03).
+    /// Speed-class ratio of the fastest-finish fallback (default 1.1).
     pub class_ratio: f64,
     /// Straggler threshold for tail duplication (default 1.5 × the median).
     pub straggler_factor: f64,
@@ -58,7 +58,7 @@ impl Default for CostUnderDeadline {
         CostUnderDeadline {
             fill_fraction: 0.6,
             default_deadline_factor: 3.0,
-            class_ratio: 1.03,
+            class_ratio: 1.1,
             straggler_factor: 1.5,
         }
     }
@@ -344,22 +344,22 @@ impl Scheduler for CostUnderDeadline {
                 explicit,
                 self.class_ratio,
             )?;
-            if let Some(cap) = job.budget_cap {
-                if chosen.cost > cap {
-                    let dense = if self.fill_fraction < 1.0 {
-                        Some(context.attempt(&load, 1.0, deadline, explicit, self.class_ratio)?)
-                    } else {
-                        None
-                    };
-                    match dense {
-                        Some(dense) if dense.cost <= cap => chosen = dense,
-                        other => {
-                            let minimum = other.map_or(chosen.cost, |d| d.cost.min(chosen.cost));
-                            return Err(Error::InfeasibleBudget {
-                                requested: cap,
-                                minimum,
-                            });
-                        }
+            if let Some(cap) = job.budget_cap
+                && chosen.cost > cap
+            {
+                let dense = if self.fill_fraction < 1.0 {
+                    Some(context.attempt(&load, 1.0, deadline, explicit, self.class_ratio)?)
+                } else {
+                    None
+                };
+                match dense {
+                    Some(dense) if dense.cost <= cap => chosen = dense,
+                    other => {
+                        let minimum = other.map_or(chosen.cost, |d| d.cost.min(chosen.cost));
+                        return Err(Error::InfeasibleBudget {
+                            requested: cap,
+                            minimum,
+                        });
                     }
                 }
             }

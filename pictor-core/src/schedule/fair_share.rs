@@ -89,11 +89,11 @@ impl FairState {
         };
         for (j, job) in view.jobs.iter().enumerate() {
             for task in &job.tasks {
-                if let TaskStatus::Running { worker, .. } = task.status {
-                    if let Some(&w) = state.worker_index.get(&worker) {
-                        state.power[j] += state.speed[w as usize];
-                        state.current[w as usize].push_back(j as u32);
-                    }
+                if let TaskStatus::Running { worker, .. } = task.status
+                    && let Some(&w) = state.worker_index.get(&worker)
+                {
+                    state.power[j] += state.speed[w as usize];
+                    state.current[w as usize].push_back(j as u32);
                 }
             }
         }
@@ -130,11 +130,11 @@ impl FairState {
     fn request(&mut self, w: usize, valid: impl Fn(TaskRef) -> bool) -> Option<TaskRef> {
         let speed = self.speed[w];
         let mut previous = None;
-        if self.current[w].len() >= self.slots[w] as usize {
-            if let Some(j) = self.current[w].pop_front() {
-                self.change_power(j as usize, -speed);
-                previous = Some(j as usize);
-            }
+        if self.current[w].len() >= self.slots[w] as usize
+            && let Some(j) = self.current[w].pop_front()
+        {
+            self.change_power(j as usize, -speed);
+            previous = Some(j as usize);
         }
         loop {
             let lowest = self

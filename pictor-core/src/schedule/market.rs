@@ -147,13 +147,13 @@ impl MarketView {
                     "must be at least 1",
                 ));
             }
-            if let Some(deadline) = job.deadline_secs {
-                if !(deadline.is_finite() && deadline > 0.0) {
-                    return Err(Error::invalid(
-                        format!("jobs[{j}].deadline_secs"),
-                        format!("{deadline} is not a positive finite number of seconds"),
-                    ));
-                }
+            if let Some(deadline) = job.deadline_secs
+                && !(deadline.is_finite() && deadline > 0.0)
+            {
+                return Err(Error::invalid(
+                    format!("jobs[{j}].deadline_secs"),
+                    format!("{deadline} is not a positive finite number of seconds"),
+                ));
             }
             for (t, task) in job.tasks.iter().enumerate() {
                 let w = task.work_bench_secs;

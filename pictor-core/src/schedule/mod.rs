@@ -324,6 +324,13 @@ impl Plan {
             .collect();
         let mut makespan = 0.0_f64;
         let mut total = Money::ZERO;
+        for (m, order) in per_machine.iter().enumerate() {
+            if let Some(&w) = machines.worker_of.get(m)
+                && let Some(worker) = workers.get_mut(w as usize)
+            {
+                worker.tasks.reserve(order.len());
+            }
+        }
         for (m, order) in per_machine.into_iter().enumerate() {
             let (Some(&w), Some(&speed), Some(&ready)) = (
                 machines.worker_of.get(m),
@@ -337,13 +344,14 @@ impl Plan {
             let offer = &view.workers[w];
             let mut clock = ready;
             for at in order {
+                let task = task_view(view, at)?;
                 let job = &view.jobs[at.job as usize];
-                let work = task_work(view, at)?;
+                let work = task.work_bench_secs;
                 let flag = &mut seen[at.job as usize][at.task as usize];
                 if *flag {
                     return Err(Error::invalid(
                         "orders",
-                        format!("task {} planned twice", job.tasks[at.task as usize].id),
+                        format!("task {} planned twice", task.id),
                     ));
                 }
                 *flag = true;
@@ -360,7 +368,7 @@ impl Plan {
                 makespan = makespan.max(clock);
                 workers[w].tasks.push(PlannedTask {
                     job: job.id,
-                    task: job.tasks[at.task as usize].id,
+                    task: task.id,
                     at,
                     slot,
                     start_secs: start,
@@ -441,6 +449,10 @@ impl Plan {
 }
 
 fn task_work(view: &MarketView, at: TaskRef) -> Result<f64> {
+    task_view(view, at).map(|t| t.work_bench_secs)
+}
+
+fn task_view(view: &MarketView, at: TaskRef) -> Result<&TaskView> {
     let task = view
         .jobs
         .get(at.job as usize)
@@ -457,7 +469,7 @@ fn task_work(view: &MarketView, at: TaskRef) -> Result<f64> {
             format!("task {} is not waiting", task.id),
         ));
     }
-    Ok(task.work_bench_secs)
+    Ok(task)
 }
 
 /// A task handed to a worker.
