@@ -11,6 +11,7 @@ pub mod ids;
 pub mod job;
 pub mod ledger;
 pub mod money;
+pub mod pricing;
 pub mod schedule;
 pub mod task;
 
@@ -24,3 +25,11 @@ pub use ledger::{
     Account, AccountKind, Journal, Ledger, Seal, Settlement, Transfer, TransferId, TransferStatus,
 };
 pub use money::{Money, Rounding};
+pub use pricing::{
+    FeeSplit, OfferKind, PricingConfig, Quote, Reliability, TierMultipliers, TierQuote,
+    WorkEstimate, WorkerOffer,
+};
+pub use schedule::{
+    Assignment, BUILTIN_STRATEGIES, JobView, MarketView, Plan, Scheduler, Speculation, TaskRef,
+    TaskStatus, TaskView, builtin,
+};
