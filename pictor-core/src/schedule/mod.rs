@@ -15,9 +15,12 @@ pub mod batch_min_min;
 pub mod bounds;
 pub mod cost_under_deadline;
 pub mod engine;
+pub mod etc;
 pub mod fair_share;
 pub mod fastest_finish;
+pub mod lp_bound;
 pub mod market;
+pub mod min_min;
 pub mod quote;
 
 pub use batch_min_min::BatchMinMin;
