@@ -12,7 +12,6 @@ use pictor_core::{
     VersionConstraint, WorkEstimate,
 };
 use proptest::prelude::*;
-use std::time::Instant;
 
 fn single_job(tasks: usize, workers: usize, seed: u64) -> MarketView {
     let mut view = MarketView::synthetic(tasks, workers, 1, seed);
@@ -466,68 +465,4 @@ proptest! {
             }
         }
     }
-}
-
-/// 100k tasks × 10k workers, fastest-finish, one core. Run with
-/// `cargo test --release -p pictor-core --test scheduler_quality -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn fastest_finish_plans_100k_by_10k_quickly() {
-    let view = MarketView::synthetic(100_000, 10_000, 100, 1);
-    let ff = FastestFinish::default();
-    let mut best = f64::INFINITY;
-    let mut plan = None;
-    for _ in 0..5 {
-        let start = Instant::now();
-        plan = Some(ff.plan(&view).unwrap());
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    let plan = plan.unwrap();
-    let ratio = plan.makespan_secs / market_makespan_bound(&view);
-    println!(
-        "100k x 10k fastest-finish: best {:.1} ms, ratio {ratio:.4}",
-        best * 1e3
-    );
-    // Dispatch cost per request.
-    let start = Instant::now();
-    let mut served = 0;
-    for w in &view.workers {
-        if ff.dispatch(&view, &plan, w.worker).is_some() {
-            served += 1;
-        }
-    }
-    let per = start.elapsed().as_secs_f64() / view.workers.len() as f64;
-    println!(
-        "dispatch: {:.2} µs per request ({served} served)",
-        per * 1e6
-    );
-    let start = Instant::now();
-    let cud = CostUnderDeadline::default().plan(&view).unwrap();
-    println!(
-        "100k x 10k cost-under-deadline: {:.1} ms",
-        start.elapsed().as_secs_f64() * 1e3
-    );
-    assert!(cud.unplanned.is_empty());
-    assert!(best <= 0.050, "planning took {:.1} ms", best * 1e3);
-}
-
-/// Fair-share dispatch at 10k workers and 1k jobs.
-#[test]
-#[ignore]
-fn fair_share_dispatch_is_fast_at_scale() {
-    let view = MarketView::synthetic(100_000, 10_000, 1_000, 2);
-    let fs = FairShare::default();
-    let plan = fs.plan(&view).unwrap();
-    let mut times: Vec<f64> = Vec::new();
-    for w in &view.workers {
-        let start = Instant::now();
-        let _ = fs.dispatch(&view, &plan, w.worker);
-        times.push(start.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "fair-share dispatch: p50 {:.2} µs, p99 {:.2} µs",
-        times[times.len() / 2] * 1e6,
-        times[times.len() * 99 / 100] * 1e6
-    );
 }
