@@ -1,0 +1,38 @@
+//! # pictor-render
+//!
+//! The renderers behind Pictor's workers and checkers, behind one [`Renderer`] trait:
+//!
+//! - [`builtin`]: a small deterministic Monte Carlo path tracer — the embedded default, so the network
+//!   and its tests run without Blender, and so the verifier has renders whose noise is known exactly.
+//!   Randomness is a pure function of (seed, frame, pixel, sample): a region renders bit-identical to
+//!   the same pixels of the full frame, on any number of threads.
+//! - [`blender`]: Blender run headless with a generated Python override script (engine, resolution,
+//!   samples, seed, frame, border regions, output), many regions of a frame batched in one process.
+//!
+//! Renders produce linear RGBA `f32` ([`LinearImage`]), which encodes to PNG 8/16-bit (sRGB) or
+//! OpenEXR (linear).
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod image;
+pub mod request;
+
+pub use error::{RenderError, Result};
+pub use image::LinearImage;
+pub use request::{
+    CancelToken, Progress, ProgressCallback, RegionImage, RenderControl, RenderOutput,
+    RenderRequest,
+};
+
+/// A renderer: Blender, the built-in path tracer, or your own.
+pub trait Renderer: Send + Sync {
+    /// `builtin`, `blender`, ...
+    fn name(&self) -> &str;
+
+    /// The renderer's version (Blender's `x.y.z`, the crate version for the built-in one).
+    fn version(&self) -> Result<String>;
+
+    /// Renders the request's regions (or its whole frame). Validates the request first; honours the
+    /// control's cancellation and timeout; reports progress through it.
+    fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput>;
+}
