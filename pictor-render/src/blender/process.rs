@@ -347,16 +347,16 @@ pub fn describe_status(status: ExitStatus) -> String {
 pub(crate) fn failure(finished: &Finished, scene: Option<&Path>, eevee: bool) -> RenderError {
     let last_lines = finished.lines.join("\n");
     if let Some((kind, message)) = &finished.error {
-        if kind == "scene_invalid" {
-            if let Some(path) = scene {
-                return RenderError::SceneInvalid {
-                    path: path.to_path_buf(),
-                    reason: message
-                        .strip_prefix("PictorSceneError: ")
-                        .unwrap_or(message)
-                        .to_string(),
-                };
-            }
+        if kind == "scene_invalid"
+            && let Some(path) = scene
+        {
+            return RenderError::SceneInvalid {
+                path: path.to_path_buf(),
+                reason: message
+                    .strip_prefix("PictorSceneError: ")
+                    .unwrap_or(message)
+                    .to_string(),
+            };
         }
         return RenderError::BlenderPython {
             message: message.clone(),
@@ -364,19 +364,18 @@ pub(crate) fn failure(finished: &Finished, scene: Option<&Path>, eevee: bool) ->
         };
     }
     // Blender could not load the .blend (it then exits before running our script).
-    if !finished.ready {
-        if let Some(path) = scene {
-            if let Some(line) = finished.lines.iter().find(|line| is_load_error(line)) {
-                return RenderError::SceneInvalid {
-                    path: path.to_path_buf(),
-                    reason: line
-                        .trim()
-                        .strip_prefix("Error: ")
-                        .unwrap_or(line.trim())
-                        .to_string(),
-                };
-            }
-        }
+    if !finished.ready
+        && let Some(path) = scene
+        && let Some(line) = finished.lines.iter().find(|line| is_load_error(line))
+    {
+        return RenderError::SceneInvalid {
+            path: path.to_path_buf(),
+            reason: line
+                .trim()
+                .strip_prefix("Error: ")
+                .unwrap_or(line.trim())
+                .to_string(),
+        };
     }
     if let Some(message) = python_exception(&finished.lines) {
         return RenderError::BlenderPython {
