@@ -43,8 +43,8 @@ use pictor_core::job::Engine;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 /// Blender as a [`Renderer`]. Finds the executable lazily (on the first `version` or `render`) and
@@ -98,10 +98,8 @@ impl BlenderRenderer {
 
     /// The Blender executable and its version, discovered on first use and cached.
     pub fn install(&self) -> Result<BlenderInstall> {
-        let mut cached = self
-            .install
-            .lock()
-            .map_err(|_| RenderError::invalid("renderer", "a render thread panicked"))?;
+        // The cache holds plain data: a thread that panicked while holding it cannot corrupt it.
+        let mut cached = self.install.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(install) = cached.as_ref() {
             return Ok(install.clone());
         }
