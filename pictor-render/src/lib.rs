@@ -13,10 +13,12 @@
 //! OpenEXR (linear).
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod error;
 pub mod image;
 pub mod request;
 
+pub use builtin::BuiltinRenderer;
 pub use error::{RenderError, Result};
 pub use image::LinearImage;
 pub use request::{
