@@ -382,7 +382,7 @@ impl BuiltinScene {
                 "lamp".to_string(),
                 MaterialSpec::Emissive {
                     color: [1.0, 0.85, 0.65],
-                    strength: 15.0,
+                    strength: 10.0,
                 },
             ),
             (
@@ -420,10 +420,10 @@ impl BuiltinScene {
             plane([1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], "green"),
             ObjectSpec::Mesh {
                 vertices: vec![
-                    [-0.25, 1.98, -0.25],
-                    [0.25, 1.98, -0.25],
-                    [0.25, 1.98, 0.25],
-                    [-0.25, 1.98, 0.25],
+                    [-0.3, 1.98, -0.3],
+                    [0.3, 1.98, -0.3],
+                    [0.3, 1.98, 0.3],
+                    [-0.3, 1.98, 0.3],
                 ],
                 indices: vec![[0, 1, 2], [0, 2, 3]],
                 material: "lamp".to_string(),
@@ -494,7 +494,7 @@ white = { type = "diffuse", albedo = [0.73, 0.73, 0.73] }
 red = { type = "diffuse", albedo = [0.65, 0.06, 0.05] }
 green = { type = "diffuse", albedo = [0.12, 0.45, 0.15] }
 orange = { type = "diffuse", albedo = [0.85, 0.45, 0.1] }
-lamp = { type = "emissive", color = [1.0, 0.85, 0.65], strength = 15.0 }
+lamp = { type = "emissive", color = [1.0, 0.85, 0.65], strength = 10.0 }
 steel = { type = "metal", albedo = [0.9, 0.9, 0.9], roughness = 0.08 }
 crystal = { type = "glass", ior = 1.5, tint = [1.0, 1.0, 1.0] }
 
@@ -529,10 +529,10 @@ point = [1.0, 0.0, 0.0]
 normal = [-1.0, 0.0, 0.0]
 material = "green"
 
-# The lamp: a 0.5 × 0.5 square facing down, just under the ceiling.
+# The lamp: a 0.6 × 0.6 square facing down, just under the ceiling.
 [[objects]]
 type = "mesh"
-vertices = [[-0.25, 1.98, -0.25], [0.25, 1.98, -0.25], [0.25, 1.98, 0.25], [-0.25, 1.98, 0.25]]
+vertices = [[-0.3, 1.98, -0.3], [0.3, 1.98, -0.3], [0.3, 1.98, 0.3], [-0.3, 1.98, 0.3]]
 indices = [[0, 1, 2], [0, 2, 3]]
 material = "lamp"
 

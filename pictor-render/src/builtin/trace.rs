@@ -230,7 +230,7 @@ fn sample_sphere(
     let to_center = center - point;
     let distance2 = to_center.dot(to_center);
     let sin2_max = radius * radius / distance2;
-    if !(sin2_max < 1.0) {
+    if sin2_max.is_nan() || sin2_max >= 1.0 {
         return None;
     }
     let cos_max = (1.0 - sin2_max).sqrt();
