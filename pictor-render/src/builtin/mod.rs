@@ -5,8 +5,8 @@
 //!   ([`sampler`]), so a region renders bit-identical to the same pixels of the full frame on any
 //!   number of threads, and independent seeds give independent, honest Monte Carlo noise whose
 //!   per-pixel variance falls as 1/samples — what the checker's split references rely on.
-//! - Rows are rendered in parallel (rayon); cancellation and the timeout are checked before every row,
-//!   and progress is reported after every row.
+//! - Rows are rendered in parallel (rayon); cancellation and the timeout are checked before every
+//!   pixel, and progress is reported after every row.
 //!
 //! ```
 //! use pictor_render::{BuiltinRenderer, RenderControl, RenderRequest, Renderer};
@@ -146,12 +146,14 @@ impl RegionJob<'_> {
         Ok(RegionImage { region, image })
     }
 
-    /// Renders frame row `y` between the region's columns, as RGBA.
+    /// Renders frame row `y` between the region's columns, as RGBA. Checks for cancellation and the
+    /// timeout before every pixel (a pixel of many samples can take a while; the check costs an atomic
+    /// load and a clock read).
     fn render_row(&self, region: PixelRect, y: u32) -> Result<Vec<f32>> {
-        self.control.check(self.started)?;
         let request = self.request;
         let mut pixels = Vec::with_capacity(region.width as usize * 4);
         for x in region.x..region.x + region.width {
+            self.control.check(self.started)?;
             let key = PixelKey::new(request.seed, request.frame, x, y);
             pixels.extend(self.world.render_pixel(key, x, y, request.samples));
         }
