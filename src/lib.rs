@@ -18,3 +18,5 @@
 #![warn(missing_docs)]
 
 pub use pictor_core as core;
+/// `pictor-render`: the [`Renderer`](render::Renderer) trait, the built-in path tracer and Blender.
+pub use pictor_render as render;

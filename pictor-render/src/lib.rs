@@ -14,11 +14,13 @@
 #![warn(missing_docs)]
 
 pub mod blender;
+pub mod builtin;
 pub mod error;
 pub mod image;
 pub mod request;
 
 pub use blender::BlenderRenderer;
+pub use builtin::BuiltinRenderer;
 pub use error::{RenderError, Result};
 pub use image::LinearImage;
 pub use request::{
