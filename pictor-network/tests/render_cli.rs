@@ -31,7 +31,9 @@ fn blender_available() -> bool {
         if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
             panic!("PICTOR_REQUIRE_BLENDER=1 but Blender is not installed");
         }
-        eprintln!("SKIP: Blender is not installed (set PICTOR_REQUIRE_BLENDER=1 to make this fail)");
+        eprintln!(
+            "SKIP: Blender is not installed (set PICTOR_REQUIRE_BLENDER=1 to make this fail)"
+        );
     }
     found
 }
@@ -45,12 +47,33 @@ fn builtin_renders_a_frame_and_a_region_with_the_json_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
     let full = dir.path().join("full.png");
     let report = render_json(&[
-        "render", "--renderer", "builtin", "--frame", "3", "--width", "48", "--height", "32",
-        "--samples", "4", "--seed", "7", "--out", path_str(&full), "--json",
+        "render",
+        "--renderer",
+        "builtin",
+        "--frame",
+        "3",
+        "--width",
+        "48",
+        "--height",
+        "32",
+        "--samples",
+        "4",
+        "--seed",
+        "7",
+        "--out",
+        path_str(&full),
+        "--json",
     ]);
     for key in [
-        "width", "height", "samples", "seed", "frame", "render_ms", "renderer",
-        "renderer_version", "out",
+        "width",
+        "height",
+        "samples",
+        "seed",
+        "frame",
+        "render_ms",
+        "renderer",
+        "renderer_version",
+        "out",
     ] {
         assert!(report.get(key).is_some(), "missing {key}: {report}");
     }
@@ -63,10 +86,27 @@ fn builtin_renders_a_frame_and_a_region_with_the_json_contract() {
 
     let region = dir.path().join("region.exr");
     let report = render_json(&[
-        "render", "--frame", "3", "--width", "48", "--height", "32", "--samples", "4", "--seed",
-        "7", "--region", "10,5,16,8", "--out", path_str(&region), "--json",
+        "render",
+        "--frame",
+        "3",
+        "--width",
+        "48",
+        "--height",
+        "32",
+        "--samples",
+        "4",
+        "--seed",
+        "7",
+        "--region",
+        "10,5,16,8",
+        "--out",
+        path_str(&region),
+        "--json",
     ]);
-    assert_eq!((report["width"].clone(), report["height"].clone()), (16.into(), 8.into()));
+    assert_eq!(
+        (report["width"].clone(), report["height"].clone()),
+        (16.into(), 8.into())
+    );
     let tile = pictor_render::LinearImage::decode(&std::fs::read(&region).expect("exr written"))
         .expect("an EXR");
     assert_eq!((tile.width(), tile.height()), (16, 8));
@@ -80,9 +120,39 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
     for args in [
         vec!["render", "--width", "0", "--height", "8", "--samples", "1"],
         vec!["render", "--width", "8", "--height", "8", "--samples", "0"],
-        vec!["render", "--width", "8", "--height", "8", "--samples", "1", "--region", "4,4,8,8"],
-        vec!["render", "--width", "8", "--height", "8", "--samples", "1", "--scene", path_str(&missing_scene)],
-        vec!["render", "--width", "8", "--height", "8", "--samples", "1", "--format", "exr"],
+        vec![
+            "render",
+            "--width",
+            "8",
+            "--height",
+            "8",
+            "--samples",
+            "1",
+            "--region",
+            "4,4,8,8",
+        ],
+        vec![
+            "render",
+            "--width",
+            "8",
+            "--height",
+            "8",
+            "--samples",
+            "1",
+            "--scene",
+            path_str(&missing_scene),
+        ],
+        vec![
+            "render",
+            "--width",
+            "8",
+            "--height",
+            "8",
+            "--samples",
+            "1",
+            "--format",
+            "exr",
+        ],
     ] {
         let mut args = args;
         args.extend(["--out", path_str(&out)]);
@@ -93,7 +163,10 @@ fn bad_input_fails_cleanly_and_writes_nothing() {
         assert!(!out.exists(), "{args:?} left an output file");
     }
     let listing: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
-    assert!(listing.is_empty(), "no temporary files left behind: {listing:?}");
+    assert!(
+        listing.is_empty(),
+        "no temporary files left behind: {listing:?}"
+    );
 }
 
 #[test]
@@ -104,11 +177,27 @@ fn blender_renders_the_factory_scene() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("blender.png");
     let report = render_json(&[
-        "render", "--renderer", "blender", "--width", "64", "--height", "48", "--samples", "4",
-        "--seed", "1", "--out", path_str(&out), "--json",
+        "render",
+        "--renderer",
+        "blender",
+        "--width",
+        "64",
+        "--height",
+        "48",
+        "--samples",
+        "4",
+        "--seed",
+        "1",
+        "--out",
+        path_str(&out),
+        "--json",
     ]);
     assert_eq!(report["renderer"], "blender");
-    assert!(report["renderer_version"].as_str().is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())));
+    assert!(
+        report["renderer_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+    );
     let image = pictor_render::LinearImage::decode(&std::fs::read(&out).expect("png written"))
         .expect("a PNG");
     assert_eq!((image.width(), image.height()), (64, 48));

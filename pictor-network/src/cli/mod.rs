@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch of the `pictor` subcommands, one module per subcommand.
 
 mod plan;
+mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -17,11 +18,14 @@ enum Command {
     /// Plan a synthetic market (or an ETC matrix) with a scheduling strategy and compare it with
     /// the lower bounds.
     Plan(plan::PlanArgs),
+    /// Render one frame, or a region of it, with the built-in path tracer or Blender.
+    Render(render::RenderArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
+        Command::Render(args) => render::run(args),
     }
 }
