@@ -12,6 +12,7 @@ pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod pricing;
+pub mod render;
 pub mod schedule;
 pub mod task;
 

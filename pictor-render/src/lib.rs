@@ -10,7 +10,9 @@
 //!   samples, seed, frame, border regions, output), many regions of a frame batched in one process.
 //!
 //! Renders produce linear RGBA `f32` ([`LinearImage`]), which encodes to PNG 8/16-bit (sRGB) or
-//! OpenEXR (linear).
+//! OpenEXR (linear). The trait and its request, control, output and error types live in
+//! `pictor_core::render` (so the verifier in `pictor-core` can drive any renderer) and are re-exported
+//! here.
 #![warn(missing_docs)]
 
 pub mod blender;
@@ -23,20 +25,8 @@ pub use blender::BlenderRenderer;
 pub use builtin::BuiltinRenderer;
 pub use error::{RenderError, Result};
 pub use image::LinearImage;
+pub use pictor_core::render::Renderer;
 pub use request::{
     CancelToken, Progress, ProgressCallback, RegionImage, RenderControl, RenderOutput,
     RenderRequest,
 };
-
-/// A renderer: Blender, the built-in path tracer, or your own.
-pub trait Renderer: Send + Sync {
-    /// `builtin`, `blender`, ...
-    fn name(&self) -> &str;
-
-    /// The renderer's version (Blender's `x.y.z`, the crate version for the built-in one).
-    fn version(&self) -> Result<String>;
-
-    /// Renders the request's regions (or its whole frame). Validates the request first; honours the
-    /// control's cancellation and timeout; reports progress through it.
-    fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput>;
-}
