@@ -43,6 +43,9 @@ pub(crate) struct GpuContext {
     pub commands: Arc<StandardCommandBufferAllocator>,
     /// `maxComputeWorkGroupCount[0..2]`: the dispatch grid is checked against it.
     pub max_groups: [u32; 3],
+    /// The largest storage buffer a kernel may bind, in bytes (`maxStorageBufferRange`, capped by
+    /// `maxMemoryAllocationSize`): tiles are verified in batches that fit.
+    pub max_buffer_bytes: u64,
 }
 
 impl GpuContext {
@@ -94,7 +97,10 @@ impl GpuContext {
                     )
                 })
             })?;
-        let max_groups = physical.properties().max_compute_work_group_count;
+        let properties = physical.properties();
+        let max_groups = properties.max_compute_work_group_count;
+        let max_buffer_bytes = u64::from(properties.max_storage_buffer_range)
+            .min(properties.max_memory_allocation_size.unwrap_or(u64::MAX));
         let (device, mut queues) = Device::new(
             physical,
             DeviceCreateInfo {
@@ -122,6 +128,7 @@ impl GpuContext {
             device,
             queue,
             max_groups,
+            max_buffer_bytes,
         })
     }
 }

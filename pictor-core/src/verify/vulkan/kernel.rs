@@ -127,11 +127,13 @@ impl Kernel {
     }
 }
 
-/// A host-visible storage buffer holding `data` (at least one element: Vulkan has no empty buffers).
-pub(crate) fn upload<T: BufferContents + Copy + Default>(
+/// A host-visible storage buffer holding `parts` one after the other (at least one element:
+/// Vulkan has no empty buffers). The parts are copied straight into the mapped memory.
+pub(crate) fn upload<T: BufferContents + Copy>(
     context: &GpuContext,
-    data: &[T],
+    parts: &[&[T]],
 ) -> Result<Subbuffer<[T]>> {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
     let buffer = Buffer::new_slice::<T>(
         context.memory.clone(),
         BufferCreateInfo {
@@ -143,14 +145,18 @@ pub(crate) fn upload<T: BufferContents + Copy + Default>(
                 | MemoryTypeFilter::HOST_SEQUENTIAL_WRITE,
             ..Default::default()
         },
-        data.len().max(1) as u64,
+        len.max(1) as u64,
     )
     .map_err(|error| backend_error(format!("cannot allocate an input buffer: {error}")))?;
     {
         let mut guard = buffer
             .write()
             .map_err(|error| backend_error(format!("cannot fill an input buffer: {error}")))?;
-        guard[..data.len()].copy_from_slice(data);
+        let mut start = 0;
+        for part in parts {
+            guard[start..start + part.len()].copy_from_slice(part);
+            start += part.len();
+        }
     }
     Ok(buffer)
 }
@@ -182,4 +188,13 @@ pub(crate) fn read_back<T: BufferContents + Copy>(buffer: &Subbuffer<[T]>) -> Re
         .read()
         .map_err(|error| backend_error(format!("cannot read the results back: {error}")))?;
     Ok(guard.to_vec())
+}
+
+/// Which per-group tile index a kernel reads at binding 2.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Index {
+    /// `tile_sums.wgsl`: one entry per 16×16 workgroup.
+    Groups,
+    /// `blocks.wgsl`: one entry per bias block.
+    Blocks,
 }
