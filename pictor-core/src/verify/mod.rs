@@ -30,6 +30,8 @@ mod cpu;
 mod decide;
 mod stats;
 pub mod synthetic;
+#[cfg(feature = "vulkan")]
+pub mod vulkan;
 
 pub use cpu::CpuVerifier;
 pub use decide::{Decision, Thresholds, decide};
