@@ -15,6 +15,7 @@ pub mod pricing;
 pub mod render;
 pub mod schedule;
 pub mod task;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};

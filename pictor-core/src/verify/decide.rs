@@ -1,0 +1,234 @@
+//! From pooled statistics to a verdict: the thresholds table of `VERIFICATION.md` as configuration.
+
+use super::Verdict;
+use super::stats::{PooledStats, inverse_normal_cdf, student_t_quantile};
+use serde::{Deserialize, Serialize};
+
+/// The decision thresholds (defaults calibrated on the synthetic honest matrix: the honest maximum
+/// plus a margin; see the tests in `tests/verify_synthetic.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// (1) `Q` inside `[lo, hi]` accepts. Default `[0.85, 1.15]`.
+    pub q_accept: [f64; 2],
+    /// (1) `Q` above this rejects. Default 1.30.
+    pub q_reject_high: f64,
+    /// (1) `Q` below this rejects when a bias/correlation signal is present (else escalates).
+    /// Default 0.70.
+    pub q_reject_low: f64,
+    /// (2) Fraction of samples with `|z|` over the Šidák quantile that rejects. Default 0.0025.
+    pub z_fraction_reject: f64,
+    /// (2) Fraction that escalates. Default 0.0005.
+    pub z_fraction_escalate: f64,
+    /// (3) Family-wise α for `max |T_B|`: the limit is
+    /// `max(t_max_floor, √max(1, mean T'_B²) · t⁻¹(1 − α'/2; n_B − 1))`, `α'` the Šidák per-block level
+    /// over all `(block, channel)` pairs, `n_B` the block's pixels. Default 1e-4.
+    pub block_alpha: f64,
+    /// (3) Lowest `max |T_B|` limit. Default 5.0.
+    pub t_max_floor: f64,
+    /// (3) `bias_ratio` at most this is no bias signal. Default 1.25.
+    pub bias_ratio_accept: f64,
+    /// (3) `bias_ratio` above this rejects. Default 1.6.
+    pub bias_ratio_reject: f64,
+    /// (4) Noise-level ratio inside `[lo, hi]` accepts. Default `[0.8, 1.25]`.
+    pub noise_accept: [f64; 2],
+    /// (4) Noise-level ratio above this rejects. Default 1.6.
+    pub noise_reject_high: f64,
+    /// (4) Below this rejects with a bias/correlation signal (else escalates). Default 0.6.
+    pub noise_reject_low: f64,
+    /// (5) `ρ(e) − ρ(d)` at most this accepts. Default 0.05.
+    pub rho_accept: f64,
+    /// (5) Above this rejects. Default 0.15.
+    pub rho_reject: f64,
+    /// (8) Rejects when `1 − SSIM(W,R̄) > ssim_factor · (1 − SSIM(R₁,R₂)) + 0.01`. Default 2.0
+    /// (honest ≈ 0.5–1).
+    pub ssim_factor: f64,
+    /// (8) Rejects when `PSNR(W,R̄) < PSNR(R₁,R₂) − psnr_margin_db` (honest ≈ +3 dB). Default 3.0.
+    pub psnr_margin_db: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            q_accept: [0.85, 1.15],
+            q_reject_high: 1.30,
+            q_reject_low: 0.70,
+            z_fraction_reject: 0.0025,
+            z_fraction_escalate: 0.0005,
+            block_alpha: 1e-4,
+            t_max_floor: 5.0,
+            bias_ratio_accept: 1.25,
+            bias_ratio_reject: 1.6,
+            noise_accept: [0.8, 1.25],
+            noise_reject_high: 1.6,
+            noise_reject_low: 0.6,
+            rho_accept: 0.05,
+            rho_reject: 0.15,
+            ssim_factor: 2.0,
+            psnr_margin_db: 3.0,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The `max |T_B|` limit for these statistics (see [`Thresholds::block_alpha`]).
+    pub fn t_max_limit(&self, stats: &PooledStats) -> f64 {
+        let n = stats.blocks.max(1) as f64;
+        let per_block = -((-self.block_alpha).ln_1p() / n).exp_m1();
+        let df = f64::from(stats.block_pixels.max(2) - 1);
+        let q = if df >= 10.0 {
+            student_t_quantile(1.0 - per_block / 2.0, df)
+        } else {
+            -inverse_normal_cdf(per_block / 2.0) * 2.0
+        };
+        let scale = stats.t_null_mean_sq.max(1.0).sqrt();
+        (scale * q).max(self.t_max_floor)
+    }
+}
+
+/// The outcome of verifying a frame: the verdict, why, and every statistic as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Accept, reject or escalate (rerun with more tiles).
+    pub verdict: Verdict,
+    /// One line per statistic outside its accept range, naming the statistic and its value.
+    pub reasons: Vec<String>,
+    /// The pooled statistics.
+    pub stats: PooledStats,
+}
+
+/// Applies the thresholds: any REJECT → reject; else any ESCALATE → escalate; else accept.
+pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
+    let t = thresholds;
+    let mut rejects = Vec::new();
+    let mut escalates = Vec::new();
+    let t_limit = t.t_max_limit(stats);
+    let signal = stats.bias_ratio > t.bias_ratio_accept
+        || stats.rho_diff > t.rho_accept
+        || stats.t_max > t_limit;
+
+    if stats.nonfinite > 0 {
+        rejects.push(format!(
+            "non-finite worker samples = {} > 0",
+            stats.nonfinite
+        ));
+    }
+    // (1) noise ratio
+    let q = stats.q;
+    if q.is_nan() || q > t.q_reject_high {
+        rejects.push(format!("Q = {q:.4} > {:.2}", t.q_reject_high));
+    } else if q < t.q_reject_low && signal {
+        rejects.push(format!(
+            "Q = {q:.4} < {:.2} with a bias/correlation signal",
+            t.q_reject_low
+        ));
+    } else if q < t.q_accept[0] || q > t.q_accept[1] {
+        escalates.push(format!(
+            "Q = {q:.4} outside [{:.2}, {:.2}]",
+            t.q_accept[0], t.q_accept[1]
+        ));
+    }
+    // (2) z count
+    let zf = stats.z_fraction;
+    if zf > t.z_fraction_reject {
+        rejects.push(format!(
+            "z exceedances = {} ({:.4} %) > {:.4} % over |z| > {:.2}",
+            stats.z_exceed,
+            zf * 100.0,
+            t.z_fraction_reject * 100.0,
+            stats.z_threshold
+        ));
+    } else if zf > t.z_fraction_escalate {
+        escalates.push(format!(
+            "z exceedances = {} ({:.4} %) > {:.4} % over |z| > {:.2}",
+            stats.z_exceed,
+            zf * 100.0,
+            t.z_fraction_escalate * 100.0,
+            stats.z_threshold
+        ));
+    }
+    // (3) block bias
+    if stats.t_max.is_nan() || stats.t_max > t_limit {
+        rejects.push(format!(
+            "max |T_B| = {:.3} > limit {t_limit:.3}",
+            stats.t_max
+        ));
+    }
+    if stats.bias_ratio.is_nan() || stats.bias_ratio > t.bias_ratio_reject {
+        rejects.push(format!(
+            "block bias ratio mean T_B²/mean T'_B² = {:.4} > {:.2}",
+            stats.bias_ratio, t.bias_ratio_reject
+        ));
+    } else if stats.bias_ratio > t.bias_ratio_accept {
+        escalates.push(format!(
+            "block bias ratio mean T_B²/mean T'_B² = {:.4} > {:.2}",
+            stats.bias_ratio, t.bias_ratio_accept
+        ));
+    }
+    // (4) noise level
+    let nr = stats.noise_ratio;
+    if nr.is_nan() || nr > t.noise_reject_high {
+        rejects.push(format!(
+            "noise-level ratio = {nr:.4} > {:.2}",
+            t.noise_reject_high
+        ));
+    } else if nr < t.noise_reject_low && signal {
+        rejects.push(format!(
+            "noise-level ratio = {nr:.4} < {:.2} with a bias/correlation signal",
+            t.noise_reject_low
+        ));
+    } else if nr < t.noise_accept[0] || nr > t.noise_accept[1] {
+        escalates.push(format!(
+            "noise-level ratio = {nr:.4} outside [{:.2}, {:.2}]",
+            t.noise_accept[0], t.noise_accept[1]
+        ));
+    }
+    // (5) residual correlation
+    let rd = stats.rho_diff;
+    if rd.is_nan() || rd > t.rho_reject {
+        rejects.push(format!(
+            "ρ(e) − ρ(d) = {rd:.4} > {:.2} (ρ(e) = {:.4}, ρ(d) = {:.4})",
+            t.rho_reject, stats.rho_e, stats.rho_d
+        ));
+    } else if rd > t.rho_accept {
+        escalates.push(format!(
+            "ρ(e) − ρ(d) = {rd:.4} > {:.2} (ρ(e) = {:.4}, ρ(d) = {:.4})",
+            t.rho_accept, stats.rho_e, stats.rho_d
+        ));
+    }
+    // (8) coarse gates
+    let ssim_gate = t.ssim_factor * (1.0 - stats.ssim_ref) + 0.01;
+    if (1.0 - stats.ssim_w).is_nan() || 1.0 - stats.ssim_w > ssim_gate {
+        rejects.push(format!(
+            "1 − SSIM(W,R̄) = {:.4} > {ssim_gate:.4} (1 − SSIM(R₁,R₂) = {:.4})",
+            1.0 - stats.ssim_w,
+            1.0 - stats.ssim_ref
+        ));
+    }
+    if stats.psnr_w.is_nan() || stats.psnr_w < stats.psnr_ref - t.psnr_margin_db {
+        rejects.push(format!(
+            "PSNR(W,R̄) = {:.2} dB < PSNR(R₁,R₂) − {:.1} = {:.2} dB",
+            stats.psnr_w,
+            t.psnr_margin_db,
+            stats.psnr_ref - t.psnr_margin_db
+        ));
+    }
+
+    let verdict = if !rejects.is_empty() {
+        Verdict::Reject
+    } else if !escalates.is_empty() {
+        Verdict::Escalate
+    } else {
+        Verdict::Accept
+    };
+    let reasons = rejects
+        .into_iter()
+        .map(|r| format!("REJECT: {r}"))
+        .chain(escalates.into_iter().map(|r| format!("ESCALATE: {r}")))
+        .collect();
+    Decision {
+        verdict,
+        reasons,
+        stats: stats.clone(),
+    }
+}

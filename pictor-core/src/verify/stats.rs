@@ -1,0 +1,372 @@
+//! Shared, backend-independent statistics: the frame-wide pre-pass ([`prepare`]), pooling of tile
+//! sums into statistics ([`PooledStats`]) and the distribution helpers they use.
+
+use super::{CHANNELS, StatParams, SumParams, TileSums, TileTriple};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// The pooled statistics of a frame (all tiles, all three channels). Each field documents its exact
+/// definition in terms of the sums of [`TileSums`] (summed over tiles; "over channels" = also summed
+/// over `c`). The [`Decision`](super::Decision) carries them as evidence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PooledStats {
+    /// Tiles pooled.
+    pub tiles: usize,
+    /// Samples pooled (pixels × 3).
+    pub samples: u64,
+    /// Non-finite worker samples.
+    pub nonfinite: u64,
+    /// (1) Noise ratio `Q = Σẽ² / max(½Σd̃², Σ n_c·floor_c)` over channels. Honest ≈ 1.
+    pub q: f64,
+    /// (1) `Q` per channel.
+    pub q_channel: [f64; CHANNELS],
+    /// (2) The `|z|` quantile used ([`SumParams::z_threshold`]).
+    pub z_threshold: f64,
+    /// (2) Samples with `|z|` above it.
+    pub z_exceed: u64,
+    /// (2) `z_exceed / samples`.
+    pub z_fraction: f64,
+    /// (2) Largest finite `|z|`.
+    pub z_max: f64,
+    /// (3) Number of `(block, channel)` pairs.
+    pub blocks: u64,
+    /// (3) Pixels in the largest block (the t degrees of freedom are this minus one).
+    pub block_pixels: u32,
+    /// (3) `max |T_B|`, `T_B = Σẽ / √max(½Σd̃², n·floor_c)` per block and channel.
+    pub t_max: f64,
+    /// (3) Mean of `T_B` (signed).
+    pub t_mean: f64,
+    /// (3) Mean of `T_B²`.
+    pub t_mean_sq: f64,
+    /// (3) `max |T'_B|`, `T'_B = Σd̃ / √max(Σd̃², 2n·floor_c)` (the null from the reference).
+    pub t_null_max: f64,
+    /// (3) Nearest-rank 0.9999 quantile of `|T'_B|`.
+    pub t_null_q9999: f64,
+    /// (3) Mean of `T'_B²` (≈ 1 for uncorrelated noise; larger when pixels within a block correlate).
+    pub t_null_mean_sq: f64,
+    /// (3) `bias_ratio = t_mean_sq / t_null_mean_sq`: honest ≈ 1 (+3 % for the variance estimate).
+    pub bias_ratio: f64,
+    /// (4) Noise-level ratio `σ̂²(W)/σ̂²(R̄) = (Σ|W∗L| / Σ|R̄∗L|)²` over channels (`R̄` has the same
+    /// N-sample noise variance `σ²/N` and the same structure as an honest `W`). 1 when both are 0.
+    pub noise_ratio: f64,
+    /// (4) Per channel.
+    pub noise_ratio_channel: [f64; CHANNELS],
+    /// (4) Immerkær `σ̂(W) = √(π/2)·Σ|W∗L| / (6·count)` (evidence).
+    pub sigma_w: f64,
+    /// (4) Immerkær `σ̂(R̄)` (evidence).
+    pub sigma_ref: f64,
+    /// (5) `ρ(e) = Σlag_e / (2Σẽ²)` over channels.
+    pub rho_e: f64,
+    /// (5) `ρ(d) = Σlag_d / (2Σd̃²)`.
+    pub rho_d: f64,
+    /// (5) `ρ(e) − ρ(d)`.
+    pub rho_diff: f64,
+    /// (8) Mean SSIM(W, R̄) over windows and channels.
+    pub ssim_w: f64,
+    /// (8) Mean SSIM(R₁, R₂).
+    pub ssim_ref: f64,
+    /// (8) `PSNR(W, R̄) = 10·log₁₀(L² / (Σe²/samples))` in dB (raw, not winsorized).
+    pub psnr_w: f64,
+    /// (8) `PSNR(R₁, R₂) = 10·log₁₀(L² / (Σd²/samples))` in dB. Honest `psnr_w ≈ psnr_ref + 3 dB`.
+    pub psnr_ref: f64,
+}
+
+/// `a / b` with `0/0 = 1` and `x/0 = ∞` (ratios of non-negative sums).
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else if a > 0.0 {
+        f64::INFINITY
+    } else {
+        1.0
+    }
+}
+
+impl PooledStats {
+    /// Pools the sums of all tiles of a frame (computed with `params`).
+    pub fn pool(sums: &[TileSums], params: &SumParams) -> Result<PooledStats> {
+        if sums.is_empty() {
+            return Err(Error::invalid("tiles", "no tile sums to pool"));
+        }
+        let mut s = PooledStats {
+            tiles: sums.len(),
+            z_threshold: params.z_threshold,
+            ..PooledStats::default()
+        };
+        let mut e2 = [0.0; CHANNELS];
+        let mut d2 = [0.0; CHANNELS];
+        let mut raw_e2 = 0.0;
+        let mut raw_d2 = 0.0;
+        let mut lag_e = 0.0;
+        let mut lag_d = 0.0;
+        let mut imm_w = [0.0; CHANNELS];
+        let mut imm_r = [0.0; CHANNELS];
+        let mut imm_n = 0u64;
+        let mut ssim_w = 0.0;
+        let mut ssim_r = 0.0;
+        let mut ssim_n = 0u64;
+        let mut pixels = 0u64;
+        let mut t_null_abs = Vec::new();
+        let (mut t_sum, mut t_sq, mut tn_sq) = (0.0, 0.0, 0.0);
+        for tile in sums {
+            let n = u64::from(tile.width) * u64::from(tile.height);
+            pixels += n;
+            s.nonfinite += tile.nonfinite;
+            s.z_max = s.z_max.max(tile.z_max);
+            for c in 0..CHANNELS {
+                e2[c] += tile.sum_e2_w[c];
+                d2[c] += tile.sum_d2_w[c];
+                raw_e2 += tile.sum_e2[c];
+                raw_d2 += tile.sum_d2[c];
+                lag_e += tile.lag_e[c];
+                lag_d += tile.lag_d[c];
+                imm_w[c] += tile.immerkaer_w[c];
+                imm_r[c] += tile.immerkaer_ref[c];
+                imm_n += tile.immerkaer_count[c];
+                ssim_w += tile.ssim_w[c];
+                ssim_r += tile.ssim_ref[c];
+                s.z_exceed += tile.z_exceed[c];
+            }
+            ssim_n += tile.ssim_count * CHANNELS as u64;
+            for block in &tile.blocks {
+                s.block_pixels = s.block_pixels.max(block.pixels);
+                let n = f64::from(block.pixels);
+                for c in 0..CHANNELS {
+                    let floor = params.variance_floor[c];
+                    let t = block.sum_e[c] / (0.5 * block.sum_d2[c]).max(n * floor).sqrt();
+                    let t0 = block.sum_d[c] / block.sum_d2[c].max(2.0 * n * floor).sqrt();
+                    s.t_max = s.t_max.max(t.abs());
+                    s.t_null_max = s.t_null_max.max(t0.abs());
+                    t_sum += t;
+                    t_sq += t * t;
+                    tn_sq += t0 * t0;
+                    t_null_abs.push(t0.abs());
+                }
+            }
+        }
+        s.samples = pixels * CHANNELS as u64;
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for c in 0..CHANNELS {
+            let floor = pixels as f64 * params.variance_floor[c];
+            let den_c = (0.5 * d2[c]).max(floor);
+            s.q_channel[c] = ratio(e2[c], den_c);
+            num += e2[c];
+            den += den_c;
+            s.noise_ratio_channel[c] = ratio(imm_w[c], imm_r[c]).powi(2);
+        }
+        s.q = ratio(num, den);
+        s.z_fraction = s.z_exceed as f64 / s.samples.max(1) as f64;
+        s.blocks = t_null_abs.len() as u64;
+        if !t_null_abs.is_empty() {
+            let n = t_null_abs.len() as f64;
+            s.t_mean = t_sum / n;
+            s.t_mean_sq = t_sq / n;
+            s.t_null_mean_sq = tn_sq / n;
+            s.bias_ratio = ratio(s.t_mean_sq, s.t_null_mean_sq);
+            s.t_null_q9999 = nearest_rank(&mut t_null_abs, 0.9999);
+        }
+        let (sum_w, sum_r): (f64, f64) = (imm_w.iter().sum(), imm_r.iter().sum());
+        s.noise_ratio = ratio(sum_w, sum_r).powi(2);
+        let scale = (std::f64::consts::PI / 2.0).sqrt() / (6.0 * imm_n.max(1) as f64);
+        s.sigma_w = scale * sum_w;
+        s.sigma_ref = scale * sum_r;
+        s.rho_e = if e2.iter().sum::<f64>() > 0.0 {
+            lag_e / (2.0 * e2.iter().sum::<f64>())
+        } else {
+            0.0
+        };
+        s.rho_d = if d2.iter().sum::<f64>() > 0.0 {
+            lag_d / (2.0 * d2.iter().sum::<f64>())
+        } else {
+            0.0
+        };
+        s.rho_diff = s.rho_e - s.rho_d;
+        if ssim_n > 0 {
+            s.ssim_w = ssim_w / ssim_n as f64;
+            s.ssim_ref = ssim_r / ssim_n as f64;
+        }
+        let peak = params.dynamic_range * params.dynamic_range;
+        let samples = s.samples.max(1) as f64;
+        s.psnr_w = psnr(peak, raw_e2 / samples);
+        s.psnr_ref = psnr(peak, raw_d2 / samples);
+        Ok(s)
+    }
+}
+
+/// `10·log₁₀(peak/mse)`, capped at 200 dB for identical images.
+fn psnr(peak: f64, mse: f64) -> f64 {
+    if mse > 0.0 {
+        (10.0 * (peak / mse).log10()).min(200.0)
+    } else if mse.is_nan() {
+        f64::NAN
+    } else {
+        200.0
+    }
+}
+
+/// Nearest-rank quantile: sorted ascending `v` of length `n`, `v[ceil(q·n) − 1]` (reorders `values`).
+pub(crate) fn nearest_rank(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let n = values.len();
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+    let (_, v, _) = values.select_nth_unstable_by(rank, f64::total_cmp);
+    *v
+}
+
+/// The frame-wide pre-pass: validates the tiles and computes [`SumParams`] (see its fields for the
+/// exact definitions). Deterministic; cheap (a few passes over the tiles' samples).
+pub fn prepare(tiles: &[TileTriple<'_>], params: &StatParams) -> Result<SumParams> {
+    params.validate()?;
+    if tiles.is_empty() {
+        return Err(Error::invalid("tiles", "no tiles to verify"));
+    }
+    let mut d2: [Vec<f64>; CHANNELS] = Default::default();
+    let mut grad: [Vec<f64>; CHANNELS] = Default::default();
+    let mut samples = 0u64;
+    for (index, tile) in tiles.iter().enumerate() {
+        let (w, h) = tile.dimensions()?;
+        let (w, h) = (w as usize, h as usize);
+        samples += (w * h * CHANNELS) as u64;
+        let (wk, ra, rb) = (
+            tile.worker.as_rgba(),
+            tile.reference_a.as_rgba(),
+            tile.reference_b.as_rgba(),
+        );
+        if ra.iter().chain(rb.iter()).any(|v| !v.is_finite()) {
+            return Err(Error::invalid(
+                format!("tiles[{index}]"),
+                "a reference contains non-finite samples",
+            ));
+        }
+        for c in 0..CHANNELS {
+            let mut m = vec![0.0f64; w * h];
+            for i in 0..w * h {
+                let (a, b) = (f64::from(ra[i * 4 + c]), f64::from(rb[i * 4 + c]));
+                let diff = a - b;
+                d2[c].push(diff * diff);
+                let mean = 0.5 * (a + b);
+                let wv = f64::from(wk[i * 4 + c]);
+                m[i] = 0.5 * (if wv.is_finite() { wv } else { mean } + mean);
+            }
+            for y in 1..h.saturating_sub(1) {
+                for x in 1..w.saturating_sub(1) {
+                    grad[c].push(sobel(&m, w, x, y));
+                }
+            }
+        }
+    }
+    let mut cap_d = [0.0; CHANNELS];
+    let mut variance_floor = [0.0; CHANNELS];
+    let mut gradient_threshold = [0.0; CHANNELS];
+    for c in 0..CHANNELS {
+        let mean_half = 0.5 * d2[c].iter().sum::<f64>() / d2[c].len().max(1) as f64;
+        variance_floor[c] = params
+            .variance_floor_abs
+            .max(params.variance_floor_rel * mean_half);
+        cap_d[c] = nearest_rank(&mut d2[c], params.winsor_quantile);
+        gradient_threshold[c] = nearest_rank(&mut grad[c], params.immerkaer_fraction);
+    }
+    let range = params.dynamic_range;
+    Ok(SumParams {
+        cap_d,
+        variance_floor,
+        gradient_threshold,
+        z_threshold: sidak_z(params.z_alpha, samples),
+        box_size: params.box_size,
+        block_size: params.block_size,
+        ssim_window: params.ssim_window,
+        ssim_c1: (0.01 * range).powi(2),
+        ssim_c2: (0.03 * range).powi(2),
+        dynamic_range: range,
+    })
+}
+
+/// Sobel gradient magnitude `√(Gx² + Gy²)` of the plane `m` (row-major, width `w`) at an interior
+/// pixel.
+pub(crate) fn sobel(m: &[f64], w: usize, x: usize, y: usize) -> f64 {
+    let p = |dx: usize, dy: usize| m[(y + dy - 1) * w + (x + dx - 1)];
+    let gx = (p(2, 0) + 2.0 * p(2, 1) + p(2, 2)) - (p(0, 0) + 2.0 * p(0, 1) + p(0, 2));
+    let gy = (p(0, 2) + 2.0 * p(1, 2) + p(2, 2)) - (p(0, 0) + 2.0 * p(1, 0) + p(2, 0));
+    (gx * gx + gy * gy).sqrt()
+}
+
+/// The two-sided Šidák z quantile: `Φ⁻¹(1 − α'/2)` with `α' = 1 − (1 − alpha)^(1/n)`.
+pub fn sidak_z(alpha: f64, n: u64) -> f64 {
+    let per_test = -((-alpha).ln_1p() / n.max(1) as f64).exp_m1();
+    -inverse_normal_cdf(per_test / 2.0)
+}
+
+/// The standard normal quantile `Φ⁻¹(p)` (Acklam's rational approximation, relative error
+/// < 1.2e-9). `±∞` at 0 and 1, NaN outside.
+pub fn inverse_normal_cdf(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    if p.is_nan() || !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if p == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p == 1.0 {
+        return f64::INFINITY;
+    }
+    const LOW: f64 = 0.024_25;
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// Student's t quantile with `df` degrees of freedom (Cornish–Fisher expansion around the normal
+/// quantile, Abramowitz & Stegun 26.7.5; accurate to ~1e-3 relative for `df ≥ 10`).
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    let z = inverse_normal_cdf(p);
+    if !z.is_finite() || df <= 0.0 {
+        return z;
+    }
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
+    z + (z3 + z) / (4.0 * df)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df)
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df.powi(3))
+        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92_160.0 * df.powi(4))
+}

@@ -1,0 +1,1 @@
+//! Synthetic scenes, honest renders and cheats for tests and benches (filled in next).
