@@ -157,8 +157,7 @@ impl ImportanceMap {
     /// From the two preview renders: weight = noise (`|l₁ − l₂|`, luminance) + detail (gradient
     /// magnitude of their mean's luminance). Non-finite values count as 0.
     pub fn from_preview(a: &LinearImage, b: &LinearImage) -> Option<Self> {
-        if (a.width(), a.height()) != (b.width(), b.height()) || a.width() == 0 || a.height() == 0
-        {
+        if (a.width(), a.height()) != (b.width(), b.height()) || a.width() == 0 || a.height() == 0 {
             return None;
         }
         let (w, h) = (a.width() as usize, a.height() as usize);
@@ -209,9 +208,8 @@ pub fn select_tiles(
     let mut tiles: Vec<ChallengeTile> = Vec::with_capacity(config.tiles);
     let stratified = config.stratified.min(config.tiles);
     let (cols, rows) = grid_for(stratified, width, height);
-    let overlaps = |tiles: &[ChallengeTile], rect: &PixelRect| {
-        tiles.iter().any(|t| intersects(&t.rect, rect))
-    };
+    let overlaps =
+        |tiles: &[ChallengeTile], rect: &PixelRect| tiles.iter().any(|t| intersects(&t.rect, rect));
     const ATTEMPTS: usize = 64;
     for cell in 0..stratified {
         let (cx, cy) = ((cell % cols) as u32, (cell / cols) as u32);
@@ -276,7 +274,8 @@ pub fn select_tiles(
                 .min(cumulative.len() - 1);
             let (px, py) = (index as u32 % map.width, index as u32 / map.width);
             // A uniform point inside the preview pixel's footprint, the tile centred on it.
-            let fx = (f64::from(px) + rng.random::<f64>()) * f64::from(width) / f64::from(map.width);
+            let fx =
+                (f64::from(px) + rng.random::<f64>()) * f64::from(width) / f64::from(map.width);
             let fy =
                 (f64::from(py) + rng.random::<f64>()) * f64::from(height) / f64::from(map.height);
             let x = (fx - f64::from(tw) / 2.0).clamp(0.0, f64::from(width - tw)) as u32;
@@ -431,7 +430,9 @@ mod tests {
         let other_secret = select_tiles(&key(3, 2), "round1", 1920, 1080, None, &config);
         let other_hash = select_tiles(&key(1, 4), "round1", 1920, 1080, None, &config);
         let same = |a: &[ChallengeTile], b: &[ChallengeTile]| {
-            a.iter().filter(|t| b.iter().any(|u| u.rect == t.rect)).count()
+            a.iter()
+                .filter(|t| b.iter().any(|u| u.rect == t.rect))
+                .count()
         };
         assert_eq!(same(&base, &other_secret), 0);
         assert_eq!(same(&base, &other_hash), 0);

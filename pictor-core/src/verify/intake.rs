@@ -419,8 +419,8 @@ impl DuplicateIndex {
                 if other.pixel_hash == facts.pixel_hash {
                     return Some(DuplicateMatch::Exact { frame: other.frame });
                 }
-                let distance = (u64::from_str_radix(&other.dhash, 16).unwrap_or(!bits) ^ bits)
-                    .count_ones();
+                let distance =
+                    (u64::from_str_radix(&other.dhash, 16).unwrap_or(!bits) ^ bits).count_ones();
                 (distance <= PERCEPTUAL_DISTANCE).then_some(DuplicateMatch::Perceptual {
                     frame: other.frame,
                     distance,
@@ -464,7 +464,11 @@ mod tests {
         ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
         chunk(&mut out, b"IHDR", &ihdr);
         // An empty zlib stream: decoding must not get this far.
-        chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        chunk(
+            &mut out,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
         chunk(&mut out, b"IEND", &[]);
         out
     }
@@ -544,10 +548,7 @@ mod tests {
         // Against a small job: wrong dimensions, decided from the header.
         assert!(matches!(
             intake(&bomb, &IntakeSpec::new(192, 108)),
-            Err(IntakeError::TooManyPixels {
-                width: 100_000,
-                ..
-            })
+            Err(IntakeError::TooManyPixels { width: 100_000, .. })
         ));
         // Even against a job that asks for it: over the pixel cap.
         assert!(matches!(
@@ -615,7 +616,10 @@ mod tests {
             index.matches(2, &fa),
             vec![DuplicateMatch::Exact { frame: 1 }]
         );
-        assert!(index.matches(1, &fa).is_empty(), "a frame is not its own duplicate");
+        assert!(
+            index.matches(1, &fa).is_empty(),
+            "a frame is not its own duplicate"
+        );
         assert!(matches!(
             index.matches(2, &fb)[..],
             [DuplicateMatch::Perceptual { frame: 1, .. }]
