@@ -105,16 +105,16 @@ fn box_blur(image: &LinearImage) -> LinearImage {
                     let (sx, sy) = (x + dx, y + dy);
                     if sx >= 0 && sy >= 0 && sx < w && sy < h {
                         let p = image.pixel(sx as u32, sy as u32);
-                        for c in 0..3 {
-                            sum[c] += p[c];
+                        for (total, v) in sum.iter_mut().zip(p) {
+                            *total += v;
                         }
                         n += 1.0;
                     }
                 }
             }
             let i = ((y * w + x) * 4) as usize;
-            for c in 0..3 {
-                out.as_rgba_mut()[i + c] = sum[c] / n;
+            for (dst, total) in out.as_rgba_mut()[i..i + 3].iter_mut().zip(sum) {
+                *dst = total / n;
             }
         }
     }
@@ -135,13 +135,11 @@ fn upscale(small: &LinearImage, bilinear: bool) -> LinearImage {
                     (y0 + 1).min(small.height() - 1),
                 );
                 let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-                let mut p = [0.0f32; 4];
-                for c in 0..4 {
+                std::array::from_fn(|c| {
                     let top = small.pixel(x0, y0)[c] * (1.0 - tx) + small.pixel(x1, y0)[c] * tx;
                     let bottom = small.pixel(x0, y1)[c] * (1.0 - tx) + small.pixel(x1, y1)[c] * tx;
-                    p[c] = top * (1.0 - ty) + bottom * ty;
-                }
-                p
+                    top * (1.0 - ty) + bottom * ty
+                })
             } else {
                 small.pixel(
                     ((x as f32 + 0.5) * sw / W as f32) as u32,

@@ -302,7 +302,7 @@ fn grid_for(n: usize, width: u32, height: u32) -> (usize, usize) {
     let n = n.max(1);
     let aspect = f64::from(width.max(1)) / f64::from(height.max(1));
     (1..=n)
-        .filter(|c| n % c == 0)
+        .filter(|c| n.is_multiple_of(*c))
         .map(|c| (c, n / c))
         .min_by(|a, b| {
             let da = ((a.0 as f64 / a.1 as f64) / aspect).ln().abs();

@@ -139,10 +139,10 @@ impl FrameFacts {
     /// The pixel hash as raw bytes (all zeros if the hex is malformed, which intake never produces).
     pub fn pixel_hash_bytes(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        if let Ok(bytes) = hex::decode(&self.pixel_hash) {
-            if bytes.len() == 32 {
-                out.copy_from_slice(&bytes);
-            }
+        if let Ok(bytes) = hex::decode(&self.pixel_hash)
+            && bytes.len() == 32
+        {
+            out.copy_from_slice(&bytes);
         }
         out
     }
@@ -222,10 +222,10 @@ pub fn intake(bytes: &[u8], spec: &IntakeSpec) -> Result<Intake, IntakeError> {
         (ImageFormat::OpenExr, ColorType::Rgb32F | ColorType::Rgba32F) => OutputFormat::Exr,
         (_, other) => return Err(IntakeError::UnsupportedLayout(format!("{other:?}"))),
     };
-    if let Some(expected) = spec.format {
-        if expected != found {
-            return Err(IntakeError::WrongFormat { found, expected });
-        }
+    if let Some(expected) = spec.format
+        && expected != found
+    {
+        return Err(IntakeError::WrongFormat { found, expected });
     }
     decoder.set_limits(limits).map_err(decode_error)?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(decode_error)?;

@@ -402,29 +402,16 @@ pub fn verify_image(
     }
 
     // 3–5. Tile rounds.
-    let first = run_round(
-        checker,
-        job,
-        &image,
-        facts.format,
-        &key,
-        1,
-        importance.as_ref(),
-        &mut clock,
-    )?;
+    let candidate = Candidate {
+        image: &image,
+        format: facts.format,
+        key: &key,
+    };
+    let first = run_round(checker, job, &candidate, 1, importance.as_ref(), &mut clock)?;
     let mut deciding = first.clone();
     report.rounds.push(first);
     if deciding.decision.verdict == Verdict::Escalate && config.escalate {
-        let second = run_round(
-            checker,
-            job,
-            &image,
-            facts.format,
-            &key,
-            2,
-            importance.as_ref(),
-            &mut clock,
-        )?;
+        let second = run_round(checker, job, &candidate, 2, importance.as_ref(), &mut clock)?;
         deciding = second.clone();
         report.rounds.push(second);
     }
@@ -483,7 +470,7 @@ pub fn preview_factor(width: u32, height: u32, preferred: u32) -> Option<u32> {
     let gcd = a;
     (2..=preferred)
         .rev()
-        .find(|k| gcd % k == 0 && width / k >= 8 && height / k >= 8)
+        .find(|k| gcd.is_multiple_of(*k) && width / k >= 8 && height / k >= 8)
 }
 
 /// Box-downsamples `image` by `factor` (each side divisible by it): the mean of each block, in f64.
@@ -597,16 +584,22 @@ fn run_preview(
     Ok((evidence, map))
 }
 
+/// The frame under test: its pixels, its encoding and its challenge key.
+struct Candidate<'a> {
+    image: &'a LinearImage,
+    format: OutputFormat,
+    key: &'a ChallengeKey,
+}
+
 fn run_round(
     checker: &Checker<'_>,
     job: &VerifyJob,
-    image: &LinearImage,
-    format: OutputFormat,
-    key: &ChallengeKey,
+    candidate: &Candidate<'_>,
     round: u32,
     importance: Option<&ImportanceMap>,
     clock: &mut Clock,
 ) -> Result<RoundEvidence, ProtocolError> {
+    let Candidate { image, format, key } = *candidate;
     let config = &checker.config;
     let challenge = if round == 1 {
         config.challenge
@@ -690,11 +683,11 @@ fn run_round(
                 if (dx, dy) == (0, 0) {
                     continue;
                 }
-                if let Some(shifted) = decide(dx, dy)? {
-                    if shifted.verdict != Verdict::Reject {
-                        misalignment = Some((dx, dy));
-                        break 'probe;
-                    }
+                if let Some(shifted) = decide(dx, dy)?
+                    && shifted.verdict != Verdict::Reject
+                {
+                    misalignment = Some((dx, dy));
+                    break 'probe;
                 }
             }
         }
