@@ -250,10 +250,16 @@ fn fewer_samples_blur_and_upscaling_are_rejected() {
 
 #[test]
 fn wrong_frames_black_nan_and_duplicates_are_rejected() {
-    // C4: the neighbouring frame, rendered honestly.
+    // C4: the neighbouring frame, rendered honestly. One frame of the demo's slow motion is a small
+    // change at 192×108: it must not be accepted; three frames must be rejected.
     assert_verdict(
         "C4 frame+1",
         &verify(&render(W, H, N, WORKER_SEED, FRAME + 1)),
+        &[Verdict::Reject, Verdict::Escalate],
+    );
+    assert_verdict(
+        "C4 frame+3",
+        &verify(&render(W, H, N, WORKER_SEED, FRAME + 3)),
         &[Verdict::Reject],
     );
     // C6: black, constant grey, NaN pixels.
@@ -478,8 +484,10 @@ fn pictor_verify_cli_prints_the_json_contract() {
         [16, 32].contains(&json["tiles"].as_u64().unwrap_or(0)),
         "{json}"
     );
+    // Exit 0 whatever the verdict (this small frame sits where honest frames are sometimes
+    // escalated or even rejected; see docs/BENCHMARKS.md).
     assert!(
-        ["accept", "escalate"].contains(&json["verdict"].as_str().unwrap_or("")),
+        ["accept", "escalate", "reject"].contains(&json["verdict"].as_str().unwrap_or("")),
         "{json}"
     );
 

@@ -103,6 +103,11 @@ pub struct ProtocolConfig {
     pub preview_sample_divisor: u32,
     /// Family-wise α of the preview's z test (default 1e-4).
     pub preview_z_alpha: f64,
+    /// Fraction of preview samples over the z quantile that rejects (default 0.01; the tiles use
+    /// 0.0025 — the preview's 1- or 2-sample references are far more skewed).
+    pub preview_z_fraction_reject: f64,
+    /// The preview rejects when `max |T_B|` exceeds this many times the block limit (default 1.5).
+    pub preview_t_factor: f64,
     /// Run round 2 on an escalation (default true).
     pub escalate: bool,
     /// Probe ±1-pixel alignments before rejecting (default true).
@@ -118,6 +123,8 @@ impl Default for ProtocolConfig {
             preview_factor: 8,
             preview_sample_divisor: 8,
             preview_z_alpha: 1e-4,
+            preview_z_fraction_reject: 0.01,
+            preview_t_factor: 1.5,
             escalate: true,
             alignment_probe: true,
         }
@@ -547,16 +554,16 @@ fn run_preview(
     let stats = PooledStats::pool(&sums, &sum_params)?;
     let t = &config.thresholds;
     let mut reasons = Vec::new();
-    if stats.z_fraction > t.z_fraction_reject {
+    if stats.z_fraction > config.preview_z_fraction_reject {
         reasons.push(format!(
             "REJECT: z exceedances = {} ({:.4} %) > {:.4} % over |z| > {:.2}",
             stats.z_exceed,
             stats.z_fraction * 100.0,
-            t.z_fraction_reject * 100.0,
+            config.preview_z_fraction_reject * 100.0,
             stats.z_threshold
         ));
     }
-    let t_limit = t.t_max_limit(&stats);
+    let t_limit = config.preview_t_factor * t.t_max_limit(&stats);
     if stats.t_max.is_nan() || stats.t_max > t_limit {
         reasons.push(format!(
             "REJECT: max |T_B| = {:.3} > limit {t_limit:.3}",
