@@ -16,13 +16,14 @@ pub struct Thresholds {
     /// (1) `Q` below this rejects when a bias/correlation signal is present (else escalates).
     /// Default 0.70.
     pub q_reject_low: f64,
-    /// (2) Fraction of samples with `|z|` over the Šidák quantile that rejects. Default 0.0025.
+    /// (2) `z_excess` (fraction of samples with `|z|` over the Šidák quantile, minus the
+    /// reference's null fraction) that rejects. Default 0.0025.
     pub z_fraction_reject: f64,
-    /// (2) Fraction that escalates. Default 0.0005.
+    /// (2) `z_excess` that escalates. Default 0.002 (honest maximum measured: 0.0016, fireflies).
     pub z_fraction_escalate: f64,
     /// (3) Family-wise α for `max |T_B|`: the limit is
     /// `max(t_max_floor, √max(1, mean T'_B²) · t⁻¹(1 − α'/2; n_B − 1))`, `α'` the Šidák per-block level
-    /// over all `(block, channel)` pairs, `n_B` the block's pixels. Default 1e-4.
+    /// over all `(block, channel)` pairs, `n_B` the block's pixels. Default 1e-6 (honest max |T_B| reached 0.92 of the 1e-4 limit).
     pub block_alpha: f64,
     /// (3) Lowest `max |T_B|` limit. Default 5.0.
     pub t_max_floor: f64,
@@ -30,6 +31,10 @@ pub struct Thresholds {
     pub bias_ratio_accept: f64,
     /// (3) `bias_ratio` above this rejects. Default 1.6.
     pub bias_ratio_reject: f64,
+    /// (3) `max_c |bias_z|` at most this is no bias signal. Default 4.5.
+    pub bias_z_accept: f64,
+    /// (3) `max_c |bias_z|` above this rejects. Default 6.0.
+    pub bias_z_reject: f64,
     /// (4) Noise-level ratio inside `[lo, hi]` accepts. Default `[0.8, 1.25]`.
     pub noise_accept: [f64; 2],
     /// (4) Noise-level ratio above this rejects. Default 1.6.
@@ -54,11 +59,13 @@ impl Default for Thresholds {
             q_reject_high: 1.30,
             q_reject_low: 0.70,
             z_fraction_reject: 0.0025,
-            z_fraction_escalate: 0.0005,
-            block_alpha: 1e-4,
+            z_fraction_escalate: 0.002,
+            block_alpha: 1e-6,
             t_max_floor: 5.0,
             bias_ratio_accept: 1.25,
             bias_ratio_reject: 1.6,
+            bias_z_accept: 4.5,
+            bias_z_reject: 6.0,
             noise_accept: [0.8, 1.25],
             noise_reject_high: 1.6,
             noise_reject_low: 0.6,
@@ -105,6 +112,7 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     let t_limit = t.t_max_limit(stats);
     let signal = stats.bias_ratio > t.bias_ratio_accept
         || stats.rho_diff > t.rho_accept
+        || stats.bias_z_max > t.bias_z_accept
         || stats.t_max > t_limit;
 
     if stats.nonfinite > 0 {
@@ -129,20 +137,22 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
         ));
     }
     // (2) z count
-    let zf = stats.z_fraction;
+    let zf = stats.z_excess;
     if zf > t.z_fraction_reject {
         rejects.push(format!(
-            "z exceedances = {} ({:.4} %) > {:.4} % over |z| > {:.2}",
-            stats.z_exceed,
+            "z excess = {:.4} % ({} exceedances − {} null) > {:.4} % over |z| > {:.2}",
             zf * 100.0,
+            stats.z_exceed,
+            stats.z_null_exceed,
             t.z_fraction_reject * 100.0,
             stats.z_threshold
         ));
     } else if zf > t.z_fraction_escalate {
         escalates.push(format!(
-            "z exceedances = {} ({:.4} %) > {:.4} % over |z| > {:.2}",
-            stats.z_exceed,
+            "z excess = {:.4} % ({} exceedances − {} null) > {:.4} % over |z| > {:.2}",
             zf * 100.0,
+            stats.z_exceed,
+            stats.z_null_exceed,
             t.z_fraction_escalate * 100.0,
             stats.z_threshold
         ));
@@ -164,6 +174,16 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
             "block bias ratio mean T_B²/mean T'_B² = {:.4} > {:.2}",
             stats.bias_ratio, t.bias_ratio_accept
         ));
+    }
+    let bz = stats.bias_z_max;
+    let bias_z = format!(
+        "signed block bias max |bias_z| = {bz:.3} (R {:.2}, G {:.2}, B {:.2})",
+        stats.bias_z[0], stats.bias_z[1], stats.bias_z[2]
+    );
+    if bz.is_nan() || bz > t.bias_z_reject {
+        rejects.push(format!("{bias_z} > {:.2}", t.bias_z_reject));
+    } else if bz > t.bias_z_accept {
+        escalates.push(format!("{bias_z} > {:.2}", t.bias_z_accept));
     }
     // (4) noise level
     let nr = stats.noise_ratio;
@@ -230,5 +250,92 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
         verdict,
         reasons,
         stats: stats.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn honest() -> PooledStats {
+        PooledStats {
+            tiles: 16,
+            samples: 196_608,
+            q: 1.0,
+            z_threshold: 5.8,
+            blocks: 3072,
+            block_pixels: 64,
+            t_max: 4.0,
+            t_null_mean_sq: 1.0,
+            bias_ratio: 1.0,
+            noise_ratio: 1.0,
+            ssim_w: 0.5,
+            ssim_ref: 0.3,
+            psnr_w: 23.0,
+            psnr_ref: 20.0,
+            ..PooledStats::default()
+        }
+    }
+
+    #[test]
+    fn any_reject_rejects_any_escalate_escalates() {
+        let t = Thresholds::default();
+        assert_eq!(decide(&honest(), &t).verdict, Verdict::Accept);
+        let d = decide(
+            &PooledStats {
+                q: 0.75,
+                ..honest()
+            },
+            &t,
+        );
+        assert_eq!(d.verdict, Verdict::Escalate);
+        assert!(d.reasons[0].contains("Q = 0.7500"));
+        let d = decide(
+            &PooledStats {
+                q: 1.5,
+                noise_ratio: 0.7,
+                ..honest()
+            },
+            &t,
+        );
+        assert_eq!(d.verdict, Verdict::Reject);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.starts_with("REJECT: Q = 1.5000"))
+        );
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.starts_with("ESCALATE: noise-level ratio"))
+        );
+        // Low Q rejects only with a bias or correlation signal.
+        let d = decide(
+            &PooledStats {
+                q: 0.5,
+                rho_diff: 0.1,
+                ..honest()
+            },
+            &t,
+        );
+        assert_eq!(d.verdict, Verdict::Reject);
+        let d = decide(
+            &PooledStats {
+                nonfinite: 3,
+                ..honest()
+            },
+            &t,
+        );
+        assert_eq!(d.verdict, Verdict::Reject);
+        let d = decide(
+            &PooledStats {
+                t_max: 40.0,
+                ..honest()
+            },
+            &t,
+        );
+        assert!(d.reasons[0].contains("max |T_B| = 40.000"));
+        let json = serde_json::to_string(&d).expect("json");
+        assert!(json.contains("\"verdict\":\"reject\""));
     }
 }

@@ -213,6 +213,8 @@ pub struct BlockSums {
     pub pixels: u32,
     /// `Σ ẽ` per channel (winsorized, signed).
     pub sum_e: [f64; CHANNELS],
+    /// `Σ ẽ²` per channel.
+    pub sum_e2: [f64; CHANNELS],
     /// `Σ d̃` per channel.
     pub sum_d: [f64; CHANNELS],
     /// `Σ d̃²` per channel.
@@ -220,7 +222,7 @@ pub struct BlockSums {
 }
 
 /// Everything the statistics need from one tile. All sums are over the tile's pixels `(x, y)` and a
-/// channel `c`, accumulated in `f64`. This is the whole GPU contract: a backend must reproduce these
+/// channel `c`, accumulated in `f64` (the order of additions is free: only the value is specified). This is the whole GPU contract: a backend must reproduce these
 /// within 1e-5 relative (counts may differ by samples within rounding of a threshold).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TileSums {
@@ -242,6 +244,11 @@ pub struct TileSums {
     /// `mean₅ₓ₅` is the mean of raw `d²` over the `box_size`² window centred on the pixel, clipped to
     /// the tile (divide by the number of pixels inside). Non-finite worker samples count here too.
     pub z_exceed: [u64; CHANNELS],
+    /// (2) The null count from the reference alone: samples with `|z'| > z_threshold`,
+    /// `z' = (d/√2)/√v̂'`, `v̂' = max(½·(S − d²)/(k − 1), floor)` where `S` is the raw `Σd²` over the
+    /// same clipped window and `k` its pixel count (leave-one-out; `v̂' = floor` when `k = 1`).
+    /// Honest `z_exceed ≈ z_null_exceed`, fireflies included.
+    pub z_null_exceed: [u64; CHANNELS],
     /// (2) largest finite `|z|` in the tile (evidence only).
     pub z_max: f64,
     /// (3) Bias blocks in row-major block order.

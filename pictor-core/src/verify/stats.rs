@@ -26,26 +26,42 @@ pub struct PooledStats {
     pub z_exceed: u64,
     /// (2) `z_exceed / samples`.
     pub z_fraction: f64,
+    /// (2) The reference's own null count (see [`TileSums::z_null_exceed`]).
+    pub z_null_exceed: u64,
+    /// (2) `(z_exceed − z_null_exceed) / samples`: the excess over what honest noise (fireflies
+    /// included) produces; the decision uses this.
+    pub z_excess: f64,
     /// (2) Largest finite `|z|`.
     pub z_max: f64,
     /// (3) Number of `(block, channel)` pairs.
     pub blocks: u64,
     /// (3) Pixels in the largest block (the t degrees of freedom are this minus one).
     pub block_pixels: u32,
-    /// (3) `max |T_B|`, `T_B = Σẽ / √max(½Σd̃², n·floor_c)` per block and channel.
+    /// (3) `max |T_B|` over blocks and channels. `T_B` is the one-sample t statistic of `ẽ` in the
+    /// block: `T_B = Σẽ / √max((n·Σẽ² − (Σẽ)²)/(n − 1), n·floor_c)` (`n` the block's pixels,
+    /// `n − 1` at least 1; `T_B = 0` when `Σẽ = 0`). Unlike `Σe/√(½Σd²)` it is odd under swapping
+    /// `W` and `R̄` (honest fireflies in either cannot bias it) and unbounded for a real shift.
     pub t_max: f64,
     /// (3) Mean of `T_B` (signed).
     pub t_mean: f64,
     /// (3) Mean of `T_B²`.
     pub t_mean_sq: f64,
-    /// (3) `max |T'_B|`, `T'_B = Σd̃ / √max(Σd̃², 2n·floor_c)` (the null from the reference).
+    /// (3) `max |T'_B|`, the null from the reference: the same t statistic of `d̃`,
+    /// `T'_B = Σd̃ / √max((n·Σd̃² − (Σd̃)²)/(n − 1), 2n·floor_c)`. Honest `T_B` and `T'_B` have the
+    /// same distribution (`e` and `d/√2` do, and t is scale-free), correlated pixels included.
     pub t_null_max: f64,
     /// (3) Nearest-rank 0.9999 quantile of `|T'_B|`.
     pub t_null_q9999: f64,
-    /// (3) Mean of `T'_B²` (≈ 1 for uncorrelated noise; larger when pixels within a block correlate).
+    /// (3) Mean of `T'_B²` (≈ (n−1)/(n−3) for uncorrelated noise; larger when pixels within a block correlate).
     pub t_null_mean_sq: f64,
-    /// (3) `bias_ratio = t_mean_sq / t_null_mean_sq`: honest ≈ 1 (+3 % for the variance estimate).
+    /// (3) `bias_ratio = t_mean_sq / t_null_mean_sq`: honest ≈ 1. Catches biases of either sign
+    /// that vary over the frame (blur, upscaling, edits).
     pub bias_ratio: f64,
+    /// (3) Signed bias per channel: `bias_z[c] = Σ_B T_B,c / √(Σ_B T'²_B,c)` (honest ≈ N(0, 1)).
+    /// Catches small consistent shifts: exposure, colour, clamping.
+    pub bias_z: [f64; CHANNELS],
+    /// (3) `max_c |bias_z[c]|`.
+    pub bias_z_max: f64,
     /// (4) Noise-level ratio `σ̂²(W)/σ̂²(R̄) = (Σ|W∗L| / Σ|R̄∗L|)²` over channels (`R̄` has the same
     /// N-sample noise variance `σ²/N` and the same structure as an honest `W`). 1 when both are 0.
     pub noise_ratio: f64,
@@ -69,6 +85,20 @@ pub struct PooledStats {
     pub psnr_w: f64,
     /// (8) `PSNR(R₁, R₂) = 10·log₁₀(L² / (Σd²/samples))` in dB. Honest `psnr_w ≈ psnr_ref + 3 dB`.
     pub psnr_ref: f64,
+}
+
+/// The one-sample t statistic of a block from `Σx`, `Σx²` and `n`:
+/// `Σx / √max((n·Σx² − (Σx)²)/max(n − 1, 1), floor)`; 0 when `Σx = 0`.
+fn block_t(sum: f64, sum_sq: f64, n: f64, floor: f64) -> f64 {
+    if sum == 0.0 {
+        return 0.0;
+    }
+    let var = ((n * sum_sq - sum * sum) / (n - 1.0).max(1.0)).max(floor);
+    if var > 0.0 {
+        sum / var.sqrt()
+    } else {
+        f64::INFINITY.copysign(sum)
+    }
 }
 
 /// `a / b` with `0/0 = 1` and `x/0 = ∞` (ratios of non-negative sums).
@@ -108,6 +138,8 @@ impl PooledStats {
         let mut pixels = 0u64;
         let mut t_null_abs = Vec::new();
         let (mut t_sum, mut t_sq, mut tn_sq) = (0.0, 0.0, 0.0);
+        let mut t_sum_c = [0.0; CHANNELS];
+        let mut tn_sq_c = [0.0; CHANNELS];
         for tile in sums {
             let n = u64::from(tile.width) * u64::from(tile.height);
             pixels += n;
@@ -126,6 +158,7 @@ impl PooledStats {
                 ssim_w += tile.ssim_w[c];
                 ssim_r += tile.ssim_ref[c];
                 s.z_exceed += tile.z_exceed[c];
+                s.z_null_exceed += tile.z_null_exceed[c];
             }
             ssim_n += tile.ssim_count * CHANNELS as u64;
             for block in &tile.blocks {
@@ -133,13 +166,15 @@ impl PooledStats {
                 let n = f64::from(block.pixels);
                 for c in 0..CHANNELS {
                     let floor = params.variance_floor[c];
-                    let t = block.sum_e[c] / (0.5 * block.sum_d2[c]).max(n * floor).sqrt();
-                    let t0 = block.sum_d[c] / block.sum_d2[c].max(2.0 * n * floor).sqrt();
+                    let t = block_t(block.sum_e[c], block.sum_e2[c], n, n * floor);
+                    let t0 = block_t(block.sum_d[c], block.sum_d2[c], n, 2.0 * n * floor);
                     s.t_max = s.t_max.max(t.abs());
                     s.t_null_max = s.t_null_max.max(t0.abs());
                     t_sum += t;
                     t_sq += t * t;
                     tn_sq += t0 * t0;
+                    t_sum_c[c] += t;
+                    tn_sq_c[c] += t0 * t0;
                     t_null_abs.push(t0.abs());
                 }
             }
@@ -157,6 +192,7 @@ impl PooledStats {
         }
         s.q = ratio(num, den);
         s.z_fraction = s.z_exceed as f64 / s.samples.max(1) as f64;
+        s.z_excess = (s.z_exceed as f64 - s.z_null_exceed as f64) / s.samples.max(1) as f64;
         s.blocks = t_null_abs.len() as u64;
         if !t_null_abs.is_empty() {
             let n = t_null_abs.len() as f64;
@@ -165,6 +201,16 @@ impl PooledStats {
             s.t_null_mean_sq = tn_sq / n;
             s.bias_ratio = ratio(s.t_mean_sq, s.t_null_mean_sq);
             s.t_null_q9999 = nearest_rank(&mut t_null_abs, 0.9999);
+            for c in 0..CHANNELS {
+                s.bias_z[c] = if tn_sq_c[c] > 0.0 {
+                    t_sum_c[c] / tn_sq_c[c].sqrt()
+                } else if t_sum_c[c] == 0.0 {
+                    0.0
+                } else {
+                    f64::INFINITY.copysign(t_sum_c[c])
+                };
+                s.bias_z_max = s.bias_z_max.max(s.bias_z[c].abs());
+            }
         }
         let (sum_w, sum_r): (f64, f64) = (imm_w.iter().sum(), imm_r.iter().sum());
         s.noise_ratio = ratio(sum_w, sum_r).powi(2);
@@ -369,4 +415,33 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
         + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df)
         + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df.powi(3))
         + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92_160.0 * df.powi(4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribution_helpers() {
+        assert!((inverse_normal_cdf(0.975) - 1.959_963_985).abs() < 1e-8);
+        assert!((inverse_normal_cdf(1e-9) + 5.997_807_015).abs() < 1e-7);
+        assert_eq!(inverse_normal_cdf(0.5), 0.0);
+        assert!((sidak_z(0.05, 1) - 1.959_963_985).abs() < 1e-8);
+        // Šidák over 1000 tests at α = 0.05: per test 5.129e-5 → z = 4.049661.
+        assert!((sidak_z(0.05, 1000) - 4.049_661).abs() < 1e-5);
+        assert!((student_t_quantile(0.975, 30.0) - 2.042_272).abs() < 1e-4);
+        assert!((student_t_quantile(0.999, 63.0) - 3.2251).abs() < 2e-3);
+        let mut v = vec![5.0, 1.0, 4.0, 2.0, 3.0];
+        assert_eq!(nearest_rank(&mut v, 0.5), 3.0);
+        assert_eq!(nearest_rank(&mut v, 0.999), 5.0);
+        assert_eq!(nearest_rank(&mut v, 0.2), 1.0);
+    }
+
+    #[test]
+    fn block_t_is_the_one_sample_t_statistic() {
+        // x = [1, 2, 3]: Σ = 6, Σx² = 14, n = 3 → var(Σ) estimate (3·14 − 36)/2 = 3 → t = 6/√3.
+        assert!((block_t(6.0, 14.0, 3.0, 0.0) - 6.0 / 3f64.sqrt()).abs() < 1e-15);
+        assert_eq!(block_t(0.0, 5.0, 3.0, 0.0), 0.0);
+        assert!((block_t(2.0, 4.0, 1.0, 1.0) - 2.0).abs() < 1e-15);
+    }
 }
