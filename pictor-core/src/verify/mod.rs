@@ -26,8 +26,11 @@
 //!   `d`, so the same quantile of its distribution). Hence `d̃² = min(d², cap_d)`, `ẽ² = min(e², cap_e)`.
 //! * See [`TileSums`] for the exact definition of each sum and [`PooledStats`] for each statistic.
 
+pub mod challenge;
 mod cpu;
 mod decide;
+pub mod intake;
+pub mod protocol;
 mod stats;
 pub mod synthetic;
 #[cfg(feature = "vulkan")]

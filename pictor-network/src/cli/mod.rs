@@ -2,6 +2,7 @@
 
 mod plan;
 mod render;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Render one frame, or a region of it, with the built-in path tracer or Blender.
     Render(render::RenderArgs),
+    /// Verify one candidate frame with the checker protocol, rendering the references locally.
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs the parsed command.
@@ -27,5 +30,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }

@@ -1,0 +1,201 @@
+//! `pictor verify`: run the whole checker protocol locally on one candidate frame, rendering the
+//! checker's own references, and print the verdict with its evidence.
+
+use super::render::RendererChoice;
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use pictor_core::verify::CpuVerifier;
+use pictor_core::verify::intake::{DuplicateIndex, IntakeSpec, intake};
+use pictor_core::verify::protocol::{
+    Checker, ProtocolConfig, VerifyJob, VerifyReport, verify_frame_bytes,
+};
+use pictor_render::RenderControl;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Statistics backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    /// The CPU backend (rayon).
+    Cpu,
+    /// The Vulkan compute backend.
+    Vulkan,
+}
+
+/// Arguments of `pictor verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Renderer for the checker's references.
+    #[arg(long, value_enum, default_value = "builtin")]
+    renderer: RendererChoice,
+    /// Scene file (.blend for Blender, .toml/.json for builtin); default: the renderer's own scene.
+    #[arg(long)]
+    scene: Option<PathBuf>,
+    /// Frame number.
+    #[arg(long, default_value_t = 1)]
+    frame: u32,
+    /// Frame width in pixels.
+    #[arg(long)]
+    width: u32,
+    /// Frame height in pixels.
+    #[arg(long)]
+    height: u32,
+    /// Samples per pixel the worker was asked for.
+    #[arg(long)]
+    samples: u32,
+    /// The worker's Monte Carlo seed (the references use other, secret seeds).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The candidate frame (.png 8/16-bit or .exr).
+    #[arg(long)]
+    image: PathBuf,
+    /// Another frame of the same job, as NUMBER=FILE, for duplicate detection (repeatable).
+    #[arg(long = "other", value_parser = parse_other)]
+    others: Vec<(u32, PathBuf)>,
+    /// Statistics backend.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendChoice,
+    /// The checker's secret, 64 hex digits (32 bytes); default: fresh random bytes.
+    #[arg(long)]
+    secret: Option<String>,
+    /// Do not rerun escalations with more tiles.
+    #[arg(long)]
+    no_escalation: bool,
+    /// Stop each reference render after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    timeout_secs: u64,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_other(text: &str) -> Result<(u32, PathBuf), String> {
+    let (number, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NUMBER=FILE"))?;
+    let number = number
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("{number:?} is not a frame number"))?;
+    if path.is_empty() {
+        return Err("empty file name".into());
+    }
+    Ok((number, PathBuf::from(path)))
+}
+
+/// Parses a 64-hex-digit secret.
+fn parse_secret(text: &str) -> Result<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("--secret must be 64 hex digits (32 bytes)");
+    }
+    let mut secret = [0u8; 32];
+    for (i, byte) in secret.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .context("--secret must be 64 hex digits (32 bytes)")?;
+    }
+    Ok(secret)
+}
+
+/// 32 random bytes from the operating system (`/dev/urandom`).
+fn random_secret() -> Result<[u8; 32]> {
+    use std::io::Read;
+    let mut secret = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut file| file.read_exact(&mut secret))
+        .context("reading /dev/urandom for a checker secret (pass --secret instead)")?;
+    Ok(secret)
+}
+
+/// Runs `pictor verify`.
+pub fn run(args: VerifyArgs) -> Result<()> {
+    if args.backend == BackendChoice::Vulkan {
+        bail!(
+            "--backend vulkan: this pictor was built without the vulkan feature; use --backend cpu"
+        );
+    }
+    let secret = match &args.secret {
+        Some(text) => parse_secret(text)?,
+        None => random_secret()?,
+    };
+    let bytes =
+        std::fs::read(&args.image).with_context(|| format!("reading {}", args.image.display()))?;
+    let mut others = DuplicateIndex::new();
+    for (number, path) in &args.others {
+        let other_bytes =
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let other = intake(&other_bytes, &IntakeSpec::new(args.width, args.height))
+            .with_context(|| format!("{} (frame {number})", path.display()))?;
+        others.insert(*number, &other.facts);
+    }
+    let job = VerifyJob {
+        scene: args.scene.clone(),
+        frame: args.frame,
+        width: args.width,
+        height: args.height,
+        samples: args.samples,
+        worker_seed: args.seed,
+        engine: None,
+        format: None,
+    };
+    let renderer = args.renderer.renderer();
+    let verifier = CpuVerifier;
+    let checker = Checker {
+        renderer: renderer.as_ref(),
+        verifier: &verifier,
+        secret,
+        config: ProtocolConfig {
+            escalate: !args.no_escalation,
+            ..ProtocolConfig::default()
+        },
+        control: RenderControl::with_timeout(Duration::from_secs(args.timeout_secs)),
+    };
+    let report = verify_frame_bytes(&checker, &job, &bytes, &others)
+        .with_context(|| format!("verifying {}", args.image.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+fn print_summary(report: &VerifyReport) {
+    let verdict = serde_json::to_value(report.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{:?}", report.verdict));
+    println!(
+        "{verdict}: {} tiles, {} round(s), checker render {} ms, verify {} ms, backend {}, renderer {}",
+        report.tiles,
+        report.rounds.len(),
+        report.checker_render_ms,
+        report.verify_ms,
+        report.backend,
+        report.renderer
+    );
+    if let Some(stats) = &report.stats {
+        println!(
+            "  Q = {:.3}, z exceedances = {}, max |T_B| = {:.2}, noise ratio = {:.3}, ρ(e)−ρ(d) = {:.3}",
+            stats.q, stats.z_exceed, stats.t_max, stats.noise_ratio, stats.rho_diff
+        );
+    }
+    for reason in &report.reasons {
+        println!("  {reason}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_others_parse() {
+        assert_eq!(parse_secret(&"ab".repeat(32)).ok(), Some([0xab; 32]));
+        assert!(parse_secret("abc").is_err());
+        assert!(parse_secret(&"zz".repeat(32)).is_err());
+        assert_eq!(parse_other("3=a.png"), Ok((3, PathBuf::from("a.png"))));
+        assert!(parse_other("a.png").is_err());
+        assert!(parse_other("x=a.png").is_err());
+    }
+}
