@@ -4,11 +4,11 @@
 use super::render::RendererChoice;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use pictor_core::verify::CpuVerifier;
 use pictor_core::verify::intake::{DuplicateIndex, IntakeSpec, intake};
 use pictor_core::verify::protocol::{
     Checker, ProtocolConfig, VerifyJob, VerifyReport, verify_frame_bytes,
 };
+use pictor_core::verify::{CpuVerifier, FrameVerifier};
 use pictor_render::RenderControl;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,13 +107,26 @@ fn random_secret() -> Result<[u8; 32]> {
     Ok(secret)
 }
 
+/// The statistics backend `--backend` names.
+fn frame_verifier(backend: BackendChoice) -> Result<Box<dyn FrameVerifier>> {
+    match backend {
+        BackendChoice::Cpu => Ok(Box::new(CpuVerifier)),
+        #[cfg(feature = "vulkan")]
+        BackendChoice::Vulkan => Ok(Box::new(
+            pictor_core::verify::vulkan::VulkanVerifier::new()
+                .context("--backend vulkan: opening a Vulkan device")?,
+        )),
+        #[cfg(not(feature = "vulkan"))]
+        BackendChoice::Vulkan => bail!(
+            "--backend vulkan: this pictor was built without the vulkan feature \
+             (cargo build --features vulkan); use --backend cpu"
+        ),
+    }
+}
+
 /// Runs `pictor verify`.
 pub fn run(args: VerifyArgs) -> Result<()> {
-    if args.backend == BackendChoice::Vulkan {
-        bail!(
-            "--backend vulkan: this pictor was built without the vulkan feature; use --backend cpu"
-        );
-    }
+    let verifier = frame_verifier(args.backend)?;
     let secret = match &args.secret {
         Some(text) => parse_secret(text)?,
         None => random_secret()?,
@@ -139,10 +152,9 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         format: None,
     };
     let renderer = args.renderer.renderer();
-    let verifier = CpuVerifier;
     let checker = Checker {
         renderer: renderer.as_ref(),
-        verifier: &verifier,
+        verifier: verifier.as_ref(),
         secret,
         config: ProtocolConfig {
             escalate: !args.no_escalation,
