@@ -41,30 +41,38 @@ enum FormatChoice {
     Exr,
 }
 
+/// What frame to render, with which renderer and settings: shared by `pictor render` and
+/// `pictor verify` (which renders its references with the same settings as the worker).
+#[derive(Debug, Args)]
+pub struct FrameArgs {
+    /// Renderer.
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub renderer: RendererChoice,
+    /// Scene file (.blend for Blender, .toml/.json for builtin); default: the renderer's own scene.
+    #[arg(long)]
+    pub scene: Option<PathBuf>,
+    /// Frame number.
+    #[arg(long, default_value_t = 1)]
+    pub frame: u32,
+    /// Frame width in pixels.
+    #[arg(long)]
+    pub width: u32,
+    /// Frame height in pixels.
+    #[arg(long)]
+    pub height: u32,
+    /// Samples per pixel (for `verify`: what the worker was asked for).
+    #[arg(long)]
+    pub samples: u32,
+    /// Monte Carlo seed (for `verify`: the worker's; the references use other, secret seeds).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Arguments of `pictor render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Renderer.
-    #[arg(long, value_enum, default_value = "builtin")]
-    renderer: RendererChoice,
-    /// Scene file (.blend for Blender, .toml/.json for builtin); default: the renderer's own scene.
-    #[arg(long)]
-    scene: Option<PathBuf>,
-    /// Frame number.
-    #[arg(long, default_value_t = 1)]
-    frame: u32,
-    /// Frame width in pixels.
-    #[arg(long)]
-    width: u32,
-    /// Frame height in pixels.
-    #[arg(long)]
-    height: u32,
-    /// Samples per pixel.
-    #[arg(long)]
-    samples: u32,
-    /// Monte Carlo seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    settings: FrameArgs,
     /// Render only this region: X,Y,W,H in pixels from the top-left corner.
     #[arg(long, value_parser = parse_region)]
     region: Option<PixelRect>,
@@ -137,18 +145,18 @@ fn output_format(choice: Option<FormatChoice>, out: &Path) -> Result<OutputForma
 pub fn run(args: RenderArgs) -> Result<()> {
     let format = output_format(args.format, &args.out)?;
     let request = RenderRequest {
-        scene: args.scene.clone(),
-        frame: args.frame,
+        scene: args.settings.scene.clone(),
+        frame: args.settings.frame,
         resolution: Resolution {
-            width: args.width,
-            height: args.height,
+            width: args.settings.width,
+            height: args.settings.height,
         },
-        samples: args.samples,
-        seed: args.seed,
+        samples: args.settings.samples,
+        seed: args.settings.seed,
         regions: args.region.into_iter().collect(),
         engine: None,
     };
-    let renderer = args.renderer.renderer();
+    let renderer = args.settings.renderer.renderer();
     let control = RenderControl::with_timeout(Duration::from_secs(args.timeout_secs));
     let output = renderer.render(&request, &control)?;
     let Some(rendered) = output.regions.into_iter().next() else {
@@ -159,9 +167,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let report = RenderReport {
         width: rendered.image.width(),
         height: rendered.image.height(),
-        samples: args.samples,
-        seed: args.seed,
-        frame: args.frame,
+        samples: args.settings.samples,
+        seed: args.settings.seed,
+        frame: args.settings.frame,
         render_ms: output.render_ms,
         renderer: output.renderer,
         renderer_version: output.renderer_version,

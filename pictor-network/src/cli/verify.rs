@@ -1,7 +1,7 @@
 //! `pictor verify`: run the whole checker protocol locally on one candidate frame, rendering the
 //! checker's own references, and print the verdict with its evidence.
 
-use super::render::RendererChoice;
+use super::render::FrameArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use pictor_core::verify::intake::{DuplicateIndex, IntakeSpec, intake};
@@ -25,27 +25,8 @@ enum BackendChoice {
 /// Arguments of `pictor verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Renderer for the checker's references.
-    #[arg(long, value_enum, default_value = "builtin")]
-    renderer: RendererChoice,
-    /// Scene file (.blend for Blender, .toml/.json for builtin); default: the renderer's own scene.
-    #[arg(long)]
-    scene: Option<PathBuf>,
-    /// Frame number.
-    #[arg(long, default_value_t = 1)]
-    frame: u32,
-    /// Frame width in pixels.
-    #[arg(long)]
-    width: u32,
-    /// Frame height in pixels.
-    #[arg(long)]
-    height: u32,
-    /// Samples per pixel the worker was asked for.
-    #[arg(long)]
-    samples: u32,
-    /// The worker's Monte Carlo seed (the references use other, secret seeds).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    settings: FrameArgs,
     /// The candidate frame (.png 8/16-bit or .exr).
     #[arg(long)]
     image: PathBuf,
@@ -137,21 +118,24 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     for (number, path) in &args.others {
         let other_bytes =
             std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let other = intake(&other_bytes, &IntakeSpec::new(args.width, args.height))
-            .with_context(|| format!("{} (frame {number})", path.display()))?;
+        let other = intake(
+            &other_bytes,
+            &IntakeSpec::new(args.settings.width, args.settings.height),
+        )
+        .with_context(|| format!("{} (frame {number})", path.display()))?;
         others.insert(*number, &other.facts);
     }
     let job = VerifyJob {
-        scene: args.scene.clone(),
-        frame: args.frame,
-        width: args.width,
-        height: args.height,
-        samples: args.samples,
-        worker_seed: args.seed,
+        scene: args.settings.scene.clone(),
+        frame: args.settings.frame,
+        width: args.settings.width,
+        height: args.settings.height,
+        samples: args.settings.samples,
+        worker_seed: args.settings.seed,
         engine: None,
         format: None,
     };
-    let renderer = args.renderer.renderer();
+    let renderer = args.settings.renderer.renderer();
     let checker = Checker {
         renderer: renderer.as_ref(),
         verifier: verifier.as_ref(),
