@@ -489,14 +489,18 @@ fn pictor_verify_cli_prints_the_json_contract() {
         "{json}"
     );
 
-    // Errors: wrong dimensions, a 0-byte file, the vulkan backend without the feature.
+    // Errors: wrong dimensions, a 0-byte file (and the vulkan backend when built without it).
     let empty = dir.path().join("empty.png");
     std::fs::write(&empty, b"").expect("write");
     for bad in [
         vec!["--width", "100", "--image", path],
         vec!["--width", "192", "--image", empty.to_str().expect("utf-8")],
-        vec!["--width", "192", "--image", path, "--backend", "vulkan"],
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        (!cfg!(feature = "vulkan"))
+            .then(|| vec!["--width", "192", "--image", path, "--backend", "vulkan"]),
+    ) {
         let mut args = vec![
             "verify",
             "--height",
@@ -515,4 +519,69 @@ fn pictor_verify_cli_prints_the_json_contract() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.starts_with("pictor: "), "{args:?}: {stderr}");
     }
+}
+
+/// With the `vulkan` feature, `--backend vulkan` runs the same protocol on the Vulkan statistics
+/// backend and reaches the CPU backend's verdict. Skips when no Vulkan device exists, unless
+/// `PICTOR_REQUIRE_VULKAN=1`.
+#[cfg(feature = "vulkan")]
+#[test]
+fn pictor_verify_vulkan_backend_matches_cpu() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("frame.exr");
+    std::fs::write(&path, honest().encode(OutputFormat::Exr).expect("exr")).expect("write");
+    let secret = "07".repeat(32);
+    let run = |backend: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args([
+                "verify",
+                "--frame",
+                "12",
+                "--width",
+                "192",
+                "--height",
+                "108",
+                "--samples",
+                "16",
+                "--seed",
+                "1",
+                "--image",
+                path.to_str().expect("utf-8"),
+                "--secret",
+                &secret,
+                "--backend",
+                backend,
+                "--json",
+            ])
+            .output()
+            .expect("runs")
+    };
+    let vulkan = run("vulkan");
+    if !vulkan.status.success() {
+        let stderr = String::from_utf8_lossy(&vulkan.stderr);
+        assert!(
+            stderr.contains("Vulkan") || stderr.contains("vulkan"),
+            "unexpected failure: {stderr}"
+        );
+        if std::env::var("PICTOR_REQUIRE_VULKAN").as_deref() == Ok("1") {
+            panic!("PICTOR_REQUIRE_VULKAN=1 but the Vulkan backend failed: {stderr}");
+        }
+        eprintln!("SKIP: no Vulkan device: {stderr}");
+        return;
+    }
+    let cpu = run("cpu");
+    assert!(
+        cpu.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cpu.stderr)
+    );
+    let vulkan: serde_json::Value = serde_json::from_slice(&vulkan.stdout).expect("json");
+    let cpu: serde_json::Value = serde_json::from_slice(&cpu.stdout).expect("json");
+    assert_eq!(vulkan["backend"], "vulkan");
+    assert_eq!(cpu["backend"], "cpu");
+    assert_eq!(
+        vulkan["verdict"], cpu["verdict"],
+        "same secret, same references, same verdict"
+    );
+    assert_eq!(vulkan["tiles"], cpu["tiles"]);
 }
