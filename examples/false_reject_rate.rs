@@ -1,6 +1,7 @@
 //! Measures the checker protocol on built-in renderer output: the false-reject rate over honest
 //! frames with random seeds, the detection rate per cheat class, and (with `--cost`) the checker's
-//! render time as a fraction of the worker's on a realistic frame.
+//! render time as a fraction of the worker's on a realistic frame; `--only C1,C9,H5` limits the
+//! cheat classes to those whose names start with one of the comma-separated prefixes.
 //!
 //! ```sh
 //! cargo run --release --example false_reject_rate -- --frames 2000 --cheats 50
@@ -247,13 +248,25 @@ fn main() {
         rejects as f64 * 100.0 / frames.max(1) as f64,
         started.elapsed().as_secs_f64()
     );
+    let only = value("--only");
     for (name, cheat) in cheats() {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|o| name.starts_with(o)))
+        {
+            continue;
+        }
         let (mut rejected, mut escalated) = (0u64, 0u64);
         for i in 0..per_cheat {
             let seed = 7_000_001 * (i + 1);
             let report = run(&ctx, cheat(&ctx, seed), seed, 10_000 + i);
             match report.verdict {
-                Verdict::Reject => rejected += 1,
+                Verdict::Reject => {
+                    rejected += 1;
+                    if name.starts_with('H') {
+                        eprintln!("{name} seed {seed} rejected: {:?}", report.reasons);
+                    }
+                }
                 Verdict::Escalate => escalated += 1,
                 Verdict::Accept => {}
             }

@@ -314,7 +314,8 @@ mod tests {
         assert!((stats.q_channel[0] - 0.5).abs() < 1e-15);
         assert!((stats.t_max - 1.0).abs() < 1e-15);
         assert!((stats.t_null_max - 1.0).abs() < 1e-15);
-        assert!((stats.bias_z[0] - 1.0).abs() < 1e-15);
+        // bias_z = Σẽ / √(½(Σd̃)²) = 1/√(½·4).
+        assert!((stats.bias_z[0] - 0.5f64.sqrt()).abs() < 1e-15);
         // PSNR over 6 samples: Σe² = 1 → mse 1/6; Σd² = 4 → 4/6.
         assert!((stats.psnr_w - 10.0 * 6f64.log10()).abs() < 1e-12);
         assert!((stats.psnr_ref - 10.0 * 1.5f64.log10()).abs() < 1e-12);
