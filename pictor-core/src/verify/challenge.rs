@@ -208,27 +208,17 @@ pub fn select_tiles(
     let mut tiles: Vec<ChallengeTile> = Vec::with_capacity(config.tiles);
     let stratified = config.stratified.min(config.tiles);
     let (cols, rows) = grid_for(stratified, width, height);
-    let overlaps =
-        |tiles: &[ChallengeTile], rect: &PixelRect| tiles.iter().any(|t| intersects(&t.rect, rect));
-    const ATTEMPTS: usize = 64;
     for cell in 0..stratified {
         let (cx, cy) = ((cell % cols) as u32, (cell / cols) as u32);
         let x0 = (u64::from(cx) * u64::from(width) / cols as u64) as u32;
         let x1 = (u64::from(cx + 1) * u64::from(width) / cols as u64) as u32;
         let y0 = (u64::from(cy) * u64::from(height) / rows as u64) as u32;
         let y1 = (u64::from(cy + 1) * u64::from(height) / rows as u64) as u32;
-        let mut rect = PixelRect::default_at(0, 0, tw, th);
-        for _ in 0..ATTEMPTS {
-            let x = uniform_start(&mut rng, x0, x1, tw, width);
-            let y = uniform_start(&mut rng, y0, y1, th, height);
-            rect = PixelRect::default_at(x, y, tw, th);
-            if !overlaps(&tiles, &rect) {
-                break;
-            }
-        }
-        if overlaps(&tiles, &rect) {
-            rect = free_position(&mut rng, &tiles, width, height, tw, th).unwrap_or(rect);
-        }
+        let rect = place_tile(&mut rng, &tiles, (width, height), (tw, th), |rng| {
+            let x = uniform_start(rng, x0, x1, tw, width);
+            let y = uniform_start(rng, y0, y1, th, height);
+            PixelRect::default_at(x, y, tw, th)
+        });
         tiles.push(ChallengeTile {
             rect,
             kind: TileKind::Stratified,
@@ -266,8 +256,7 @@ pub fn select_tiles(
     };
     let mass = cumulative.last().copied().unwrap_or(1.0);
     for _ in stratified..config.tiles {
-        let mut rect = PixelRect::default_at(0, 0, tw, th);
-        for _ in 0..ATTEMPTS {
+        let rect = place_tile(&mut rng, &tiles, (width, height), (tw, th), |rng| {
             let u: f64 = rng.random::<f64>() * mass;
             let index = cumulative
                 .partition_point(|&c| c <= u)
@@ -280,14 +269,8 @@ pub fn select_tiles(
                 (f64::from(py) + rng.random::<f64>()) * f64::from(height) / f64::from(map.height);
             let x = (fx - f64::from(tw) / 2.0).clamp(0.0, f64::from(width - tw)) as u32;
             let y = (fy - f64::from(th) / 2.0).clamp(0.0, f64::from(height - th)) as u32;
-            rect = PixelRect::default_at(x, y, tw, th);
-            if !overlaps(&tiles, &rect) {
-                break;
-            }
-        }
-        if overlaps(&tiles, &rect) {
-            rect = free_position(&mut rng, &tiles, width, height, tw, th).unwrap_or(rect);
-        }
+            PixelRect::default_at(x, y, tw, th)
+        });
         tiles.push(ChallengeTile {
             rect,
             kind: TileKind::Weighted,
@@ -314,6 +297,29 @@ fn grid_for(n: usize, width: u32, height: u32) -> (usize, usize) {
 
 /// A uniform tile start such that the tile lies inside the stratum `[lo, hi)` where it fits, and
 /// inside the frame always.
+/// Draws up to [`PLACEMENT_ATTEMPTS`] candidates from `candidate` and keeps the first that overlaps
+/// no tile already chosen; failing that, any free position, and failing that the last candidate.
+fn place_tile(
+    rng: &mut ChaCha20Rng,
+    tiles: &[ChallengeTile],
+    (width, height): (u32, u32),
+    (tw, th): (u32, u32),
+    mut candidate: impl FnMut(&mut ChaCha20Rng) -> PixelRect,
+) -> PixelRect {
+    let overlaps = |rect: &PixelRect| tiles.iter().any(|t| intersects(&t.rect, rect));
+    let mut rect = PixelRect::default_at(0, 0, tw, th);
+    for _ in 0..PLACEMENT_ATTEMPTS {
+        rect = candidate(rng);
+        if !overlaps(&rect) {
+            return rect;
+        }
+    }
+    free_position(rng, tiles, width, height, tw, th).unwrap_or(rect)
+}
+
+/// Candidate positions drawn for one tile before searching for any free position.
+const PLACEMENT_ATTEMPTS: usize = 64;
+
 fn uniform_start(rng: &mut ChaCha20Rng, lo: u32, hi: u32, tile: u32, frame: u32) -> u32 {
     let last = frame - tile;
     if hi - lo >= tile {
