@@ -1,0 +1,1 @@
+//! The Pictor network: coordinator service, store, blobs, and the CLI's commands.

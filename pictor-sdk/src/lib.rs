@@ -1,0 +1,1 @@
+//! `pictor-sdk`: the async client of the Pictor network API.
