@@ -3,7 +3,7 @@
 //! that use them are described in `docs/ARCHITECTURE.md` §4.
 
 use crate::error::Error;
-use crate::ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
+use crate::ids::{AccountId, AssetId, JobId, TaskId, WorkerId};
 use crate::job::{GpuVendor, JobSpec, JobState, RendererKind, Version};
 use crate::money::Money;
 use crate::task::TaskWork;
@@ -191,6 +191,11 @@ pub struct JobView {
     pub escrow: Money,
     /// Money paid out so far.
     pub spent: Money,
+    /// Why the job is paused, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<PauseReason>,
+    /// The quote the job was accepted on.
+    pub quote: crate::pricing::Quote,
     /// Unix time of submission, ms.
     pub created_at_ms: u64,
 }
@@ -267,9 +272,9 @@ pub struct HeartbeatRequest {
 pub struct ResultSubmission {
     /// The lease's fencing token.
     pub attempt: u32,
-    /// BLAKE3 hex of the uploaded output.
-    pub output_hash: String,
-    /// ed25519 signature (hex) over `task id ‖ attempt ‖ output hash`.
+    /// The task's outputs, uploaded first as blobs, one per frame in the task's order.
+    pub outputs: Vec<TaskOutput>,
+    /// ed25519 signature (hex) over [`result_signing_message`].
     pub signature_hex: String,
     /// Wall-clock render time, ms.
     pub render_ms: u64,
@@ -290,10 +295,6 @@ pub enum Verdict {
 /// `POST /v1/checks/{id}/verdict`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VerdictSubmission {
-    /// The checker.
-    pub checker: CheckerId,
-    /// The task checked.
-    pub task: TaskId,
     /// The verdict.
     pub verdict: Verdict,
     /// Every statistic and the tile list (see VERIFICATION.md), as JSON.
@@ -311,7 +312,9 @@ pub struct WorkerView {
     pub hardware: WorkerHardware,
     /// Price per bench-hour.
     pub price_per_bench_hour: Money,
-    /// True when it heartbeat recently.
+    /// Speed in thousandths of the reference machine.
+    pub speed_millis: u32,
+    /// True when it was seen recently.
     pub online: bool,
 }
 
@@ -324,6 +327,285 @@ pub struct LedgerHead {
     pub hash: String,
     /// ed25519 signature (hex) of the network key over the head.
     pub signature_hex: String,
+    /// The network's ed25519 public key, hex.
+    pub public_key_hex: String,
+}
+
+/// `POST /v1/accounts` (admin): open an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAccountRequest {
+    /// The role its API key acts in.
+    pub role: Role,
+    /// Display name (1–64 printable characters).
+    pub name: String,
+}
+
+/// The answer to [`CreateAccountRequest`]: the account and its API key, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedAccount {
+    /// The new account.
+    pub account: AccountView,
+    /// The secret API key (`pk_…`); the network stores only its hash.
+    pub api_key: String,
+}
+
+/// `POST /v1/accounts/{id}/deposits` (admin): credit an account from outside the network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRequest {
+    /// The amount, > 0.
+    pub amount: Money,
+}
+
+/// `POST /v1/quotes` and the body of a job submission's quote check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuoteRequest {
+    /// What would be rendered.
+    pub spec: JobSpec,
+}
+
+/// `POST /v1/jobs/{id}/rerender`: render these frames again (they must belong to the job).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RerenderRequest {
+    /// The frames to render again.
+    pub frames: crate::job::FrameSet,
+}
+
+/// Why a job is paused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    /// The creator paused it.
+    Creator,
+    /// The escrow ran out; a deposit resumes it.
+    Funds,
+}
+
+/// One event of a job, as streamed over SSE (`id:` is `seq`, `event:` is `kind`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobEventView {
+    /// Sequence number within the job, from 1; resume with `Last-Event-ID: seq`.
+    pub seq: u64,
+    /// What happened: `submitted`, `task_leased`, `task_progress`, `task_uploaded`, `task_accepted`,
+    /// `task_rejected`, `task_requeued`, `task_failed`, `paused`, `resumed`, `completed`, `failed`,
+    /// `cancelled`.
+    pub kind: String,
+    /// Unix time, ms.
+    pub at_ms: u64,
+    /// The event's details (task id, frame, progress, state, …).
+    pub data: serde_json::Value,
+}
+
+/// One output file of a task: a frame (or the task's tile of a still).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskOutput {
+    /// The frame number.
+    pub frame: u32,
+    /// BLAKE3 hex of the uploaded image file (uploaded first as a blob).
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What a worker's result signature covers: `"pictor-result-v1" ‖ task id (u64 LE) ‖ attempt (u32 LE) ‖
+/// for each output in order: frame (u32 LE) ‖ 32-byte hash`.
+///
+/// ```
+/// use pictor_core::api::{result_signing_message, TaskOutput};
+/// use pictor_core::TaskId;
+/// let out = TaskOutput { frame: 1, hash: "00".repeat(32), size: 3 };
+/// let message = result_signing_message(TaskId(7), 2, std::slice::from_ref(&out))?;
+/// assert_eq!(message.len(), 16 + 8 + 4 + 4 + 32);
+/// # Ok::<(), pictor_core::Error>(())
+/// ```
+pub fn result_signing_message(
+    task: TaskId,
+    attempt: u32,
+    outputs: &[TaskOutput],
+) -> Result<Vec<u8>, Error> {
+    let mut message = Vec::with_capacity(28 + outputs.len() * 36);
+    message.extend_from_slice(b"pictor-result-v1");
+    message.extend_from_slice(&task.0.to_le_bytes());
+    message.extend_from_slice(&attempt.to_le_bytes());
+    for (i, output) in outputs.iter().enumerate() {
+        let mut hash = [0u8; 32];
+        hex::decode_to_slice(&output.hash, &mut hash).map_err(|_| {
+            Error::invalid(
+                format!("outputs[{i}].hash"),
+                "must be 64 hex digits (a BLAKE3 hash)",
+            )
+        })?;
+        message.extend_from_slice(&output.frame.to_le_bytes());
+        message.extend_from_slice(&hash);
+    }
+    Ok(message)
+}
+
+/// The answer to a heartbeat: the lease's new expiry, and whether the job still wants the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRenewal {
+    /// Unix time in ms when the lease now lapses.
+    pub expires_at_ms: u64,
+    /// False when the job was cancelled or paused: stop rendering and drop the task.
+    pub keep_going: bool,
+}
+
+/// `POST /v1/tasks/{id}/fail`: the lease holder could not render.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureReport {
+    /// The lease's fencing token.
+    pub attempt: u32,
+    /// The renderer's message.
+    pub message: String,
+}
+
+/// The state of a task as the network answers a result or failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskStateView {
+    /// The task.
+    pub task: TaskId,
+    /// Its state name (`pending`, `leased`, `uploaded`, `verifying`, `accepted`, `failed`, `cancelled`).
+    pub state: String,
+    /// Its current attempt (fencing token).
+    pub attempt: u32,
+}
+
+/// Identifies one verification of one task result.
+pub type CheckId = u64;
+
+/// A check leased to a checker: everything it needs to run the protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckLease {
+    /// The check.
+    pub check: CheckId,
+    /// The task whose result is checked.
+    pub task: TaskId,
+    /// The task's job.
+    pub job: JobId,
+    /// The attempt that produced the result.
+    pub attempt: u32,
+    /// The job's spec (renderer, resolution, samples, seed policy).
+    pub spec: JobSpec,
+    /// What the task rendered.
+    pub work: TaskWork,
+    /// The outputs to verify (download each with `GET /v1/blobs/{hash}`).
+    pub outputs: Vec<TaskOutput>,
+    /// How many times this result was escalated before (0 on a first check).
+    pub escalation: u32,
+    /// Unix time in ms when the check lease lapses.
+    pub expires_at_ms: u64,
+}
+
+/// Network-wide counters for operators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkStats {
+    /// Accounts in all.
+    pub accounts: u64,
+    /// Registered workers.
+    pub workers: u64,
+    /// Jobs not final.
+    pub jobs_active: u64,
+    /// Tasks waiting for a worker.
+    pub tasks_pending: u64,
+    /// Checks waiting for a checker.
+    pub checks_pending: u64,
+    /// Ledger entries.
+    pub ledger_entries: u64,
+}
+
+/// A page of the public journal: entries and seals in their canonical binary encodings, hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntriesPage {
+    /// Entries with `seq > after`, in order (hex of [`crate::ledger::codec::encode_entry`]).
+    pub entries: Vec<String>,
+    /// Seals whose `upto_seq` falls within the page's entries (hex of the seal encoding).
+    pub seals: Vec<String>,
+    /// Pass as `after` for the next page; `None` on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u64>,
+}
+
+/// Route paths, shared by the SDK and the network so neither can drift.
+pub mod routes {
+    /// `GET`: liveness, no auth.
+    pub const HEALTH: &str = "/health";
+    /// `GET`: Prometheus text metrics, no auth.
+    pub const METRICS: &str = "/metrics";
+    /// `GET`: the OpenAPI document.
+    pub const OPENAPI: &str = "/v1/openapi.json";
+    /// `POST` (admin): create an account. `GET /v1/accounts/{id}` (admin) reads one.
+    pub const ACCOUNTS: &str = "/v1/accounts";
+    /// `GET`: the caller's own account.
+    pub const ACCOUNT: &str = "/v1/account";
+    /// `GET` (admin): network counters.
+    pub const STATS: &str = "/v1/stats";
+    /// `POST`: which of these blobs does the caller not yet hold?
+    pub const BLOBS_MISSING: &str = "/v1/blobs/missing";
+    /// `POST` (creator): commit a manifest.
+    pub const ASSETS: &str = "/v1/assets";
+    /// `POST` (creator): quote a spec.
+    pub const QUOTES: &str = "/v1/quotes";
+    /// `POST` (creator, Idempotency-Key): submit; `GET`: list own jobs (`?cursor=&limit=`).
+    pub const JOBS: &str = "/v1/jobs";
+    /// `POST` (worker): register or update the caller's worker; `GET` (public): list workers.
+    pub const WORKERS: &str = "/v1/workers";
+    /// `POST` (worker): lease the best eligible task; 204 when none.
+    pub const LEASES: &str = "/v1/leases";
+    /// `POST` (checker): lease a check; 204 when none.
+    pub const CHECK_LEASES: &str = "/v1/checks/lease";
+    /// `GET` (public): the signed ledger head.
+    pub const LEDGER_HEAD: &str = "/v1/ledger/head";
+    /// `GET` (public): journal entries (`?after=SEQ&limit=N`).
+    pub const LEDGER_ENTRIES: &str = "/v1/ledger/entries";
+
+    /// `GET` (admin): one account.
+    pub fn account(id: u64) -> String {
+        format!("/v1/accounts/{id}")
+    }
+    /// `POST` (admin, Idempotency-Key): deposit.
+    pub fn deposits(id: u64) -> String {
+        format!("/v1/accounts/{id}/deposits")
+    }
+    /// `GET`: download a blob; `PUT ?size=S&offset=O`: upload a chunk; `GET …/upload?size=S`: bytes
+    /// staged so far.
+    pub fn blob(hash: &str) -> String {
+        format!("/v1/blobs/{hash}")
+    }
+    /// `GET`: how many bytes of an upload are staged (`?size=S`).
+    pub fn blob_upload(hash: &str) -> String {
+        format!("/v1/blobs/{hash}/upload")
+    }
+    /// `GET`: a committed manifest (its creator, or a worker/checker working on a job using it).
+    pub fn asset(id: &str) -> String {
+        format!("/v1/assets/{id}")
+    }
+    /// `GET`: one job.
+    pub fn job(id: u64) -> String {
+        format!("/v1/jobs/{id}")
+    }
+    /// `POST`: `cancel`, `pause`, `resume` or `rerender`.
+    pub fn job_action(id: u64, action: &str) -> String {
+        format!("/v1/jobs/{id}/{action}")
+    }
+    /// `GET` (SSE): the job's events; resume with `Last-Event-ID` or `?after=SEQ`.
+    pub fn job_events(id: u64) -> String {
+        format!("/v1/jobs/{id}/events")
+    }
+    /// `GET`: the job's accepted frames.
+    pub fn job_frames(id: u64) -> String {
+        format!("/v1/jobs/{id}/frames")
+    }
+    /// `GET`: one accepted frame's bytes (for tiled stills: the tiles in order, see `frames`).
+    pub fn job_frame(id: u64, frame: u32) -> String {
+        format!("/v1/jobs/{id}/frames/{frame}")
+    }
+    /// `POST` (lease holder): `heartbeat`, `result` or `fail`.
+    pub fn task_action(id: u64, action: &str) -> String {
+        format!("/v1/tasks/{id}/{action}")
+    }
+    /// `POST` (check holder): the verdict.
+    pub fn check_verdict(id: u64) -> String {
+        format!("/v1/checks/{id}/verdict")
+    }
 }
 
 #[cfg(test)]
