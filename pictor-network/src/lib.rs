@@ -1,1 +1,5 @@
-//! The Pictor network: coordinator service, store, blobs, and the CLI's commands.
+//! The Pictor network: the coordinator service (HTTP API, store, blobs, escrow ledger, events) and
+//! the commands of the `pictor` CLI.
+
+pub mod clock;
+pub mod store;

@@ -1,0 +1,188 @@
+//! The rows of the store, typed with `pictor-core`'s domain types.
+
+use pictor_core::api::{PauseReason, Role, TaskOutput, Verdict, WorkerHardware};
+use pictor_core::job::{JobSpec, JobState};
+use pictor_core::pricing::Quote;
+use pictor_core::task::{TaskState, TaskWork};
+use pictor_core::Money;
+use serde::{Deserialize, Serialize};
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Its id.
+    pub id: u64,
+    /// The role of its key.
+    pub role: Role,
+    /// Display name.
+    pub name: String,
+    /// Creation time, Unix ms.
+    pub created_at_ms: u64,
+}
+
+/// A registered worker (one per worker account).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkerRow {
+    /// The worker account's id (also the worker id).
+    pub account_id: u64,
+    /// Display name.
+    pub name: String,
+    /// ed25519 public key.
+    pub public_key: [u8; 32],
+    /// Hardware and renderers.
+    pub hardware: WorkerHardware,
+    /// Price per bench-hour.
+    pub price: Money,
+    /// Speed in thousandths of the reference machine.
+    pub speed_millis: u32,
+    /// Last request, Unix ms.
+    pub last_seen_ms: u64,
+}
+
+/// A committed scene manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetRow {
+    /// The creator that committed it.
+    pub owner: u64,
+    /// The asset id (hash of the manifest).
+    pub id: String,
+    /// The manifest, JSON.
+    pub manifest_json: String,
+    /// Sum of the file sizes.
+    pub total_size: u64,
+    /// Number of files.
+    pub files: u32,
+    /// The blob hashes it lists (written to the asset→blob index on insert; empty when read).
+    pub hashes: Vec<String>,
+}
+
+/// A job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRow {
+    /// Its id (0 before insertion).
+    pub id: u64,
+    /// The creator.
+    pub owner: u64,
+    /// The submission's idempotency key.
+    pub idempotency_key: Option<String>,
+    /// BLAKE3 hex of the submitted request body (a reused key with another body is a conflict).
+    pub request_hash: String,
+    /// What to render.
+    pub spec: JobSpec,
+    /// Its state.
+    pub state: JobState,
+    /// Why it is paused.
+    pub paused_reason: Option<PauseReason>,
+    /// The quote it was accepted on.
+    pub quote: Quote,
+    /// Submission time, Unix ms.
+    pub created_at_ms: u64,
+    /// The last event's sequence number.
+    pub event_seq: u64,
+}
+
+/// A task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRow {
+    /// Its id.
+    pub id: u64,
+    /// Its job.
+    pub job_id: u64,
+    /// Position in the job's split.
+    pub index: u32,
+    /// What it renders.
+    pub work: TaskWork,
+    /// Its estimated work, milli-bench-seconds (prices a lease).
+    pub work_bench_ms: u64,
+    /// Where it is in its life.
+    pub state: TaskState,
+    /// The outputs of the current result, once uploaded.
+    pub outputs: Option<Vec<TaskOutput>>,
+    /// The amount its escrow hold reserves (the most the task may cost).
+    pub hold: Money,
+    /// Generation of its hold (a re-render opens a new one).
+    pub hold_generation: u32,
+    /// True while the hold is an open pending transfer.
+    pub hold_open: bool,
+    /// Results of this task rejected so far.
+    pub rejects: u32,
+}
+
+/// Where a check is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    /// Waiting for a checker.
+    Pending,
+    /// A checker holds it.
+    Leased,
+    /// A verdict was recorded.
+    Done,
+    /// The result it checked no longer matters (job cancelled or re-rendered).
+    Dropped,
+}
+
+impl CheckState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckState::Pending => "pending",
+            CheckState::Leased => "leased",
+            CheckState::Done => "done",
+            CheckState::Dropped => "dropped",
+        }
+    }
+}
+
+/// One verification of one task result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckRow {
+    /// Its id (0 before insertion).
+    pub id: u64,
+    /// The task.
+    pub task_id: u64,
+    /// The attempt whose result is checked.
+    pub attempt: u32,
+    /// How many escalations came before.
+    pub escalation: u32,
+    /// Where it is.
+    pub state: CheckState,
+    /// The checker holding or having done it.
+    pub checker: Option<u64>,
+    /// Lease expiry, Unix ms.
+    pub lease_expires_ms: Option<u64>,
+    /// The verdict, when done.
+    pub verdict: Option<Verdict>,
+    /// The evidence, when done.
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// An accepted output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameRow {
+    /// The job.
+    pub job_id: u64,
+    /// The frame number.
+    pub frame: u32,
+    /// The task that produced it.
+    pub task_id: u64,
+    /// BLAKE3 hex of the file.
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A job event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// The job.
+    pub job_id: u64,
+    /// Sequence number within the job, from 1.
+    pub seq: u64,
+    /// What happened.
+    pub kind: String,
+    /// When, Unix ms.
+    pub at_ms: u64,
+    /// Details.
+    pub data: serde_json::Value,
+}
