@@ -243,9 +243,12 @@ impl BlobStore for FsBlobStore {
         let lock = self.key_lock(key);
         let _guard = lock.lock().await;
         let staging = self.staging_path(key);
-        tokio::task::spawn_blocking(move || staged_len(&staging))
+        let size = key.size;
+        // A staging file longer than its blob is damaged; the next append starts it over.
+        let staged = tokio::task::spawn_blocking(move || staged_len(&staging))
             .await
-            .map_err(join_error)?
+            .map_err(join_error)??;
+        Ok(if staged > size { 0 } else { staged })
     }
 
     async fn append(

@@ -487,3 +487,22 @@ async fn open_clears_tmp_and_refuses_zero_chunks() {
     .expect_err("zero chunk limit");
     assert!(matches!(error, BlobError::InvalidInput { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_staging_file_longer_than_its_blob_starts_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store(dir.path()).await;
+    let bytes = data(5_000, 9);
+    let key = key(4, &bytes);
+    let staging = dir
+        .path()
+        .join("uploads")
+        .join("4")
+        .join(format!("{}-{}", key.hash, key.size));
+    std::fs::create_dir_all(staging.parent().expect("parent")).expect("dirs");
+    std::fs::write(&staging, vec![0u8; 6_000]).expect("damaged staging");
+    assert_eq!(store.upload_status(&key).await.expect("status"), 0);
+    let progress = upload_from(&store, &key, &bytes, 0).await.expect("upload");
+    assert!(progress.complete);
+    assert_eq!(read_all(&store, &key.hash).await, bytes);
+}
