@@ -91,7 +91,7 @@ impl From<&Error> for ApiError {
             | Error::InfeasibleBudget { .. }
             | Error::NoEligibleWorker { .. } => ErrorCode::Infeasible,
             Error::Ledger { .. } => ErrorCode::Conflict,
-            Error::LinearProgram { .. } => ErrorCode::Internal,
+            Error::LinearProgram { .. } | Error::Io { .. } => ErrorCode::Internal,
         };
         ApiError {
             code,
@@ -140,31 +140,39 @@ pub struct AccountView {
     pub balance: Money,
 }
 
+pub use crate::asset::{BlobHash, Manifest, ManifestEntry};
+
 /// `POST /v1/assets/missing`: which of these blobs does the network lack?
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingBlobsRequest {
-    /// BLAKE3 hex hashes of the scene's files.
-    pub hashes: Vec<String>,
+    /// BLAKE3 hashes of the scene's files.
+    pub hashes: Vec<BlobHash>,
 }
 
-/// One file of a scene manifest.
+/// The answer to [`MissingBlobsRequest`]: the hashes the caller must upload before committing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestEntry {
-    /// Path relative to the scene folder, `/`-separated, no `..`.
-    pub path: String,
-    /// BLAKE3 hex of the file's bytes.
-    pub hash: String,
-    /// Size in bytes.
-    pub size: u64,
+pub struct MissingBlobsResponse {
+    /// The requested hashes the network does not hold (or the caller has not proven it holds).
+    pub missing: Vec<BlobHash>,
+}
+
+/// The answer to one chunk of a resumable blob upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProgress {
+    /// Bytes of the blob received so far: the offset of the next chunk.
+    pub received: u64,
+    /// True once every byte arrived and the hash matched: the blob is stored.
+    pub complete: bool,
 }
 
 /// `POST /v1/assets`: commit a manifest whose blobs are all uploaded; answers an [`AssetId`].
+///
+/// On the wire the manifest's fields sit at the top level: `{"entries": [...], "main_file": ...}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitManifestRequest {
-    /// The scene's files.
-    pub entries: Vec<ManifestEntry>,
-    /// The file Blender (or the built-in renderer) opens.
-    pub main_file: String,
+    /// The scene's files and main file.
+    #[serde(flatten)]
+    pub manifest: Manifest,
 }
 
 /// `POST /v1/jobs` (send an `Idempotency-Key`).
@@ -627,5 +635,37 @@ mod tests {
         let json = serde_json::to_value(&body).expect("json");
         assert_eq!(json["error"]["code"], "invalid_input");
         assert_eq!(json["error"]["field"], "frames");
+    }
+
+    #[test]
+    fn commit_manifest_keeps_a_flat_wire_shape() {
+        let hash = BlobHash::of_bytes(b"scene");
+        let json = serde_json::json!({
+            "entries": [{"path": "scene.blend", "hash": hash.to_hex(), "size": 5}],
+            "main_file": "scene.blend",
+        });
+        let request: CommitManifestRequest = serde_json::from_value(json.clone()).expect("parse");
+        assert_eq!(request.manifest.entries[0].hash, hash);
+        assert_eq!(serde_json::to_value(&request).expect("json"), json);
+        let bad = serde_json::json!({
+            "entries": [{"path": "scene.blend", "hash": "xyz", "size": 5}],
+            "main_file": "scene.blend",
+        });
+        assert!(serde_json::from_value::<CommitManifestRequest>(bad).is_err());
+        let missing: MissingBlobsRequest =
+            serde_json::from_value(serde_json::json!({ "hashes": [hash.to_hex()] }))
+                .expect("parse");
+        assert_eq!(missing.hashes, vec![hash]);
+    }
+
+    #[test]
+    fn io_errors_are_internal() {
+        let error = Error::io(
+            std::path::Path::new("/x"),
+            &std::io::Error::other("disk on fire"),
+        );
+        let api = ApiError::from(&error);
+        assert_eq!(api.code, ErrorCode::Internal);
+        assert!(api.message.contains("disk on fire"));
     }
 }

@@ -82,6 +82,14 @@ pub enum Error {
         /// What was refused and why.
         reason: String,
     },
+    /// Reading a local file or folder failed (scanning or hashing a scene folder).
+    #[error("i/o error on {path}: {reason}")]
+    Io {
+        /// The file or folder concerned.
+        path: String,
+        /// The operating system's message.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -90,6 +98,14 @@ impl Error {
         Error::Invalid {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`]: `path` could not be read, for the reason `error` gives.
+    pub fn io(path: &std::path::Path, error: &std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            reason: error.to_string(),
         }
     }
 

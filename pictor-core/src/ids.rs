@@ -80,6 +80,11 @@ impl AssetId {
         AssetId(blake3::hash(bytes).to_hex().to_string())
     }
 
+    /// The asset id holding a finished BLAKE3 hash (see `asset::Manifest::asset_id`).
+    pub fn from_hash(hash: blake3::Hash) -> Self {
+        AssetId(hash.to_hex().to_string())
+    }
+
     /// The hex text of the hash.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod asset;
 pub mod error;
 pub mod ids;
 pub mod job;
@@ -17,6 +18,7 @@ pub mod schedule;
 pub mod task;
 pub mod verify;
 
+pub use asset::{BlobHash, Manifest, ManifestEntry, ManifestLimits};
 pub use error::{Error, Result};
 pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
 pub use job::{

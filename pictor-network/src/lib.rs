@@ -1,5 +1,7 @@
 //! The Pictor network: the coordinator service (HTTP API, store, blobs, escrow ledger, events) and
 //! the commands of the `pictor` CLI.
+#![warn(missing_docs)]
 
+pub mod blobs;
 pub mod clock;
 pub mod store;

@@ -1,0 +1,368 @@
+//! [`FsBlobStore`]: the [`BlobStore`] on a local folder.
+//!
+//! Layout under the root: `blobs/<h[0..2]>/<h[2..4]>/<hash>` for stored blobs,
+//! `uploads/<owner>/<hash>-<size>` for staged uploads, `tmp/` for half-written [`put`]s. A blob
+//! appears only by `rename` of a complete, verified, fsynced file, so a reader never sees a partial
+//! blob.
+//!
+//! [`put`]: BlobStore::put
+
+use super::error::{BlobError, BlobResult};
+use super::upload::{BlobLimits, UploadKey, check_chunk};
+use super::{BlobStore, UploadProgress};
+use bytes::Bytes;
+use pictor_core::BlobHash;
+use pictor_core::asset::hash_reader;
+use std::collections::HashMap;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+/// A blob store on a local folder. Cheap to clone: clones share the folder, the upload locks and
+/// the [`bytes_received`](BlobStore::bytes_received) counter.
+///
+/// One process owns a root at a time: [`open`](FsBlobStore::open) clears `tmp/`.
+#[derive(Clone, Debug)]
+pub struct FsBlobStore {
+    inner: Arc<Inner>,
+}
+
+/// The shared state behind an [`FsBlobStore`].
+#[derive(Debug)]
+struct Inner {
+    blobs: PathBuf,
+    uploads: PathBuf,
+    tmp: PathBuf,
+    limits: BlobLimits,
+    received: AtomicU64,
+    tmp_counter: AtomicU64,
+    /// One lock per upload in progress; entries whose lock nobody holds are pruned.
+    locks: Mutex<HashMap<UploadKey, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a store under `root`: makes `blobs/`, `uploads/` and `tmp/`, and
+    /// removes what a crashed [`put`](BlobStore::put) left in `tmp/`. Staged uploads survive, so
+    /// clients can resume after a restart.
+    pub async fn open(root: PathBuf, limits: BlobLimits) -> BlobResult<Self> {
+        limits.validate()?;
+        let inner = Inner {
+            blobs: root.join("blobs"),
+            uploads: root.join("uploads"),
+            tmp: root.join("tmp"),
+            limits,
+            received: AtomicU64::new(0),
+            tmp_counter: AtomicU64::new(0),
+            locks: Mutex::new(HashMap::new()),
+        };
+        for dir in [&inner.blobs, &inner.uploads, &inner.tmp] {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
+        }
+        let mut leftovers = tokio::fs::read_dir(&inner.tmp)
+            .await
+            .map_err(|error| BlobError::io(format!("listing {}", inner.tmp.display()), error))?;
+        while let Some(entry) = leftovers
+            .next_entry()
+            .await
+            .map_err(|error| BlobError::io(format!("listing {}", inner.tmp.display()), error))?
+        {
+            let path = entry.path();
+            tokio::fs::remove_file(&path)
+                .await
+                .map_err(|error| BlobError::io(format!("removing {}", path.display()), error))?;
+        }
+        Ok(FsBlobStore {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Where the blob `hash` lives (or would live): `blobs/<h[0..2]>/<h[2..4]>/<hash>`.
+    pub fn path(&self, hash: &BlobHash) -> PathBuf {
+        self.inner.blob_path(hash)
+    }
+
+    /// Where the upload `key` is staged.
+    fn staging_path(&self, key: &UploadKey) -> PathBuf {
+        self.inner
+            .uploads
+            .join(key.owner.to_string())
+            .join(format!("{}-{}", key.hash, key.size))
+    }
+
+    /// The lock serialising the chunks of `key`.
+    fn key_lock(&self, key: &UploadKey) -> Arc<tokio::sync::Mutex<()>> {
+        // The map is consistent after any panic (each step is one insert or retain): ignore poison.
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(*key, Arc::downgrade(&lock));
+        lock
+    }
+}
+
+impl Inner {
+    fn blob_path(&self, hash: &BlobHash) -> PathBuf {
+        let hex = hash.to_hex();
+        self.blobs.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+
+    /// Appends `chunk` to the staging file, then stores the blob if it is complete. Runs on a
+    /// blocking thread with the key's lock held.
+    fn append_blocking(
+        &self,
+        key: &UploadKey,
+        staging: &Path,
+        offset: u64,
+        chunk: &[u8],
+    ) -> BlobResult<UploadProgress> {
+        let mut staged = staged_len(staging)?;
+        if staged > key.size {
+            // Only a damaged staging file can be longer than its blob: start over.
+            remove_if_present(staging)?;
+            staged = 0;
+        }
+        if offset != staged {
+            return Err(BlobError::OffsetMismatch {
+                expected: staged,
+                got: offset,
+            });
+        }
+        if let Some(dir) = staging.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(staging)
+            .map_err(|error| BlobError::io(format!("opening {}", staging.display()), error))?;
+        file.write_all(chunk)
+            .map_err(|error| BlobError::io(format!("writing {}", staging.display()), error))?;
+        drop(file);
+        let chunk_len = chunk.len() as u64;
+        self.received.fetch_add(chunk_len, Ordering::Relaxed);
+        let received = staged + chunk_len;
+        if received < key.size {
+            return Ok(UploadProgress {
+                received,
+                complete: false,
+            });
+        }
+        self.finish_blocking(key, staging)?;
+        Ok(UploadProgress {
+            received,
+            complete: true,
+        })
+    }
+
+    /// Verifies a complete staging file and moves it into place (or drops it if the blob exists).
+    fn finish_blocking(&self, key: &UploadKey, staging: &Path) -> BlobResult<()> {
+        let context = || format!("verifying {}", staging.display());
+        // Read-write so that `sync_all` works on every platform.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(staging)
+            .map_err(|error| BlobError::io(context(), error))?;
+        file.sync_all()
+            .map_err(|error| BlobError::io(context(), error))?;
+        let (actual, _) = hash_reader(&file).map_err(|error| BlobError::io(context(), error))?;
+        drop(file);
+        if actual != key.hash {
+            remove_if_present(staging)?;
+            return Err(BlobError::HashMismatch {
+                expected: key.hash,
+                actual,
+            });
+        }
+        let target = self.blob_path(&key.hash);
+        if target.exists() {
+            return remove_if_present(staging);
+        }
+        place(staging, &target)
+    }
+
+    /// Hashes and stores `bytes` through `tmp/`. Runs on a blocking thread.
+    fn put_blocking(&self, bytes: &[u8]) -> BlobResult<(BlobHash, u64)> {
+        let size = bytes.len() as u64;
+        if size > self.limits.max_blob_bytes {
+            return Err(BlobError::PayloadTooLarge {
+                limit: self.limits.max_blob_bytes,
+                actual: size,
+            });
+        }
+        let hash = BlobHash::of_bytes(bytes);
+        let target = self.blob_path(&hash);
+        if target.exists() {
+            return Ok((hash, size));
+        }
+        let serial = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .tmp
+            .join(format!("{hash}.{}.{serial}", std::process::id()));
+        let written = write_synced(&tmp, bytes).and_then(|()| place(&tmp, &target));
+        if written.is_err() {
+            // Best effort: `open` clears `tmp/` anyway.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map(|()| (hash, size))
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    type Reader = tokio::fs::File;
+
+    fn limits(&self) -> &BlobLimits {
+        &self.inner.limits
+    }
+
+    async fn contains(&self, hash: &BlobHash) -> BlobResult<bool> {
+        Ok(self.size(hash).await?.is_some())
+    }
+
+    async fn size(&self, hash: &BlobHash) -> BlobResult<Option<u64>> {
+        let path = self.path(hash);
+        match tokio::fs::metadata(&path).await {
+            Ok(metadata) => Ok(Some(metadata.len())),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(BlobError::io(format!("reading {}", path.display()), error)),
+        }
+    }
+
+    async fn upload_status(&self, key: &UploadKey) -> BlobResult<u64> {
+        let lock = self.key_lock(key);
+        let _guard = lock.lock().await;
+        let staging = self.staging_path(key);
+        let size = key.size;
+        // A staging file longer than its blob is damaged; the next append starts it over.
+        let staged = tokio::task::spawn_blocking(move || staged_len(&staging))
+            .await
+            .map_err(join_error)??;
+        Ok(if staged > size { 0 } else { staged })
+    }
+
+    async fn append(
+        &self,
+        key: &UploadKey,
+        offset: u64,
+        chunk: Bytes,
+    ) -> BlobResult<UploadProgress> {
+        check_chunk(&self.inner.limits, key, offset, chunk.len() as u64)?;
+        // The guard moves into the blocking task: even if this future is dropped (the client hung
+        // up), the key stays locked until the write has really finished.
+        let guard = self.key_lock(key).lock_owned().await;
+        let inner = Arc::clone(&self.inner);
+        let staging = self.staging_path(key);
+        let key = *key;
+        tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            inner.append_blocking(&key, &staging, offset, &chunk)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn put(&self, bytes: Bytes) -> BlobResult<(BlobHash, u64)> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.put_blocking(&bytes))
+            .await
+            .map_err(join_error)?
+    }
+
+    async fn open(&self, hash: &BlobHash) -> BlobResult<tokio::fs::File> {
+        let path = self.path(hash);
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => Ok(file),
+            Err(error) if error.kind() == ErrorKind::NotFound => Err(BlobError::NotFound(*hash)),
+            Err(error) => Err(BlobError::io(format!("opening {}", path.display()), error)),
+        }
+    }
+
+    fn bytes_received(&self) -> u64 {
+        self.inner.received.load(Ordering::Relaxed)
+    }
+}
+
+/// The length of a staging file, 0 if there is none.
+fn staged_len(staging: &Path) -> BlobResult<u64> {
+    match std::fs::metadata(staging) {
+        Ok(metadata) => Ok(metadata.len()),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(0),
+        Err(error) => Err(BlobError::io(
+            format!("reading {}", staging.display()),
+            error,
+        )),
+    }
+}
+
+/// Removes a file, succeeding if it is already gone.
+fn remove_if_present(path: &Path) -> BlobResult<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(BlobError::io(format!("removing {}", path.display()), error)),
+    }
+}
+
+/// Writes `bytes` to a new file at `path` and fsyncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> BlobResult<()> {
+    let context = || format!("writing {}", path.display());
+    let mut file =
+        std::fs::File::create_new(path).map_err(|error| BlobError::io(context(), error))?;
+    file.write_all(bytes)
+        .map_err(|error| BlobError::io(context(), error))?;
+    file.sync_all()
+        .map_err(|error| BlobError::io(context(), error))
+}
+
+/// Renames the complete, fsynced file `from` to the blob path `to`, creating its shard folders and
+/// fsyncing the folder so the rename survives a power cut. Replacing an existing blob is harmless:
+/// both hold the same verified bytes.
+fn place(from: &Path, to: &Path) -> BlobResult<()> {
+    let shard = to.parent().ok_or_else(|| {
+        BlobError::io(
+            format!("placing {}", to.display()),
+            ErrorKind::InvalidInput.into(),
+        )
+    })?;
+    std::fs::create_dir_all(shard)
+        .map_err(|error| BlobError::io(format!("creating {}", shard.display()), error))?;
+    std::fs::rename(from, to).map_err(|error| {
+        BlobError::io(
+            format!("moving {} to {}", from.display(), to.display()),
+            error,
+        )
+    })?;
+    sync_dir(shard)
+}
+
+/// Fsyncs a folder's entries (Unix; elsewhere a rename is made durable by the file system).
+fn sync_dir(dir: &Path) -> BlobResult<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|handle| handle.sync_all())
+            .map_err(|error| BlobError::io(format!("syncing {}", dir.display()), error))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// A blocking task that panicked or was cancelled, as an i/o error.
+fn join_error(error: tokio::task::JoinError) -> BlobError {
+    BlobError::io(
+        "running a blocking file operation",
+        std::io::Error::other(error),
+    )
+}
