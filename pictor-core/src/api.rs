@@ -250,7 +250,7 @@ pub struct RegisterWorkerRequest {
 }
 
 /// A leased task, as the worker receives it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskLease {
     /// The task.
     pub task: TaskId,
@@ -260,6 +260,8 @@ pub struct TaskLease {
     pub attempt: u32,
     /// The scene to download.
     pub scene: AssetId,
+    /// The job's spec: renderer, resolution, samples, seed policy, output format.
+    pub spec: JobSpec,
     /// What to render.
     pub work: TaskWork,
     /// Unix time in ms when the lease lapses without a heartbeat.

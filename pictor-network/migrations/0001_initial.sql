@@ -79,14 +79,18 @@ CREATE TABLE tasks (
     hold             INTEGER NOT NULL,
     hold_generation  INTEGER NOT NULL,
     hold_open        INTEGER NOT NULL,
+    agreed_cost      INTEGER,
     rejects          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX tasks_by_state ON tasks (state_name, job_id, idx);
 CREATE INDEX tasks_by_job ON tasks (job_id, idx);
 
-CREATE TABLE job_blocklist (
+-- Per job and worker: results rejected, and whether the worker is barred from the job.
+CREATE TABLE job_workers (
     job_id    INTEGER NOT NULL,
     worker_id INTEGER NOT NULL,
+    rejects   INTEGER NOT NULL DEFAULT 0,
+    blocked   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (job_id, worker_id)
 );
 

@@ -5,3 +5,4 @@
 pub mod blobs;
 pub mod clock;
 pub mod store;
+pub mod service;

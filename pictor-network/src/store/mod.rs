@@ -126,6 +126,24 @@ pub trait StoreTx: Send {
         hash: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// True when `account` (acting as `role`) may read the asset: a worker holding a lease on a task
+    /// of a job rendering it, or a checker holding a check of such a task.
+    fn may_read_asset(
+        &mut self,
+        account: u64,
+        role: &str,
+        asset: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// True when `account` (acting as `role`) may download the blob without holding it: a creator
+    /// whose job's accepted output it is, a worker holding a lease on a job whose scene lists it, a
+    /// checker holding a check whose result or scene lists it.
+    fn may_read_blob(
+        &mut self,
+        account: u64,
+        role: &str,
+        hash: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     // ----- jobs ---------------------------------------------------------------------------------
 
     /// Inserts a job; answers its id.
@@ -183,6 +201,12 @@ pub trait StoreTx: Send {
         state_name: &str,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
+    /// Counts one more rejected result of `worker` in `job`; answers the new count.
+    fn record_reject(
+        &mut self,
+        job: u64,
+        worker: u64,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
     /// Bars a worker from a job.
     fn block_worker(
         &mut self,
@@ -204,6 +228,8 @@ pub trait StoreTx: Send {
     fn check(&mut self, id: u64) -> impl Future<Output = StoreResult<Option<CheckRow>>> + Send;
     /// Writes a check's mutable columns.
     fn update_check(&mut self, row: &CheckRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Drops the waiting or leased checks of a task (its result no longer matters).
+    fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
     /// The oldest check waiting for a checker.
     fn next_pending_check(&mut self) -> impl Future<Output = StoreResult<Option<CheckRow>>> + Send;
     /// Leased checks whose lease lapsed before `now_ms`.

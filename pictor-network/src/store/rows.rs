@@ -104,6 +104,8 @@ pub struct TaskRow {
     pub hold_generation: u32,
     /// True while the hold is an open pending transfer.
     pub hold_open: bool,
+    /// The price agreed with the current lease holder (the task's cost at its price).
+    pub agreed_cost: Option<Money>,
     /// Results of this task rejected so far.
     pub rejects: u32,
 }

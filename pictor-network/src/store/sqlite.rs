@@ -219,6 +219,7 @@ fn task_row(row: &SqliteRow) -> StoreResult<TaskRow> {
         hold: money(row, "hold")?,
         hold_generation: get_u32(row, "hold_generation")?,
         hold_open: hold_open != 0,
+        agreed_cost: get_opt_u64(row, "agreed_cost")?.map(Money::from_micros),
         rejects: get_u32(row, "rejects")?,
     })
 }
@@ -461,6 +462,55 @@ impl StoreTx for SqliteTx {
         Ok(found.is_some())
     }
 
+    async fn may_read_asset(&mut self, account: u64, role: &str, asset: &str) -> StoreResult<bool> {
+        let sql = match role {
+            "worker" | "farm" => {
+                "SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id
+                 WHERE t.state_name = 'leased' AND json_extract(t.state, '$.worker') = ?
+                   AND json_extract(j.spec, '$.scene') = ? LIMIT 1"
+            }
+            "checker" => {
+                "SELECT 1 FROM checks c JOIN tasks t ON t.id = c.task_id JOIN jobs j ON j.id = t.job_id
+                 WHERE c.state = 'leased' AND c.checker = ? AND json_extract(j.spec, '$.scene') = ? LIMIT 1"
+            }
+            _ => return Ok(false),
+        };
+        let found: Option<i64> = sqlx::query_scalar(sql)
+            .bind(to_i64(account, "account")?)
+            .bind(asset)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn may_read_blob(&mut self, account: u64, role: &str, hash: &str) -> StoreResult<bool> {
+        let sql = match role {
+            "creator" => {
+                "SELECT 1 FROM frames f JOIN jobs j ON j.id = f.job_id WHERE j.owner = ? AND f.hash = ? LIMIT 1"
+            }
+            "worker" | "farm" => {
+                "SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id
+                   JOIN asset_blobs b ON b.asset_id = json_extract(j.spec, '$.scene')
+                 WHERE t.state_name = 'leased' AND json_extract(t.state, '$.worker') = ? AND b.hash = ? LIMIT 1"
+            }
+            "checker" => {
+                "SELECT 1 FROM checks c JOIN tasks t ON t.id = c.task_id JOIN jobs j ON j.id = t.job_id
+                 WHERE c.state = 'leased' AND c.checker = ?1 AND (
+                   EXISTS (SELECT 1 FROM json_each(t.outputs) o WHERE json_extract(o.value, '$.hash') = ?2)
+                   OR EXISTS (SELECT 1 FROM asset_blobs b
+                              WHERE b.asset_id = json_extract(j.spec, '$.scene') AND b.hash = ?2))
+                 LIMIT 1"
+            }
+            _ => return Ok(false),
+        };
+        let found: Option<i64> = sqlx::query_scalar(sql)
+            .bind(to_i64(account, "account")?)
+            .bind(hash)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn insert_job(&mut self, row: &JobRow) -> StoreResult<u64> {
         let paused = row
             .paused_reason
@@ -552,8 +602,8 @@ impl StoreTx for SqliteTx {
             .transpose()?;
         sqlx::query(
             "INSERT INTO tasks (id, job_id, idx, work, work_bench_ms, state, state_name, lease_expires_ms,
-               outputs, hold, hold_generation, hold_open, rejects)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               outputs, hold, hold_generation, hold_open, agreed_cost, rejects)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(to_i64(row.id, "id")?)
         .bind(to_i64(row.job_id, "job_id")?)
@@ -567,6 +617,7 @@ impl StoreTx for SqliteTx {
         .bind(to_i64(row.hold.micros(), "hold")?)
         .bind(i64::from(row.hold_generation))
         .bind(i64::from(row.hold_open))
+        .bind(row.agreed_cost.map(|c| to_i64(c.micros(), "agreed_cost")).transpose()?)
         .bind(i64::from(row.rejects))
         .execute(&mut *self.tx)
         .await?;
@@ -599,7 +650,7 @@ impl StoreTx for SqliteTx {
             .transpose()?;
         sqlx::query(
             "UPDATE tasks SET state = ?, state_name = ?, lease_expires_ms = ?, outputs = ?, hold = ?,
-               hold_generation = ?, hold_open = ?, rejects = ? WHERE id = ?",
+               hold_generation = ?, hold_open = ?, agreed_cost = ?, rejects = ? WHERE id = ?",
         )
         .bind(json(&row.state, "state")?)
         .bind(row.state.name())
@@ -608,6 +659,7 @@ impl StoreTx for SqliteTx {
         .bind(to_i64(row.hold.micros(), "hold")?)
         .bind(i64::from(row.hold_generation))
         .bind(i64::from(row.hold_open))
+        .bind(row.agreed_cost.map(|c| to_i64(c.micros(), "agreed_cost")).transpose()?)
         .bind(i64::from(row.rejects))
         .bind(to_i64(row.id, "id")?)
         .execute(&mut *self.tx)
@@ -660,9 +712,22 @@ impl StoreTx for SqliteTx {
         u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
     }
 
+    async fn record_reject(&mut self, job: u64, worker: u64) -> StoreResult<u32> {
+        let rejects: i64 = sqlx::query_scalar(
+            "INSERT INTO job_workers (job_id, worker_id, rejects) VALUES (?, ?, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET rejects = rejects + 1 RETURNING rejects",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u32::try_from(rejects).map_err(|_| StoreError::OutOfRange { column: "rejects" })
+    }
+
     async fn block_worker(&mut self, job: u64, worker: u64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO job_blocklist (job_id, worker_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO job_workers (job_id, worker_id, blocked) VALUES (?, ?, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET blocked = 1",
         )
         .bind(to_i64(job, "job_id")?)
         .bind(to_i64(worker, "worker_id")?)
@@ -673,7 +738,7 @@ impl StoreTx for SqliteTx {
 
     async fn is_blocked(&mut self, job: u64, worker: u64) -> StoreResult<bool> {
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM job_blocklist WHERE job_id = ? AND worker_id = ?")
+            sqlx::query_scalar("SELECT 1 FROM job_workers WHERE job_id = ? AND worker_id = ? AND blocked = 1")
                 .bind(to_i64(job, "job_id")?)
                 .bind(to_i64(worker, "worker_id")?)
                 .fetch_optional(&mut *self.tx)
@@ -728,6 +793,16 @@ impl StoreTx for SqliteTx {
         .bind(verdict)
         .bind(evidence)
         .bind(to_i64(row.id, "id")?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn drop_checks_of_task(&mut self, task: u64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE checks SET state = 'dropped' WHERE task_id = ? AND state IN ('pending', 'leased')",
+        )
+        .bind(to_i64(task, "task_id")?)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

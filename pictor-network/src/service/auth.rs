@@ -1,0 +1,174 @@
+//! API keys, the caller of a request, and the network's signing key.
+//!
+//! Keys are `pk_` + 48 random hex digits (192 bits from the OS). Only their BLAKE3 hash is stored: a
+//! fast hash is enough because the keys are random, not passwords.
+
+use super::{ADMIN_KEY_FILE, Coordinator, ServiceError, ServiceResult};
+use crate::clock::now_ms;
+use crate::store::{AccountRow, Countable, Store, StoreTx};
+use pictor_core::api::{ErrorCode, Role};
+use pictor_core::ledger::SigningKey;
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use std::io::Write as _;
+use std::path::Path;
+
+/// The account behind a request's API key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The account.
+    pub account: AccountRow,
+}
+
+impl Caller {
+    /// The account id.
+    pub fn id(&self) -> u64 {
+        self.account.id
+    }
+
+    /// Refuses (403) unless the key acts in `role`.
+    pub fn require(&self, role: Role) -> ServiceResult<()> {
+        if self.account.role == role {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(format!(
+                "this needs a {} key; yours is a {} key",
+                role_name(role),
+                role_name(self.account.role)
+            )))
+        }
+    }
+
+    /// Refuses (403) unless the key acts in one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> ServiceResult<()> {
+        if roles.contains(&self.account.role) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(format!(
+                "a {} key may not do this",
+                role_name(self.account.role)
+            )))
+        }
+    }
+}
+
+/// The role's name as on the wire.
+pub(crate) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Creator => "creator",
+        Role::Worker => "worker",
+        Role::Checker => "checker",
+        Role::Farm => "farm",
+    }
+}
+
+/// The stored form of an API key.
+pub fn hash_api_key(key: &str) -> [u8; 32] {
+    *blake3::hash(key.as_bytes()).as_bytes()
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> ServiceResult<[u8; N]> {
+    let mut bytes = [0u8; N];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| ServiceError::internal(&e))?;
+    Ok(bytes)
+}
+
+/// A fresh API key.
+pub(crate) fn new_api_key() -> ServiceResult<String> {
+    Ok(format!("pk_{}", hex::encode(random_bytes::<24>()?)))
+}
+
+/// Writes `contents` to a new file readable by its owner only (mode 0600), atomically.
+pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> ServiceResult<()> {
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| ServiceError::internal(&format!("{}: {e}", tmp.display())))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| ServiceError::internal(&format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| ServiceError::internal(&format!("{}: {e}", path.display())))
+}
+
+/// Loads the network key (32 bytes, hex) or generates and stores one.
+pub(crate) fn load_or_create_network_key(path: &Path) -> ServiceResult<SigningKey> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(text.trim(), &mut bytes).map_err(|_| {
+                ServiceError::internal(&format!(
+                    "{} is not 64 hex digits; refusing to start with a damaged network key",
+                    path.display()
+                ))
+            })?;
+            Ok(SigningKey::from_bytes(&bytes))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = random_bytes::<32>()?;
+            write_private_file(path, hex::encode(bytes).as_bytes())?;
+            tracing::info!(path = %path.display(), "generated the network signing key");
+            Ok(SigningKey::from_bytes(&bytes))
+        }
+        Err(error) => Err(ServiceError::internal(&format!(
+            "{}: {error}",
+            path.display()
+        ))),
+    }
+}
+
+impl<S: Store> Coordinator<S> {
+    /// The caller of a request bearing `api_key`; 401 for a missing or unknown key.
+    pub async fn authenticate(&self, api_key: Option<&str>) -> ServiceResult<Caller> {
+        let key = api_key.ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::Unauthorized,
+                "missing API key: send `Authorization: Bearer <key>`",
+            )
+        })?;
+        let mut tx = self.read().await?;
+        let account = tx
+            .account_by_key(&hash_api_key(key))
+            .await?
+            .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+        Ok(Caller { account })
+    }
+
+    /// Creates the admin account at first start and writes its key to `admin.key` (mode 0600).
+    pub(crate) async fn bootstrap_admin(&self) -> ServiceResult<()> {
+        let mut write = self.write().await?;
+        let result = async {
+            if write.tx.count(Countable::Accounts).await? > 0 {
+                return Ok(None);
+            }
+            let key = new_api_key()?;
+            // The file first: a crash before the commit leaves an unused key that the next start
+            // replaces; the other order could lose the only admin key.
+            write_private_file(
+                &self.data_dir.join(ADMIN_KEY_FILE),
+                format!("{key}\n").as_bytes(),
+            )?;
+            let id = write
+                .tx
+                .insert_account("admin", "admin", &hash_api_key(&key), now_ms())
+                .await?;
+            Ok(Some(id))
+        }
+        .await;
+        if let Some(id) = self.finish(write, result).await? {
+            let path = self.data_dir.join(ADMIN_KEY_FILE);
+            tracing::info!(account = id, path = %path.display(), "created the bootstrap admin account");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,544 @@
+//! Workers: registration, leases with fencing tokens, heartbeats, signed results, failures, and the
+//! sweep that requeues expired leases.
+//!
+//! **Dispatch.** A worker asking for work gets the first pending task, in tier priority then job
+//! then task order, that it is eligible for (renderer and version, GPU vendor and memory, not barred
+//! from the job) and whose hold covers its price for the task; that price is agreed with the lease.
+
+use super::events::emit;
+use super::jobs::{hold_transfer, task_frames};
+use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
+use crate::blobs::BlobStore;
+use crate::clock::now_ms;
+use crate::store::{CheckRow, CheckState, JobRow, Store, StoreTx, TaskRow, WorkerRow};
+use pictor_core::api::{
+    ErrorCode, FailureReport, HeartbeatRequest, LeaseRenewal, RegisterWorkerRequest,
+    ResultSubmission, Role, TaskLease, TaskStateView, WorkerView, result_signing_message,
+};
+use pictor_core::job::{JobEvent, JobState};
+use pictor_core::ledger::VerifyingKey;
+use pictor_core::pricing::WorkerOffer;
+use pictor_core::schedule::{self, engine::offer_is_eligible};
+use pictor_core::task::{TaskEvent, TaskState};
+use pictor_core::{JobId, Money, TaskId, WorkerId};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Pending tasks examined per lease request.
+const LEASE_SCAN: u32 = 256;
+
+/// The market offer of a registered worker.
+pub(crate) fn offer_of(worker: &WorkerRow) -> WorkerOffer {
+    WorkerOffer::individual(
+        WorkerId(worker.account_id),
+        worker.price,
+        f64::from(worker.speed_millis.max(1)) / 1000.0,
+        worker.hardware.vram_mib,
+        worker.hardware.vendor,
+        worker.hardware.renderers.clone(),
+    )
+}
+
+fn worker_view(worker: &WorkerRow, online_since: u64) -> WorkerView {
+    WorkerView {
+        id: WorkerId(worker.account_id),
+        name: worker.name.clone(),
+        hardware: worker.hardware.clone(),
+        price_per_bench_hour: worker.price,
+        speed_millis: worker.speed_millis,
+        online: worker.last_seen_ms >= online_since,
+    }
+}
+
+pub(crate) fn state_view(task: &TaskRow) -> TaskStateView {
+    TaskStateView {
+        task: TaskId(task.id),
+        state: task.state.name().to_string(),
+        attempt: current_attempt(&task.state),
+    }
+}
+
+fn current_attempt(state: &TaskState) -> u32 {
+    match state {
+        TaskState::Pending { attempt }
+        | TaskState::Leased { attempt, .. }
+        | TaskState::Uploaded { attempt, .. }
+        | TaskState::Verifying { attempt, .. }
+        | TaskState::Accepted { attempt, .. } => *attempt,
+        TaskState::Failed { attempts, .. } => *attempts,
+        TaskState::Cancelled => 0,
+    }
+}
+
+/// A schedule job view carrying only what eligibility looks at.
+fn eligibility_view(job: &JobRow) -> schedule::JobView {
+    let mut view = schedule::JobView::new(JobId(job.id), Vec::new());
+    view.tier = job.spec.tier;
+    view.requirements = job.spec.requirements.clone();
+    view.renderer = (job.spec.renderer.kind, job.spec.renderer.version);
+    view
+}
+
+impl<S: Store> Coordinator<S> {
+    /// Registers (or updates) the caller's worker.
+    pub async fn register_worker(
+        &self,
+        caller: &Caller,
+        request: &RegisterWorkerRequest,
+    ) -> ServiceResult<WorkerView> {
+        caller.require_any(&[Role::Worker, Role::Farm])?;
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&request.public_key_hex, &mut key)
+            .map_err(|_| ServiceError::invalid("public_key_hex", "must be 64 hex digits"))?;
+        VerifyingKey::from_bytes(&key)
+            .map_err(|_| ServiceError::invalid("public_key_hex", "is not an ed25519 public key"))?;
+        let name_len = request.name.chars().count();
+        if !(1..=64).contains(&name_len) || request.name.chars().any(char::is_control) {
+            return Err(ServiceError::invalid("name", "must be 1 to 64 characters without control characters"));
+        }
+        if request.speed_millis == 0 || request.speed_millis > 1_000_000 {
+            return Err(ServiceError::invalid("speed_millis", "must be 1..=1000000"));
+        }
+        if request.hardware.gpu_name.len() > 128 || request.hardware.renderers.len() > 16 {
+            return Err(ServiceError::invalid("hardware", "gpu_name ≤ 128 bytes, ≤ 16 renderers"));
+        }
+        offer_of(&WorkerRow {
+            account_id: caller.id(),
+            name: request.name.clone(),
+            public_key: key,
+            hardware: request.hardware.clone(),
+            price: request.price_per_bench_hour,
+            speed_millis: request.speed_millis,
+            last_seen_ms: 0,
+        })
+        .validate()?;
+        let row = WorkerRow {
+            account_id: caller.id(),
+            name: request.name.clone(),
+            public_key: key,
+            hardware: request.hardware.clone(),
+            price: request.price_per_bench_hour,
+            speed_millis: request.speed_millis,
+            last_seen_ms: now_ms(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.upsert_worker(&row).await?;
+        tx.commit().await?;
+        tracing::info!(worker = caller.id(), name = %row.name, "worker registered");
+        Ok(worker_view(&row, 0))
+    }
+
+    /// Every registered worker (public).
+    pub async fn list_workers(&self) -> ServiceResult<Vec<WorkerView>> {
+        let since = now_ms().saturating_sub(self.config.worker_online_ms);
+        let mut tx = self.read().await?;
+        Ok(tx.workers().await?.iter().map(|w| worker_view(w, since)).collect())
+    }
+
+    async fn registered_worker<T: StoreTx>(&self, tx: &mut T, caller: &Caller) -> ServiceResult<WorkerRow> {
+        caller.require_any(&[Role::Worker, Role::Farm])?;
+        tx.worker(caller.id()).await?.ok_or_else(|| {
+            ServiceError::conflict("this worker is not registered: POST /v1/workers first")
+        })
+    }
+
+    /// Leases the best eligible task to the caller's worker, or `None`.
+    pub async fn lease(&self, caller: &Caller) -> ServiceResult<Option<TaskLease>> {
+        let mut write = self.write().await?;
+        let result = self.lease_in(&mut write, caller).await;
+        self.finish(write, result).await
+    }
+
+    async fn lease_in(&self, write: &mut Write<'_, S::Tx>, caller: &Caller) -> ServiceResult<Option<TaskLease>> {
+        let now = now_ms();
+        let worker = self.registered_worker(&mut write.tx, caller).await?;
+        write.tx.touch_worker(worker.account_id, now).await?;
+        self.expire_in(write, now).await?;
+        let offer = offer_of(&worker);
+        let mut jobs: HashMap<u64, Option<JobRow>> = HashMap::new();
+        for mut task in write.tx.leasable_tasks(LEASE_SCAN).await? {
+            if !jobs.contains_key(&task.job_id) {
+                let job = write.tx.job(task.job_id).await?;
+                let usable = match job {
+                    Some(job)
+                        if offer_is_eligible(&offer, &eligibility_view(&job))
+                            && !write.tx.is_blocked(job.id, worker.account_id).await? =>
+                    {
+                        Some(job)
+                    }
+                    _ => None,
+                };
+                jobs.insert(task.job_id, usable);
+            }
+            let Some(Some(job)) = jobs.get(&task.job_id) else {
+                continue;
+            };
+            let mut job = job.clone();
+            let work_secs = task.work_bench_ms as f64 / 1000.0;
+            let cost = self
+                .config
+                .pricing
+                .task_cost(worker.price, work_secs, job.spec.tier)?;
+            if cost > task.hold {
+                continue;
+            }
+            task.state = task.state.apply(
+                &TaskEvent::Lease {
+                    worker: WorkerId(worker.account_id),
+                    now_ms: now,
+                },
+                &self.config.task_policy,
+            )?;
+            task.agreed_cost = Some(cost);
+            write.tx.update_task(&task).await?;
+            let TaskState::Leased {
+                attempt,
+                expires_at_ms,
+                ..
+            } = task.state
+            else {
+                return Err(ServiceError::internal(&"a lease did not produce a leased task"));
+            };
+            if job.state == JobState::Queued {
+                job.state = job.state.apply(JobEvent::Start)?;
+                emit(write, &mut job, "started", json!({})).await?;
+            }
+            emit(
+                write,
+                &mut job,
+                "task_leased",
+                json!({"task": task.id, "worker": worker.account_id, "attempt": attempt, "frames": task_frames(&task.work)}),
+            )
+            .await?;
+            Metrics::bump(&self.metrics.leases);
+            return Ok(Some(TaskLease {
+                task: TaskId(task.id),
+                job: JobId(job.id),
+                attempt,
+                scene: job.spec.scene.clone(),
+                spec: job.spec.clone(),
+                work: task.work.clone(),
+                expires_at_ms,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Loads the task a worker acts on and checks the caller holds its lease with `attempt`.
+    async fn held_task<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        caller: &Caller,
+        task_id: u64,
+        attempt: u32,
+    ) -> ServiceResult<TaskRow> {
+        caller.require_any(&[Role::Worker, Role::Farm])?;
+        let task = tx
+            .task(task_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("task {task_id}")))?;
+        let holder = task.state.worker().map(|w| w.0);
+        let current = current_attempt(&task.state);
+        match task.state {
+            TaskState::Leased { .. } if holder == Some(caller.id()) && current == attempt => Ok(task),
+            _ if attempt < current || (holder == Some(caller.id()) && attempt != current) => {
+                Err(ServiceError::new(
+                    ErrorCode::StaleLease,
+                    format!(
+                        "stale fencing token: task {task_id} is at attempt {current}, you presented {attempt}; drop this task"
+                    ),
+                ))
+            }
+            _ if holder == Some(caller.id()) => Err(ServiceError::conflict(format!(
+                "task {task_id} is {} and takes no more from its worker",
+                task.state.name()
+            ))),
+            _ => Err(ServiceError::not_found(format!("task {task_id}"))),
+        }
+    }
+
+    /// Extends a lease; `keep_going` is false when the job no longer wants the work.
+    pub async fn heartbeat(
+        &self,
+        caller: &Caller,
+        task_id: u64,
+        request: &HeartbeatRequest,
+    ) -> ServiceResult<LeaseRenewal> {
+        if request.progress_permille > 1000 {
+            return Err(ServiceError::invalid("progress_permille", "must be 0..=1000"));
+        }
+        let mut write = self.write().await?;
+        let result = async {
+            let now = now_ms();
+            let mut task = match self.held_task(&mut write.tx, caller, task_id, request.attempt).await {
+                Ok(task) => task,
+                Err(error) => {
+                    if let Some(task) = write.tx.task(task_id).await?
+                        && task.state == TaskState::Cancelled
+                        && error.code != ErrorCode::NotFound
+                    {
+                        return Ok(LeaseRenewal { expires_at_ms: now, keep_going: false });
+                    }
+                    return Err(error);
+                }
+            };
+            write.tx.touch_worker(caller.id(), now).await?;
+            task.state = task.state.apply(
+                &TaskEvent::Heartbeat {
+                    attempt: request.attempt,
+                    now_ms: now,
+                },
+                &self.config.task_policy,
+            )?;
+            write.tx.update_task(&task).await?;
+            let mut job = write
+                .tx
+                .job(task.job_id)
+                .await?
+                .ok_or_else(|| ServiceError::internal(&"task without job"))?;
+            emit(
+                &mut write,
+                &mut job,
+                "task_progress",
+                json!({"task": task.id, "worker": caller.id(), "progress_permille": request.progress_permille}),
+            )
+            .await?;
+            let expires_at_ms = match task.state {
+                TaskState::Leased { expires_at_ms, .. } => expires_at_ms,
+                _ => now,
+            };
+            Ok(LeaseRenewal {
+                expires_at_ms,
+                keep_going: !job.state.is_final(),
+            })
+        }
+        .await;
+        self.finish(write, result).await
+    }
+
+    /// Takes a worker's signed result: the outputs must be the task's frames in order, uploaded by
+    /// the worker, and signed with its registered key. The task then waits for a checker.
+    pub async fn submit_result(
+        &self,
+        caller: &Caller,
+        task_id: u64,
+        submission: &ResultSubmission,
+    ) -> ServiceResult<TaskStateView> {
+        let mut write = self.write().await?;
+        let result = self.submit_result_in(&mut write, caller, task_id, submission).await;
+        self.finish(write, result).await
+    }
+
+    async fn submit_result_in(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        caller: &Caller,
+        task_id: u64,
+        submission: &ResultSubmission,
+    ) -> ServiceResult<TaskStateView> {
+        let mut task = self
+            .held_task(&mut write.tx, caller, task_id, submission.attempt)
+            .await?;
+        let worker = self.registered_worker(&mut write.tx, caller).await?;
+        let frames = task_frames(&task.work);
+        let listed: Vec<u32> = submission.outputs.iter().map(|o| o.frame).collect();
+        if listed != frames {
+            return Err(ServiceError::invalid(
+                "outputs",
+                format!("expected one output per frame {frames:?} in order, got {listed:?}"),
+            ));
+        }
+        for (i, output) in submission.outputs.iter().enumerate() {
+            let hash: pictor_core::BlobHash = output
+                .hash
+                .parse()
+                .map_err(|_| ServiceError::invalid(format!("outputs[{i}].hash"), "must be 64 hex digits"))?;
+            if !write.tx.holds_blob(caller.id(), &hash.to_hex()).await? {
+                return Err(ServiceError::invalid(
+                    format!("outputs[{i}].hash"),
+                    "upload the output as a blob before submitting the result",
+                ));
+            }
+            let stored = self.blobs.size(&hash).await?;
+            if stored != Some(output.size) {
+                return Err(ServiceError::invalid(
+                    format!("outputs[{i}].size"),
+                    format!("the uploaded blob has {stored:?} bytes, not {}", output.size),
+                ));
+            }
+        }
+        let message = result_signing_message(TaskId(task.id), submission.attempt, &submission.outputs)?;
+        let mut signature = [0u8; 64];
+        hex::decode_to_slice(&submission.signature_hex, &mut signature)
+            .map_err(|_| ServiceError::invalid("signature_hex", "must be 128 hex digits"))?;
+        let key = VerifyingKey::from_bytes(&worker.public_key)
+            .map_err(|e| ServiceError::internal(&e))?;
+        key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .map_err(|_| {
+                ServiceError::new(
+                    ErrorCode::Forbidden,
+                    "the result's signature does not verify with the worker's registered key",
+                )
+            })?;
+        let commitment = blake3::hash(&message).to_hex().to_string();
+        let policy = self.config.task_policy;
+        task.state = task.state.apply(
+            &TaskEvent::Upload {
+                attempt: submission.attempt,
+                output_hash: commitment,
+            },
+            &policy,
+        )?;
+        task.state = task.state.apply(&TaskEvent::StartVerify, &policy)?;
+        task.outputs = Some(submission.outputs.clone());
+        write.tx.update_task(&task).await?;
+        write
+            .tx
+            .insert_check(&CheckRow {
+                id: 0,
+                task_id: task.id,
+                attempt: submission.attempt,
+                escalation: 0,
+                state: CheckState::Pending,
+                checker: None,
+                lease_expires_ms: None,
+                verdict: None,
+                evidence: None,
+            })
+            .await?;
+        let mut job = write
+            .tx
+            .job(task.job_id)
+            .await?
+            .ok_or_else(|| ServiceError::internal(&"task without job"))?;
+        emit(
+            write,
+            &mut job,
+            "task_uploaded",
+            json!({"task": task.id, "worker": caller.id(), "render_ms": submission.render_ms, "outputs": submission.outputs}),
+        )
+        .await?;
+        Ok(state_view(&task))
+    }
+
+    /// The lease holder could not render: the task returns to the queue, or fails after the retry cap
+    /// (and with it the job).
+    pub async fn fail_task(
+        &self,
+        caller: &Caller,
+        task_id: u64,
+        report: &FailureReport,
+    ) -> ServiceResult<TaskStateView> {
+        if report.message.len() > 4096 {
+            return Err(ServiceError::invalid("message", "at most 4096 bytes"));
+        }
+        let mut write = self.write().await?;
+        let result = async {
+            let mut task = self.held_task(&mut write.tx, caller, task_id, report.attempt).await?;
+            task.state = task.state.apply(
+                &TaskEvent::Fail {
+                    attempt: report.attempt,
+                    reason: report.message.clone(),
+                },
+                &self.config.task_policy,
+            )?;
+            task.agreed_cost = None;
+            write.tx.update_task(&task).await?;
+            self.after_requeue(&mut write, &task, "task_failed", json!({"task": task.id, "worker": caller.id(), "message": report.message})).await?;
+            Ok(state_view(&task))
+        }
+        .await;
+        self.finish(write, result).await
+    }
+
+    /// After a task left its lease (failure, expiry, rejection): announce it, and fail the job if the
+    /// task ran out of attempts.
+    pub(crate) async fn after_requeue(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        task: &TaskRow,
+        kind: &str,
+        data: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let mut job = write
+            .tx
+            .job(task.job_id)
+            .await?
+            .ok_or_else(|| ServiceError::internal(&"task without job"))?;
+        emit(write, &mut job, kind, data).await?;
+        if let TaskState::Failed { attempts, reason } = &task.state
+            && !job.state.is_final()
+        {
+            job.state = job.state.apply(JobEvent::Fail)?;
+            job.paused_reason = None;
+            self.close_tasks(write, job.id).await?;
+            emit(
+                write,
+                &mut job,
+                "failed",
+                json!({"task": task.id, "attempts": attempts, "reason": reason}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Requeues every lease (task or check) that lapsed before `now`.
+    pub(crate) async fn expire_in(&self, write: &mut Write<'_, S::Tx>, now: u64) -> ServiceResult<usize> {
+        let mut expired = 0;
+        for mut task in write.tx.expired_task_leases(now).await? {
+            let worker = task.state.worker().map(|w| w.0);
+            task.state = task
+                .state
+                .apply(&TaskEvent::Expire { now_ms: now }, &self.config.task_policy)?;
+            task.agreed_cost = None;
+            write.tx.update_task(&task).await?;
+            Metrics::bump(&self.metrics.expired_leases);
+            self.after_requeue(write, &task, "task_expired", json!({"task": task.id, "worker": worker}))
+                .await?;
+            expired += 1;
+        }
+        for mut check in write.tx.expired_check_leases(now).await? {
+            check.state = CheckState::Pending;
+            check.checker = None;
+            check.lease_expires_ms = None;
+            write.tx.update_check(&check).await?;
+            expired += 1;
+        }
+        Ok(expired)
+    }
+
+    /// Requeues expired leases now (the server runs this every `sweep_interval_ms`).
+    pub async fn sweep(&self) -> ServiceResult<usize> {
+        let mut write = self.write().await?;
+        let result = self.expire_in(&mut write, now_ms()).await;
+        self.finish(write, result).await
+    }
+
+    /// Pays out a task's hold for an accepted result: the agreed cost split between worker, checker
+    /// and network; the rest of the hold returns to the creator.
+    pub(crate) fn settle(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        task: &mut TaskRow,
+        worker: u64,
+        checker: u64,
+    ) -> ServiceResult<Money> {
+        use pictor_core::ledger::Account;
+        let cost = task.agreed_cost.unwrap_or(Money::ZERO).min(task.hold);
+        let (to_worker, to_checker, to_network) = self.config.pricing.fees.split(cost)?;
+        let payouts: Vec<(Account, Money)> = [
+            (Account::Worker(pictor_core::AccountId(worker)), to_worker),
+            (Account::Checker(pictor_core::AccountId(checker)), to_checker),
+            (Account::NetworkFees, to_network),
+        ]
+        .into_iter()
+        .filter(|(_, amount)| *amount > Money::ZERO)
+        .collect();
+        write
+            .ledger
+            .post_pending(hold_transfer(task.id, task.hold_generation), &payouts)?;
+        task.hold_open = false;
+        Ok(cost)
+    }
+}
