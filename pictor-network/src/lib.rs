@@ -6,3 +6,5 @@ pub mod blobs;
 pub mod clock;
 pub mod store;
 pub mod service;
+pub mod http;
+pub mod server;

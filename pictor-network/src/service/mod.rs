@@ -21,7 +21,8 @@ mod work;
 
 pub use auth::{Caller, hash_api_key};
 pub use error::{ServiceError, ServiceResult};
-pub use ledger::LedgerPage;
+pub use events::FINAL_EVENT_KINDS;
+pub use ledger::{LedgerPage, read_journal, verify_store};
 
 use crate::blobs::{BlobLimits, FsBlobStore};
 use crate::store::{Store, StoreTx};

@@ -1,0 +1,133 @@
+//! `GET /v1/jobs/{id}/events`: the job's events as Server-Sent Events (`id:` = seq, `event:` = kind,
+//! `data:` = the JSON event), resumable with `Last-Event-ID` or `?after=`. The stream ends after the
+//! job's final event; keep-alive comments every 15 s.
+
+use super::AppState;
+use super::error::{HttpResult, invalid};
+use super::extract::Auth;
+use crate::service::{Caller, FINAL_EVENT_KINDS};
+use crate::store::Store;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use pictor_core::api::JobEventView;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const BATCH: u32 = 256;
+
+/// Query of the events route.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    #[serde(default)]
+    after: Option<u64>,
+}
+
+struct Cursor<S: Store> {
+    state: AppState<S>,
+    caller: Caller,
+    job: u64,
+    after: u64,
+    buffered: VecDeque<JobEventView>,
+    notices: broadcast::Receiver<u64>,
+    finished: bool,
+}
+
+fn to_event(view: &JobEventView) -> Event {
+    let data = serde_json::to_string(view).unwrap_or_else(|_| "{}".into());
+    Event::default()
+        .id(view.seq.to_string())
+        .event(view.kind.clone())
+        .data(data)
+}
+
+/// The SSE handler.
+pub async fn job_events<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Path(job): Path<u64>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
+    let header_after = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+                .ok_or_else(|| invalid("Last-Event-ID", "must be an event seq"))?,
+        ),
+    };
+    let after = header_after.or(query.after).unwrap_or(0);
+    // Subscribe before the first read so no notice falls between the read and the wait.
+    let notices = state.subscribe();
+    // Authorise up front: an unknown or foreign job is a 404 before the stream starts.
+    let first = state.events_after(&caller, job, after, BATCH).await?;
+    let cursor = Cursor {
+        state,
+        caller,
+        job,
+        after,
+        buffered: first.into(),
+        notices,
+        finished: false,
+    };
+    let events = stream::unfold(cursor, |mut cursor| async move {
+        loop {
+            if let Some(view) = cursor.buffered.pop_front() {
+                cursor.after = view.seq;
+                if FINAL_EVENT_KINDS.contains(&view.kind.as_str()) {
+                    cursor.finished = true;
+                }
+                return Some((Ok::<Event, Infallible>(to_event(&view)), cursor));
+            }
+            if cursor.finished {
+                return None;
+            }
+            match cursor
+                .state
+                .events_after(&cursor.caller, cursor.job, cursor.after, BATCH)
+                .await
+            {
+                Ok(more) if !more.is_empty() => {
+                    cursor.buffered = more.into();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+            match cursor.state.get_job(&cursor.caller, cursor.job).await {
+                Ok(view) if view.state.is_final() => {
+                    // A final job whose final event was already sent before this connection.
+                    return None;
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+            // Wait for a notice about this job (or re-poll after a while, or when notices lagged).
+            let wait = async {
+                loop {
+                    match cursor.notices.recv().await {
+                        Ok(job) if job == cursor.job => return,
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Lagged(_)) => return,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            return;
+                        }
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+        }
+    });
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}

@@ -1,0 +1,65 @@
+//! Extractors: the authenticated caller, and JSON bodies whose errors are JSON too.
+
+use super::error::{HttpError, invalid, too_large};
+use super::AppState;
+use crate::service::Caller;
+use crate::store::Store;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The caller behind the request's API key (401 without a valid one).
+pub struct Auth(pub Caller);
+
+impl<S: Store> FromRequestParts<AppState<S>> for Auth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = state.authenticate(bearer(&parts.headers)).await?;
+        Ok(Auth(caller))
+    }
+}
+
+/// A JSON body; malformed JSON and oversized bodies answer JSON errors.
+pub struct Body<T>(pub T);
+
+impl<S: Store, T: DeserializeOwned> FromRequest<AppState<S>> for Body<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &AppState<S>) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::BytesRejection(rejection)) => Err(bytes_error(&rejection, state)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(invalid(
+                "Content-Type",
+                "send the body as application/json",
+            )),
+            Err(rejection) => Err(invalid("body", rejection.body_text())),
+        }
+    }
+}
+
+/// Maps a body-reading failure: over the limit is 413, anything else 400.
+pub fn bytes_error<S: Store>(rejection: &BytesRejection, state: &AppState<S>) -> HttpError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(state.config().max_body_bytes)
+    } else {
+        invalid("body", rejection.body_text())
+    }
+}

@@ -1,0 +1,113 @@
+//! The `/v1` HTTP API over the coordinator service (axum).
+//!
+//! Every response carries an `x-request-id`; errors are JSON (`{"error": {...}}`); JSON bodies are
+//! limited to `max_body_bytes`, blob chunks to the blob store's chunk limit.
+
+mod error;
+mod events;
+mod extract;
+pub mod openapi;
+mod routes;
+
+pub use error::{HttpError, HttpResult};
+pub use extract::bearer;
+
+use crate::service::{Coordinator, Metrics};
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The state of every handler.
+pub type AppState<S> = Arc<Coordinator<S>>;
+
+/// The request-id header.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the router of the whole API.
+pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
+    let json_limit = coordinator.config().max_body_bytes;
+    let chunk_limit =
+        usize::try_from(coordinator.config().blob_limits.max_chunk_bytes).unwrap_or(usize::MAX);
+    let blob_routes = Router::new()
+        .route(
+            "/v1/blobs/{hash}",
+            put(routes::upload_chunk::<S>).get(routes::download_blob::<S>),
+        )
+        .layer(DefaultBodyLimit::max(chunk_limit.saturating_add(1)));
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/metrics", get(routes::metrics::<S>))
+        .route("/v1/openapi.json", get(routes::openapi))
+        .route("/v1/accounts", post(routes::create_account::<S>))
+        .route("/v1/accounts/{id}", get(routes::get_account::<S>))
+        .route("/v1/accounts/{id}/deposits", post(routes::deposit::<S>))
+        .route("/v1/account", get(routes::me::<S>))
+        .route("/v1/stats", get(routes::stats::<S>))
+        .route("/v1/blobs/missing", post(routes::missing_blobs::<S>))
+        .route("/v1/blobs/{hash}/upload", get(routes::upload_status::<S>))
+        .route("/v1/assets", post(routes::commit_asset::<S>))
+        .route("/v1/assets/{id}", get(routes::get_asset::<S>))
+        .route("/v1/quotes", post(routes::quote::<S>))
+        .route("/v1/jobs", post(routes::submit::<S>).get(routes::list_jobs::<S>))
+        .route("/v1/jobs/{id}", get(routes::get_job::<S>))
+        .route("/v1/jobs/{id}/cancel", post(routes::cancel_job::<S>))
+        .route("/v1/jobs/{id}/pause", post(routes::pause_job::<S>))
+        .route("/v1/jobs/{id}/resume", post(routes::resume_job::<S>))
+        .route("/v1/jobs/{id}/rerender", post(routes::rerender::<S>))
+        .route("/v1/jobs/{id}/events", get(events::job_events::<S>))
+        .route("/v1/jobs/{id}/frames", get(routes::frames::<S>))
+        .route("/v1/jobs/{id}/frames/{frame}", get(routes::frame::<S>))
+        .route(
+            "/v1/workers",
+            post(routes::register_worker::<S>).get(routes::list_workers::<S>),
+        )
+        .route("/v1/leases", post(routes::lease::<S>))
+        .route("/v1/tasks/{id}/heartbeat", post(routes::heartbeat::<S>))
+        .route("/v1/tasks/{id}/result", post(routes::result::<S>))
+        .route("/v1/tasks/{id}/fail", post(routes::fail::<S>))
+        .route("/v1/checks/lease", post(routes::lease_check::<S>))
+        .route("/v1/checks/{id}/verdict", post(routes::verdict::<S>))
+        .route("/v1/ledger/head", get(routes::ledger_head::<S>))
+        .route("/v1/ledger/entries", get(routes::ledger_entries::<S>))
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(blob_routes)
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(
+            coordinator.clone(),
+            request_id::<S>,
+        ))
+        .with_state(coordinator)
+}
+
+/// A process-unique request id: the process start time and a counter, hex.
+fn next_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static START: OnceLock<u64> = OnceLock::new();
+    let start = *START.get_or_init(crate::clock::now_ms);
+    format!("{start:x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Gives every request an id (logged, and echoed in `x-request-id`) and counts requests and errors.
+async fn request_id<S: Store>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let id = next_request_id();
+    tracing::debug!(request_id = %id, method = %request.method(), path = %request.uri().path(), "request");
+    Metrics::bump(&state.metrics().requests);
+    let mut response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        Metrics::bump(&state.metrics().errors);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}

@@ -1,0 +1,54 @@
+//! Running a coordinator: open the embedded store in a data directory, serve the API, sweep expired
+//! leases in the background, stop gracefully.
+
+use crate::blobs::FsBlobStore;
+use crate::http;
+use crate::service::{Config, Coordinator, ServiceError, ServiceResult};
+use crate::store::sqlite::SqliteStore;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The database file inside a data directory.
+pub const DATABASE_FILE: &str = "pictor.db";
+/// The blob folder inside a data directory.
+pub const BLOBS_DIR: &str = "blobs";
+
+/// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
+/// network key, bootstrap admin key.
+pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        ServiceError::internal(&format!("cannot create {}: {e}", data_dir.display()))
+    })?;
+    let store = SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?;
+    let blobs = FsBlobStore::open(data_dir.join(BLOBS_DIR), config.blob_limits).await?;
+    Coordinator::open(store, blobs, config, data_dir).await
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, sweeping expired leases meanwhile.
+pub async fn serve<S: crate::store::Store>(
+    listener: TcpListener,
+    coordinator: Arc<Coordinator<S>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = {
+        let coordinator = coordinator.clone();
+        let interval = Duration::from_millis(coordinator.config().sweep_interval_ms.max(10));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                if let Err(error) = coordinator.sweep().await {
+                    tracing::warn!(%error, "lease sweep failed");
+                }
+            }
+        })
+    };
+    let app = http::router(coordinator);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    result
+}
