@@ -108,6 +108,10 @@ impl Deposit {
     }
 
     /// Sends the deposit; answers the account after it.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "the signature states the Send + 'static guarantee"
+    )]
     pub fn send(self) -> impl Future<Output = Result<AccountView>> + Send + 'static {
         async move {
             let key = self.idempotency_key.unwrap_or_else(new_idempotency_key);

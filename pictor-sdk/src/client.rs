@@ -130,13 +130,13 @@ impl ClientBuilder {
         let trimmed = base.path().trim_end_matches('/').to_string();
         base.set_path(&trimmed);
         base.set_query(None);
-        if let Some(key) = &self.api_key {
-            if key.is_empty() || key.chars().any(|c| c.is_control() || c == ' ') {
-                return Err(Error::invalid(
-                    "api_key",
-                    "must be non-empty printable text",
-                ));
-            }
+        if let Some(key) = &self.api_key
+            && (key.is_empty() || key.chars().any(|c| c.is_control() || c == ' '))
+        {
+            return Err(Error::invalid(
+                "api_key",
+                "must be non-empty printable text",
+            ));
         }
         let chunk = self.config.chunk_size;
         if chunk == 0 || chunk > MAX_CHUNK_SIZE {
@@ -336,10 +336,10 @@ impl Client {
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
-        if call.auth {
-            if let Some(key) = &self.inner.api_key {
-                request = request.bearer_auth(key);
-            }
+        if call.auth
+            && let Some(key) = &self.inner.api_key
+        {
+            request = request.bearer_auth(key);
         }
         if let Some(key) = &call.idempotency_key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key);

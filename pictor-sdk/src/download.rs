@@ -81,13 +81,13 @@ async fn write_stream(
         .await
         .map_err(|error| Error::io(partial, error))?;
     let actual = hasher.finalize().to_hex().to_string();
-    if let Some(expected) = expected {
-        if !actual.eq_ignore_ascii_case(expected) {
-            return Err(Error::Integrity {
-                expected: expected.to_string(),
-                actual,
-            });
-        }
+    if let Some(expected) = expected
+        && !actual.eq_ignore_ascii_case(expected)
+    {
+        return Err(Error::Integrity {
+            expected: expected.to_string(),
+            actual,
+        });
     }
     Ok(size)
 }

@@ -51,16 +51,16 @@ pub(crate) async fn download_frames(
             [single] => Some(single.hash.to_ascii_lowercase()),
             _ => None,
         };
-        if let Some(expected) = &expected {
-            if let Some(size) = already_there(&path, expected).await {
-                written.push(DownloadedFrame {
-                    frame,
-                    path,
-                    size,
-                    downloaded: false,
-                });
-                continue;
-            }
+        if let Some(expected) = &expected
+            && let Some(size) = already_there(&path, expected).await
+        {
+            written.push(DownloadedFrame {
+                frame,
+                path,
+                size,
+                downloaded: false,
+            });
+            continue;
         }
         let size = download_to(
             &client,

@@ -198,6 +198,10 @@ impl SubmitJob {
     }
 
     /// Submits the job.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "the signature states the Send + 'static guarantee"
+    )]
     pub fn send(self) -> impl Future<Output = Result<JobView>> + Send + 'static {
         async move {
             let key = self.idempotency_key.unwrap_or_else(new_idempotency_key);
