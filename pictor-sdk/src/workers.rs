@@ -139,7 +139,7 @@ impl Workers {
 }
 
 /// Signs a task's outputs with the worker's key: ed25519 over
-/// [`result_signing_message`](pictor_core::api::result_signing_message).
+/// [`result_signing_message`].
 ///
 /// ```
 /// use ed25519_dalek::{SigningKey, Verifier};

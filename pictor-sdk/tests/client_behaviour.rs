@@ -301,3 +301,99 @@ async fn event_streams_reconnect_resume_without_duplicates_and_end_on_a_final_ev
     assert_eq!(events[2].kind, "completed");
     assert_eq!(log.lock().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn folder_uploads_send_only_missing_blobs_once_and_commit_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tex")).unwrap();
+    std::fs::write(dir.path().join("scene.blend"), b"blend file bytes").unwrap(); // 16 bytes
+    std::fs::write(dir.path().join("tex/a.png"), b"png!").unwrap();
+    std::fs::write(dir.path().join("tex/copy.png"), b"png!").unwrap();
+    std::fs::write(dir.path().join("held.txt"), b"already there").unwrap();
+    let scene_hash = blake3::hash(b"blend file bytes").to_hex().to_string();
+    let png_hash = blake3::hash(b"png!").to_hex().to_string();
+    let missing = format!(r#"{{"missing":["{scene_hash}","{png_hash}"]}}"#);
+    let asset_id = "ab".repeat(32);
+    let committed = format!(r#"{{"id":"{asset_id}","total_size":37,"files":4}}"#);
+    let handler: Handler =
+        Arc::new(
+            move |request, _| match (request.method.as_str(), request.target.as_str()) {
+                ("POST", "/v1/blobs/missing") => json("200 OK", &missing),
+                ("GET", _) => json("200 OK", r#"{"received":0,"complete":false}"#),
+                ("PUT", target) => {
+                    let size: u64 = target
+                        .split("size=")
+                        .nth(1)
+                        .unwrap()
+                        .split('&')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let offset: u64 = target.split("offset=").nth(1).unwrap().parse().unwrap();
+                    let received = offset + request.body.len() as u64;
+                    json(
+                        "200 OK",
+                        &format!(
+                            r#"{{"received":{received},"complete":{}}}"#,
+                            received == size
+                        ),
+                    )
+                }
+                ("POST", "/v1/assets") => json("201 Created", &committed),
+                _ => json(
+                    "404 Not Found",
+                    r#"{"error":{"code":"not_found","message":"?"}}"#,
+                ),
+            },
+        );
+    let (endpoint, log) = serve(handler).await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let asset = client(&endpoint)
+        .assets()
+        .upload_folder(dir.path(), "scene.blend")
+        .progress(move |event| seen.lock().unwrap().push(event))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.id.as_str(), asset_id);
+    assert_eq!(asset.files, 4);
+    assert_eq!(asset.stats.blobs_uploaded, 2);
+    assert_eq!(asset.stats.blobs_skipped, 1);
+    assert_eq!(asset.stats.bytes_sent, 20);
+
+    let log = log.lock().unwrap();
+    let query: serde_json::Value = serde_json::from_slice(&log[0].body).unwrap();
+    assert_eq!(
+        query["hashes"].as_array().unwrap().len(),
+        3,
+        "duplicate content asked once"
+    );
+    let puts = log.iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 3, "16 bytes in two chunks of 8, then 4 bytes");
+    let commit = log.iter().find(|r| r.target == "/v1/assets").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&commit.body).unwrap();
+    assert_eq!(body["manifest"]["main_file"], "scene.blend");
+    let paths: Vec<&str> = body["manifest"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["held.txt", "scene.blend", "tex/a.png", "tex/copy.png"]
+    );
+
+    let events = events.lock().unwrap();
+    let last = *events.last().unwrap();
+    assert_eq!(last.bytes_done, last.bytes_total);
+    assert_eq!(last.bytes_total, 13 + 16 + 4);
+    assert_eq!((last.files_done, last.files_total), (3, 3));
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].bytes_done <= w[1].bytes_done)
+    );
+}
