@@ -397,3 +397,31 @@ async fn folder_uploads_send_only_missing_blobs_once_and_commit_the_manifest() {
             .all(|w| w[0].bytes_done <= w[1].bytes_done)
     );
 }
+
+#[test]
+fn every_future_and_stream_is_send_and_static() {
+    fn check<T: Send + 'static>(_: T) {}
+    let client = client("http://127.0.0.1:9");
+    check(
+        client
+            .assets()
+            .upload_folder("scene", "main.blend")
+            .progress(|_| {})
+            .send(),
+    );
+    check(client.assets().upload_file("a.bin"));
+    check(client.assets().download_blob(&"00".repeat(32), "out.bin"));
+    check(
+        client
+            .accounts()
+            .deposit(AccountId(1), Money::from_micros(1))
+            .send(),
+    );
+    check(client.jobs().list().page_size(10).send());
+    check(client.jobs().events(JobId(1)));
+    check(client.jobs().download_frames(JobId(1), "out"));
+    check(client.workers().upload_output("frame.png", 1));
+    check(client.workers().fail(pictor_core::TaskId(1), 1, "oom"));
+    check(client.ledger().entries().send());
+    check(client.ledger().fetch_journal());
+}
