@@ -398,9 +398,18 @@ async fn upload_blob(
     size: u64,
     on_position: &mut (dyn FnMut(u64) + Send),
 ) -> Result<UploadStats> {
-    let status: UploadStatus = client
+    let status: UploadStatus = match client
         .json(Call::get(routes::blob_upload(hash)).query("size", size))
-        .await?;
+        .await
+    {
+        Ok(status) => status,
+        // Nothing staged yet may be told as "no such upload": start from zero.
+        Err(error) if error.code() == Some(ErrorCode::NotFound) => UploadStatus {
+            received: 0,
+            complete: false,
+        },
+        Err(error) => return Err(error),
+    };
     if status.complete {
         return Ok(UploadStats {
             blobs_skipped: 1,
