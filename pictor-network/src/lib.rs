@@ -4,7 +4,7 @@
 
 pub mod blobs;
 pub mod clock;
-pub mod store;
-pub mod service;
 pub mod http;
 pub mod server;
+pub mod service;
+pub mod store;

@@ -3,12 +3,15 @@
 use crate::client::{Call, Client};
 use crate::download::download_to;
 use crate::error::{Error, Result};
+#[cfg(test)]
+use crate::scan::FileEntry;
 use crate::scan::{ScannedFile, hash_file, scan_folder};
 use bytes::Bytes;
-use pictor_core::AssetId;
 use pictor_core::api::{
     CommitManifestRequest, ErrorCode, ManifestEntry, MissingBlobsRequest, routes,
 };
+use pictor_core::asset::Manifest;
+use pictor_core::{AssetId, BlobHash};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::future::Future;
@@ -353,8 +356,22 @@ fn build_manifest(files: &[ScannedFile], main_file: &str) -> Result<CommitManife
             format!("{main_file:?} is not a file of the folder"),
         ));
     }
-    let entries: Vec<ManifestEntry> = files.iter().map(|file| file.entry.clone()).collect();
-    Ok(CommitManifestRequest { entries, main_file })
+    let mut entries = Vec::with_capacity(files.len());
+    for file in files {
+        entries.push(ManifestEntry {
+            path: file.entry.path.clone(),
+            hash: parse_hash(&file.entry.hash)?,
+            size: file.entry.size,
+        });
+    }
+    Ok(CommitManifestRequest {
+        manifest: Manifest { entries, main_file },
+    })
+}
+
+fn parse_hash(hex: &str) -> Result<BlobHash> {
+    hex.parse()
+        .map_err(|_| Error::invalid("hash", format!("{hex:?} is not a BLAKE3 hex hash")))
 }
 
 /// `POST /v1/blobs/missing`, batched.
@@ -362,7 +379,7 @@ async fn missing_blobs(client: &Client, hashes: Vec<String>) -> Result<Vec<Strin
     let mut missing = Vec::new();
     for batch in hashes.chunks(MISSING_BATCH) {
         let request = MissingBlobsRequest {
-            hashes: batch.to_vec(),
+            hashes: batch.iter().map(|h| parse_hash(h)).collect::<Result<_>>()?,
         };
         let answer: MissingBlobsAnswer = client
             .json(Call::post_json(routes::BLOBS_MISSING, &request)?.repeatable())
@@ -578,7 +595,7 @@ mod tests {
     #[test]
     fn manifest_needs_its_main_file() {
         let file = |path: &str| ScannedFile {
-            entry: ManifestEntry {
+            entry: FileEntry {
                 path: path.into(),
                 hash: "00".repeat(32),
                 size: 1,
@@ -587,8 +604,8 @@ mod tests {
         };
         let files = [file("a.blend"), file("tex/b.png")];
         let manifest = build_manifest(&files, "./a.blend").unwrap();
-        assert_eq!(manifest.main_file, "a.blend");
-        assert_eq!(manifest.entries.len(), 2);
+        assert_eq!(manifest.manifest.main_file, "a.blend");
+        assert_eq!(manifest.manifest.entries.len(), 2);
         assert!(build_manifest(&files, "missing.blend").is_err());
         let json = serde_json::to_value(CommitBody {
             manifest: &manifest,

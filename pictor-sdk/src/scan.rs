@@ -3,15 +3,25 @@
 //! Kept behind [`scan_folder`] so it can be swapped for `pictor_core::asset::scan_folder` later.
 
 use crate::error::{Error, Result};
-use pictor_core::api::ManifestEntry;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// A file's manifest data, hash as hex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FileEntry {
+    /// `/`-separated path relative to the folder.
+    pub(crate) path: String,
+    /// BLAKE3 hex.
+    pub(crate) hash: String,
+    /// Size in bytes.
+    pub(crate) size: u64,
+}
 
 /// One file of a scanned folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ScannedFile {
     /// The manifest entry: `/`-separated relative path, BLAKE3 hex, size.
-    pub(crate) entry: ManifestEntry,
+    pub(crate) entry: FileEntry,
     /// Where the file is on disk.
     pub(crate) absolute: PathBuf,
 }
@@ -62,7 +72,7 @@ pub(crate) fn scan_folder(root: &Path) -> Result<Vec<ScannedFile>> {
             } else if kind.is_file() {
                 let (hash, size) = hash_file(&path)?;
                 files.push(ScannedFile {
-                    entry: ManifestEntry {
+                    entry: FileEntry {
                         path: relative,
                         hash,
                         size,

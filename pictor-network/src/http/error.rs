@@ -20,7 +20,13 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(ErrorBody { error: self.0.to_api() })).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                error: self.0.to_api(),
+            }),
+        )
+            .into_response()
     }
 }
 

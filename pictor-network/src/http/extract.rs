@@ -1,7 +1,7 @@
 //! Extractors: the authenticated caller, and JSON bodies whose errors are JSON too.
 
-use super::error::{HttpError, invalid, too_large};
 use super::AppState;
+use super::error::{HttpError, invalid, too_large};
 use crate::service::Caller;
 use crate::store::Store;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
@@ -46,10 +46,9 @@ impl<S: Store, T: DeserializeOwned> FromRequest<AppState<S>> for Body<T> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
             Err(JsonRejection::BytesRejection(rejection)) => Err(bytes_error(&rejection, state)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(invalid(
-                "Content-Type",
-                "send the body as application/json",
-            )),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(invalid("Content-Type", "send the body as application/json"))
+            }
             Err(rejection) => Err(invalid("body", rejection.body_text())),
         }
     }

@@ -54,7 +54,10 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
         .route("/v1/assets", post(routes::commit_asset::<S>))
         .route("/v1/assets/{id}", get(routes::get_asset::<S>))
         .route("/v1/quotes", post(routes::quote::<S>))
-        .route("/v1/jobs", post(routes::submit::<S>).get(routes::list_jobs::<S>))
+        .route(
+            "/v1/jobs",
+            post(routes::submit::<S>).get(routes::list_jobs::<S>),
+        )
         .route("/v1/jobs/{id}", get(routes::get_job::<S>))
         .route("/v1/jobs/{id}/cancel", post(routes::cancel_job::<S>))
         .route("/v1/jobs/{id}/pause", post(routes::pause_job::<S>))

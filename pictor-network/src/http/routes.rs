@@ -62,12 +62,32 @@ pub async fn metrics<S: Store>(State(state): State<AppState<S>>) -> Response {
     let m = state.metrics();
     let mut text = String::new();
     let counters = [
-        ("pictor_http_requests_total", "HTTP requests served.", &m.requests),
-        ("pictor_http_errors_total", "HTTP requests answered with an error.", &m.errors),
+        (
+            "pictor_http_requests_total",
+            "HTTP requests served.",
+            &m.requests,
+        ),
+        (
+            "pictor_http_errors_total",
+            "HTTP requests answered with an error.",
+            &m.errors,
+        ),
         ("pictor_leases_total", "Tasks leased.", &m.leases),
-        ("pictor_settlements_total", "Results accepted and settled.", &m.settlements),
-        ("pictor_rejections_total", "Results rejected by checkers.", &m.rejections),
-        ("pictor_expired_leases_total", "Task leases that expired.", &m.expired_leases),
+        (
+            "pictor_settlements_total",
+            "Results accepted and settled.",
+            &m.settlements,
+        ),
+        (
+            "pictor_rejections_total",
+            "Results rejected by checkers.",
+            &m.rejections,
+        ),
+        (
+            "pictor_expired_leases_total",
+            "Task leases that expired.",
+            &m.expired_leases,
+        ),
     ];
     for (name, help, counter) in counters {
         let _ = writeln!(
@@ -116,12 +136,18 @@ pub async fn deposit<S: Store>(
 }
 
 /// `GET /v1/account`.
-pub async fn me<S: Store>(State(state): State<AppState<S>>, Auth(caller): Auth) -> HttpResult<Response> {
+pub async fn me<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> HttpResult<Response> {
     Ok(Json(state.me(&caller).await?).into_response())
 }
 
 /// `GET /v1/stats`.
-pub async fn stats<S: Store>(State(state): State<AppState<S>>, Auth(caller): Auth) -> HttpResult<Response> {
+pub async fn stats<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> HttpResult<Response> {
     Ok(Json(state.stats(&caller).await?).into_response())
 }
 
@@ -192,7 +218,11 @@ pub async fn download_blob<S: Store>(
     blob_response(&state, &hash, size).await
 }
 
-async fn blob_response<S: Store>(state: &AppState<S>, hash: &BlobHash, size: u64) -> HttpResult<Response> {
+async fn blob_response<S: Store>(
+    state: &AppState<S>,
+    hash: &BlobHash,
+    size: u64,
+) -> HttpResult<Response> {
     let reader = state.blobs().open(hash).await.map_err(ServiceError::from)?;
     let body = ResponseBody::from_stream(ReaderStream::new(reader));
     Ok((
@@ -248,7 +278,11 @@ pub async fn submit<S: Store>(
 ) -> HttpResult<Response> {
     let key = idempotency_key(&headers)?;
     let (view, created) = state.submit(&caller, &request.spec, key).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(view)).into_response())
 }
 
@@ -269,9 +303,13 @@ pub async fn list_jobs<S: Store>(
 ) -> HttpResult<Response> {
     let after = match query.cursor.as_deref() {
         None | Some("") => 0,
-        Some(text) => text.parse().map_err(|_| invalid("cursor", "not a cursor from this API"))?,
+        Some(text) => text
+            .parse()
+            .map_err(|_| invalid("cursor", "not a cursor from this API"))?,
     };
-    let (items, next) = state.list_jobs(&caller, after, query.limit.unwrap_or(50)).await?;
+    let (items, next) = state
+        .list_jobs(&caller, after, query.limit.unwrap_or(50))
+        .await?;
     Ok(Json(Page {
         items,
         next_cursor: next.map(|n| n.to_string()),
@@ -360,7 +398,10 @@ pub async fn list_workers<S: Store>(State(state): State<AppState<S>>) -> HttpRes
 }
 
 /// `POST /v1/leases`: 200 with a lease, 204 when no task fits.
-pub async fn lease<S: Store>(State(state): State<AppState<S>>, Auth(caller): Auth) -> HttpResult<Response> {
+pub async fn lease<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> HttpResult<Response> {
     Ok(match state.lease(&caller).await? {
         Some(lease) => Json(lease).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),

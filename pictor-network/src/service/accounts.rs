@@ -76,7 +76,11 @@ impl<S: Store> Coordinator<S> {
             .await
             .map_err(ServiceError::from);
         let id = self.finish(write, result).await?;
-        tracing::info!(account = id, role = role_name(request.role), "account created");
+        tracing::info!(
+            account = id,
+            role = role_name(request.role),
+            "account created"
+        );
         Ok(CreatedAccount {
             account: AccountView {
                 id: AccountId(id),
@@ -125,8 +129,10 @@ impl<S: Store> Coordinator<S> {
         let mut write = self.write().await?;
         let result = async {
             if let Some(key) = idempotency_key
-                && let Some((stored_hash, response)) =
-                    write.tx.idempotent_response(caller.id(), &route, key).await?
+                && let Some((stored_hash, response)) = write
+                    .tx
+                    .idempotent_response(caller.id(), &route, key)
+                    .await?
             {
                 if stored_hash != hash {
                     return Err(ServiceError::conflict(
@@ -153,7 +159,9 @@ impl<S: Store> Coordinator<S> {
                     bytes.copy_from_slice(&digest.as_bytes()[..16]);
                     TransferId(u128::from_le_bytes(bytes) | DEPOSIT_ID_BIT)
                 }
-                None => TransferId(u128::from_le_bytes(super::auth::random_bytes::<16>()?) | DEPOSIT_ID_BIT),
+                None => TransferId(
+                    u128::from_le_bytes(super::auth::random_bytes::<16>()?) | DEPOSIT_ID_BIT,
+                ),
             };
             write
                 .ledger
@@ -161,7 +169,8 @@ impl<S: Store> Coordinator<S> {
             self.resume_funded_jobs(&mut write, id).await?;
             let view = account_view(&write.ledger, &account);
             if let Some(key) = idempotency_key {
-                let response = serde_json::to_string(&view).map_err(|e| ServiceError::internal(&e))?;
+                let response =
+                    serde_json::to_string(&view).map_err(|e| ServiceError::internal(&e))?;
                 write
                     .tx
                     .store_idempotent_response(caller.id(), &route, key, &hash, &response)

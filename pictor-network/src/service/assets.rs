@@ -132,7 +132,11 @@ impl<S: Store> Coordinator<S> {
         let mut write = self.write().await?;
         let result = async {
             for (i, entry) in manifest.entries.iter().enumerate() {
-                if !write.tx.holds_blob(caller.id(), &entry.hash.to_hex()).await? {
+                if !write
+                    .tx
+                    .holds_blob(caller.id(), &entry.hash.to_hex())
+                    .await?
+                {
                     return Err(ServiceError::invalid(
                         format!("entries[{i}].hash"),
                         format!("{} ({}) is not uploaded yet", entry.hash, entry.path),
@@ -182,13 +186,21 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Checks the caller may download `hash`; answers its size.
-    pub async fn authorize_blob_read(&self, caller: &Caller, hash: &BlobHash) -> ServiceResult<u64> {
+    pub async fn authorize_blob_read(
+        &self,
+        caller: &Caller,
+        hash: &BlobHash,
+    ) -> ServiceResult<u64> {
         let hex = hash.to_hex();
         let mut tx = self.read().await?;
         let allowed = caller.account.role == Role::Admin
             || tx.holds_blob(caller.id(), &hex).await?
             || tx
-                .may_read_blob(caller.id(), super::auth::role_name(caller.account.role), &hex)
+                .may_read_blob(
+                    caller.id(),
+                    super::auth::role_name(caller.account.role),
+                    &hex,
+                )
                 .await?;
         drop(tx);
         let size = if allowed {

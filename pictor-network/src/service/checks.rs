@@ -11,9 +11,7 @@ use super::jobs::task_frames;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::clock::now_ms;
 use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, StoreTx, TaskRow};
-use pictor_core::api::{
-    CheckLease, ErrorCode, Role, TaskStateView, Verdict, VerdictSubmission,
-};
+use pictor_core::api::{CheckLease, ErrorCode, Role, TaskStateView, Verdict, VerdictSubmission};
 use pictor_core::job::{JobEvent, JobState};
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{JobId, TaskId};
@@ -76,10 +74,15 @@ impl<S: Store> Coordinator<S> {
             .map(|v| v.len())
             .unwrap_or(usize::MAX);
         if evidence_len > MAX_EVIDENCE_BYTES {
-            return Err(ServiceError::invalid("evidence", format!("at most {MAX_EVIDENCE_BYTES} bytes of JSON")));
+            return Err(ServiceError::invalid(
+                "evidence",
+                format!("at most {MAX_EVIDENCE_BYTES} bytes of JSON"),
+            ));
         }
         let mut write = self.write().await?;
-        let result = self.post_verdict_in(&mut write, caller, check_id, submission).await;
+        let result = self
+            .post_verdict_in(&mut write, caller, check_id, submission)
+            .await;
         self.finish(write, result).await
     }
 
@@ -97,7 +100,10 @@ impl<S: Store> Coordinator<S> {
         if check.state != CheckState::Leased {
             return Err(ServiceError::new(
                 ErrorCode::StaleLease,
-                format!("check {check_id} is {} and takes no verdict", check.state.as_str()),
+                format!(
+                    "check {check_id} is {} and takes no verdict",
+                    check.state.as_str()
+                ),
             ));
         }
         let mut task = write
@@ -106,7 +112,9 @@ impl<S: Store> Coordinator<S> {
             .await?
             .ok_or_else(|| ServiceError::internal(&"check without task"))?;
         let worker = match &task.state {
-            TaskState::Verifying { attempt, worker, .. } if *attempt == check.attempt => worker.0,
+            TaskState::Verifying {
+                attempt, worker, ..
+            } if *attempt == check.attempt => worker.0,
             _ => {
                 check.state = CheckState::Dropped;
                 write.tx.update_check(&check).await?;
@@ -130,16 +138,22 @@ impl<S: Store> Coordinator<S> {
             other => other,
         };
         match verdict {
-            Verdict::Accept => self.accept(write, &mut job, &mut task, worker, caller.id()).await?,
+            Verdict::Accept => {
+                self.accept(write, &mut job, &mut task, worker, caller.id())
+                    .await?
+            }
             Verdict::Reject => {
                 let reason = submission
                     .evidence
                     .get("reasons")
                     .map(|r| r.to_string())
                     .unwrap_or_else(|| "rejected by the checker".into());
-                task.state = task
-                    .state
-                    .apply(&TaskEvent::Reject { reason: reason.clone() }, &self.config.task_policy)?;
+                task.state = task.state.apply(
+                    &TaskEvent::Reject {
+                        reason: reason.clone(),
+                    },
+                    &self.config.task_policy,
+                )?;
                 task.agreed_cost = None;
                 task.outputs = None;
                 task.rejects += 1;
@@ -193,7 +207,9 @@ impl<S: Store> Coordinator<S> {
         worker: u64,
         checker: u64,
     ) -> ServiceResult<()> {
-        task.state = task.state.apply(&TaskEvent::Accept, &self.config.task_policy)?;
+        task.state = task
+            .state
+            .apply(&TaskEvent::Accept, &self.config.task_policy)?;
         let cost = self.settle(write, task, worker, checker)?;
         write.tx.update_task(task).await?;
         for output in task.outputs.clone().unwrap_or_default() {

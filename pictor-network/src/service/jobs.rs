@@ -92,7 +92,10 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// The offers of the workers seen recently.
-    pub(crate) async fn online_offers<T: StoreTx>(&self, tx: &mut T) -> ServiceResult<Vec<WorkerOffer>> {
+    pub(crate) async fn online_offers<T: StoreTx>(
+        &self,
+        tx: &mut T,
+    ) -> ServiceResult<Vec<WorkerOffer>> {
         let since = now_ms().saturating_sub(self.config.worker_online_ms);
         Ok(tx
             .workers()
@@ -121,7 +124,12 @@ impl<S: Store> Coordinator<S> {
         Ok(scheduler.quote(&view, spec, &estimate)?)
     }
 
-    async fn owned_asset<T: StoreTx>(&self, tx: &mut T, caller: &Caller, spec: &JobSpec) -> ServiceResult<()> {
+    async fn owned_asset<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        caller: &Caller,
+        spec: &JobSpec,
+    ) -> ServiceResult<()> {
         if tx.asset(caller.id(), spec.scene.as_str()).await?.is_none() {
             return Err(ServiceError {
                 code: ErrorCode::NotFound,
@@ -153,7 +161,11 @@ impl<S: Store> Coordinator<S> {
         }
     }
 
-    pub(crate) async fn job_view<T: StoreTx>(&self, tx: &mut T, job: &JobRow) -> ServiceResult<JobView> {
+    pub(crate) async fn job_view<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        job: &JobRow,
+    ) -> ServiceResult<JobView> {
         let tasks = tx.tasks_of_job(job.id).await?;
         let escrow = self.ledger.lock().await.balance(job_account(job.id));
         build_job_view(job, &tasks, escrow)
@@ -173,11 +185,16 @@ impl<S: Store> Coordinator<S> {
         if let Some(key) = idempotency_key
             && (key.is_empty() || key.len() > 128)
         {
-            return Err(ServiceError::invalid("Idempotency-Key", "must be 1 to 128 characters"));
+            return Err(ServiceError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 128 characters",
+            ));
         }
         let hash = request_hash(spec)?;
         let mut write = self.write().await?;
-        let result = self.submit_in(&mut write, caller, spec, idempotency_key, &hash).await;
+        let result = self
+            .submit_in(&mut write, caller, spec, idempotency_key, &hash)
+            .await;
         self.finish(write, result).await
     }
 
@@ -203,7 +220,8 @@ impl<S: Store> Coordinator<S> {
         self.owned_asset(&mut write.tx, caller, spec).await?;
         let quote = self.quote_in(&mut write.tx, spec).await?;
         let creator = Account::Creator(AccountId(caller.id()));
-        let balance = Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
+        let balance =
+            Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
         if balance < quote.escrow_hold {
             return Err(shortfall_error(balance, quote.escrow_hold));
         }
@@ -237,11 +255,13 @@ impl<S: Store> Coordinator<S> {
                     .mul_ratio(pixel_frames[index], total, Rounding::Down)?
             };
             held = held.checked_add(hold)?;
-            let work_bench_ms = (per_frame_ms * pixel_frames[index] as f64 / frame_pixels).ceil() as u64;
+            let work_bench_ms =
+                (per_frame_ms * pixel_frames[index] as f64 / frame_pixels).ceil() as u64;
             let task = TaskRow {
                 id: next_id,
                 job_id: job.id,
-                index: u32::try_from(index).map_err(|_| ServiceError::invalid("frames", "too many tasks"))?,
+                index: u32::try_from(index)
+                    .map_err(|_| ServiceError::invalid("frames", "too many tasks"))?,
                 work,
                 work_bench_ms: work_bench_ms.max(1),
                 state: TaskState::NEW,
@@ -253,9 +273,12 @@ impl<S: Store> Coordinator<S> {
                 rejects: 0,
             };
             write.tx.insert_task(&task).await?;
-            write
-                .ledger
-                .create_pending(hold_transfer(task.id, 1), creator, job_account(job.id), hold)?;
+            write.ledger.create_pending(
+                hold_transfer(task.id, 1),
+                creator,
+                job_account(job.id),
+                hold,
+            )?;
             next_id += 1;
         }
         emit(
@@ -265,7 +288,12 @@ impl<S: Store> Coordinator<S> {
             json!({"tasks": last + 1, "escrow_hold": quote.escrow_hold, "strategy": quote.strategy}),
         )
         .await?;
-        tracing::info!(job = job.id, owner = caller.id(), tasks = last + 1, "job submitted");
+        tracing::info!(
+            job = job.id,
+            owner = caller.id(),
+            tasks = last + 1,
+            "job submitted"
+        );
         let view = self.job_view_locked(write, &job).await?;
         Ok((view, true))
     }
@@ -296,11 +324,16 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<(Vec<JobView>, Option<u64>)> {
         caller.require(Role::Creator)?;
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServiceError::invalid("limit", format!("must be 1..={MAX_PAGE}")));
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be 1..={MAX_PAGE}"),
+            ));
         }
         let mut tx = self.read().await?;
         let rows = tx.jobs_of(caller.id(), after, limit).await?;
-        let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.id)).flatten();
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten();
         let mut views = Vec::with_capacity(rows.len());
         for row in &rows {
             views.push(self.job_view(&mut tx, row).await?);
@@ -324,10 +357,16 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Cancels every unfinished task of `job`, voids open holds, drops waiting checks.
-    pub(crate) async fn close_tasks(&self, write: &mut Write<'_, S::Tx>, job: u64) -> ServiceResult<()> {
+    pub(crate) async fn close_tasks(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        job: u64,
+    ) -> ServiceResult<()> {
         for mut task in write.tx.tasks_of_job(job).await? {
             if !task.state.is_final() {
-                task.state = task.state.apply(&TaskEvent::Cancel, &self.config.task_policy)?;
+                task.state = task
+                    .state
+                    .apply(&TaskEvent::Cancel, &self.config.task_policy)?;
             }
             if task.hold_open {
                 write
@@ -361,9 +400,7 @@ impl<S: Store> Coordinator<S> {
         let result = async {
             let mut row = self.visible_job(&mut write.tx, caller, job).await?;
             if row.state != JobState::Paused {
-                return Err(ServiceError::conflict(format!(
-                    "job {job} is not paused"
-                )));
+                return Err(ServiceError::conflict(format!("job {job} is not paused")));
             }
             let (covered, balance, needed) = self.open_missing_holds(&mut write, &row).await?;
             if !covered {
@@ -371,7 +408,13 @@ impl<S: Store> Coordinator<S> {
             }
             row.state = row.state.apply(JobEvent::Resume)?;
             row.paused_reason = None;
-            emit(&mut write, &mut row, "resumed", json!({"reason": "creator"})).await?;
+            emit(
+                &mut write,
+                &mut row,
+                "resumed",
+                json!({"reason": "creator"}),
+            )
+            .await?;
             self.job_view_locked(&mut write, &row).await
         }
         .await;
@@ -394,7 +437,8 @@ impl<S: Store> Coordinator<S> {
             .collect();
         let needed = Money::sum(tasks.iter().map(|t| t.hold))?;
         let creator = Account::Creator(AccountId(job.owner));
-        let balance = Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
+        let balance =
+            Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
         if balance < needed {
             return Ok((false, balance, needed));
         }
@@ -514,7 +558,12 @@ impl<S: Store> Coordinator<S> {
 
     /// The blob of one accepted frame. A tiled still has one blob per tile: list them with
     /// [`Coordinator::frames`] and download each by hash.
-    pub async fn frame_blob(&self, caller: &Caller, job: u64, frame: u32) -> ServiceResult<(String, u64)> {
+    pub async fn frame_blob(
+        &self,
+        caller: &Caller,
+        job: u64,
+        frame: u32,
+    ) -> ServiceResult<(String, u64)> {
         let outputs: Vec<FrameView> = self
             .frames(caller, job)
             .await?
@@ -522,7 +571,9 @@ impl<S: Store> Coordinator<S> {
             .filter(|f| f.frame == frame)
             .collect();
         match outputs.as_slice() {
-            [] => Err(ServiceError::not_found(format!("accepted frame {frame} of job {job}"))),
+            [] => Err(ServiceError::not_found(format!(
+                "accepted frame {frame} of job {job}"
+            ))),
             [one] => Ok((one.hash.clone(), one.size)),
             _ => Err(ServiceError::conflict(format!(
                 "frame {frame} is a tiled still of {} tiles; download each tile by its hash (GET /v1/jobs/{job}/frames lists them)",

@@ -218,7 +218,11 @@ impl<S: Store> Coordinator<S> {
 
     /// Ends a write: commits on `Ok` (sealing and persisting new journal entries first), rolls back
     /// on `Err`; in both failure cases the in-memory ledger is rebuilt from the store if it moved.
-    async fn finish<R>(&self, write: Write<'_, S::Tx>, result: ServiceResult<R>) -> ServiceResult<R> {
+    async fn finish<R>(
+        &self,
+        write: Write<'_, S::Tx>,
+        result: ServiceResult<R>,
+    ) -> ServiceResult<R> {
         let Write {
             mut tx,
             mut ledger,

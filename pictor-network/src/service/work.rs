@@ -94,13 +94,19 @@ impl<S: Store> Coordinator<S> {
             .map_err(|_| ServiceError::invalid("public_key_hex", "is not an ed25519 public key"))?;
         let name_len = request.name.chars().count();
         if !(1..=64).contains(&name_len) || request.name.chars().any(char::is_control) {
-            return Err(ServiceError::invalid("name", "must be 1 to 64 characters without control characters"));
+            return Err(ServiceError::invalid(
+                "name",
+                "must be 1 to 64 characters without control characters",
+            ));
         }
         if request.speed_millis == 0 || request.speed_millis > 1_000_000 {
             return Err(ServiceError::invalid("speed_millis", "must be 1..=1000000"));
         }
         if request.hardware.gpu_name.len() > 128 || request.hardware.renderers.len() > 16 {
-            return Err(ServiceError::invalid("hardware", "gpu_name ≤ 128 bytes, ≤ 16 renderers"));
+            return Err(ServiceError::invalid(
+                "hardware",
+                "gpu_name ≤ 128 bytes, ≤ 16 renderers",
+            ));
         }
         offer_of(&WorkerRow {
             account_id: caller.id(),
@@ -132,10 +138,19 @@ impl<S: Store> Coordinator<S> {
     pub async fn list_workers(&self) -> ServiceResult<Vec<WorkerView>> {
         let since = now_ms().saturating_sub(self.config.worker_online_ms);
         let mut tx = self.read().await?;
-        Ok(tx.workers().await?.iter().map(|w| worker_view(w, since)).collect())
+        Ok(tx
+            .workers()
+            .await?
+            .iter()
+            .map(|w| worker_view(w, since))
+            .collect())
     }
 
-    async fn registered_worker<T: StoreTx>(&self, tx: &mut T, caller: &Caller) -> ServiceResult<WorkerRow> {
+    async fn registered_worker<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        caller: &Caller,
+    ) -> ServiceResult<WorkerRow> {
         caller.require_any(&[Role::Worker, Role::Farm])?;
         tx.worker(caller.id()).await?.ok_or_else(|| {
             ServiceError::conflict("this worker is not registered: POST /v1/workers first")
@@ -149,7 +164,11 @@ impl<S: Store> Coordinator<S> {
         self.finish(write, result).await
     }
 
-    async fn lease_in(&self, write: &mut Write<'_, S::Tx>, caller: &Caller) -> ServiceResult<Option<TaskLease>> {
+    async fn lease_in(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        caller: &Caller,
+    ) -> ServiceResult<Option<TaskLease>> {
         let now = now_ms();
         let worker = self.registered_worker(&mut write.tx, caller).await?;
         write.tx.touch_worker(worker.account_id, now).await?;
@@ -197,7 +216,9 @@ impl<S: Store> Coordinator<S> {
                 ..
             } = task.state
             else {
-                return Err(ServiceError::internal(&"a lease did not produce a leased task"));
+                return Err(ServiceError::internal(
+                    &"a lease did not produce a leased task",
+                ));
             };
             if job.state == JobState::Queued {
                 job.state = job.state.apply(JobEvent::Start)?;
@@ -240,7 +261,9 @@ impl<S: Store> Coordinator<S> {
         let holder = task.state.worker().map(|w| w.0);
         let current = current_attempt(&task.state);
         match task.state {
-            TaskState::Leased { .. } if holder == Some(caller.id()) && current == attempt => Ok(task),
+            TaskState::Leased { .. } if holder == Some(caller.id()) && current == attempt => {
+                Ok(task)
+            }
             _ if attempt < current || (holder == Some(caller.id()) && attempt != current) => {
                 Err(ServiceError::new(
                     ErrorCode::StaleLease,
@@ -265,7 +288,10 @@ impl<S: Store> Coordinator<S> {
         request: &HeartbeatRequest,
     ) -> ServiceResult<LeaseRenewal> {
         if request.progress_permille > 1000 {
-            return Err(ServiceError::invalid("progress_permille", "must be 0..=1000"));
+            return Err(ServiceError::invalid(
+                "progress_permille",
+                "must be 0..=1000",
+            ));
         }
         let mut write = self.write().await?;
         let result = async {
@@ -325,7 +351,9 @@ impl<S: Store> Coordinator<S> {
         submission: &ResultSubmission,
     ) -> ServiceResult<TaskStateView> {
         let mut write = self.write().await?;
-        let result = self.submit_result_in(&mut write, caller, task_id, submission).await;
+        let result = self
+            .submit_result_in(&mut write, caller, task_id, submission)
+            .await;
         self.finish(write, result).await
     }
 
@@ -349,10 +377,9 @@ impl<S: Store> Coordinator<S> {
             ));
         }
         for (i, output) in submission.outputs.iter().enumerate() {
-            let hash: pictor_core::BlobHash = output
-                .hash
-                .parse()
-                .map_err(|_| ServiceError::invalid(format!("outputs[{i}].hash"), "must be 64 hex digits"))?;
+            let hash: pictor_core::BlobHash = output.hash.parse().map_err(|_| {
+                ServiceError::invalid(format!("outputs[{i}].hash"), "must be 64 hex digits")
+            })?;
             if !write.tx.holds_blob(caller.id(), &hash.to_hex()).await? {
                 return Err(ServiceError::invalid(
                     format!("outputs[{i}].hash"),
@@ -363,16 +390,20 @@ impl<S: Store> Coordinator<S> {
             if stored != Some(output.size) {
                 return Err(ServiceError::invalid(
                     format!("outputs[{i}].size"),
-                    format!("the uploaded blob has {stored:?} bytes, not {}", output.size),
+                    format!(
+                        "the uploaded blob has {stored:?} bytes, not {}",
+                        output.size
+                    ),
                 ));
             }
         }
-        let message = result_signing_message(TaskId(task.id), submission.attempt, &submission.outputs)?;
+        let message =
+            result_signing_message(TaskId(task.id), submission.attempt, &submission.outputs)?;
         let mut signature = [0u8; 64];
         hex::decode_to_slice(&submission.signature_hex, &mut signature)
             .map_err(|_| ServiceError::invalid("signature_hex", "must be 128 hex digits"))?;
-        let key = VerifyingKey::from_bytes(&worker.public_key)
-            .map_err(|e| ServiceError::internal(&e))?;
+        let key =
+            VerifyingKey::from_bytes(&worker.public_key).map_err(|e| ServiceError::internal(&e))?;
         key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
             .map_err(|_| {
                 ServiceError::new(
@@ -434,7 +465,9 @@ impl<S: Store> Coordinator<S> {
         }
         let mut write = self.write().await?;
         let result = async {
-            let mut task = self.held_task(&mut write.tx, caller, task_id, report.attempt).await?;
+            let mut task = self
+                .held_task(&mut write.tx, caller, task_id, report.attempt)
+                .await?;
             task.state = task.state.apply(
                 &TaskEvent::Fail {
                     attempt: report.attempt,
@@ -444,7 +477,13 @@ impl<S: Store> Coordinator<S> {
             )?;
             task.agreed_cost = None;
             write.tx.update_task(&task).await?;
-            self.after_requeue(&mut write, &task, "task_failed", json!({"task": task.id, "worker": caller.id(), "message": report.message})).await?;
+            self.after_requeue(
+                &mut write,
+                &task,
+                "task_failed",
+                json!({"task": task.id, "worker": caller.id(), "message": report.message}),
+            )
+            .await?;
             Ok(state_view(&task))
         }
         .await;
@@ -484,7 +523,11 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Requeues every lease (task or check) that lapsed before `now`.
-    pub(crate) async fn expire_in(&self, write: &mut Write<'_, S::Tx>, now: u64) -> ServiceResult<usize> {
+    pub(crate) async fn expire_in(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        now: u64,
+    ) -> ServiceResult<usize> {
         let mut expired = 0;
         for mut task in write.tx.expired_task_leases(now).await? {
             let worker = task.state.worker().map(|w| w.0);
@@ -494,8 +537,13 @@ impl<S: Store> Coordinator<S> {
             task.agreed_cost = None;
             write.tx.update_task(&task).await?;
             Metrics::bump(&self.metrics.expired_leases);
-            self.after_requeue(write, &task, "task_expired", json!({"task": task.id, "worker": worker}))
-                .await?;
+            self.after_requeue(
+                write,
+                &task,
+                "task_expired",
+                json!({"task": task.id, "worker": worker}),
+            )
+            .await?;
             expired += 1;
         }
         for mut check in write.tx.expired_check_leases(now).await? {
@@ -529,7 +577,10 @@ impl<S: Store> Coordinator<S> {
         let (to_worker, to_checker, to_network) = self.config.pricing.fees.split(cost)?;
         let payouts: Vec<(Account, Money)> = [
             (Account::Worker(pictor_core::AccountId(worker)), to_worker),
-            (Account::Checker(pictor_core::AccountId(checker)), to_checker),
+            (
+                Account::Checker(pictor_core::AccountId(checker)),
+                to_checker,
+            ),
             (Account::NetworkFees, to_network),
         ]
         .into_iter()

@@ -58,8 +58,7 @@ pub trait StoreTx: Send {
     /// A value of the key-value meta table.
     fn meta(&mut self, key: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
     /// Sets a meta value.
-    fn set_meta(&mut self, key: &str, value: &str)
-    -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_meta(&mut self, key: &str, value: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
     // ----- accounts -----------------------------------------------------------------------------
 
@@ -88,8 +87,11 @@ pub trait StoreTx: Send {
     /// Every worker, by id.
     fn workers(&mut self) -> impl Future<Output = StoreResult<Vec<WorkerRow>>> + Send;
     /// Records that a worker was seen.
-    fn touch_worker(&mut self, id: u64, now_ms: u64)
-    -> impl Future<Output = StoreResult<()>> + Send;
+    fn touch_worker(
+        &mut self,
+        id: u64,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     // ----- blobs and assets ---------------------------------------------------------------------
 
@@ -182,8 +184,7 @@ pub trait StoreTx: Send {
     /// Writes a task's mutable columns.
     fn update_task(&mut self, row: &TaskRow) -> impl Future<Output = StoreResult<()>> + Send;
     /// A job's tasks in split order.
-    fn tasks_of_job(&mut self, job: u64)
-    -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
+    fn tasks_of_job(&mut self, job: u64) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
     /// Pending tasks of queued or running jobs, by job priority order then task order, at most
     /// `limit`.
     fn leasable_tasks(
@@ -291,8 +292,9 @@ pub trait StoreTx: Send {
         to: u64,
     ) -> impl Future<Output = StoreResult<Vec<(u64, Vec<u8>)>>> + Send;
     /// The last seal.
-    fn last_ledger_seal(&mut self)
-    -> impl Future<Output = StoreResult<Option<(u64, Vec<u8>)>>> + Send;
+    fn last_ledger_seal(
+        &mut self,
+    ) -> impl Future<Output = StoreResult<Option<(u64, Vec<u8>)>>> + Send;
 
     // ----- idempotency and counters ---------------------------------------------------------
 

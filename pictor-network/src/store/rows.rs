@@ -1,10 +1,10 @@
 //! The rows of the store, typed with `pictor-core`'s domain types.
 
+use pictor_core::Money;
 use pictor_core::api::{PauseReason, Role, TaskOutput, Verdict, WorkerHardware};
 use pictor_core::job::{JobSpec, JobState};
 use pictor_core::pricing::Quote;
 use pictor_core::task::{TaskState, TaskWork};
-use pictor_core::Money;
 use serde::{Deserialize, Serialize};
 
 /// An account.

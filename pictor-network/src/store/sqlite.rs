@@ -69,7 +69,9 @@ impl SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await?;
             if applied.is_none() {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?, ?, ?)",
                 )
@@ -166,9 +168,9 @@ fn worker_row(row: &SqliteRow) -> StoreResult<WorkerRow> {
     Ok(WorkerRow {
         account_id: get_u64(row, "account_id")?,
         name: row.try_get("name")?,
-        public_key: key
-            .try_into()
-            .map_err(|_| StoreError::OutOfRange { column: "public_key" })?,
+        public_key: key.try_into().map_err(|_| StoreError::OutOfRange {
+            column: "public_key",
+        })?,
         hardware: get_json(row, "hardware")?,
         price: money(row, "price")?,
         speed_millis: get_u32(row, "speed_millis")?,
@@ -236,10 +238,10 @@ fn check_row(row: &SqliteRow) -> StoreResult<CheckRow> {
         state: enum_parse::<CheckState>(row.try_get("state")?, "state")?,
         checker,
         lease_expires_ms: get_opt_u64(row, "lease_expires_ms")?,
-        verdict: verdict.map(|text| enum_parse(text, "verdict")).transpose()?,
-        evidence: evidence
-            .map(|text| parse(&text, "evidence"))
+        verdict: verdict
+            .map(|text| enum_parse(text, "verdict"))
             .transpose()?,
+        evidence: evidence.map(|text| parse(&text, "evidence")).transpose()?,
     })
 }
 
@@ -544,7 +546,11 @@ impl StoreTx for SqliteTx {
             .transpose()
     }
 
-    async fn job_by_idempotency_key(&mut self, owner: u64, key: &str) -> StoreResult<Option<JobRow>> {
+    async fn job_by_idempotency_key(
+        &mut self,
+        owner: u64,
+        key: &str,
+    ) -> StoreResult<Option<JobRow>> {
         sqlx::query("SELECT * FROM jobs WHERE owner = ? AND idem_key = ?")
             .bind(to_i64(owner, "owner")?)
             .bind(key)
@@ -737,12 +743,13 @@ impl StoreTx for SqliteTx {
     }
 
     async fn is_blocked(&mut self, job: u64, worker: u64) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM job_workers WHERE job_id = ? AND worker_id = ? AND blocked = 1")
-                .bind(to_i64(job, "job_id")?)
-                .bind(to_i64(worker, "worker_id")?)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM job_workers WHERE job_id = ? AND worker_id = ? AND blocked = 1",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_optional(&mut *self.tx)
+        .await?;
         Ok(found.is_some())
     }
 
@@ -883,7 +890,12 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
-    async fn events_after(&mut self, job: u64, after: u64, limit: u32) -> StoreResult<Vec<EventRow>> {
+    async fn events_after(
+        &mut self,
+        job: u64,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<EventRow>> {
         sqlx::query("SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
             .bind(to_i64(job, "job_id")?)
             .bind(to_i64(after, "seq")?)
@@ -924,11 +936,12 @@ impl StoreTx for SqliteTx {
             Some(seq) => to_i64(seq, "seq")?,
             None => -1,
         };
-        let rows = sqlx::query("SELECT seq, bytes FROM ledger_entries WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT seq, bytes FROM ledger_entries WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await?;
         rows.iter()
             .map(|row| Ok((get_u64(row, "seq")?, row.try_get("bytes")?)))
             .collect()
@@ -948,9 +961,10 @@ impl StoreTx for SqliteTx {
     }
 
     async fn last_ledger_seal(&mut self) -> StoreResult<Option<(u64, Vec<u8>)>> {
-        let row = sqlx::query("SELECT upto_seq, bytes FROM ledger_seals ORDER BY upto_seq DESC LIMIT 1")
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT upto_seq, bytes FROM ledger_seals ORDER BY upto_seq DESC LIMIT 1")
+                .fetch_optional(&mut *self.tx)
+                .await?;
         row.as_ref()
             .map(|row| Ok((get_u64(row, "upto_seq")?, row.try_get("bytes")?)))
             .transpose()
