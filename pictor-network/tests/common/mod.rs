@@ -1,0 +1,153 @@
+//! Shared harness of the network tests: a real coordinator on 127.0.0.1 (random port, temp data dir)
+//! and SDK clients for each role. Not every test uses every helper.
+#![allow(dead_code)]
+
+use ed25519_dalek::SigningKey;
+use pictor_core::api::{RegisterWorkerRequest, Role, WorkerHardware};
+use pictor_core::job::{GpuVendor, RendererKind, Version};
+use pictor_core::{AccountId, Money};
+use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator};
+use pictor_network::store::sqlite::SqliteStore;
+use pictor_sdk::{Client, RetryPolicy};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// A running coordinator.
+pub struct Network {
+    pub url: String,
+    pub admin: Client,
+    pub coordinator: Arc<Coordinator<SqliteStore>>,
+    pub data: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Network {
+    /// Starts a coordinator with `config` in a fresh temp dir.
+    pub async fn start(config: Config) -> Network {
+        let data = tempfile::tempdir().expect("temp dir");
+        Network::start_in(data, config).await
+    }
+
+    /// Starts a coordinator in `data` (possibly holding an earlier run's state).
+    pub async fn start_in(data: TempDir, config: Config) -> Network {
+        let coordinator = pictor_network::server::open(data.path(), config)
+            .await
+            .expect("coordinator opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(pictor_network::server::serve(
+            listener,
+            coordinator.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
+        let admin = client(&url, admin_key.trim());
+        Network {
+            url,
+            admin,
+            coordinator,
+            data,
+            stop: Some(stop),
+            served: Some(served),
+        }
+    }
+
+    /// Stops serving and answers the data dir.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let _ = served.await;
+        }
+        let data = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data, data)
+    }
+
+    /// Opens an account of `role` and answers a client with its key and its id.
+    pub async fn account(&self, role: Role, name: &str) -> (Client, AccountId) {
+        let created = self.admin.accounts().create(role, name).await.expect("account");
+        (client(&self.url, &created.api_key), created.account.id)
+    }
+
+    /// A creator with `credits` deposited.
+    pub async fn creator(&self, credits: u64) -> (Client, AccountId) {
+        let (client, id) = self.account(Role::Creator, "studio").await;
+        if credits > 0 {
+            self.admin
+                .accounts()
+                .deposit(id, Money::from_credits(credits).expect("credits"))
+                .send()
+                .await
+                .expect("deposit");
+        }
+        (client, id)
+    }
+
+    /// A registered worker with a fresh key, `price` credits per bench-hour.
+    pub async fn worker(&self, name: &str, price_credits: u64) -> (Client, AccountId, SigningKey) {
+        let (client, id) = self.account(Role::Worker, name).await;
+        let key = SigningKey::from_bytes(&rand_seed(id.0));
+        client
+            .workers()
+            .register(register_request(name, &key, price_credits))
+            .await
+            .expect("register");
+        (client, id, key)
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A deterministic key seed per account id (tests only).
+pub fn rand_seed(id: u64) -> [u8; 32] {
+    *blake3::hash(format!("worker-key-{id}").as_bytes()).as_bytes()
+}
+
+/// The registration of a CPU worker with the built-in renderer.
+pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> RegisterWorkerRequest {
+    RegisterWorkerRequest {
+        name: name.to_string(),
+        public_key_hex: pictor_sdk::public_key_hex(key),
+        hardware: WorkerHardware {
+            vendor: GpuVendor::Cpu,
+            gpu_name: "test cpu".into(),
+            vram_mib: 4096,
+            renderers: vec![(RendererKind::Builtin, Version::new(0, 1, 0))],
+        },
+        price_per_bench_hour: Money::from_credits(price_credits).expect("price"),
+        speed_millis: 1000,
+    }
+}
+
+/// An SDK client without retries (tests assert on first answers).
+pub fn client(url: &str, key: &str) -> Client {
+    Client::builder()
+        .endpoint(url)
+        .api_key(key)
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client")
+}
+
+/// A scene folder with a scene file and a texture.
+pub fn scene_folder() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("scene.toml"), b"# test scene\n").expect("scene");
+    std::fs::create_dir_all(dir.path().join("tex")).expect("tex");
+    std::fs::write(dir.path().join("tex/wood.bin"), vec![7u8; 300_000]).expect("texture");
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
