@@ -96,6 +96,24 @@ impl Workers {
         }
     }
 
+    /// Uploads an output held in memory as a blob (deduplicated like any upload) and answers the
+    /// [`TaskOutput`] to list in the result.
+    pub fn upload_output_bytes<B: Into<bytes::Bytes>>(
+        &self,
+        bytes: B,
+        frame: u32,
+    ) -> impl Future<Output = Result<TaskOutput>> + Send + 'static + use<B> {
+        let upload = self.client.assets().upload_bytes(bytes);
+        async move {
+            let blob = upload.await?;
+            Ok(TaskOutput {
+                frame,
+                hash: blob.hash,
+                size: blob.size,
+            })
+        }
+    }
+
     /// Submits a signed result (see [`sign_result`]). Sent once; a stale attempt answers `409`
     /// with code `stale_lease`.
     ///

@@ -198,7 +198,7 @@ impl<S: Store> Coordinator<S> {
                 .config
                 .pricing
                 .task_cost(worker.price, work_secs, job.spec.tier)?;
-            if cost > task.hold {
+            if cost > task.hold && !self.top_up_hold(write, &job, &mut task, cost).await? {
                 continue;
             }
             task.state = task.state.apply(
@@ -243,6 +243,49 @@ impl<S: Store> Coordinator<S> {
             }));
         }
         Ok(None)
+    }
+
+    /// Raises a task's hold to `cost` when the worker asking charges more than the hold (a re-render
+    /// after a cheaper worker's result was rejected, say): the old hold is voided and a new one opened,
+    /// drawing the difference from the creator's balance, within the job's budget cap. Answers false
+    /// (and changes nothing) when the balance or the cap does not allow it.
+    async fn top_up_hold(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        job: &JobRow,
+        task: &mut TaskRow,
+        cost: Money,
+    ) -> ServiceResult<bool> {
+        use pictor_core::ledger::Account;
+        let extra = cost.checked_sub(task.hold)?;
+        let creator = Account::Creator(pictor_core::AccountId(job.owner));
+        let balance = u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0);
+        if balance < extra.micros() {
+            return Ok(false);
+        }
+        if let Some(cap) = job.spec.budget_cap {
+            let tasks = write.tx.tasks_of_job(job.id).await?;
+            let committed = Money::sum(tasks.iter().map(|t| match t.state {
+                TaskState::Accepted { .. } => t.agreed_cost.unwrap_or(Money::ZERO),
+                _ if t.hold_open => t.hold,
+                _ => Money::ZERO,
+            }))?;
+            if committed.checked_add(extra)? > cap {
+                return Ok(false);
+            }
+        }
+        write
+            .ledger
+            .void_pending(hold_transfer(task.id, task.hold_generation))?;
+        task.hold_generation += 1;
+        write.ledger.create_pending(
+            hold_transfer(task.id, task.hold_generation),
+            creator,
+            Account::Escrow(JobId(job.id)),
+            cost,
+        )?;
+        task.hold = cost;
+        Ok(true)
     }
 
     /// Loads the task a worker acts on and checks the caller holds its lease with `attempt`.
