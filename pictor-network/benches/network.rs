@@ -1,0 +1,219 @@
+//! Network benchmarks (criterion), each next to a baseline measured in the same process so
+//! `docs/BENCHMARKS.md` can report ratios:
+//!
+//! - `settle/cycle_{1,4}_workers` vs `settle/sqlite_single_row_tx`: one task's whole life over HTTP
+//!   through the SDK (lease → upload output → signed result → check lease → verdict → settlement)
+//!   with N workers at once, against one raw single-row SQLite transaction with the same durability
+//!   settings (WAL, `synchronous = FULL`).
+//! - `upload/folder_1gib` vs `upload/file_copy_1gib`: uploading a 1 GiB scene folder (16 files of
+//!   64 MiB) over loopback with the SDK, against copying the same files on the same disk.
+//!
+//! Run: `cargo bench -p pictor-network --bench network` (add `-- settle` or `-- upload` for one group).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{Network, scene_folder};
+use criterion::{Criterion, criterion_group, criterion_main};
+use pictor_core::JobSpec;
+use pictor_core::api::{Role, Verdict};
+use pictor_network::service::Config;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+const JOB_FRAMES: u32 = 20_000;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A network with one big job, `workers` registered workers and a checker.
+struct Bench {
+    _network: Network,
+    workers: Vec<(pictor_sdk::Client, ed25519_dalek::SigningKey)>,
+    checker: pictor_sdk::Client,
+}
+
+async fn bench_network(workers: usize) -> Bench {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000_000).await;
+    let mut registered = Vec::new();
+    for i in 0..workers {
+        let (client, _, key) = network.worker(&format!("w{i}"), 1).await;
+        registered.push((client, key));
+    }
+    let (checker, _) = network.account(Role::Checker, "checker").await;
+    let (_dir, folder) = scene_folder();
+    let asset = creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
+    let spec = JobSpec::builder(asset.id, format!("1-{JOB_FRAMES}").parse().expect("frames"))
+        .resolution(16, 16)
+        .samples(1)
+        .build()
+        .expect("spec");
+    creator.jobs().submit(spec).send().await.expect("submit");
+    Bench {
+        _network: network,
+        workers: registered,
+        checker,
+    }
+}
+
+/// One task's life, driven by one worker.
+async fn cycle(worker: &pictor_sdk::Client, key: &ed25519_dalek::SigningKey, checker: &pictor_sdk::Client) {
+    let lease = worker.workers().lease().await.expect("lease").expect("a task");
+    let frame = match &lease.work {
+        pictor_core::task::TaskWork::Frames { frames } => frames[0],
+        pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
+    };
+    let output = worker
+        .workers()
+        .upload_output_bytes(format!("task {} frame {frame}", lease.task.0).into_bytes(), frame)
+        .await
+        .expect("upload");
+    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 1).expect("sign");
+    worker.workers().submit_result(lease.task, result).await.expect("result");
+    // The checker takes whichever check is oldest; with N workers it may be another worker's.
+    if let Some(check) = checker.checks().lease().await.expect("check lease") {
+        checker
+            .checks()
+            .verdict(check.check, Verdict::Accept, serde_json::json!({}))
+            .await
+            .expect("verdict");
+    }
+}
+
+fn settle(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("settle");
+    group.sample_size(10).measurement_time(Duration::from_secs(10));
+
+    let dir = tempfile::tempdir().expect("temp");
+    let mut connection = rt.block_on(async {
+        let mut connection = SqliteConnectOptions::new()
+            .filename(dir.path().join("baseline.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .connect()
+            .await
+            .expect("sqlite");
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)")
+            .execute(&mut connection)
+            .await
+            .expect("create");
+        connection
+    });
+    group.bench_function("sqlite_single_row_tx", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let mut tx = connection.begin().await.expect("begin");
+                    sqlx::query("INSERT INTO t (v) VALUES (?)")
+                        .bind(i as i64)
+                        .execute(&mut *tx)
+                        .await
+                        .expect("insert");
+                    tx.commit().await.expect("commit");
+                }
+                start.elapsed()
+            })
+        })
+    });
+
+    for workers in [1usize, 4] {
+        let bench = rt.block_on(bench_network(workers));
+        group.bench_function(format!("cycle_{workers}_workers"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    let rounds = iters.div_ceil(workers as u64);
+                    for _ in 0..rounds {
+                        let mut running = Vec::new();
+                        for (worker, key) in &bench.workers {
+                            let (worker, key, checker) = (worker.clone(), key.clone(), bench.checker.clone());
+                            running.push(tokio::spawn(async move { cycle(&worker, &key, &checker).await }));
+                        }
+                        for task in running {
+                            task.await.expect("cycle");
+                        }
+                    }
+                    // Cycles per iteration: `workers` per round.
+                    start.elapsed().div_f64((rounds * workers as u64) as f64 / iters as f64)
+                })
+            })
+        });
+        drop(bench);
+    }
+    group.finish();
+}
+
+fn upload(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("upload");
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    let source = tempfile::tempdir().expect("temp");
+    let chunk: Vec<u8> = (0..64u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    for i in 0..16u8 {
+        let mut bytes = chunk.clone();
+        bytes[0] = i;
+        std::fs::write(source.path().join(format!("part{i:02}.bin")), bytes).expect("write");
+    }
+    drop(chunk);
+    group.bench_function("file_copy_1gib", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let target = tempfile::tempdir().expect("temp");
+                let start = Instant::now();
+                for entry in std::fs::read_dir(source.path()).expect("dir") {
+                    let entry = entry.expect("entry");
+                    std::fs::copy(entry.path(), target.path().join(entry.file_name())).expect("copy");
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.bench_function("folder_1gib", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // A fresh network each time: every byte must travel.
+                let (network, creator) = rt.block_on(async {
+                    let network = Network::start(Config::default()).await;
+                    let (creator, _) = network.creator(0).await;
+                    (network, creator)
+                });
+                let start = Instant::now();
+                rt.block_on(async {
+                    creator
+                        .assets()
+                        .upload_folder(source.path(), "part00.bin")
+                        .send()
+                        .await
+                        .expect("upload");
+                });
+                total += start.elapsed();
+                drop(network);
+            }
+            total
+        })
+    });
+    group.finish();
+    let _ = scene_folder;
+}
+
+criterion_group!(benches, settle, upload);
+criterion_main!(benches);
