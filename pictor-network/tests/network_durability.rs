@@ -1,0 +1,199 @@
+//! Durability: the coordinator (the real `pictor serve` process) is SIGKILLed mid-job and restarted
+//! on the same data dir — jobs, leases, escrow and ledger are intact, the job completes, nothing is
+//! paid twice. A tampered ledger row is detected and the coordinator refuses to start on it.
+
+mod common;
+
+use common::{Network, client, scene_folder};
+use pictor_core::api::{Role, TaskLease, Verdict};
+use pictor_core::job::JobState;
+use pictor_core::ledger::{Account, Ledger, PostingKind, verify};
+use pictor_core::{JobSpec, Money};
+use pictor_network::service::{ADMIN_KEY_FILE, Config};
+use pictor_sdk::Client;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A `pictor serve` process and its URL.
+struct Served {
+    child: Child,
+    url: String,
+}
+
+fn serve(data: &Path) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pictor serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    let started: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    let url = started["listen"].as_str().expect("listen url").to_string();
+    Served { child, url }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_healthy(url: &str) {
+    let probe = client(url, "none");
+    for _ in 0..100 {
+        if probe.health().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become healthy");
+}
+
+async fn finish(worker: &Client, key: &ed25519_dalek::SigningKey, lease: &TaskLease, checker: &Client) {
+    let frame = match &lease.work {
+        pictor_core::task::TaskWork::Frames { frames } => frames[0],
+        pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
+    };
+    let output = worker
+        .workers()
+        .upload_output_bytes(format!("frame {frame}").into_bytes().repeat(64), frame)
+        .await
+        .expect("upload");
+    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 3).expect("sign");
+    worker.workers().submit_result(lease.task, result).await.expect("result");
+    let check = checker.checks().lease().await.expect("check lease").expect("check");
+    checker
+        .checks()
+        .verdict(check.check, Verdict::Accept, json!({}))
+        .await
+        .expect("verdict");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_job_loses_nothing_and_pays_once() {
+    let data = tempfile::tempdir().expect("temp");
+    let first = serve(data.path());
+    wait_healthy(&first.url).await;
+    let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
+    let admin = client(&first.url, admin_key.trim());
+    let created = admin.accounts().create(Role::Creator, "studio").await.expect("creator");
+    admin
+        .accounts()
+        .deposit(created.account.id, Money::from_credits(500).expect("credits"))
+        .send()
+        .await
+        .expect("deposit");
+    let worker_account = admin.accounts().create(Role::Worker, "w").await.expect("worker");
+    let checker_account = admin.accounts().create(Role::Checker, "c").await.expect("checker");
+    let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(9));
+    let creator = client(&first.url, &created.api_key);
+    let worker = client(&first.url, &worker_account.api_key);
+    let checker = client(&first.url, &checker_account.api_key);
+    worker
+        .workers()
+        .register(common::register_request("w", &key, 3))
+        .await
+        .expect("register");
+    let (_scene, folder) = scene_folder();
+    let asset = creator.assets().upload_folder(&folder, "scene.toml").send().await.expect("upload");
+    let spec = JobSpec::builder(asset.id, "1-3".parse().expect("frames"))
+        .resolution(64, 36)
+        .samples(16)
+        .build()
+        .expect("spec");
+    let job = creator.jobs().submit(spec).send().await.expect("submit");
+    let first_lease = worker.workers().lease().await.expect("lease").expect("task");
+    finish(&worker, &key, &first_lease, &checker).await;
+    let held = worker.workers().lease().await.expect("lease").expect("second task");
+    let before = creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(before.tasks_accepted, 1);
+
+    // SIGKILL: no chance to flush or shut down.
+    drop(first);
+
+    let second = serve(data.path());
+    wait_healthy(&second.url).await;
+    let creator = client(&second.url, &created.api_key);
+    let worker = client(&second.url, &worker_account.api_key);
+    let checker = client(&second.url, &checker_account.api_key);
+    let after = creator.jobs().get(job.id).await.expect("job survives");
+    assert_eq!(after.state, JobState::Running);
+    assert_eq!(after.tasks_accepted, 1);
+    assert_eq!(after.escrow, before.escrow, "escrow intact");
+    assert_eq!(after.spent, before.spent);
+
+    // The lease survived: its holder finishes it with the same fencing token.
+    finish(&worker, &key, &held, &checker).await;
+    let last = worker.workers().lease().await.expect("lease").expect("third task");
+    finish(&worker, &key, &last, &checker).await;
+    assert!(worker.workers().lease().await.expect("lease").is_none());
+    let done = creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(done.state, JobState::Completed);
+    assert_eq!(done.tasks_accepted, 3);
+
+    let journal = creator.ledger().fetch_journal().await.expect("journal");
+    let head = creator.ledger().head().await.expect("head");
+    let key_bytes: [u8; 32] = hex::decode(head.public_key_hex).expect("hex").try_into().expect("32");
+    verify(&journal, &pictor_core::ledger::VerifyingKey::from_bytes(&key_bytes).expect("key")).expect("verifies");
+    let settles = journal.entries().iter().filter(|e| e.posting.kind == PostingKind::Settle).count();
+    assert_eq!(settles, 9, "three tasks, each paid to worker, checker and network once");
+    let ledger = Ledger::replay(journal.entries()).expect("replay");
+    assert_eq!(ledger.trial_balance(), 0);
+    assert_eq!(ledger.escrow_total(), 0);
+    assert_eq!(
+        ledger.balance(Account::Worker(worker_account.account.id))
+            + ledger.balance(Account::Checker(checker_account.account.id))
+            + ledger.balance(Account::NetworkFees),
+        i128::from(done.spent.micros())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_ledger_row_is_detected_and_refused_at_start() {
+    let network = Network::start(Config::default()).await;
+    let (_creator, _) = network.creator(10).await;
+    let (_creator2, _) = network.creator(20).await;
+    let data = network.stop().await;
+    {
+        use sqlx::{Connection, Row};
+        let mut db = sqlx::SqliteConnection::connect(&format!(
+            "sqlite://{}",
+            data.path().join("pictor.db").display()
+        ))
+        .await
+        .expect("db");
+        let row = sqlx::query("SELECT bytes FROM ledger_entries WHERE seq = 1")
+            .fetch_one(&mut db)
+            .await
+            .expect("entry 1");
+        let mut bytes: Vec<u8> = row.get("bytes");
+        let last = bytes.len() - 40;
+        bytes[last] ^= 1;
+        sqlx::query("UPDATE ledger_entries SET bytes = ? WHERE seq = 1")
+            .bind(bytes)
+            .execute(&mut db)
+            .await
+            .expect("tamper");
+    }
+    let store = pictor_network::store::sqlite::SqliteStore::open(&data.path().join("pictor.db"))
+        .await
+        .expect("store");
+    let journal = pictor_network::service::read_journal(&store).await.expect("journal reads");
+    let key_hex = std::fs::read_to_string(data.path().join("network.key")).expect("key");
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(key_hex.trim(), &mut seed).expect("hex");
+    let public = pictor_core::ledger::SigningKey::from_bytes(&seed).verifying_key();
+    let report = verify(&journal, &public).expect_err("tamper detected");
+    assert_eq!(report.seq, 1, "the first bad entry is the tampered one: {report}");
+    drop(store);
+    let refused = pictor_network::server::open(data.path(), Config::default()).await;
+    assert!(refused.is_err(), "the coordinator refuses to start on a tampered journal");
+}
