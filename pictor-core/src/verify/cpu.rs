@@ -130,10 +130,13 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
                     continue;
                 }
                 let var = (0.5 * sum / count).max(p.variance_floor[c]);
-                let z = (e[i] / var.sqrt()).abs();
-                if z > p.z_threshold {
+                // One-sided: only a worker pixel *below* the reference counts (see
+                // `TileSums::z_exceed`); |z| is kept as evidence.
+                let z_low = -e[i] / var.sqrt();
+                if z_low > p.z_threshold {
                     out.z_exceed[c] += 1;
                 }
+                let z = z_low.abs();
                 if z.is_finite() {
                     out.z_max = out.z_max.max(z);
                 }
