@@ -228,9 +228,11 @@ fn main() {
     };
     let started = Instant::now();
     let (mut rejects, mut escalated_final, mut escalated_once) = (0u64, 0u64, 0u64);
+    let mut extremes = Extremes::default();
     for i in 0..frames {
         let seed = 1_000_003 * (i + 1);
         let report = run(&ctx, ctx.honest(seed), seed, i);
+        extremes.add(&report);
         match report.verdict {
             Verdict::Reject => {
                 rejects += 1;
@@ -248,6 +250,9 @@ fn main() {
         rejects as f64 * 100.0 / frames.max(1) as f64,
         started.elapsed().as_secs_f64()
     );
+    if frames > 0 {
+        println!("honest round-1 extremes: {}", extremes.line());
+    }
     let only = value("--only");
     for (name, cheat) in cheats() {
         if only
@@ -257,9 +262,11 @@ fn main() {
             continue;
         }
         let (mut rejected, mut escalated) = (0u64, 0u64);
+        let mut extremes = Extremes::default();
         for i in 0..per_cheat {
             let seed = 7_000_001 * (i + 1);
             let report = run(&ctx, cheat(&ctx, seed), seed, 10_000 + i);
+            extremes.add(&report);
             match report.verdict {
                 Verdict::Reject => {
                     rejected += 1;
@@ -276,5 +283,48 @@ fn main() {
             rejected as f64 * 100.0 / per_cheat.max(1) as f64,
             per_cheat - rejected - escalated
         );
+        println!("  round-1 range: {}", extremes.line());
+    }
+}
+
+/// Smallest and largest round-1 value of the judged statistics over a set of frames.
+#[derive(Default)]
+struct Extremes {
+    frames: u64,
+    ranges: Vec<(&'static str, f64, f64)>,
+}
+
+impl Extremes {
+    fn add(&mut self, report: &pictor::core::verify::protocol::VerifyReport) {
+        let Some(round) = report.rounds.first() else {
+            return;
+        };
+        let s = &round.decision.stats;
+        let values = [
+            ("Q", s.q),
+            ("z_excess", s.z_excess),
+            ("bias_z_max", s.bias_z_max),
+            ("t_max", s.t_max),
+            ("noise_ratio", s.noise_ratio),
+            ("rho_diff", s.rho_diff),
+            ("bias_ratio", s.bias_ratio),
+        ];
+        if self.frames == 0 {
+            self.ranges = values.iter().map(|(n, v)| (*n, *v, *v)).collect();
+        } else {
+            for ((_, lo, hi), (_, v)) in self.ranges.iter_mut().zip(values) {
+                *lo = lo.min(v);
+                *hi = hi.max(v);
+            }
+        }
+        self.frames += 1;
+    }
+
+    fn line(&self) -> String {
+        self.ranges
+            .iter()
+            .map(|(n, lo, hi)| format!("{n} {lo:.4}..{hi:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

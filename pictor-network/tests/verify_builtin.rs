@@ -158,8 +158,16 @@ fn honest_frames_are_not_rejected() {
     // H1: honest, a seed the checker never uses.
     let report = verify(&honest());
     assert_verdict("H1 honest", &report, &[Verdict::Accept, Verdict::Escalate]);
-    assert_eq!(report.tiles, 16);
-    assert!(report.preview.is_some());
+    let plan = ChallengeConfig::default().plan(W, H);
+    assert_eq!(report.tiles, plan.tiles);
+    // 192×108 is a small frame: its tiles cover every pixel, so there is no preview.
+    assert!(plan.whole_frame);
+    assert!(report.preview.is_none());
+    // One renderer call per tile round (both seeds batched), plus one for a preview pair.
+    assert_eq!(
+        report.renderer_calls as usize,
+        usize::from(report.preview.is_some()) + report.rounds.len()
+    );
     // H1 again with other seeds and secrets.
     for (seed, secret) in [(77u64, 3u8), (123_456, 200)] {
         let image = render(W, H, N, seed, FRAME);
@@ -423,7 +431,7 @@ fn tile_positions_and_seeds_are_evidence() {
     assert_eq!(round.seeds.len(), 2);
     assert!(!round.seeds.contains(&WORKER_SEED));
     assert_eq!(round.reference_samples, N / 2);
-    assert_eq!(round.tiles.len(), 16);
+    assert_eq!(round.tiles.len(), ChallengeConfig::default().plan(W, H).tiles);
     // Another secret: other tiles and seeds for the same frame.
     let other = verify_with(&BuiltinRenderer::default(), &honest(), 43);
     assert_ne!(other.rounds[0].tiles, round.tiles);
@@ -479,7 +487,11 @@ fn pictor_verify_cli_prints_the_json_contract() {
     }
     assert_eq!(json["backend"], "cpu");
     assert!(
-        [16, 32].contains(&json["tiles"].as_u64().unwrap_or(0)),
+        [
+            ChallengeConfig::default().plan(W, H).tiles,
+            ChallengeConfig::default().escalated().plan(W, H).tiles
+        ]
+        .contains(&(json["tiles"].as_u64().unwrap_or(0) as usize)),
         "{json}"
     );
     // Exit 0 whatever the verdict (this small frame sits where honest frames are sometimes

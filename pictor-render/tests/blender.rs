@@ -282,6 +282,47 @@ fn sixteen_regions_render_in_one_process_and_match_the_frame() {
     assert_empty(work.path());
 }
 
+/// The checker's split references: two seeds × four regions in one Blender process, each image
+/// equal to a single-seed render of the same region.
+#[test]
+fn several_seeds_render_in_one_process() {
+    let Some(_) = blender_or_skip() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let renderer = renderer_in(work.path());
+    let mut batch = request(4, 0);
+    batch.scene = Some(scenes().0.to_path_buf());
+    batch.regions = (0..4)
+        .map(|i| PixelRect {
+            x: i * 16,
+            y: 12,
+            width: 16,
+            height: 12,
+        })
+        .collect();
+    let before = renderer.spawn_count();
+    let outputs = renderer
+        .render_seeds(&batch, &[21, 22], &RenderControl::default())
+        .expect("seeded batch");
+    assert_eq!(renderer.spawn_count() - before, 1, "one Blender process");
+    assert_eq!(outputs.len(), 2);
+    for (output, seed) in outputs.iter().zip([21u64, 22]) {
+        assert_eq!(output.regions.len(), 4);
+        let mut single = batch.clone();
+        single.seed = seed;
+        let alone = render(&renderer, &single);
+        for (got, want) in output.regions.iter().zip(&alone) {
+            let (linear, _) = max_difference(&got.image, want);
+            assert_eq!(
+                linear, 0.0,
+                "seed {seed}: the batch equals a single-seed render"
+            );
+        }
+    }
+    let (differ, _) = max_difference(&outputs[0].regions[0].image, &outputs[1].regions[0].image);
+    assert!(differ > 0.0, "two seeds, two noise patterns");
+    assert_empty(work.path());
+}
+
 #[test]
 fn a_missing_scene_is_scene_not_found_before_spawning() {
     let Some(renderer) = blender_or_skip() else {

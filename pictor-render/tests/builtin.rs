@@ -91,6 +91,38 @@ fn batched_regions_come_back_in_request_order_and_match_the_frame() {
     }
 }
 
+/// `render_seeds`: every region at every seed in one call, each image bit-identical to a
+/// single-seed `render` of it.
+#[test]
+fn several_seeds_in_one_call_match_single_renders() {
+    let regions = vec![rect(20, 10, 4, 6), rect(0, 0, 5, 3), rect(7, 2, 11, 9)];
+    let mut request = small_request();
+    request.regions = regions.clone();
+    let seeds = [request.seed, 1234, 99];
+    let outputs = BuiltinRenderer::with_threads(2)
+        .render_seeds(&request, &seeds, &RenderControl::default())
+        .expect("render");
+    assert_eq!(outputs.len(), seeds.len());
+    for (output, seed) in outputs.iter().zip(seeds) {
+        let mut single = request.clone();
+        single.seed = seed;
+        let alone = render(BuiltinRenderer::with_threads(3), &single);
+        assert_eq!(output.regions.len(), regions.len());
+        for ((got, region), want) in output.regions.iter().zip(&regions).zip(&alone) {
+            assert_eq!(got.region, *region);
+            assert_eq!(bits(&got.image), bits(want), "seed {seed}");
+        }
+    }
+    assert_eq!(
+        bits(&outputs[0].regions[2].image),
+        bits(&FULL_FRAME.crop(regions[2]).expect("crop"))
+    );
+    assert_ne!(
+        bits(&outputs[1].regions[2].image),
+        bits(&outputs[2].regions[2].image)
+    );
+}
+
 #[test]
 fn thread_counts_do_not_change_a_single_bit() {
     let request = small_request();

@@ -29,4 +29,30 @@ pub trait Renderer: Send + Sync {
         request: &RenderRequest,
         control: &RenderControl,
     ) -> error::Result<RenderOutput>;
+
+    /// Renders the request's regions (or its whole frame) once per seed of `seeds` — the request's
+    /// own `seed` is ignored — as one batch: one [`RenderOutput`] per seed, in the order of
+    /// `seeds`, each with one image per region in request order, each image exactly what
+    /// [`Renderer::render`] returns for the request with that seed (regions stay exact crops).
+    /// The checker renders its split references this way: one call per round instead of one per
+    /// seed.
+    ///
+    /// The default calls [`Renderer::render`] once per seed; the built-in renderer and Blender
+    /// override it to render the whole batch in one call (the scene loaded once, one Blender
+    /// process).
+    fn render_seeds(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+    ) -> error::Result<Vec<RenderOutput>> {
+        seeds
+            .iter()
+            .map(|&seed| {
+                let mut single = request.clone();
+                single.seed = seed;
+                self.render(&single, control)
+            })
+            .collect()
+    }
 }

@@ -130,10 +130,13 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
                     continue;
                 }
                 let var = (0.5 * sum / count).max(p.variance_floor[c]);
-                let z = (e[i] / var.sqrt()).abs();
-                if z > p.z_threshold {
+                // One-sided: only a worker pixel *below* the reference counts (see
+                // `TileSums::z_exceed`); |z| is kept as evidence.
+                let z_low = -e[i] / var.sqrt();
+                if z_low > p.z_threshold {
                     out.z_exceed[c] += 1;
                 }
+                let z = z_low.abs();
                 if z.is_finite() {
                     out.z_max = out.z_max.max(z);
                 }
@@ -282,9 +285,20 @@ mod tests {
         assert_eq!((s.sum_e2_w[0], s.sum_d2_w[0]), (1.0, 4.0));
         assert_eq!((s.sum_e2[0], s.sum_d2[0]), (1.0, 4.0));
         assert_eq!(s.sum_e2_w[1] + s.sum_d2_w[2], 0.0);
-        // v̂ = ½·(0 + 4)/2 = 1 at both pixels: z = [1, 0]; one exceedance over 0.5.
-        assert_eq!(s.z_exceed, [1, 0, 0]);
+        // v̂ = ½·(0 + 4)/2 = 1 at both pixels: z = [1, 0]. The count is one-sided (the worker
+        // *below* the reference): z = +1 is over 0.5 but above the reference, so not counted.
+        assert_eq!(s.z_exceed, [0, 0, 0]);
         assert!((s.z_max - 1.0).abs() < 1e-15);
+        // W = [0, 2] → e = [−1, 0]: the same magnitude below the reference counts.
+        let below = red(2, 1, &[0.0, 2.0]);
+        let tile_below = TileTriple {
+            worker: &below,
+            ..tile
+        };
+        assert_eq!(
+            tile_sums(&tile_below, &p).expect("sums").z_exceed,
+            [1, 0, 0]
+        );
         // Null: pixel 0 leaves d² = 4 → v̂' = 2, z' = 0; pixel 1 leaves 0 → floor, z' huge.
         assert_eq!(s.z_null_exceed, [1, 0, 0]);
         assert_eq!(s.blocks.len(), 1);

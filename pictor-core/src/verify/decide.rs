@@ -16,8 +16,8 @@ pub struct Thresholds {
     /// (1) `Q` below this rejects when a bias/correlation signal is present (else escalates).
     /// Default 0.70.
     pub q_reject_low: f64,
-    /// (2) `z_excess` (fraction of samples with `|z|` over the Šidák quantile, minus the
-    /// reference's null fraction) that rejects. Default 0.0025.
+    /// (2) `z_excess` (fraction of samples whose worker value lies below the reference by more
+    /// than the Šidák quantile, one-sided) that rejects. Default 0.0025.
     pub z_fraction_reject: f64,
     /// (2) `z_excess` that escalates. Default 0.002 (honest maximum measured: 0.0016, fireflies).
     pub z_fraction_escalate: f64,
@@ -140,21 +140,19 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     let zf = stats.z_excess;
     if zf > t.z_fraction_reject {
         rejects.push(format!(
-            "z excess = {:.4} % ({} exceedances − {} null) > {:.4} % over |z| > {:.2}",
+            "z excess = {:.4} % ({} samples below the reference by z > {:.2}) > {:.4} %",
             zf * 100.0,
             stats.z_exceed,
-            stats.z_null_exceed,
+            stats.z_threshold,
             t.z_fraction_reject * 100.0,
-            stats.z_threshold
         ));
     } else if zf > t.z_fraction_escalate {
         escalates.push(format!(
-            "z excess = {:.4} % ({} exceedances − {} null) > {:.4} % over |z| > {:.2}",
+            "z excess = {:.4} % ({} samples below the reference by z > {:.2}) > {:.4} %",
             zf * 100.0,
             stats.z_exceed,
-            stats.z_null_exceed,
+            stats.z_threshold,
             t.z_fraction_escalate * 100.0,
-            stats.z_threshold
         ));
     }
     // (3) block bias

@@ -242,14 +242,27 @@ pub struct TileSums {
     pub sum_e2: [f64; CHANNELS],
     /// (8) raw `Σ d²` (PSNR of R₁ against R₂).
     pub sum_d2: [f64; CHANNELS],
-    /// (2) samples with `|z| > z_threshold`, `z = e/√v̂`, `v̂ = max(½·mean₅ₓ₅(d²), floor)` where
+    /// (2) samples with `−z > z_threshold` — **one-sided**: the worker's sample *below* the
+    /// reference by more than the quantile — where `z = e/√v̂`, `v̂ = max(½·mean₅ₓ₅(d²), floor)` and
     /// `mean₅ₓ₅` is the mean of raw `d²` over the `box_size`² window centred on the pixel, clipped to
     /// the tile (divide by the number of pixels inside). Non-finite worker samples count here too.
+    ///
+    /// Why one-sided: Monte Carlo radiance has a heavy right tail (fireflies). A worker's fireflies
+    /// are positive `e` outliers that `v̂` (from the references) does not contain, and their count
+    /// above a fixed quantile depends on the worker's sample count — for tails heavier than `x⁻¹`
+    /// it *grows* with more samples (measured on the built-in demo scene, whole 512×288 frames:
+    /// 2N-sample frames had 1.33× the positive exceedances of N-sample ones and 1.19× the
+    /// reference's own null count), so no count from N/2-sample references can bound it for an
+    /// honest worker who rendered more samples (matrix case H5). The low side has no such term: a
+    /// firefly in `R̄` is in `d²` too and bounds its own `|z|` (≤ √(box²·2)/2 ≈ 3.5 < quantile), and
+    /// more worker samples only make `W` less likely to fall below `R̄`. 99 % of the honest
+    /// exceedances were on the high side.
     pub z_exceed: [u64; CHANNELS],
-    /// (2) The null count from the reference alone: samples with `|z'| > z_threshold`,
-    /// `z' = (d/√2)/√v̂'`, `v̂' = max(½·(S − d²)/(k − 1), floor)` where `S` is the raw `Σd²` over the
-    /// same clipped window and `k` its pixel count (leave-one-out; `v̂' = floor` when `k = 1`).
-    /// Honest `z_exceed ≈ z_null_exceed`, fireflies included.
+    /// (2) Evidence only (not judged): the reference's own two-sided count, samples with
+    /// `|z'| > z_threshold`, `z' = (d/√2)/√v̂'`, `v̂' = max(½·(S − d²)/(k − 1), floor)` where `S` is
+    /// the raw `Σd²` over the same clipped window and `k` its pixel count (leave-one-out;
+    /// `v̂' = floor` when `k = 1`). It counts the references' fireflies: how heavy-tailed the
+    /// frame's noise is.
     pub z_null_exceed: [u64; CHANNELS],
     /// (2) largest finite `|z|` in the tile (evidence only).
     pub z_max: f64,

@@ -13,12 +13,12 @@
 //!    ≤ 8 so the aspect ratio is exact), `max(1, N/8)` samples, rendered twice with two secret seeds.
 //!    The worker's frame is box-downsampled by k and tested against the pair with the z and block
 //!    tests (Šidák α = 1e-4). The pair also gives the [`ImportanceMap`] for the weighted tiles.
-//! 3. **Round 1**: 16 tiles of 64×64 (smaller on small frames), 8 stratified + 8 weighted. All tiles
-//!    rendered in one batched renderer call per reference seed: two calls at N/2 samples with
-//!    independent secret seeds (the [`Renderer`] trait takes one seed per request). The worker's
-//!    frame is cropped at exactly the requested pixels.
+//! 3. **Round 1**: 16 tiles of 64×64 (small frames: see [`ChallengeConfig::plan`]), 8 stratified +
+//!    8 weighted. Every tile at both reference seeds (N/2 samples each, independent secret seeds) in
+//!    one renderer call ([`Renderer::render_seeds`]). The worker's frame is cropped at exactly the
+//!    requested pixels.
 //! 4. **Decide** with [`super::verify_frame`]; any reject (preview or tiles) rejects. An escalation
-//!    reruns (round 2) with twice the tiles and four split references at N/4 samples (four calls),
+//!    reruns (round 2) with twice the tiles and four split references at N/4 samples (one call),
 //!    paired into two N/2-equivalent references `(R₁+R₂)/2`, `(R₃+R₄)/2`; round 2 decides.
 //! 5. **Alignment probe** (matrix case C12): the design crops exactly, with no offset search — but a
 //!    checker or renderer crop bug must never turn into a reject of honest work. When a round
@@ -222,6 +222,9 @@ pub struct VerifyReport {
     pub rounds: Vec<RoundEvidence>,
     /// Wall-clock time of the checker's renders, ms.
     pub checker_render_ms: u64,
+    /// Renderer calls made (one for the preview pair, one per tile round).
+    #[serde(default)]
+    pub renderer_calls: u32,
     /// Wall-clock time of everything else (decode, hashing, statistics), ms.
     pub verify_ms: u64,
     /// The statistics backend.
@@ -246,39 +249,58 @@ pub struct Checker<'a> {
 
 struct Clock {
     render_ms: f64,
+    render_calls: u32,
     started: Instant,
 }
 
 impl Checker<'_> {
-    fn render(
+    /// Renders `request` once per seed in one renderer call ([`Renderer::render_seeds`]) and checks
+    /// that every output holds exactly the requested regions: one image list per seed.
+    fn render_seeds(
         &self,
         request: &RenderRequest,
+        seeds: &[u64],
         clock: &mut Clock,
-    ) -> Result<Vec<LinearImage>, ProtocolError> {
+    ) -> Result<Vec<Vec<LinearImage>>, ProtocolError> {
         let started = Instant::now();
-        let output = self.renderer.render(request, &self.control)?;
+        let outputs = self.renderer.render_seeds(request, seeds, &self.control)?;
         clock.render_ms += started.elapsed().as_secs_f64() * 1e3;
-        let expected = request.effective_regions();
-        if output.regions.len() != expected.len() {
+        clock.render_calls += 1;
+        if outputs.len() != seeds.len() {
             return Err(ProtocolError::RegionMismatch {
-                expected: format!("{} regions", expected.len()),
-                found: format!("{} regions", output.regions.len()),
+                expected: format!("{} outputs (one per seed)", seeds.len()),
+                found: format!("{} outputs", outputs.len()),
             });
         }
-        output
-            .regions
+        let expected = request.effective_regions();
+        outputs
             .into_iter()
-            .zip(expected)
-            .map(|(got, want)| {
-                let dims = (got.image.width(), got.image.height());
-                if got.region != want || dims != (want.width, want.height) {
-                    Err(ProtocolError::RegionMismatch {
-                        expected: format!("{want:?}"),
-                        found: format!("{:?} with a {}×{} image", got.region, dims.0, dims.1),
-                    })
-                } else {
-                    Ok(got.image)
+            .map(|output| {
+                if output.regions.len() != expected.len() {
+                    return Err(ProtocolError::RegionMismatch {
+                        expected: format!("{} regions", expected.len()),
+                        found: format!("{} regions", output.regions.len()),
+                    });
                 }
+                output
+                    .regions
+                    .into_iter()
+                    .zip(&expected)
+                    .map(|(got, want)| {
+                        let dims = (got.image.width(), got.image.height());
+                        if got.region != *want || dims != (want.width, want.height) {
+                            Err(ProtocolError::RegionMismatch {
+                                expected: format!("{want:?}"),
+                                found: format!(
+                                    "{:?} with a {}×{} image",
+                                    got.region, dims.0, dims.1
+                                ),
+                            })
+                        } else {
+                            Ok(got.image)
+                        }
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -328,6 +350,7 @@ pub fn verify_image(
     }
     let mut clock = Clock {
         render_ms: 0.0,
+        render_calls: 0,
         started,
     };
     let duplicates = others.matches(job.frame, &facts);
@@ -341,6 +364,7 @@ pub fn verify_image(
         preview: None,
         rounds: Vec::new(),
         checker_render_ms: 0,
+        renderer_calls: 0,
         verify_ms: 0,
         backend: checker.verifier.name().to_string(),
         renderer: checker.renderer.name().to_string(),
@@ -391,7 +415,12 @@ pub fn verify_image(
 
     // 2. Global preview.
     let mut importance = None;
-    if let Some(factor) = preview_factor(job.width, job.height, config.preview_factor) {
+    let whole_frame = config.challenge.plan(job.width, job.height).whole_frame;
+    if whole_frame {
+        report
+            .reasons
+            .push("preview: skipped (small frame: the tiles cover the whole frame)".into());
+    } else if let Some(factor) = preview_factor(job.width, job.height, config.preview_factor) {
         let (preview, map) =
             run_preview(checker, job, &image, facts.format, &key, factor, &mut clock)?;
         importance = map;
@@ -459,6 +488,7 @@ pub fn verify_image(
 fn finish(mut report: VerifyReport, clock: &Clock) -> VerifyReport {
     let total = clock.started.elapsed().as_secs_f64() * 1e3;
     report.checker_render_ms = clock.render_ms.round() as u64;
+    report.renderer_calls = clock.render_calls;
     report.verify_ms = (total - clock.render_ms).max(0.0).round() as u64;
     report
 }
@@ -524,13 +554,16 @@ fn run_preview(
     };
     let samples = (job.samples / config.preview_sample_divisor.max(1)).max(1);
     let seeds = key.reference_seeds("preview", 2, job.worker_seed);
-    let mut pair = Vec::with_capacity(2);
-    for &seed in &seeds {
-        let mut images = checker.render(&job.request(resolution, samples, seed), clock)?;
-        pair.push(images.pop().ok_or_else(|| ProtocolError::RegionMismatch {
-            expected: "1 region".into(),
-            found: "none".into(),
-        })?);
+    let mut pair: Vec<LinearImage> = checker
+        .render_seeds(&job.request(resolution, samples, seeds[0]), &seeds, clock)?
+        .into_iter()
+        .flatten()
+        .collect();
+    if pair.len() != 2 {
+        return Err(ProtocolError::RegionMismatch {
+            expected: "2 preview images".into(),
+            found: format!("{}", pair.len()),
+        });
     }
     for image in &mut pair {
         *image = encoded_like(image, format)?;
@@ -618,20 +651,17 @@ fn run_round(
     let references = if round == 1 { 2 } else { 4 };
     let reference_samples = (job.samples / references as u32).max(1);
     let seeds = key.reference_seeds(&purpose, references, job.worker_seed);
-    let mut renders: Vec<Vec<LinearImage>> = Vec::with_capacity(references);
     let mut request = job.request(
         Resolution {
             width: job.width,
             height: job.height,
         },
         reference_samples,
-        0,
+        seeds[0],
     );
     request.regions = tiles.iter().map(|t| t.rect).collect();
-    for &seed in &seeds {
-        request.seed = seed;
-        renders.push(checker.render(&request, clock)?);
-    }
+    // Every tile at every seed in one renderer call.
+    let mut renders = checker.render_seeds(&request, &seeds, clock)?;
     for images in &mut renders {
         for image in images.iter_mut() {
             *image = encoded_like(image, format)?;

@@ -22,14 +22,17 @@ pub struct PooledStats {
     pub q_channel: [f64; CHANNELS],
     /// (2) The `|z|` quantile used ([`SumParams::z_threshold`]).
     pub z_threshold: f64,
-    /// (2) Samples with `|z|` above it.
+    /// (2) Samples with `−z` above it: the worker below the reference (one-sided, see
+    /// [`TileSums::z_exceed`]).
     pub z_exceed: u64,
     /// (2) `z_exceed / samples`.
     pub z_fraction: f64,
-    /// (2) The reference's own null count (see [`TileSums::z_null_exceed`]).
+    /// (2) The reference's own two-sided null count (evidence: how many fireflies the references
+    /// hold; see [`TileSums::z_null_exceed`]).
     pub z_null_exceed: u64,
-    /// (2) `(z_exceed − z_null_exceed) / samples`: the excess over what honest noise (fireflies
-    /// included) produces; the decision uses this.
+    /// (2) What the decision judges: `z_exceed / samples` (equal to `z_fraction`). Until
+    /// 2026-11-22 it was the two-sided count minus `z_null_exceed`, which rejected honest frames
+    /// rendered with more samples than asked (H5): their extra fireflies are not in the null.
     pub z_excess: f64,
     /// (2) Largest finite `|z|`.
     pub z_max: f64,
@@ -200,7 +203,7 @@ impl PooledStats {
         }
         s.q = ratio(num, den);
         s.z_fraction = s.z_exceed as f64 / s.samples.max(1) as f64;
-        s.z_excess = (s.z_exceed as f64 - s.z_null_exceed as f64) / s.samples.max(1) as f64;
+        s.z_excess = s.z_fraction;
         s.blocks = t_null_abs.len() as u64;
         if !t_null_abs.is_empty() {
             let n = t_null_abs.len() as f64;

@@ -25,7 +25,9 @@
 //!   each, a `PICTOR_PROGRESS k/n` line after each. Border fractions are chosen so that Blender's
 //!   pixel rounding gives exactly each region (see [`script`]); every output's size is checked
 //!   against its region. Measured with Blender 3.4.1 (Cycles, CPU): regions are bit-identical to the
-//!   same pixels of the full frame.
+//!   same pixels of the full frame. [`Renderer::render_seeds`] extends the batch to several seeds
+//!   (the checker's split references): every region once per seed, the Cycles seed set before each
+//!   render, still one process.
 //! - Cancellation and timeouts kill the process (it is reaped before `render` returns); the
 //!   temporary folder (script, spec, EXRs) is removed on every path, success or failure.
 
@@ -131,12 +133,15 @@ impl BlenderRenderer {
         }
     }
 
+    /// Renders `request` once per seed of `seeds` (empty: once with the request's seed) in one
+    /// Blender process: one output per seed (one when `seeds` is empty).
     fn render_checked(
         &self,
         request: &RenderRequest,
+        seeds: &[u64],
         control: &RenderControl,
         started: Instant,
-    ) -> Result<RenderOutput> {
+    ) -> Result<Vec<RenderOutput>> {
         request.validate()?;
         script::validate_for_blender(request)?;
         let scene = request.scene.as_deref().map(resolve_scene).transpose()?;
@@ -161,7 +166,13 @@ impl BlenderRenderer {
             })?;
         let script_path = work.path().join("pictor_override.py");
         let spec_path = work.path().join("spec.json");
-        let spec = script::build_spec(request, scene.as_deref(), work.path(), setup.as_deref());
+        let spec = script::build_seeded_spec(
+            request,
+            seeds,
+            scene.as_deref(),
+            work.path(),
+            setup.as_deref(),
+        );
         let spec_json = serde_json::to_vec_pretty(&spec).map_err(|error| {
             RenderError::invalid("scene", format!("not representable: {error}"))
         })?;
@@ -212,7 +223,8 @@ impl BlenderRenderer {
         }
 
         let mut regions = Vec::with_capacity(count);
-        for (index, region) in request.effective_regions().into_iter().enumerate() {
+        let asked = request.effective_regions();
+        for (index, region) in asked.iter().cycle().take(count).copied().enumerate() {
             let path = script::region_output(work.path(), index);
             let bytes = std::fs::read(&path).map_err(|error| RenderError::BlenderFailed {
                 status: format!("region {index}: Blender wrote no image ({error})"),
@@ -236,12 +248,19 @@ impl BlenderRenderer {
             regions.push(RegionImage { region, image });
         }
         control.report(1.0, started);
-        Ok(RenderOutput {
-            regions,
-            render_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            renderer: "blender".to_string(),
-            renderer_version: install.version.to_string(),
-        })
+        let render_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let version = install.version.to_string();
+        let mut outputs = Vec::with_capacity(seeds.len().max(1));
+        let mut rest = regions.into_iter();
+        for _ in 0..seeds.len().max(1) {
+            outputs.push(RenderOutput {
+                regions: rest.by_ref().take(asked.len()).collect(),
+                render_ms,
+                renderer: "blender".to_string(),
+                renderer_version: version.clone(),
+            });
+        }
+        Ok(outputs)
     }
 }
 
@@ -257,7 +276,28 @@ impl Renderer for BlenderRenderer {
     fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput> {
         let started = Instant::now();
         control.report(0.0, started);
-        self.render_checked(request, control, started)
+        self.render_checked(request, &[], control, started)?
+            .pop()
+            .ok_or_else(|| RenderError::BlenderFailed {
+                status: "no output".to_string(),
+                last_lines: String::new(),
+            })
+    }
+
+    /// All seeds in one Blender process (the scene is loaded once): the per-render seed is set
+    /// before each border render.
+    fn render_seeds(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+    ) -> Result<Vec<RenderOutput>> {
+        if seeds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        control.report(0.0, started);
+        self.render_checked(request, seeds, control, started)
     }
 }
 

@@ -1,7 +1,8 @@
 # Pictor's Blender override script (pictor-render/src/blender/override.py).
 #
 # This file is a constant: no request data is ever pasted into it. Everything it needs (engine,
-# resolution, samples, seed, frame, border fractions, output paths, the optional setup script)
+# resolution, samples, seed, frame, border fractions, per-render seeds, output paths, the optional
+# setup script)
 # comes from the JSON spec whose path follows `--` on Blender's command line, written by
 # pictor_render::blender::script.
 #
@@ -106,6 +107,10 @@ def main():
             render.use_crop_to_border = True
             render.border_min_x, render.border_max_x = border[0], border[1]
             render.border_min_y, render.border_max_y = border[2], border[3]
+        seed = region.get("seed")
+        if seed is not None and spec["engine"] == "CYCLES":
+            scene.cycles.seed = seed
+            expect(scene.cycles.seed, seed, "the seed")
         marker("REGION", "%d/%d" % (index, count))
         bpy.ops.render.render()
         # save_render, unlike write_still, takes the path literally (no `#` frame substitution).

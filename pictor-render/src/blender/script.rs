@@ -66,6 +66,10 @@ pub struct ScriptRegion {
     pub border: Option<[f64; 4]>,
     /// Where Blender writes the region's EXR.
     pub output: PathBuf,
+    /// The Cycles seed of this render (`0..=i32::MAX`), when it differs from [`ScriptSpec::seed`]:
+    /// a batch may render the same regions with several seeds in one process.
+    #[serde(default)]
+    pub seed: Option<u32>,
 }
 
 /// Blender's name for an engine.
@@ -152,23 +156,43 @@ pub fn build_spec(
     out_dir: &Path,
     setup_script: Option<&Path>,
 ) -> ScriptSpec {
+    build_seeded_spec(request, &[], scene, out_dir, setup_script)
+}
+
+/// The spec of a request rendered once per seed of `seeds` (empty: once, with the request's seed):
+/// render `k·regions + i` is region `i` with seed `k`, written to `out_dir/region_{k·regions + i:05}.exr`.
+pub fn build_seeded_spec(
+    request: &RenderRequest,
+    seeds: &[u64],
+    scene: Option<&Path>,
+    out_dir: &Path,
+    setup_script: Option<&Path>,
+) -> ScriptSpec {
     let (width, height) = (request.resolution.width, request.resolution.height);
-    let regions: Vec<ScriptRegion> = if request.regions.is_empty() {
-        vec![ScriptRegion {
-            border: None,
-            output: region_output(out_dir, 0),
-        }]
+    let borders: Vec<Option<[f64; 4]>> = if request.regions.is_empty() {
+        vec![None]
     } else {
         request
             .regions
             .iter()
-            .enumerate()
-            .map(|(index, region)| ScriptRegion {
-                border: Some(border_fractions(*region, width, height)),
-                output: region_output(out_dir, index),
-            })
+            .map(|region| Some(border_fractions(*region, width, height)))
             .collect()
     };
+    let seeds: Vec<Option<u32>> = if seeds.is_empty() {
+        vec![None]
+    } else {
+        seeds.iter().map(|&seed| Some(cycles_seed(seed))).collect()
+    };
+    let regions: Vec<ScriptRegion> = seeds
+        .iter()
+        .flat_map(|seed| borders.iter().map(move |border| (*seed, *border)))
+        .enumerate()
+        .map(|(index, (seed, border))| ScriptRegion {
+            border,
+            output: region_output(out_dir, index),
+            seed,
+        })
+        .collect();
     ScriptSpec {
         scene: scene.map(Path::to_path_buf),
         engine: engine_name(request.engine.unwrap_or(Engine::Cycles)).to_string(),
@@ -291,6 +315,15 @@ mod tests {
         assert_eq!(back.scene.as_deref(), Some(evil));
         assert_eq!(spec.engine, "CYCLES");
         assert!(!spec.persistent_data);
+        assert_eq!(spec.regions[0].seed, None);
+        // Two seeds × one region: seed-major order, one output each.
+        let seeded = build_seeded_spec(&request, &[5, 6], None, Path::new("/tmp/out"), None);
+        assert_eq!(seeded.regions.len(), 2);
+        assert_eq!(seeded.regions[0].seed, Some(cycles_seed(5)));
+        assert_eq!(seeded.regions[1].seed, Some(cycles_seed(6)));
+        assert_eq!(seeded.regions[0].border, seeded.regions[1].border);
+        assert_ne!(seeded.regions[0].output, seeded.regions[1].output);
+        assert!(seeded.persistent_data);
         assert!(
             !OVERRIDE_SCRIPT.contains("{{"),
             "the script is not a template"

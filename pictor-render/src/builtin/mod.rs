@@ -84,29 +84,48 @@ impl BuiltinRenderer {
         control: &RenderControl,
         started: Instant,
     ) -> Result<RenderOutput> {
+        self.render_seeds_validated(scene, request, &[request.seed], control, started)?
+            .pop()
+            .ok_or_else(|| RenderError::invalid("seeds", "no output"))
+    }
+
+    /// Renders every region once per seed: one output per seed. All rows of all (seed, region)
+    /// pairs go to the thread pool at once, so many small regions keep every thread busy.
+    fn render_seeds_validated(
+        &self,
+        scene: &BuiltinScene,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+        started: Instant,
+    ) -> Result<Vec<RenderOutput>> {
         control.check(started)?;
         let resolution = request.resolution;
         let world = World::new(scene, request.frame, resolution.width, resolution.height);
+        let regions = request.effective_regions();
+        let units: Vec<(u64, PixelRect, u32)> = seeds
+            .iter()
+            .flat_map(|&seed| {
+                regions.iter().flat_map(move |&region| {
+                    (region.y..region.y + region.height).map(move |y| (seed, region, y))
+                })
+            })
+            .collect();
         let job = RegionJob {
             world: &world,
             request,
             control,
             started,
             rows_done: AtomicU64::new(0),
-            rows_total: request
-                .effective_regions()
-                .iter()
-                .map(|region| u64::from(region.height))
-                .sum(),
+            rows_total: units.len() as u64,
         };
-        let render_all = || -> Result<Vec<RegionImage>> {
-            request
-                .effective_regions()
-                .into_iter()
-                .map(|region| job.render_region(region))
+        let render_all = || -> Result<Vec<Vec<f32>>> {
+            units
+                .par_iter()
+                .map(|&(seed, region, y)| job.render_row(seed, region, y))
                 .collect()
         };
-        let regions = match self.threads {
+        let rows = match self.threads {
             None => render_all()?,
             Some(threads) => rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -115,12 +134,28 @@ impl BuiltinRenderer {
                 .install(render_all)?,
         };
         control.report(1.0, started);
-        Ok(RenderOutput {
-            regions,
-            render_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            renderer: NAME.to_string(),
-            renderer_version: env!("CARGO_PKG_VERSION").to_string(),
-        })
+        let render_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut rows = rows.into_iter();
+        let mut outputs = Vec::with_capacity(seeds.len());
+        for _ in seeds {
+            let mut images = Vec::with_capacity(regions.len());
+            for &region in &regions {
+                let pixels: Vec<f32> = rows
+                    .by_ref()
+                    .take(region.height as usize)
+                    .flatten()
+                    .collect();
+                let image = LinearImage::from_rgba(region.width, region.height, pixels)?;
+                images.push(RegionImage { region, image });
+            }
+            outputs.push(RenderOutput {
+                regions: images,
+                render_ms,
+                renderer: NAME.to_string(),
+                renderer_version: env!("CARGO_PKG_VERSION").to_string(),
+            });
+        }
+        Ok(outputs)
     }
 }
 
@@ -135,26 +170,15 @@ struct RegionJob<'a> {
 }
 
 impl RegionJob<'_> {
-    /// Renders one region, its rows in parallel; stops at the first row that finds the render
-    /// cancelled or timed out.
-    fn render_region(&self, region: PixelRect) -> Result<RegionImage> {
-        let rows: Vec<Vec<f32>> = (0..region.height)
-            .into_par_iter()
-            .map(|row| self.render_row(region, region.y + row))
-            .collect::<Result<_>>()?;
-        let image = LinearImage::from_rgba(region.width, region.height, rows.concat())?;
-        Ok(RegionImage { region, image })
-    }
-
-    /// Renders frame row `y` between the region's columns, as RGBA. Checks for cancellation and the
-    /// timeout before every pixel (a pixel of many samples can take a while; the check costs an atomic
-    /// load and a clock read).
-    fn render_row(&self, region: PixelRect, y: u32) -> Result<Vec<f32>> {
+    /// Renders frame row `y` between the region's columns with `seed`, as RGBA. Checks for
+    /// cancellation and the timeout before every pixel (a pixel of many samples can take a while;
+    /// the check costs an atomic load and a clock read).
+    fn render_row(&self, seed: u64, region: PixelRect, y: u32) -> Result<Vec<f32>> {
         let request = self.request;
         let mut pixels = Vec::with_capacity(region.width as usize * 4);
         for x in region.x..region.x + region.width {
             self.control.check(self.started)?;
-            let key = PixelKey::new(request.seed, request.frame, x, y);
+            let key = PixelKey::new(seed, request.frame, x, y);
             pixels.extend(self.world.render_pixel(key, x, y, request.samples));
         }
         let done = self.rows_done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -184,5 +208,24 @@ impl Renderer for BuiltinRenderer {
             None => BuiltinScene::demo(),
         };
         self.render_validated(&scene, request, control, started)
+    }
+
+    /// One call for all seeds: the scene is loaded and prepared once, and the rows of every
+    /// (seed, region) pair are rendered in one parallel pass. Each image is bit-identical to
+    /// [`Renderer::render`] with that seed.
+    fn render_seeds(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+    ) -> Result<Vec<RenderOutput>> {
+        let started = Instant::now();
+        request.validate()?;
+        control.check(started)?;
+        let scene = match &request.scene {
+            Some(path) => BuiltinScene::load(path)?,
+            None => BuiltinScene::demo(),
+        };
+        self.render_seeds_validated(&scene, request, seeds, control, started)
     }
 }

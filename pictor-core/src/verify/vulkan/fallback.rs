@@ -119,10 +119,12 @@ impl<'a> Planes<'a> {
                     continue;
                 }
                 let var = (0.5 * sum / count).max(floor);
-                let z = ((s.clean - s.mean) / var.sqrt()).abs();
-                if z > p.z_threshold {
+                // One-sided (the worker's pixel below the reference), as `TileSums::z_exceed`.
+                let z_low = (s.mean - s.clean) / var.sqrt();
+                if z_low > p.z_threshold {
                     out.exceed += 1;
                 }
+                let z = z_low.abs();
                 if z.is_finite() {
                     out.z_max = out.z_max.max(z);
                 }

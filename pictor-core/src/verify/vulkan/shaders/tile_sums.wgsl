@@ -228,13 +228,14 @@ fn main(
                 } else {
                     let variance = max(0.5 * (others + d * d) / f32(count), floor);
                     if (variance > 0.0) {
-                        let z = abs(e) / sqrt(variance);
-                        if (abs(z - thr) <= band) {
+                        // One-sided: only the worker's pixel below the reference counts.
+                        let z_low = -e / sqrt(variance);
+                        if (abs(z_low - thr) <= band) {
                             v[UNDECIDED] = Z_UNDECIDED;
-                        } else if (z > thr) {
+                        } else if (z_low > thr) {
                             v[Z_EXCEED] = 1.0;
                         }
-                        v[Z_MAX] = z;
+                        v[Z_MAX] = abs(z_low);
                     } else {
                         v[UNDECIDED] = Z_UNDECIDED;
                     }
