@@ -1,7 +1,12 @@
 //! Argument parsing and dispatch of the `pictor` subcommands, one module per subcommand.
 
+mod account;
+mod job;
+mod ledger;
+mod network_args;
 mod plan;
 mod render;
+mod serve;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +21,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a coordinator on a data directory until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Open accounts and credit them (admin key).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Quote, submit, follow, download and cancel render jobs (creator key).
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Check the network's hash-chained, signed ledger.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Plan a synthetic market (or an ETC matrix) with a scheduling strategy and compare it with
     /// the lower bounds.
     Plan(plan::PlanArgs),
@@ -25,11 +41,105 @@ enum Command {
     Verify(verify::VerifyArgs),
 }
 
+/// A failure with its own exit status (other failures exit 1); `main` still prints its message as
+/// the one-line cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitStatus {
+    /// The process exit status.
+    pub code: u8,
+    message: String,
+}
+
+impl ExitStatus {
+    /// A failure that exits with `code`.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        ExitStatus {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The exit status for a failure: its [`ExitStatus`] code, else 1.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    error
+        .downcast_ref::<ExitStatus>()
+        .map_or(1, |status| status.code)
+}
+
+/// Parses the command line. Help and version go to stdout (exit 0); a usage error becomes one line
+/// (`Err`), like every other failure.
+pub fn parse() -> Result<Cli, String> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                error.exit();
+            }
+            Err(one_line(&error.render().to_string()))
+        }
+    }
+}
+
+/// Clap's multi-line usage error as one line: the message and its details, without the usage
+/// block and the `--help` hint.
+fn one_line(rendered: &str) -> String {
+    let mut parts = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    parts.join(" ")
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Account(command) => account::run(command),
+        Command::Job(command) => job::run(command),
+        Command::Ledger(command) => ledger::run(command),
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
         Command::Verify(args) => verify::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_become_one_line() {
+        let rendered = "error: invalid value 'admin' for '--role <ROLE>'\n  [possible values: \
+                        creator, worker, checker]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(rendered),
+            "invalid value 'admin' for '--role <ROLE>' [possible values: creator, worker, checker]"
+        );
+        let rendered = "error: the following required arguments were not provided:\n  --name \
+                        <NAME>\n\nUsage: pictor account create --name <NAME>\n\nFor more \
+                        information, try '--help'.\n";
+        assert_eq!(
+            one_line(rendered),
+            "the following required arguments were not provided: --name <NAME>"
+        );
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

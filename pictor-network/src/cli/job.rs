@@ -1,0 +1,475 @@
+//! `pictor job quote|submit|status|watch|download|cancel`: price and submit render jobs, follow them,
+//! fetch their frames.
+
+use super::ExitStatus;
+use super::network_args::{NetworkArgs, runtime};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pictor_core::api::JobView;
+use pictor_core::job::JobState;
+use pictor_core::{AssetId, FrameSet, JobId, JobSpec, OutputFormat, Quote, RendererKind, Tier};
+use pictor_sdk::{Client, UploadedAsset};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The exit status of `pictor job watch` when the job ends failed or cancelled.
+pub const EXIT_JOB_UNSUCCESSFUL: u8 = 3;
+
+/// `pictor job …`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Upload a scene and price a job on the workers online now (nothing is held).
+    Quote(SpecArgs),
+    /// Upload a scene and submit a job: its P90 cost (the escrow hold) leaves your balance.
+    Submit(SpecArgs),
+    /// Show a job's state and progress.
+    Status(JobArgs),
+    /// Follow a job until it ends.
+    ///
+    /// Exit status: 0 when it completes, 3 when it fails or is cancelled, 1 on any other error.
+    #[command(after_help = "Exit status: 0 completed, 3 failed or cancelled, 1 any other error.")]
+    Watch(JobArgs),
+    /// Download the job's accepted frames into --out (frame_NNNN.EXT, checked against their hashes).
+    Download(JobArgs),
+    /// Cancel a job; unused escrow returns to your balance.
+    Cancel(JobArgs),
+}
+
+/// Renderers a job can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    /// The built-in deterministic path tracer.
+    Builtin,
+    /// Blender (Cycles), headless.
+    Blender,
+}
+
+/// Output encodings a job can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// 8-bit sRGB PNG.
+    Png,
+    /// 16-bit sRGB PNG.
+    Png16,
+    /// Linear OpenEXR.
+    Exr,
+}
+
+/// Service tiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TierArg {
+    /// Cheapest capacity, whenever it is free (×0.8).
+    Economy,
+    /// The default (×1).
+    Standard,
+    /// Fastest reliable capacity first (×1.5).
+    Priority,
+}
+
+/// Arguments of `pictor job quote` and `pictor job submit`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// The scene: a file (its folder is uploaded, the file is the main file) or a folder (then
+    /// --main-file names the main file inside it).
+    #[arg(long, value_name = "PATH")]
+    scene: PathBuf,
+    /// The main file, relative to the scene folder (needed when --scene is a folder).
+    #[arg(long, value_name = "NAME")]
+    main_file: Option<String>,
+    /// Frames: `1-24`, `1,5,9`, `1-100x10` (the scene's own numbers).
+    #[arg(long, value_parser = parse_frames)]
+    frames: FrameSet,
+    /// Samples per pixel.
+    #[arg(long, default_value_t = 64)]
+    samples: u32,
+    /// Frame width in pixels.
+    #[arg(long, default_value_t = 640)]
+    width: u32,
+    /// Frame height in pixels.
+    #[arg(long, default_value_t = 360)]
+    height: u32,
+    /// Output encoding.
+    #[arg(long, value_enum, default_value = "png")]
+    format: FormatArg,
+    /// Service tier.
+    #[arg(long, value_enum, default_value = "standard")]
+    tier: TierArg,
+    /// Renderer.
+    #[arg(long, value_enum, default_value = "builtin")]
+    renderer: RendererArg,
+    /// Print one JSON object instead of a summary (and no progress bar).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of the commands on one job.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// The job's id.
+    #[arg(value_name = "JOB_ID")]
+    job: u64,
+    /// Folder to download frames into (`download`; default ./job-JOB_ID).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print one JSON object instead of a summary (and no progress bar).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses a frame set.
+fn parse_frames(text: &str) -> Result<FrameSet, String> {
+    text.parse::<FrameSet>().map_err(|error| error.to_string())
+}
+
+/// What `pictor job quote --json` prints.
+#[derive(Debug, Serialize)]
+struct QuoteReport<'a> {
+    scene: &'a AssetId,
+    quote: &'a Quote,
+}
+
+/// One frame in what `pictor job download --json` prints.
+#[derive(Debug, Serialize)]
+struct FrameReport {
+    frame: u32,
+    path: String,
+    size: u64,
+    downloaded: bool,
+}
+
+/// What `pictor job download --json` prints.
+#[derive(Debug, Serialize)]
+struct DownloadReport {
+    job: u64,
+    out: String,
+    frames: Vec<FrameReport>,
+}
+
+/// Runs `pictor job …`.
+pub fn run(command: JobCommand) -> Result<()> {
+    match command {
+        JobCommand::Quote(args) => quote_or_submit(args, false),
+        JobCommand::Submit(args) => quote_or_submit(args, true),
+        JobCommand::Status(args) => status(args),
+        JobCommand::Watch(args) => watch(args),
+        JobCommand::Download(args) => download(args),
+        JobCommand::Cancel(args) => cancel(args),
+    }
+}
+
+/// The folder to upload and the main file inside it.
+fn scene_folder(scene: &Path, main_file: Option<&str>) -> Result<(PathBuf, String)> {
+    let metadata = std::fs::metadata(scene)
+        .with_context(|| format!("reading the scene {}", scene.display()))?;
+    if metadata.is_dir() {
+        let Some(main) = main_file else {
+            bail!(
+                "--scene {} is a folder: name its main file with --main-file",
+                scene.display()
+            );
+        };
+        if !scene.join(main).is_file() {
+            bail!("--main-file {main} is not a file in {}", scene.display());
+        }
+        return Ok((scene.to_path_buf(), main.to_string()));
+    }
+    let Some(name) = scene.file_name().and_then(|n| n.to_str()) else {
+        bail!("the scene file name of {} is not UTF-8", scene.display());
+    };
+    if let Some(main) = main_file
+        && main != name
+    {
+        bail!("--main-file {main} differs from the scene file {name}; give one or the other");
+    }
+    let folder = match scene.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((folder, name.to_string()))
+}
+
+/// A bar on stderr, or a hidden one under `--json` or when stderr is not a terminal.
+fn progress_bar(json: bool, length: u64, template: &str) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Uploads the scene folder with a byte progress bar.
+async fn upload_scene(client: &Client, args: &SpecArgs) -> Result<UploadedAsset> {
+    let (folder, main_file) = scene_folder(&args.scene, args.main_file.as_deref())?;
+    let bar = progress_bar(
+        args.json,
+        0,
+        "uploading {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    );
+    let progress = bar.clone();
+    let uploaded = client
+        .assets()
+        .upload_folder(&folder, main_file)
+        .progress(move |event| {
+            progress.set_length(event.bytes_total);
+            progress.set_position(event.bytes_done);
+        })
+        .send()
+        .await
+        .with_context(|| format!("uploading the scene folder {}", folder.display()));
+    bar.finish_and_clear();
+    uploaded
+}
+
+fn build_spec(args: &SpecArgs, scene: AssetId) -> Result<JobSpec> {
+    let renderer = match args.renderer {
+        RendererArg::Builtin => RendererKind::Builtin,
+        RendererArg::Blender => RendererKind::Blender,
+    };
+    let output = match args.format {
+        FormatArg::Png => OutputFormat::Png8,
+        FormatArg::Png16 => OutputFormat::Png16,
+        FormatArg::Exr => OutputFormat::Exr,
+    };
+    let tier = match args.tier {
+        TierArg::Economy => Tier::Economy,
+        TierArg::Standard => Tier::Standard,
+        TierArg::Priority => Tier::Priority,
+    };
+    JobSpec::builder(scene, args.frames.clone())
+        .renderer(renderer)
+        .resolution(args.width, args.height)
+        .samples(args.samples)
+        .output(output)
+        .tier(tier)
+        .build()
+        .context("the job settings")
+}
+
+fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
+    let client = args.network.client()?;
+    // Refuse bad settings before uploading anything.
+    build_spec(&args, AssetId::of_bytes(b"settings check"))?;
+    runtime()?.block_on(async {
+        let asset = upload_scene(&client, &args).await?;
+        let spec = build_spec(&args, asset.id.clone())?;
+        if submit {
+            let job = client
+                .jobs()
+                .submit(spec)
+                .send()
+                .await
+                .context("submitting the job")?;
+            if args.json {
+                println!("{}", serde_json::to_string(&job)?);
+            } else {
+                println!(
+                    "job {} {}: {} tasks, {} credits held in escrow (scene {})",
+                    job.id,
+                    state_name(job.state),
+                    job.tasks_total,
+                    job.escrow,
+                    asset.id
+                );
+            }
+        } else {
+            let quote = client
+                .quotes()
+                .create(spec)
+                .await
+                .context("quoting the job")?;
+            if args.json {
+                let report = QuoteReport {
+                    scene: &asset.id,
+                    quote: &quote,
+                };
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "cost {} credits (P50) to {} credits (P90); ETA {} (P50) to {} (P90); \
+                     escrow hold {} credits{} (scene {})",
+                    quote.cost_p50,
+                    quote.cost_p90,
+                    duration(quote.eta_p50_secs),
+                    duration(quote.eta_p90_secs),
+                    quote.escrow_hold,
+                    if quote.capped { ", capped" } else { "" },
+                    asset.id
+                );
+            }
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// `1h 02m`, `3m 20s`, `12s`.
+fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return "unknown".to_string();
+    }
+    let whole = secs.round() as u64;
+    match whole {
+        0..60 => format!("{whole}s"),
+        60..3600 => format!("{}m {:02}s", whole / 60, whole % 60),
+        _ => format!("{}h {:02}m", whole / 3600, (whole % 3600) / 60),
+    }
+}
+
+/// The state as the API spells it.
+fn state_name(state: JobState) -> &'static str {
+    match state {
+        JobState::Quoted => "quoted",
+        JobState::Queued => "queued",
+        JobState::Running => "running",
+        JobState::Paused => "paused",
+        JobState::Completed => "completed",
+        JobState::Failed => "failed",
+        JobState::Cancelled => "cancelled",
+    }
+}
+
+fn print_view(view: &JobView, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(view)?);
+    } else {
+        let paused = match view.paused_reason {
+            Some(reason) => format!(" ({reason:?})").to_lowercase(),
+            None => String::new(),
+        };
+        println!(
+            "job {} {}{}: {}/{} tasks accepted, {} credits spent, {} credits in escrow",
+            view.id,
+            state_name(view.state),
+            paused,
+            view.tasks_accepted,
+            view.tasks_total,
+            view.spent,
+            view.escrow
+        );
+    }
+    Ok(())
+}
+
+fn status(args: JobArgs) -> Result<()> {
+    let client = args.network.client()?;
+    let view = runtime()?.block_on(client.jobs().get(JobId(args.job)))?;
+    print_view(&view, args.json)
+}
+
+fn cancel(args: JobArgs) -> Result<()> {
+    let client = args.network.client()?;
+    let view = runtime()?
+        .block_on(client.jobs().cancel(JobId(args.job)))
+        .with_context(|| format!("cancelling job {}", args.job))?;
+    print_view(&view, args.json)
+}
+
+fn watch(args: JobArgs) -> Result<()> {
+    let client = args.network.client()?;
+    let id = JobId(args.job);
+    let view = runtime()?.block_on(async {
+        let view = client.jobs().get(id).await?;
+        let bar = progress_bar(
+            args.json,
+            u64::from(view.tasks_total),
+            "{spinner} job {prefix} {bar:30} {pos}/{len} tasks accepted {msg}",
+        );
+        bar.set_prefix(id.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        let events = client.jobs().events(id);
+        futures_util::pin_mut!(events);
+        let mut accepted: u64 = 0;
+        while let Some(event) = events.try_next().await.inspect_err(|_| bar.abandon())? {
+            if event.kind == "task_accepted" {
+                accepted += 1;
+                bar.set_position(accepted.min(u64::from(view.tasks_total)));
+            }
+            bar.set_message(event.kind);
+        }
+        let view = client.jobs().get(id).await?;
+        bar.set_position(u64::from(view.tasks_accepted));
+        bar.finish_and_clear();
+        anyhow::Ok(view)
+    })?;
+    print_view(&view, args.json)?;
+    match view.state {
+        JobState::Completed => Ok(()),
+        state => Err(ExitStatus::new(
+            EXIT_JOB_UNSUCCESSFUL,
+            format!("job {} ended {}", view.id, state_name(state)),
+        )
+        .into()),
+    }
+}
+
+fn download(args: JobArgs) -> Result<()> {
+    let client = args.network.client()?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("job-{}", args.job)));
+    let frames = runtime()?
+        .block_on(client.jobs().download_frames(JobId(args.job), &out))
+        .with_context(|| format!("downloading the frames of job {}", args.job))?;
+    if args.json {
+        let report = DownloadReport {
+            job: args.job,
+            out: out.display().to_string(),
+            frames: frames
+                .iter()
+                .map(|frame| FrameReport {
+                    frame: frame.frame,
+                    path: frame.path.display().to_string(),
+                    size: frame.size,
+                    downloaded: frame.downloaded,
+                })
+                .collect(),
+        };
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let fresh = frames.iter().filter(|frame| frame.downloaded).count();
+        println!(
+            "{} frames in {} ({fresh} downloaded, {} already there)",
+            frames.len(),
+            out.display(),
+            frames.len() - fresh
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(12.4), "12s");
+        assert_eq!(duration(200.0), "3m 20s");
+        assert_eq!(duration(3720.0), "1h 02m");
+        assert_eq!(duration(f64::NAN), "unknown");
+    }
+
+    #[test]
+    fn a_scene_file_uploads_its_folder_and_a_folder_needs_a_main_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scene.toml");
+        std::fs::write(&file, "x").unwrap();
+        let (folder, main) = scene_folder(&file, None).unwrap();
+        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+        assert!(scene_folder(dir.path(), None).is_err());
+        assert!(scene_folder(dir.path(), Some("other.toml")).is_err());
+        assert!(scene_folder(&file, Some("other.toml")).is_err());
+        let (folder, main) = scene_folder(dir.path(), Some("scene.toml")).unwrap();
+        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+    }
+}
