@@ -9,7 +9,7 @@ use ed25519_dalek::SigningKey;
 use futures_util::StreamExt;
 use pictor_core::api::{Role, TaskLease, Verdict};
 use pictor_core::ledger::{Account, Ledger, verify};
-use pictor_core::{AccountId, JobSpec, Money};
+use pictor_core::{JobSpec, Money};
 use pictor_network::blobs::BlobStore;
 use pictor_network::service::Config;
 use pictor_sdk::Client;
@@ -123,6 +123,16 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "events in order, no gaps: {seqs:?}");
 
+    // Resuming from an event id replays only what came after it.
+    let resumed: Vec<_> = creator
+        .jobs()
+        .events_after(job.id, 3)
+        .map(|event| event.expect("event"))
+        .collect()
+        .await;
+    assert_eq!(resumed.first().map(|e| e.seq), Some(4));
+    assert_eq!(resumed.len(), events.len() - 3);
+
     let done = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, pictor_core::job::JobState::Completed);
     assert_eq!(done.tasks_accepted, 3);
@@ -161,5 +171,28 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     assert_eq!(ledger.escrow_total(), 0);
     let me = worker.accounts().me().await.expect("worker account");
     assert_eq!(i128::from(me.balance.micros()), worker_got);
-    let _ = AccountId(0);
+
+    // The bootstrap admin key is private to its owner; metrics count what happened.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(network.data.path().join("admin.key"))
+            .expect("admin key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(network.data.path().join("network.key"))
+            .expect("network key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let metrics = reqwest::get(format!("{}/metrics", network.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("pictor_settlements_total 3"), "{metrics}");
+    assert!(metrics.contains("pictor_leases_total 3"), "{metrics}");
 }
