@@ -122,6 +122,10 @@ fn pictor(args: &[&str]) -> Output {
         .expect("the pictor binary runs")
 }
 
+fn args(owned: &[String]) -> Vec<&str> {
+    owned.iter().map(String::as_str).collect()
+}
+
 fn json_ok(args: &[&str]) -> Value {
     let output = pictor(args);
     assert!(
@@ -137,7 +141,11 @@ fn json_ok(args: &[&str]) -> Value {
 fn assert_one_line_failure(output: &Output, code: i32, what: &str) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert_eq!(output.status.code(), Some(code), "{what}: {stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: one line: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{what}: one line: {stderr}"
+    );
     assert!(stderr.starts_with("pictor: "), "{what}: {stderr}");
     stderr
 }
@@ -217,8 +225,17 @@ fn serve_accounts_quote_and_ledger_verify() {
     let admin = server.admin_key();
     let id = creator["id"].as_u64().expect("id").to_string();
     let deposited = json_ok(&[
-        "account", "deposit", "--network", &server.url, "--admin-key", &admin, "--account", &id,
-        "--credits", "2.5", "--json",
+        "account",
+        "deposit",
+        "--network",
+        &server.url,
+        "--admin-key",
+        &admin,
+        "--account",
+        &id,
+        "--credits",
+        "2.5",
+        "--json",
     ]);
     assert_eq!(deposited["balance_micros"], 102_500_000);
 
@@ -233,37 +250,143 @@ fn serve_accounts_quote_and_ledger_verify() {
     .expect("scene file");
     let scene_arg = scene.to_str().expect("utf-8");
     let quote = json_ok(&[
-        "job", "quote", "--network", &server.url, "--api-key", &creator_key, "--scene", scene_arg,
-        "--main-file", "demo.toml", "--frames", "1-4", "--samples", "8", "--width", "64",
-        "--height", "36", "--json",
+        "job",
+        "quote",
+        "--network",
+        &server.url,
+        "--api-key",
+        &creator_key,
+        "--scene",
+        scene_arg,
+        "--main-file",
+        "demo.toml",
+        "--frames",
+        "1-4",
+        "--samples",
+        "8",
+        "--width",
+        "64",
+        "--height",
+        "36",
+        "--json",
     ]);
     let q = &quote["quote"];
     assert_eq!(quote["scene"].as_str().map(str::len), Some(64));
     assert!(q["cost_p90"].as_u64() >= q["cost_p50"].as_u64(), "{quote}");
-    assert!(q["escrow_hold"].as_u64().is_some_and(|hold| hold > 0), "{quote}");
+    assert!(
+        q["escrow_hold"].as_u64().is_some_and(|hold| hold > 0),
+        "{quote}"
+    );
     // The same through the scene file, with the key from the environment.
     let output = Command::new(env!("CARGO_BIN_EXE_pictor"))
         .args(["job", "quote", "--scene"])
         .arg(scene.join("demo.toml"))
-        .args(["--frames", "1-4", "--samples", "8", "--width", "64", "--height", "36"])
+        .args([
+            "--frames",
+            "1-4",
+            "--samples",
+            "8",
+            "--width",
+            "64",
+            "--height",
+            "36",
+        ])
         .args(["--json"])
         .env("PICTOR_NETWORK", &server.url)
         .env("PICTOR_API_KEY", &creator_key)
         .output()
         .expect("runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let again: Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(again["scene"], quote["scene"], "same folder, same asset");
+
+    // Two deposits so far.
+    let remote = json_ok(&["ledger", "verify", "--network", &server.url, "--json"]);
+    assert_eq!(remote["ok"], true, "{remote}");
+    assert_eq!(remote["entries"], 2, "two deposits: {remote}");
+
+    // Submit, read, cancel; watching a cancelled job exits 3 with its view; nothing to download.
+    let net = [
+        "--network",
+        server.url.as_str(),
+        "--api-key",
+        creator_key.as_str(),
+    ];
+    let submit: Vec<&str> = ["job", "submit"]
+        .into_iter()
+        .chain(net)
+        .chain([
+            "--scene",
+            scene_arg,
+            "--main-file",
+            "demo.toml",
+            "--frames",
+            "1-4",
+            "--samples",
+            "8",
+            "--width",
+            "64",
+            "--height",
+            "36",
+            "--tier",
+            "economy",
+            "--json",
+        ])
+        .collect();
+    let job = json_ok(&submit);
+    assert_eq!(job["state"], "queued", "{job}");
+    assert_eq!(job["tasks_total"], 4, "{job}");
+    let job_id = job["id"].as_u64().expect("job id").to_string();
+    let on_job = |command: &'static str| -> Vec<String> {
+        ["job", command]
+            .into_iter()
+            .chain(net)
+            .chain([job_id.as_str(), "--json"])
+            .map(String::from)
+            .collect()
+    };
+    let status = json_ok(&args(&on_job("status")));
+    assert_eq!(status["id"], job["id"]);
+    let cancelled = json_ok(&args(&on_job("cancel")));
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    let watched = pictor(&args(&on_job("watch")));
+    assert_one_line_failure(&watched, 3, "watching a cancelled job");
+    let view: Value = serde_json::from_slice(&watched.stdout).expect("one JSON object");
+    assert_eq!(view["state"], "cancelled", "{view}");
+    let out = dir.path().join("frames");
+    let mut download = on_job("download");
+    download.extend(["--out".to_string(), out.display().to_string()]);
+    let downloaded = json_ok(&args(&download));
+    assert_eq!(downloaded["frames"], serde_json::json!([]), "{downloaded}");
 
     // The ledger verifies over the network and from the data directory (read while serving).
     let remote = json_ok(&["ledger", "verify", "--network", &server.url, "--json"]);
     assert_eq!(remote["ok"], true, "{remote}");
-    assert_eq!(remote["entries"], 2, "two deposits: {remote}");
-    let local = json_ok(&["ledger", "verify", "--data", data.to_str().expect("utf-8"), "--json"]);
+    assert!(
+        remote["entries"].as_u64() > Some(2),
+        "hold and release: {remote}"
+    );
+    let local = json_ok(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--json",
+    ]);
     assert_eq!(local, remote);
 
     server.stop();
-    let local = json_ok(&["ledger", "verify", "--data", data.to_str().expect("utf-8"), "--json"]);
+    let local = json_ok(&[
+        "ledger",
+        "verify",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--json",
+    ]);
     assert_eq!(local, remote, "unchanged after a graceful stop");
 }
 
@@ -277,8 +400,17 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
     let id = creator["id"].as_u64().expect("id").to_string();
     for credits in ["1", "2", "3"] {
         json_ok(&[
-            "account", "deposit", "--network", &server.url, "--admin-key", &admin, "--account",
-            &id, "--credits", credits, "--json",
+            "account",
+            "deposit",
+            "--network",
+            &server.url,
+            "--admin-key",
+            &admin,
+            "--account",
+            &id,
+            "--credits",
+            credits,
+            "--json",
         ]);
     }
     server.stop();
@@ -292,7 +424,9 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let store = SqliteStore::open(&data.join("pictor.db")).await.expect("db");
+        let store = SqliteStore::open(&data.join("pictor.db"))
+            .await
+            .expect("db");
         let (mut bytes,): (Vec<u8>,) =
             sqlx::query_as("SELECT bytes FROM ledger_entries WHERE seq = 1")
                 .fetch_one(store.pool())
@@ -327,21 +461,44 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
 #[test]
 fn bad_input_fails_with_one_line() {
     let missing = pictor(&[
-        "account", "create", "--admin-key", "pk_x", "--role", "creator", "--name", "a",
+        "account",
+        "create",
+        "--admin-key",
+        "pk_x",
+        "--role",
+        "creator",
+        "--name",
+        "a",
     ]);
     let stderr = assert_one_line_failure(&missing, 1, "missing --network");
     assert!(stderr.contains("--network"), "{stderr}");
 
     let role = pictor(&[
-        "account", "create", "--network", "http://127.0.0.1:9", "--admin-key", "pk_x", "--role",
-        "admin", "--name", "a",
+        "account",
+        "create",
+        "--network",
+        "http://127.0.0.1:9",
+        "--admin-key",
+        "pk_x",
+        "--role",
+        "admin",
+        "--name",
+        "a",
     ]);
     let stderr = assert_one_line_failure(&role, 1, "unknown role");
     assert!(stderr.contains("--role"), "{stderr}");
 
     let credits = pictor(&[
-        "account", "deposit", "--network", "http://127.0.0.1:9", "--admin-key", "pk_x",
-        "--account", "2", "--credits", "lots",
+        "account",
+        "deposit",
+        "--network",
+        "http://127.0.0.1:9",
+        "--admin-key",
+        "pk_x",
+        "--account",
+        "2",
+        "--credits",
+        "lots",
     ]);
     let stderr = assert_one_line_failure(&credits, 1, "non-numeric credits");
     assert!(stderr.contains("credits"), "{stderr}");
@@ -350,7 +507,12 @@ fn bad_input_fails_with_one_line() {
     assert_one_line_failure(&neither, 1, "ledger verify without a source");
 
     let not_data = tempfile::tempdir().expect("tempdir");
-    let empty = pictor(&["ledger", "verify", "--data", not_data.path().to_str().expect("utf-8")]);
+    let empty = pictor(&[
+        "ledger",
+        "verify",
+        "--data",
+        not_data.path().to_str().expect("utf-8"),
+    ]);
     assert_one_line_failure(&empty, 1, "not a data directory");
     assert!(
         !not_data.path().join("pictor.db").exists(),
@@ -358,14 +520,28 @@ fn bad_input_fails_with_one_line() {
     );
 
     let folder = pictor(&[
-        "job", "quote", "--network", "http://127.0.0.1:9", "--api-key", "pk_x", "--scene",
-        not_data.path().to_str().expect("utf-8"), "--frames", "1-2",
+        "job",
+        "quote",
+        "--network",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "pk_x",
+        "--scene",
+        not_data.path().to_str().expect("utf-8"),
+        "--frames",
+        "1-2",
     ]);
     let stderr = assert_one_line_failure(&folder, 1, "folder without --main-file");
     assert!(stderr.contains("--main-file"), "{stderr}");
 
     let frames = pictor(&[
-        "job", "status", "--network", "http://127.0.0.1:9", "--api-key", "pk_x", "seven",
+        "job",
+        "status",
+        "--network",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "pk_x",
+        "seven",
     ]);
     assert_one_line_failure(&frames, 1, "non-numeric job id");
 }
