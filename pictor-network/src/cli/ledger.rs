@@ -25,11 +25,12 @@ const PAGE: u32 = 10_000;
 /// `pictor ledger …`.
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Verify the journal: every entry's seq, link and hash, every seal's signature.
-    ///
-    /// Exit status: 0 when the journal verifies, 2 when it is tampered (the first untrustworthy
-    /// entry is reported), 1 on any other error (unreadable store, network down, bad arguments).
-    #[command(after_help = "Exit status: 0 verified, 2 tampered, 1 any other error.")]
+    /// Verify the journal: every entry's seq, link and hash, every seal's signature; report the
+    /// first untrustworthy entry.
+    #[command(
+        after_help = "Exit status: 0 verified, 2 tampered, 1 any other error (unreadable store, \
+                      network down, bad arguments)."
+    )]
     Verify(VerifyArgs),
 }
 
