@@ -20,9 +20,15 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            // One line: the chain of causes joined, never a backtrace.
-            let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-            eprintln!("pictor: {}", causes.join(": "));
+            // One line: the chain of causes joined, never a backtrace. A cause that its parent's
+            // message already quotes is left out.
+            let mut causes: Vec<String> = Vec::new();
+            for cause in error.chain().map(ToString::to_string) {
+                if !causes.last().is_some_and(|parent| parent.contains(&cause)) {
+                    causes.push(cause);
+                }
+            }
+            eprintln!("pictor: {}", causes.join(": ").replace('\n', " "));
             ExitCode::from(cli::exit_code(&error))
         }
     }

@@ -27,9 +27,7 @@ pub enum JobCommand {
     Submit(SpecArgs),
     /// Show a job's state and progress.
     Status(JobArgs),
-    /// Follow a job until it ends.
-    ///
-    /// Exit status: 0 when it completes, 3 when it fails or is cancelled, 1 on any other error.
+    /// Follow a job's events until it ends (a bar of accepted tasks on a terminal).
     #[command(after_help = "Exit status: 0 completed, 3 failed or cancelled, 1 any other error.")]
     Watch(JobArgs),
     /// Download the job's accepted frames into --out (frame_NNNN.EXT, checked against their hashes).
@@ -465,11 +463,17 @@ mod tests {
         let file = dir.path().join("scene.toml");
         std::fs::write(&file, "x").unwrap();
         let (folder, main) = scene_folder(&file, None).unwrap();
-        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+        assert_eq!(
+            (folder.as_path(), main.as_str()),
+            (dir.path(), "scene.toml")
+        );
         assert!(scene_folder(dir.path(), None).is_err());
         assert!(scene_folder(dir.path(), Some("other.toml")).is_err());
         assert!(scene_folder(&file, Some("other.toml")).is_err());
         let (folder, main) = scene_folder(dir.path(), Some("scene.toml")).unwrap();
-        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+        assert_eq!(
+            (folder.as_path(), main.as_str()),
+            (dir.path(), "scene.toml")
+        );
     }
 }
