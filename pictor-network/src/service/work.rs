@@ -176,7 +176,7 @@ impl<S: Store> Coordinator<S> {
         let offer = offer_of(&worker);
         let mut jobs: HashMap<u64, Option<JobRow>> = HashMap::new();
         for mut task in write.tx.leasable_tasks(LEASE_SCAN).await? {
-            if !jobs.contains_key(&task.job_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = jobs.entry(task.job_id) {
                 let job = write.tx.job(task.job_id).await?;
                 let usable = match job {
                     Some(job)
@@ -187,7 +187,7 @@ impl<S: Store> Coordinator<S> {
                     }
                     _ => None,
                 };
-                jobs.insert(task.job_id, usable);
+                slot.insert(usable);
             }
             let Some(Some(job)) = jobs.get(&task.job_id) else {
                 continue;
