@@ -6,7 +6,8 @@
 //! - [`core`] (`pictor-core`): jobs, frame sets, tasks, money, pricing, the pluggable scheduler, the
 //!   ledger model and the API wire types.
 //!
-//! The network SDK (`pictor-sdk`) joins it as `pictor::sdk` when it lands.
+//! - [`render`] (`pictor-render`): the built-in path tracer and the Blender backend.
+//! - [`sdk`] (`pictor-sdk`): the async client of the network API.
 //!
 //! ```
 //! use pictor::core::{FrameSet, Money};
@@ -20,3 +21,5 @@
 pub use pictor_core as core;
 /// `pictor-render`: the [`Renderer`](render::Renderer) trait, the built-in path tracer and Blender.
 pub use pictor_render as render;
+/// `pictor-sdk`: the async [`Client`](sdk::Client) of the network API.
+pub use pictor_sdk as sdk;
