@@ -70,19 +70,36 @@ async fn bench_network(workers: usize) -> Bench {
 }
 
 /// One task's life, driven by one worker.
-async fn cycle(worker: &pictor_sdk::Client, key: &ed25519_dalek::SigningKey, checker: &pictor_sdk::Client) {
-    let lease = worker.workers().lease().await.expect("lease").expect("a task");
+async fn cycle(
+    worker: &pictor_sdk::Client,
+    key: &ed25519_dalek::SigningKey,
+    checker: &pictor_sdk::Client,
+) {
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
     let frame = match &lease.work {
         pictor_core::task::TaskWork::Frames { frames } => frames[0],
         pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
     };
     let output = worker
         .workers()
-        .upload_output_bytes(format!("task {} frame {frame}", lease.task.0).into_bytes(), frame)
+        .upload_output_bytes(
+            format!("task {} frame {frame}", lease.task.0).into_bytes(),
+            frame,
+        )
         .await
         .expect("upload");
-    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 1).expect("sign");
-    worker.workers().submit_result(lease.task, result).await.expect("result");
+    let result =
+        pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 1).expect("sign");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
     // The checker takes whichever check is oldest; with N workers it may be another worker's.
     if let Some(check) = checker.checks().lease().await.expect("check lease") {
         checker
@@ -96,7 +113,9 @@ async fn cycle(worker: &pictor_sdk::Client, key: &ed25519_dalek::SigningKey, che
 fn settle(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("settle");
-    group.sample_size(10).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
 
     let dir = tempfile::tempdir().expect("temp");
     let mut connection = rt.block_on(async {
@@ -142,15 +161,20 @@ fn settle(c: &mut Criterion) {
                     for _ in 0..rounds {
                         let mut running = Vec::new();
                         for (worker, key) in &bench.workers {
-                            let (worker, key, checker) = (worker.clone(), key.clone(), bench.checker.clone());
-                            running.push(tokio::spawn(async move { cycle(&worker, &key, &checker).await }));
+                            let (worker, key, checker) =
+                                (worker.clone(), key.clone(), bench.checker.clone());
+                            running.push(tokio::spawn(async move {
+                                cycle(&worker, &key, &checker).await
+                            }));
                         }
                         for task in running {
                             task.await.expect("cycle");
                         }
                     }
                     // Cycles per iteration: `workers` per round.
-                    start.elapsed().div_f64((rounds * workers as u64) as f64 / iters as f64)
+                    start
+                        .elapsed()
+                        .div_f64((rounds * workers as u64) as f64 / iters as f64)
                 })
             })
         });
@@ -162,9 +186,13 @@ fn settle(c: &mut Criterion) {
 fn upload(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("upload");
-    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30));
     let source = tempfile::tempdir().expect("temp");
-    let chunk: Vec<u8> = (0..64u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let chunk: Vec<u8> = (0..64u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for i in 0..16u8 {
         let mut bytes = chunk.clone();
         bytes[0] = i;
@@ -179,7 +207,8 @@ fn upload(c: &mut Criterion) {
                 let start = Instant::now();
                 for entry in std::fs::read_dir(source.path()).expect("dir") {
                     let entry = entry.expect("entry");
-                    std::fs::copy(entry.path(), target.path().join(entry.file_name())).expect("copy");
+                    std::fs::copy(entry.path(), target.path().join(entry.file_name()))
+                        .expect("copy");
                 }
                 total += start.elapsed();
             }

@@ -33,7 +33,9 @@ fn serve(data: &Path) -> Served {
         .expect("pictor serve starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
     let started: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
     let url = started["listen"].as_str().expect("listen url").to_string();
     Served { child, url }
@@ -57,7 +59,12 @@ async fn wait_healthy(url: &str) {
     panic!("{url} did not become healthy");
 }
 
-async fn finish(worker: &Client, key: &ed25519_dalek::SigningKey, lease: &TaskLease, checker: &Client) {
+async fn finish(
+    worker: &Client,
+    key: &ed25519_dalek::SigningKey,
+    lease: &TaskLease,
+    checker: &Client,
+) {
     let frame = match &lease.work {
         pictor_core::task::TaskWork::Frames { frames } => frames[0],
         pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
@@ -67,9 +74,19 @@ async fn finish(worker: &Client, key: &ed25519_dalek::SigningKey, lease: &TaskLe
         .upload_output_bytes(format!("frame {frame}").into_bytes().repeat(64), frame)
         .await
         .expect("upload");
-    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 3).expect("sign");
-    worker.workers().submit_result(lease.task, result).await.expect("result");
-    let check = checker.checks().lease().await.expect("check lease").expect("check");
+    let result =
+        pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 3).expect("sign");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("check lease")
+        .expect("check");
     checker
         .checks()
         .verdict(check.check, Verdict::Accept, json!({}))
@@ -84,15 +101,30 @@ async fn sigkill_mid_job_loses_nothing_and_pays_once() {
     wait_healthy(&first.url).await;
     let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
     let admin = client(&first.url, admin_key.trim());
-    let created = admin.accounts().create(Role::Creator, "studio").await.expect("creator");
+    let created = admin
+        .accounts()
+        .create(Role::Creator, "studio")
+        .await
+        .expect("creator");
     admin
         .accounts()
-        .deposit(created.account.id, Money::from_credits(500).expect("credits"))
+        .deposit(
+            created.account.id,
+            Money::from_credits(500).expect("credits"),
+        )
         .send()
         .await
         .expect("deposit");
-    let worker_account = admin.accounts().create(Role::Worker, "w").await.expect("worker");
-    let checker_account = admin.accounts().create(Role::Checker, "c").await.expect("checker");
+    let worker_account = admin
+        .accounts()
+        .create(Role::Worker, "w")
+        .await
+        .expect("worker");
+    let checker_account = admin
+        .accounts()
+        .create(Role::Checker, "c")
+        .await
+        .expect("checker");
     let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(9));
     let creator = client(&first.url, &created.api_key);
     let worker = client(&first.url, &worker_account.api_key);
@@ -103,16 +135,31 @@ async fn sigkill_mid_job_loses_nothing_and_pays_once() {
         .await
         .expect("register");
     let (_scene, folder) = scene_folder();
-    let asset = creator.assets().upload_folder(&folder, "scene.toml").send().await.expect("upload");
+    let asset = creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
     let spec = JobSpec::builder(asset.id, "1-3".parse().expect("frames"))
         .resolution(64, 36)
         .samples(16)
         .build()
         .expect("spec");
     let job = creator.jobs().submit(spec).send().await.expect("submit");
-    let first_lease = worker.workers().lease().await.expect("lease").expect("task");
+    let first_lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
     finish(&worker, &key, &first_lease, &checker).await;
-    let held = worker.workers().lease().await.expect("lease").expect("second task");
+    let held = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("second task");
     let before = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(before.tasks_accepted, 1);
 
@@ -132,7 +179,12 @@ async fn sigkill_mid_job_loses_nothing_and_pays_once() {
 
     // The lease survived: its holder finishes it with the same fencing token.
     finish(&worker, &key, &held, &checker).await;
-    let last = worker.workers().lease().await.expect("lease").expect("third task");
+    let last = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("third task");
     finish(&worker, &key, &last, &checker).await;
     assert!(worker.workers().lease().await.expect("lease").is_none());
     let done = creator.jobs().get(job.id).await.expect("job");
@@ -141,10 +193,24 @@ async fn sigkill_mid_job_loses_nothing_and_pays_once() {
 
     let journal = creator.ledger().fetch_journal().await.expect("journal");
     let head = creator.ledger().head().await.expect("head");
-    let key_bytes: [u8; 32] = hex::decode(head.public_key_hex).expect("hex").try_into().expect("32");
-    verify(&journal, &pictor_core::ledger::VerifyingKey::from_bytes(&key_bytes).expect("key")).expect("verifies");
-    let settles = journal.entries().iter().filter(|e| e.posting.kind == PostingKind::Settle).count();
-    assert_eq!(settles, 9, "three tasks, each paid to worker, checker and network once");
+    let key_bytes: [u8; 32] = hex::decode(head.public_key_hex)
+        .expect("hex")
+        .try_into()
+        .expect("32");
+    verify(
+        &journal,
+        &pictor_core::ledger::VerifyingKey::from_bytes(&key_bytes).expect("key"),
+    )
+    .expect("verifies");
+    let settles = journal
+        .entries()
+        .iter()
+        .filter(|e| e.posting.kind == PostingKind::Settle)
+        .count();
+    assert_eq!(
+        settles, 9,
+        "three tasks, each paid to worker, checker and network once"
+    );
     let ledger = Ledger::replay(journal.entries()).expect("replay");
     assert_eq!(ledger.trial_balance(), 0);
     assert_eq!(ledger.escrow_total(), 0);
@@ -186,14 +252,22 @@ async fn a_tampered_ledger_row_is_detected_and_refused_at_start() {
     let store = pictor_network::store::sqlite::SqliteStore::open(&data.path().join("pictor.db"))
         .await
         .expect("store");
-    let journal = pictor_network::service::read_journal(&store).await.expect("journal reads");
+    let journal = pictor_network::service::read_journal(&store)
+        .await
+        .expect("journal reads");
     let key_hex = std::fs::read_to_string(data.path().join("network.key")).expect("key");
     let mut seed = [0u8; 32];
     hex::decode_to_slice(key_hex.trim(), &mut seed).expect("hex");
     let public = pictor_core::ledger::SigningKey::from_bytes(&seed).verifying_key();
     let report = verify(&journal, &public).expect_err("tamper detected");
-    assert_eq!(report.seq, 1, "the first bad entry is the tampered one: {report}");
+    assert_eq!(
+        report.seq, 1,
+        "the first bad entry is the tampered one: {report}"
+    );
     drop(store);
     let refused = pictor_network::server::open(data.path(), Config::default()).await;
-    assert!(refused.is_err(), "the coordinator refuses to start on a tampered journal");
+    assert!(
+        refused.is_err(),
+        "the coordinator refuses to start on a tampered journal"
+    );
 }

@@ -22,7 +22,12 @@ pub fn fake_frame(frame: u32, tag: &str) -> Vec<u8> {
 }
 
 /// Leases one task and completes it with a signed result. Answers the lease.
-pub async fn render_one(worker: &Client, key: &SigningKey, dir: &Path, tag: &str) -> Option<TaskLease> {
+pub async fn render_one(
+    worker: &Client,
+    key: &SigningKey,
+    dir: &Path,
+    tag: &str,
+) -> Option<TaskLease> {
     let lease = worker.workers().lease().await.expect("lease")?;
     let frames = match &lease.work {
         pictor_core::task::TaskWork::Frames { frames } => frames.clone(),
@@ -32,9 +37,16 @@ pub async fn render_one(worker: &Client, key: &SigningKey, dir: &Path, tag: &str
     for frame in frames {
         let path = dir.join(format!("{tag}-{}-{frame}.png", lease.task.0));
         std::fs::write(&path, fake_frame(frame, tag)).expect("write frame");
-        outputs.push(worker.workers().upload_output(path, frame).await.expect("upload output"));
+        outputs.push(
+            worker
+                .workers()
+                .upload_output(path, frame)
+                .await
+                .expect("upload output"),
+        );
     }
-    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 10).expect("sign");
+    let result =
+        pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 10).expect("sign");
     worker
         .workers()
         .submit_result(lease.task, result)
@@ -68,7 +80,10 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
         .await
         .expect("second upload");
     assert_eq!(second.id, first.id, "same folder, same asset id");
-    assert_eq!(second.stats.bytes_sent, 0, "a re-upload sends no blob bytes");
+    assert_eq!(
+        second.stats.bytes_sent, 0,
+        "a re-upload sends no blob bytes"
+    );
     assert_eq!(
         network.coordinator.blobs().bytes_received(),
         received,
@@ -84,7 +99,10 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     assert!(quote.cost_p90 >= quote.cost_p50 && quote.escrow_hold > Money::ZERO);
     let job = creator.jobs().submit(spec).send().await.expect("submit");
     assert_eq!(job.tasks_total, 3);
-    assert_eq!(job.escrow, quote.escrow_hold, "the quote's hold is in escrow");
+    assert_eq!(
+        job.escrow, quote.escrow_hold,
+        "the quote's hold is in escrow"
+    );
 
     let events = tokio::spawn({
         let creator = creator.clone();
@@ -102,7 +120,12 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     let mut leases = 0;
     while let Some(_lease) = render_one(&worker, &worker_key, work.path(), "w1").await {
         leases += 1;
-        let check = checker.checks().lease().await.expect("check lease").expect("a check waits");
+        let check = checker
+            .checks()
+            .lease()
+            .await
+            .expect("check lease")
+            .expect("a check waits");
         assert_eq!(check.outputs.len(), 1);
         checker
             .checks()
@@ -121,7 +144,10 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     assert_eq!(kinds.last(), Some(&"completed"));
     assert_eq!(kinds.iter().filter(|k| **k == "task_accepted").count(), 3);
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "events in order, no gaps: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "events in order, no gaps: {seqs:?}"
+    );
 
     // Resuming from an event id replays only what came after it.
     let resumed: Vec<_> = creator
@@ -139,11 +165,18 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     assert_eq!(done.escrow, Money::ZERO, "nothing left in escrow");
 
     let out = tempfile::tempdir().expect("temp");
-    let frames = creator.jobs().download_frames(job.id, out.path()).await.expect("download");
+    let frames = creator
+        .jobs()
+        .download_frames(job.id, out.path())
+        .await
+        .expect("download");
     assert_eq!(frames.len(), 3);
     for frame in 1..=3u32 {
-        let bytes = std::fs::read(out.path().join(pictor_sdk::frames::frame_file_name(frame, "png")))
-            .expect("frame file");
+        let bytes = std::fs::read(
+            out.path()
+                .join(pictor_sdk::frames::frame_file_name(frame, "png")),
+        )
+        .expect("frame file");
         assert_eq!(bytes, fake_frame(frame, "w1"));
     }
 
@@ -151,7 +184,10 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
     // gives balances where the creator's spend is exactly what worker, checker and network got.
     let journal = creator.ledger().fetch_journal().await.expect("journal");
     let head = creator.ledger().head().await.expect("head");
-    let key_bytes: [u8; 32] = hex::decode(&head.public_key_hex).expect("hex").try_into().expect("32 bytes");
+    let key_bytes: [u8; 32] = hex::decode(&head.public_key_hex)
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
     let key = pictor_core::ledger::VerifyingKey::from_bytes(&key_bytes).expect("key");
     verify(&journal, &key).expect("the journal verifies");
     let ledger = Ledger::replay(journal.entries()).expect("replay");
@@ -167,7 +203,10 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
         worker_got + checker_got + network_got,
         "creator debit = worker + checker + network fee (the refund is back in the balance)"
     );
-    assert_eq!(i128::from(done.spent.micros()), worker_got + checker_got + network_got);
+    assert_eq!(
+        i128::from(done.spent.micros()),
+        worker_got + checker_got + network_got
+    );
     assert_eq!(ledger.escrow_total(), 0);
     let me = worker.accounts().me().await.expect("worker account");
     assert_eq!(i128::from(me.balance.micros()), worker_got);

@@ -51,35 +51,62 @@ async fn stale_tokens_foreign_leases_and_double_results_are_refused() {
     let (w1, _, k1) = network.worker("w1", 2).await;
     let (w2, _, k2) = network.worker("w2", 2).await;
     let asset = scene(&creator).await;
-    let job = creator.jobs().submit(spec(asset, "1")).send().await.expect("submit");
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1"))
+        .send()
+        .await
+        .expect("submit");
 
     let first = w1.workers().lease().await.expect("lease").expect("a task");
     // The lease lapses without a heartbeat; the task goes to w2 with a new fencing token.
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let second = w2.workers().lease().await.expect("lease").expect("the task again");
+    let second = w2
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("the task again");
     assert_eq!(second.task, first.task);
     assert_eq!(second.attempt, first.attempt + 1);
 
     // w1's late result carries the stale token: refused, nothing changes.
     let late = output(&w1, 1, "w1").await;
-    let stale = pictor_sdk::sign_result(&k1, first.task, first.attempt, vec![late], 5).expect("sign");
-    let error = w1.workers().submit_result(first.task, stale).await.expect_err("stale");
+    let stale =
+        pictor_sdk::sign_result(&k1, first.task, first.attempt, vec![late], 5).expect("sign");
+    let error = w1
+        .workers()
+        .submit_result(first.task, stale)
+        .await
+        .expect_err("stale");
     assert_eq!(error.code(), Some(ErrorCode::StaleLease), "{error}");
 
     // w1 presenting w2's token for w2's lease: not its lease.
     let forged_output = output(&w1, 1, "w1").await;
-    let forged = pictor_sdk::sign_result(&k1, second.task, second.attempt, vec![forged_output], 5).expect("sign");
-    let error = w1.workers().submit_result(second.task, forged).await.expect_err("foreign");
+    let forged = pictor_sdk::sign_result(&k1, second.task, second.attempt, vec![forged_output], 5)
+        .expect("sign");
+    let error = w1
+        .workers()
+        .submit_result(second.task, forged)
+        .await
+        .expect_err("foreign");
     assert_eq!(error.status(), Some(404), "{error}");
 
     // A result signed with another key than the registered one is refused.
     let mine = output(&w2, 1, "w2").await;
-    let wrong_key = pictor_sdk::sign_result(&k1, second.task, second.attempt, vec![mine.clone()], 5).expect("sign");
-    let error = w2.workers().submit_result(second.task, wrong_key).await.expect_err("bad signature");
+    let wrong_key =
+        pictor_sdk::sign_result(&k1, second.task, second.attempt, vec![mine.clone()], 5)
+            .expect("sign");
+    let error = w2
+        .workers()
+        .submit_result(second.task, wrong_key)
+        .await
+        .expect_err("bad signature");
     assert_eq!(error.status(), Some(403), "{error}");
 
     // Two concurrent results for the one task: exactly one is taken.
-    let a = pictor_sdk::sign_result(&k2, second.task, second.attempt, vec![mine.clone()], 5).expect("sign");
+    let a = pictor_sdk::sign_result(&k2, second.task, second.attempt, vec![mine.clone()], 5)
+        .expect("sign");
     let b = a.clone();
     let (ra, rb) = tokio::join!(
         w2.workers().submit_result(second.task, a),
@@ -95,9 +122,22 @@ async fn stale_tokens_foreign_leases_and_double_results_are_refused() {
 
     // The creator's view: one task, verifying; settle it once.
     let (checker, _) = network.account(Role::Checker, "c").await;
-    let check = checker.checks().lease().await.expect("lease").expect("check");
-    checker.checks().verdict(check.check, Verdict::Accept, json!({})).await.expect("verdict");
-    let again = checker.checks().verdict(check.check, Verdict::Accept, json!({})).await.expect_err("twice");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("check");
+    checker
+        .checks()
+        .verdict(check.check, Verdict::Accept, json!({}))
+        .await
+        .expect("verdict");
+    let again = checker
+        .checks()
+        .verdict(check.check, Verdict::Accept, json!({}))
+        .await
+        .expect_err("twice");
     assert_eq!(again.code(), Some(ErrorCode::StaleLease));
     let done = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, JobState::Completed);
@@ -139,7 +179,8 @@ async fn a_replayed_submission_creates_one_job() {
         .await
         .expect_err("same key, other job");
     assert_eq!(conflict.code(), Some(ErrorCode::Conflict));
-    let jobs: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send()).await;
+    let jobs: Vec<_> =
+        futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send()).await;
     assert_eq!(jobs.len(), 1);
     let journal = creator.ledger().fetch_journal().await.expect("journal");
     let ledger = Ledger::replay(journal.entries()).expect("replay");
@@ -157,13 +198,24 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
     let (worker, _, key) = network.worker("w", 2).await;
     let (checker, _) = network.account(Role::Checker, "c").await;
     let asset = scene(&creator).await;
-    let quote = creator.quotes().create(spec(asset.clone(), "1-2")).await.expect("quote");
+    let quote = creator
+        .quotes()
+        .create(spec(asset.clone(), "1-2"))
+        .await
+        .expect("quote");
 
-    let refused = creator.jobs().submit(spec(asset.clone(), "1-2")).send().await.expect_err("no funds");
+    let refused = creator
+        .jobs()
+        .submit(spec(asset.clone(), "1-2"))
+        .send()
+        .await
+        .expect_err("no funds");
     assert_eq!(refused.status(), Some(402));
     assert!(refused.to_string().contains("short by"), "{refused}");
     assert_eq!(
-        futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send()).await.len(),
+        futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send())
+            .await
+            .len(),
         0,
         "nothing created"
     );
@@ -176,18 +228,49 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
         .send()
         .await
         .expect("deposit");
-    let job = creator.jobs().submit(spec(asset, "1-2")).send().await.expect("submit");
-    let lease = worker.workers().lease().await.expect("lease").expect("task");
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1-2"))
+        .send()
+        .await
+        .expect("submit");
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
     let out = output(&worker, 1, "w").await;
-    let result = pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-    worker.workers().submit_result(lease.task, result).await.expect("result");
-    let check = checker.checks().lease().await.expect("lease").expect("check");
-    checker.checks().verdict(check.check, Verdict::Accept, json!({})).await.expect("verdict");
+    let result =
+        pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("check");
+    checker
+        .checks()
+        .verdict(check.check, Verdict::Accept, json!({}))
+        .await
+        .expect("verdict");
 
     // Re-rendering frame 1 needs a new hold the balance (only the refund of frame 1) cannot cover.
-    let paused = creator.jobs().rerender(job.id, "1".parse().expect("frames")).await.expect("rerender");
+    let paused = creator
+        .jobs()
+        .rerender(job.id, "1".parse().expect("frames"))
+        .await
+        .expect("rerender");
     assert_eq!(paused.state, JobState::Paused, "escrow exhausted: paused");
-    assert_eq!(paused.paused_reason, Some(pictor_core::api::PauseReason::Funds));
+    assert_eq!(
+        paused.paused_reason,
+        Some(pictor_core::api::PauseReason::Funds)
+    );
     // Frame 2's task is still pending but nothing is leased while paused.
     assert!(worker.workers().lease().await.expect("lease").is_none());
 
@@ -202,16 +285,35 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
     let resumed = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(resumed.state, JobState::Running);
     for _ in 0..2 {
-        let lease = worker.workers().lease().await.expect("lease").expect("task");
+        let lease = worker
+            .workers()
+            .lease()
+            .await
+            .expect("lease")
+            .expect("task");
         let frame = match &lease.work {
             pictor_core::task::TaskWork::Frames { frames } => frames[0],
             pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
         };
         let out = output(&worker, frame, "w-again").await;
-        let result = pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-        worker.workers().submit_result(lease.task, result).await.expect("result");
-        let check = checker.checks().lease().await.expect("lease").expect("check");
-        checker.checks().verdict(check.check, Verdict::Accept, json!({})).await.expect("verdict");
+        let result =
+            pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
+        worker
+            .workers()
+            .submit_result(lease.task, result)
+            .await
+            .expect("result");
+        let check = checker
+            .checks()
+            .lease()
+            .await
+            .expect("lease")
+            .expect("check");
+        checker
+            .checks()
+            .verdict(check.check, Verdict::Accept, json!({}))
+            .await
+            .expect("verdict");
     }
     let done = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, JobState::Completed);
@@ -227,29 +329,85 @@ async fn a_rejected_result_is_not_paid_and_bars_its_worker() {
     let (honest, honest_id, honest_key) = network.worker("honest", 2).await;
     let (checker, _) = network.account(Role::Checker, "c").await;
     let asset = scene(&creator).await;
-    let job = creator.jobs().submit(spec(asset, "1")).send().await.expect("submit");
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1"))
+        .send()
+        .await
+        .expect("submit");
 
     let lease = cheat.workers().lease().await.expect("lease").expect("task");
     let out = output(&cheat, 1, "cheat").await;
-    let result = pictor_sdk::sign_result(&cheat_key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-    cheat.workers().submit_result(lease.task, result).await.expect("result");
-    let check = checker.checks().lease().await.expect("lease").expect("check");
+    let result =
+        pictor_sdk::sign_result(&cheat_key, lease.task, lease.attempt, vec![out], 5).expect("sign");
+    cheat
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("check");
     checker
         .checks()
-        .verdict(check.check, Verdict::Reject, json!({"reasons": ["noise ratio"]}))
+        .verdict(
+            check.check,
+            Verdict::Reject,
+            json!({"reasons": ["noise ratio"]}),
+        )
         .await
         .expect("verdict");
-    assert!(cheat.workers().lease().await.expect("lease").is_none(), "barred from the job");
-    let again = honest.workers().lease().await.expect("lease").expect("re-queued");
+    assert!(
+        cheat.workers().lease().await.expect("lease").is_none(),
+        "barred from the job"
+    );
+    let again = honest
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("re-queued");
     assert_eq!(again.task, lease.task);
     assert_eq!(again.attempt, lease.attempt + 1);
     let out = output(&honest, 1, "honest").await;
-    let result = pictor_sdk::sign_result(&honest_key, again.task, again.attempt, vec![out], 5).expect("sign");
-    honest.workers().submit_result(again.task, result).await.expect("result");
-    let check = checker.checks().lease().await.expect("lease").expect("check");
-    checker.checks().verdict(check.check, Verdict::Accept, json!({})).await.expect("verdict");
-    assert_eq!(creator.jobs().get(job.id).await.expect("job").state, JobState::Completed);
-    let ledger = Ledger::replay(creator.ledger().fetch_journal().await.expect("journal").entries()).expect("replay");
-    assert_eq!(ledger.balance(Account::Worker(cheat_id)), 0, "the cheat earns nothing");
+    let result = pictor_sdk::sign_result(&honest_key, again.task, again.attempt, vec![out], 5)
+        .expect("sign");
+    honest
+        .workers()
+        .submit_result(again.task, result)
+        .await
+        .expect("result");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("check");
+    checker
+        .checks()
+        .verdict(check.check, Verdict::Accept, json!({}))
+        .await
+        .expect("verdict");
+    assert_eq!(
+        creator.jobs().get(job.id).await.expect("job").state,
+        JobState::Completed
+    );
+    let ledger = Ledger::replay(
+        creator
+            .ledger()
+            .fetch_journal()
+            .await
+            .expect("journal")
+            .entries(),
+    )
+    .expect("replay");
+    assert_eq!(
+        ledger.balance(Account::Worker(cheat_id)),
+        0,
+        "the cheat earns nothing"
+    );
     assert!(ledger.balance(Account::Worker(honest_id)) > 0);
 }

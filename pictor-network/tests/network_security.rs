@@ -26,14 +26,22 @@ impl Raw {
         }
     }
 
-    async fn send(&self, method: &str, path: &str, key: Option<&str>, body: Option<Vec<u8>>) -> (StatusCode, Value) {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         let response = request.send().await.expect("response");
         let status = response.status();
@@ -55,15 +63,37 @@ async fn every_route_checks_who_is_asking_and_what_they_own() {
     let (alice, _) = network.creator(100).await;
     let (bob, _) = network.creator(100).await;
     let bob_key = {
-        let created = network.admin.accounts().create(Role::Creator, "mallory").await.expect("account");
+        let created = network
+            .admin
+            .accounts()
+            .create(Role::Creator, "mallory")
+            .await
+            .expect("account");
         created.api_key
     };
     let _ = bob;
     let (_worker, _, _) = network.worker("w", 1).await;
-    let worker_key = network.admin.accounts().create(Role::Worker, "w2").await.expect("account").api_key;
-    let checker_key = network.admin.accounts().create(Role::Checker, "c").await.expect("account").api_key;
+    let worker_key = network
+        .admin
+        .accounts()
+        .create(Role::Worker, "w2")
+        .await
+        .expect("account")
+        .api_key;
+    let checker_key = network
+        .admin
+        .accounts()
+        .create(Role::Checker, "c")
+        .await
+        .expect("account")
+        .api_key;
     let (_dir, folder) = scene_folder();
-    let asset = alice.assets().upload_folder(&folder, "scene.toml").send().await.expect("upload");
+    let asset = alice
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
     let spec = JobSpec::builder(asset.id.clone(), "1".parse().expect("frames"))
         .resolution(32, 18)
         .samples(4)
@@ -79,9 +109,21 @@ async fn every_route_checks_who_is_asking_and_what_they_own() {
         let body = (route.method != "get").then(|| b"{}".to_vec());
         for key in [None, Some("pk_not_a_real_key")] {
             let (status, value) = raw.send(route.method, &path, key, body.clone()).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path} with {key:?}", route.method);
-            assert_eq!(value["error"]["code"], "unauthorized", "{} {path}", route.method);
-            assert!(!value.to_string().contains(asset.id.as_str()), "no data leaks");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path} with {key:?}",
+                route.method
+            );
+            assert_eq!(
+                value["error"]["code"], "unauthorized",
+                "{} {path}",
+                route.method
+            );
+            assert!(
+                !value.to_string().contains(asset.id.as_str()),
+                "no data leaks"
+            );
         }
     }
 
@@ -101,10 +143,19 @@ async fn every_route_checks_who_is_asking_and_what_they_own() {
         let (status, value) = raw.send(method, path, Some(&bob_key), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
         assert_eq!(value["error"]["code"], "not_found");
-        assert!(!value.to_string().contains("scene.toml"), "no data leaks: {value}");
+        assert!(
+            !value.to_string().contains("scene.toml"),
+            "no data leaks: {value}"
+        );
     }
-    let (status, _) = raw.send("get", "/v1/jobs/999999", Some(&bob_key), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a job that does not exist answers the same");
+    let (status, _) = raw
+        .send("get", "/v1/jobs/999999", Some(&bob_key), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a job that does not exist answers the same"
+    );
 
     // 3. Roles: a worker cannot submit or quote, a creator cannot act as admin or worker, a checker
     //    cannot lease tasks; a worker without a lease cannot read the scene.
@@ -117,20 +168,49 @@ async fn every_route_checks_who_is_asking_and_what_they_own() {
         (&bob_key, "get", "/v1/stats", None),
         (&bob_key, "post", "/v1/leases", Some(b"{}".to_vec())),
         (&checker_key, "post", "/v1/leases", Some(b"{}".to_vec())),
-        (&worker_key, "post", "/v1/checks/lease", Some(b"{}".to_vec())),
+        (
+            &worker_key,
+            "post",
+            "/v1/checks/lease",
+            Some(b"{}".to_vec()),
+        ),
     ];
     for (key, method, path, body) in forbidden {
         let (status, value) = raw.send(method, path, Some(key), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {value}");
         assert_eq!(value["error"]["code"], "forbidden");
     }
-    for path in [format!("/v1/assets/{}", asset.id), format!("/v1/blobs/{scene_hash}")] {
+    for path in [
+        format!("/v1/assets/{}", asset.id),
+        format!("/v1/blobs/{scene_hash}"),
+    ] {
         let (status, _) = raw.send("get", &path, Some(&worker_key), None).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "a worker without a lease: {path}");
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a worker without a lease: {path}"
+        );
     }
-    let (status, _) = raw.send("post", "/v1/tasks/1/heartbeat", Some(&worker_key), Some(br#"{"attempt":1,"progress_permille":5}"#.to_vec())).await;
-    assert!(status == StatusCode::NOT_FOUND || status == StatusCode::CONFLICT, "not its task: {status}");
-    let (status, _) = raw.send("post", "/v1/checks/1/verdict", Some(&checker_key), Some(br#"{"verdict":"accept","evidence":{}}"#.to_vec())).await;
+    let (status, _) = raw
+        .send(
+            "post",
+            "/v1/tasks/1/heartbeat",
+            Some(&worker_key),
+            Some(br#"{"attempt":1,"progress_permille":5}"#.to_vec()),
+        )
+        .await;
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::CONFLICT,
+        "not its task: {status}"
+    );
+    let (status, _) = raw
+        .send(
+            "post",
+            "/v1/checks/1/verdict",
+            Some(&checker_key),
+            Some(br#"{"verdict":"accept","evidence":{}}"#.to_vec()),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not its check");
 }
 
@@ -140,7 +220,13 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
     config.blob_limits.max_chunk_bytes = 1 << 20;
     config.blob_limits.max_blob_bytes = 4 << 20;
     let network = Network::start(config).await;
-    let key = network.admin.accounts().create(Role::Creator, "c").await.expect("account").api_key;
+    let key = network
+        .admin
+        .accounts()
+        .create(Role::Creator, "c")
+        .await
+        .expect("account")
+        .api_key;
     let raw = Raw::new(&network.url);
     let hash = blake3::hash(b"hello").to_hex().to_string();
 
@@ -153,20 +239,39 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
         ("a/../../b", "entries[0].path"),
     ] {
         let manifest = Manifest {
-            entries: vec![ManifestEntry { path: path.into(), hash: hash.parse().expect("hash"), size: 5 }],
+            entries: vec![ManifestEntry {
+                path: path.into(),
+                hash: hash.parse().expect("hash"),
+                size: 5,
+            }],
             main_file: path.into(),
         };
         let body = serde_json::to_vec(&json!({"manifest": manifest})).expect("json");
         let (status, value) = raw.send("post", "/v1/assets", Some(&key), Some(body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path:?}: {value}");
         assert_eq!(value["error"]["field"], field, "{path:?}: {value}");
-        let (status, _) = raw.send("get", &format!("/v1/assets/{}", manifest.asset_id()), Some(&key), None).await;
+        let (status, _) = raw
+            .send(
+                "get",
+                &format!("/v1/assets/{}", manifest.asset_id()),
+                Some(&key),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "nothing stored for {path:?}");
     }
     let duplicate = Manifest {
         entries: vec![
-            ManifestEntry { path: "a.blend".into(), hash: hash.parse().expect("hash"), size: 5 },
-            ManifestEntry { path: "A.blend".into(), hash: hash.parse().expect("hash"), size: 5 },
+            ManifestEntry {
+                path: "a.blend".into(),
+                hash: hash.parse().expect("hash"),
+                size: 5,
+            },
+            ManifestEntry {
+                path: "A.blend".into(),
+                hash: hash.parse().expect("hash"),
+                size: 5,
+            },
         ],
         main_file: "a.blend".into(),
     };
@@ -176,7 +281,11 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
 
     // A manifest whose blobs were never uploaded.
     let unuploaded = Manifest {
-        entries: vec![ManifestEntry { path: "scene.blend".into(), hash: hash.parse().expect("hash"), size: 5 }],
+        entries: vec![ManifestEntry {
+            path: "scene.blend".into(),
+            hash: hash.parse().expect("hash"),
+            size: 5,
+        }],
         main_file: "scene.blend".into(),
     };
     let body = serde_json::to_vec(&json!({"manifest": unuploaded})).expect("json");
@@ -185,13 +294,29 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
     assert_eq!(value["error"]["field"], "entries[0].hash");
 
     // Malformed JSON, wrong shapes, an oversized JSON body.
-    let (status, value) = raw.send("post", "/v1/quotes", Some(&key), Some(b"{not json".to_vec())).await;
+    let (status, value) = raw
+        .send(
+            "post",
+            "/v1/quotes",
+            Some(&key),
+            Some(b"{not json".to_vec()),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(value["error"]["code"], "invalid_input");
-    let (status, _) = raw.send("post", "/v1/quotes", Some(&key), Some(br#"{"spec": 7}"#.to_vec())).await;
+    let (status, _) = raw
+        .send(
+            "post",
+            "/v1/quotes",
+            Some(&key),
+            Some(br#"{"spec": 7}"#.to_vec()),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let huge = format!(r#"{{"hashes": ["{}"]}}"#, "a".repeat(5 << 20)).into_bytes();
-    let (status, value) = raw.send("post", "/v1/blobs/missing", Some(&key), Some(huge)).await;
+    let (status, value) = raw
+        .send("post", "/v1/blobs/missing", Some(&key), Some(huge))
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{value}");
     assert_eq!(value["error"]["code"], "payload_too_large");
 
@@ -199,32 +324,61 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
     // hash — refused, and the blob is still missing afterwards.
     let http = reqwest::Client::new();
     let put = |hash: &str, size: u64, offset: u64, body: Vec<u8>| {
-        http.put(format!("{}/v1/blobs/{hash}?size={size}&offset={offset}", network.url))
-            .bearer_auth(&key)
-            .body(body)
-            .send()
+        http.put(format!(
+            "{}/v1/blobs/{hash}?size={size}&offset={offset}",
+            network.url
+        ))
+        .bearer_auth(&key)
+        .body(body)
+        .send()
     };
     let big = vec![1u8; (1 << 20) + 10];
     let big_hash = blake3::hash(&big).to_hex().to_string();
-    let response = put(&big_hash, big.len() as u64, 0, big.clone()).await.expect("put");
+    let response = put(&big_hash, big.len() as u64, 0, big.clone())
+        .await
+        .expect("put");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let response = put(&big_hash, 8 << 20, 0, vec![1u8; 10]).await.expect("put");
+    let response = put(&big_hash, 8 << 20, 0, vec![1u8; 10])
+        .await
+        .expect("put");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let forged = b"not hello".to_vec();
-    let response = put(&hash, forged.len() as u64, 0, forged).await.expect("put");
+    let response = put(&hash, forged.len() as u64, 0, forged)
+        .await
+        .expect("put");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"]["code"], "invalid_input");
     let request = serde_json::to_vec(&json!({"hashes": [hash, big_hash]})).expect("json");
-    let (status, value) = raw.send("post", "/v1/blobs/missing", Some(&key), Some(request)).await;
+    let (status, value) = raw
+        .send("post", "/v1/blobs/missing", Some(&key), Some(request))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(value["missing"].as_array().map(Vec::len), Some(2), "nothing stored: {value}");
-    let (status, _) = raw.send("put", "/v1/blobs/not-a-hash?size=1&offset=0", Some(&key), None).await;
+    assert_eq!(
+        value["missing"].as_array().map(Vec::len),
+        Some(2),
+        "nothing stored: {value}"
+    );
+    let (status, _) = raw
+        .send(
+            "put",
+            "/v1/blobs/not-a-hash?size=1&offset=0",
+            Some(&key),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // A bad spec names its field.
     let spec = json!({"spec": {"scene": hash, "frames": "5-1", "resolution": {"width": 64, "height": 36}, "samples": 8, "output": "png8"}});
-    let (status, value) = raw.send("post", "/v1/quotes", Some(&key), Some(serde_json::to_vec(&spec).expect("json"))).await;
+    let (status, value) = raw
+        .send(
+            "post",
+            "/v1/quotes",
+            Some(&key),
+            Some(serde_json::to_vec(&spec).expect("json")),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
     let _: BlobHash = hash.parse().expect("hash");
 }

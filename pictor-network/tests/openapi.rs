@@ -47,7 +47,8 @@ async fn every_documented_route_is_served() {
             .replace("{id}", "1")
             .replace("{frame}", "1")
             .replace("{hash}", &"ab".repeat(32));
-        let method = reqwest::Method::from_bytes(route.method.to_ascii_uppercase().as_bytes()).expect("method");
+        let method = reqwest::Method::from_bytes(route.method.to_ascii_uppercase().as_bytes())
+            .expect("method");
         let response = http
             .request(method, format!("{}{path}", network.url))
             .bearer_auth(key.trim())
@@ -58,10 +59,29 @@ async fn every_documented_route_is_served() {
             .expect("response");
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        assert_ne!(status, reqwest::StatusCode::METHOD_NOT_ALLOWED, "{} {path}", route.method);
-        assert!(!body.contains("route not found"), "{} {path} is not routed", route.method);
+        assert_ne!(
+            status,
+            reqwest::StatusCode::METHOD_NOT_ALLOWED,
+            "{} {path}",
+            route.method
+        );
+        assert!(
+            !body.contains("route not found"),
+            "{} {path} is not routed",
+            route.method
+        );
     }
-    let response = http.get(format!("{}/v1/nope", network.url)).send().await.expect("get");
+    let response = http
+        .get(format!("{}/v1/nope", network.url))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
-    assert!(response.text().await.unwrap_or_default().contains("route not found"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("route not found")
+    );
 }

@@ -431,7 +431,10 @@ fn tile_positions_and_seeds_are_evidence() {
     assert_eq!(round.seeds.len(), 2);
     assert!(!round.seeds.contains(&WORKER_SEED));
     assert_eq!(round.reference_samples, N / 2);
-    assert_eq!(round.tiles.len(), ChallengeConfig::default().plan(W, H).tiles);
+    assert_eq!(
+        round.tiles.len(),
+        ChallengeConfig::default().plan(W, H).tiles
+    );
     // Another secret: other tiles and seeds for the same frame.
     let other = verify_with(&BuiltinRenderer::default(), &honest(), 43);
     assert_ne!(other.rounds[0].tiles, round.tiles);

@@ -183,7 +183,10 @@ fn create(args: CreateArgs) -> Result<()> {
             role_name(report.role),
             report.balance
         );
-        println!("api key: {}  (shown this once; keep it secret)", report.api_key);
+        println!(
+            "api key: {}  (shown this once; keep it secret)",
+            report.api_key
+        );
     }
     Ok(())
 }

@@ -465,11 +465,17 @@ mod tests {
         let file = dir.path().join("scene.toml");
         std::fs::write(&file, "x").unwrap();
         let (folder, main) = scene_folder(&file, None).unwrap();
-        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+        assert_eq!(
+            (folder.as_path(), main.as_str()),
+            (dir.path(), "scene.toml")
+        );
         assert!(scene_folder(dir.path(), None).is_err());
         assert!(scene_folder(dir.path(), Some("other.toml")).is_err());
         assert!(scene_folder(&file, Some("other.toml")).is_err());
         let (folder, main) = scene_folder(dir.path(), Some("scene.toml")).unwrap();
-        assert_eq!((folder.as_path(), main.as_str()), (dir.path(), "scene.toml"));
+        assert_eq!(
+            (folder.as_path(), main.as_str()),
+            (dir.path(), "scene.toml")
+        );
     }
 }

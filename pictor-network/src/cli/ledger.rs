@@ -109,8 +109,8 @@ fn verify_command(args: VerifyArgs) -> Result<()> {
     let outcome = match (&args.data, &args.network) {
         (Some(dir), _) => runtime()?.block_on(verify_data_dir(dir))?,
         (None, network) => {
-            let endpoint = network_url(network.as_deref())
-                .context("give --data DIR or --network URL")?;
+            let endpoint =
+                network_url(network.as_deref()).context("give --data DIR or --network URL")?;
             runtime()?.block_on(verify_network(&endpoint))?
         }
     };
@@ -151,7 +151,10 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
     let database = dir.join(DATABASE_FILE);
     let key_file = dir.join(NETWORK_KEY_FILE);
     if !database.is_file() {
-        bail!("{} does not exist: not a Pictor data directory", database.display());
+        bail!(
+            "{} does not exist: not a Pictor data directory",
+            database.display()
+        );
     }
     let key = load_public_key(&key_file)?;
     let store = SqliteStore::open(&database)
@@ -216,16 +219,19 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
     entries.retain(|entry| entry.seq < bad_seq);
     seals.retain(|seal| seal.upto_seq < bad_seq);
     let prefix = Journal::from_parts(entries, seals);
-    Ok(match verify_with(&prefix, &key, TailPolicy::AllowUnsealed) {
-        Err(report) if report.seq < bad_seq => Outcome::from_report(&report),
-        Err(report) => Outcome::tampered(bad_seq, reason, report.authenticated_upto),
-        Ok(report) => Outcome::tampered(bad_seq, reason, report.sealed_upto),
-    })
+    Ok(
+        match verify_with(&prefix, &key, TailPolicy::AllowUnsealed) {
+            Err(report) if report.seq < bad_seq => Outcome::from_report(&report),
+            Err(report) => Outcome::tampered(bad_seq, reason, report.authenticated_upto),
+            Ok(report) => Outcome::tampered(bad_seq, reason, report.sealed_upto),
+        },
+    )
 }
 
 /// The network's public key from its private key file (64 hex digits of the ed25519 seed).
 fn load_public_key(path: &Path) -> Result<VerifyingKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut seed = [0u8; 32];
     hex::decode_to_slice(text.trim(), &mut seed)
         .map_err(|_| anyhow::anyhow!("{} is not 64 hex digits", path.display()))?;

@@ -36,7 +36,9 @@ impl Network {
         let coordinator = pictor_network::server::open(data.path(), config)
             .await
             .expect("coordinator opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(pictor_network::server::serve(
@@ -46,7 +48,8 @@ impl Network {
                 let _ = stopped.await;
             },
         ));
-        let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
+        let admin_key =
+            std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
         let admin = client(&url, admin_key.trim());
         Network {
             url,
@@ -72,7 +75,12 @@ impl Network {
 
     /// Opens an account of `role` and answers a client with its key and its id.
     pub async fn account(&self, role: Role, name: &str) -> (Client, AccountId) {
-        let created = self.admin.accounts().create(role, name).await.expect("account");
+        let created = self
+            .admin
+            .accounts()
+            .create(role, name)
+            .await
+            .expect("account");
         (client(&self.url, &created.api_key), created.account.id)
     }
 
