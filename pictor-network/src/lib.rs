@@ -2,6 +2,7 @@
 //! the commands of the `pictor` CLI.
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod blobs;
 pub mod clock;
 pub mod http;

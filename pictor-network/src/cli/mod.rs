@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch of the `pictor` subcommands, one module per subcommand.
 
 mod account;
+mod checker;
 mod job;
 mod ledger;
 mod network_args;
@@ -8,6 +9,7 @@ mod plan;
 mod render;
 mod serve;
 mod verify;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +41,12 @@ enum Command {
     Render(render::RenderArgs),
     /// Verify one candidate frame with the checker protocol, rendering the references locally.
     Verify(verify::VerifyArgs),
+    /// Register this machine as a worker, benchmark it, and run it.
+    #[command(subcommand)]
+    Worker(worker::WorkerCommand),
+    /// Verify workers' frames for the network.
+    #[command(subcommand)]
+    Checker(checker::CheckerCommand),
 }
 
 /// A failure with its own exit status (other failures exit 1); `main` still prints its message as
@@ -113,6 +121,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Worker(command) => worker::run(command),
+        Command::Checker(command) => checker::run(command),
+    }
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 

@@ -1,0 +1,215 @@
+//! `worker.toml`: the configuration a GPU owner imports — where the network is, the worker's API
+//! key, name and price, its signing key file, its blob cache and how many tasks it runs at once.
+
+use anyhow::{Context, Result, bail};
+use ed25519_dalek::SigningKey;
+use pictor_core::Money;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Default cache size cap: 20 GiB.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
+
+/// The worker's configuration file (TOML). Relative paths in the file are relative to the file's
+/// own folder; [`WorkerConfig::load`] resolves them.
+///
+/// ```
+/// use pictor_network::agent::WorkerConfig;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("worker.toml");
+/// let config = WorkerConfig {
+///     network: "http://127.0.0.1:7878".into(),
+///     api_key: "pk_test".into(),
+///     name: "gpu-1".into(),
+///     price_credits_per_hour: "2.5".into(),
+///     key_file: "worker.key".into(),
+///     cache_dir: "cache".into(),
+///     cache_max_bytes: 1 << 30,
+///     slots: 1,
+///     renderer: "builtin".into(),
+///     idle_command: None,
+///     speed_millis: 1000,
+/// };
+/// config.save(&path, false)?;
+/// assert!(config.save(&path, false).is_err(), "no overwrite without force");
+/// let loaded = WorkerConfig::load(&path)?;
+/// assert_eq!(loaded.key_file, dir.path().join("worker.key"));
+/// assert_eq!(loaded.price()?.to_string(), "2.500000");
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    /// The network's base URL.
+    pub network: String,
+    /// The worker account's API key.
+    pub api_key: String,
+    /// Display name.
+    pub name: String,
+    /// Price per bench-hour, decimal credits (parsed with [`Money`]).
+    pub price_credits_per_hour: String,
+    /// The ed25519 signing key (64 hex digits), mode 0600.
+    pub key_file: PathBuf,
+    /// The content-addressed blob cache and per-task folders.
+    pub cache_dir: PathBuf,
+    /// Cache size cap in bytes (LRU eviction above it).
+    #[serde(default = "default_cache_max_bytes")]
+    pub cache_max_bytes: u64,
+    /// Tasks rendered at once.
+    #[serde(default = "default_slots")]
+    pub slots: u32,
+    /// `builtin` or `blender`: the renderers offered (`blender` offers Blender and the built-in one).
+    #[serde(default = "default_renderer")]
+    pub renderer: String,
+    /// A command run (`sh -c`) while the worker has no task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_command: Option<String>,
+    /// Measured speed in thousandths of the reference machine.
+    #[serde(default = "default_speed")]
+    pub speed_millis: u32,
+}
+
+fn default_cache_max_bytes() -> u64 {
+    DEFAULT_CACHE_MAX_BYTES
+}
+fn default_slots() -> u32 {
+    1
+}
+fn default_renderer() -> String {
+    "builtin".into()
+}
+fn default_speed() -> u32 {
+    1000
+}
+
+impl WorkerConfig {
+    /// Reads and checks a config file; relative paths become relative to its folder.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut config: WorkerConfig =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if config.key_file.is_relative() {
+            config.key_file = base.join(&config.key_file);
+        }
+        if config.cache_dir.is_relative() {
+            config.cache_dir = base.join(&config.cache_dir);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes the file; refuses to replace an existing one unless `force`.
+    pub fn save(&self, path: &Path, force: bool) -> Result<()> {
+        if path.exists() && !force {
+            bail!("{} exists; pass --force to overwrite it", path.display());
+        }
+        write_private(path, self.to_toml().as_bytes())
+    }
+
+    /// The file's text (flat TOML; strings as basic strings, which share JSON's escapes).
+    pub fn to_toml(&self) -> String {
+        let quote = |text: &str| serde_json::Value::String(text.to_string()).to_string();
+        let mut out = String::from(
+            "# Pictor worker configuration (pictor worker init). Keep it private: it holds the API key.\n",
+        );
+        for (key, value) in [
+            ("network", quote(&self.network)),
+            ("api_key", quote(&self.api_key)),
+            ("name", quote(&self.name)),
+            (
+                "price_credits_per_hour",
+                quote(&self.price_credits_per_hour),
+            ),
+            ("key_file", quote(&self.key_file.to_string_lossy())),
+            ("cache_dir", quote(&self.cache_dir.to_string_lossy())),
+            ("cache_max_bytes", self.cache_max_bytes.to_string()),
+            ("slots", self.slots.to_string()),
+            ("renderer", quote(&self.renderer)),
+            ("speed_millis", self.speed_millis.to_string()),
+        ] {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+        if let Some(command) = &self.idle_command {
+            out.push_str(&format!("idle_command = {}\n", quote(command)));
+        }
+        out
+    }
+
+    /// Checks the fields that can be checked offline.
+    pub fn validate(&self) -> Result<()> {
+        self.price()?;
+        if self.slots == 0 {
+            bail!("slots must be at least 1");
+        }
+        renderer_choice(&self.renderer)?;
+        if self.network.trim().is_empty() {
+            bail!("network must be a URL");
+        }
+        Ok(())
+    }
+
+    /// The price, parsed.
+    pub fn price(&self) -> Result<Money> {
+        self.price_credits_per_hour
+            .parse::<Money>()
+            .map_err(|error| anyhow::anyhow!("price_credits_per_hour: {error}"))
+    }
+
+    /// Reads the signing key from [`key_file`](Self::key_file).
+    pub fn signing_key(&self) -> Result<SigningKey> {
+        read_key(&self.key_file)
+    }
+}
+
+/// Checks a renderer name: `builtin` or `blender`.
+pub(crate) fn renderer_choice(name: &str) -> Result<&'static str> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "builtin" => Ok("builtin"),
+        "blender" => Ok("blender"),
+        other => bail!("unknown renderer {other:?}: use builtin or blender"),
+    }
+}
+
+/// Writes a file readable by its owner only (mode 0600 on Unix), atomically.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes a signing key (64 hex digits of its secret) with mode 0600.
+pub(crate) fn write_key(path: &Path, key: &SigningKey) -> Result<()> {
+    write_private(
+        path,
+        format!("{}\n", hex::encode(key.to_bytes())).as_bytes(),
+    )
+}
+
+/// Reads a signing key written by [`write_key`].
+pub(crate) fn read_key(path: &Path) -> Result<SigningKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the worker key {}", path.display()))?;
+    let mut secret = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut secret)
+        .with_context(|| format!("{}: not 64 hex digits", path.display()))?;
+    Ok(SigningKey::from_bytes(&secret))
+}

@@ -1,0 +1,87 @@
+//! `pictor checker run`: verify workers' frames for the network.
+
+use super::network_args::{API_KEY_ENV, network_url, runtime};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use pictor_network::agent::{CheckerEvent, CheckerOptions, run_checker};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `pictor checker …`.
+#[derive(Debug, Subcommand)]
+pub enum CheckerCommand {
+    /// Lease checks, verify them and post verdicts until SIGINT or SIGTERM.
+    Run(RunArgs),
+}
+
+/// Statistics backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// The CPU backend.
+    Cpu,
+    /// The Vulkan compute backend (builds with the vulkan feature).
+    Vulkan,
+}
+
+/// Arguments of `pictor checker run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The network's base URL [env: PICTOR_NETWORK].
+    #[arg(long, value_name = "URL")]
+    network: Option<String>,
+    /// The checker account's API key [env: PICTOR_API_KEY].
+    #[arg(long, value_name = "KEY")]
+    api_key: Option<String>,
+    /// Statistics backend.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Backend,
+    /// Blob cache folder.
+    #[arg(long, default_value = "checker-cache")]
+    cache_dir: PathBuf,
+    /// Seconds between lease requests while idle.
+    #[arg(long, default_value_t = 1.0)]
+    poll_secs: f64,
+}
+
+/// Runs `pictor checker …`.
+pub fn run(command: CheckerCommand) -> Result<()> {
+    let CheckerCommand::Run(args) = command;
+    let network = network_url(args.network.as_deref())?;
+    let api_key = match args.api_key {
+        Some(key) => key,
+        None => {
+            std::env::var(API_KEY_ENV).context("missing --api-key KEY (or set PICTOR_API_KEY)")?
+        }
+    };
+    let shown = network.clone();
+    let on_event: Arc<dyn Fn(CheckerEvent) + Send + Sync> = Arc::new(move |event| match event {
+        CheckerEvent::Connected => eprintln!("pictor: checker connected to {shown}"),
+        CheckerEvent::Checked {
+            check,
+            task,
+            verdict,
+        } => eprintln!("pictor: check {check} (task {task}): {verdict:?}"),
+        CheckerEvent::Error { check, message } => {
+            eprintln!("pictor: check {check}: no verdict: {message}");
+        }
+    });
+    let options = CheckerOptions {
+        network,
+        api_key,
+        backend: match args.backend {
+            Backend::Cpu => "cpu".into(),
+            Backend::Vulkan => "vulkan".into(),
+        },
+        cache_dir: args.cache_dir,
+        poll_interval: Duration::from_secs_f64(args.poll_secs.clamp(0.05, 60.0)),
+        on_event: Some(on_event),
+    };
+    super::worker::init_tracing();
+    let summary = runtime()?.block_on(run_checker(options, super::shutdown_signal()))?;
+    eprintln!(
+        "pictor: checker stopped: {} accepted, {} rejected, {} escalated",
+        summary.accepted, summary.rejected, summary.escalated
+    );
+    Ok(())
+}
