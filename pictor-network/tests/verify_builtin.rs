@@ -332,20 +332,37 @@ fn tampered_regions_and_colour_shifts_are_rejected() {
 /// and at N/4 elsewhere. The checker's real secret picks other tiles: caught.
 #[test]
 fn honest_only_at_guessed_tiles_is_caught() {
-    let honest = honest();
-    let mut cheat = render(W, H, N / 4, WORKER_SEED, FRAME);
+    // A frame small enough to be verified whole has no tiles to guess: the "guess" covers every
+    // pixel, so this cheat degenerates into honest work there.
+    let small = ChallengeConfig::default().plan(W, H);
+    assert!(small.whole_frame, "192×108 is verified whole");
+    // On a frame large enough for sampled tiles, honest pixels only where a checker with another
+    // secret would look are caught.
+    let (w, h) = (512, 288);
+    assert!(!ChallengeConfig::default().plan(w, h).whole_frame);
+    let honest = render(w, h, N, WORKER_SEED, FRAME);
+    let mut cheat = render(w, h, N / 4, WORKER_SEED, FRAME);
     let guess = ChallengeKey::derive(&[0; 32], &pixel_hash(&cheat), FRAME, N, WORKER_SEED);
-    for tile in select_tiles(&guess, "round1", W, H, None, &ChallengeConfig::default()) {
+    for tile in select_tiles(&guess, "round1", w, h, None, &ChallengeConfig::default()) {
         let pixels = honest.crop(tile.rect).expect("crop");
         cheat
             .paste(&pixels, tile.rect.x, tile.rect.y)
             .expect("paste");
     }
-    assert_verdict(
-        "C11 honest at guessed tiles",
-        &verify(&cheat),
-        &[Verdict::Reject],
-    );
+    let bytes = cheat.encode(OutputFormat::Exr).expect("encode");
+    let checker = Checker {
+        renderer: &BuiltinRenderer::default(),
+        verifier: &CpuVerifier,
+        secret: [42; 32],
+        config: ProtocolConfig::default(),
+        control: RenderControl::default(),
+    };
+    let job = VerifyJob {
+        frame: FRAME,
+        ..VerifyJob::new(w, h, N, WORKER_SEED)
+    };
+    let report = verify_frame_bytes(&checker, &job, &bytes, &DuplicateIndex::new()).expect("verdict");
+    assert_verdict("C11 honest at guessed tiles", &report, &[Verdict::Reject]);
 }
 
 /// A renderer with a crop bug: every region is rendered one pixel to the right of the one asked
@@ -435,10 +452,15 @@ fn tile_positions_and_seeds_are_evidence() {
         round.tiles.len(),
         ChallengeConfig::default().plan(W, H).tiles
     );
-    // Another secret: other tiles and seeds for the same frame.
+    // Another secret: other seeds for the same frame; other tiles too, unless the frame is small
+    // enough to be verified whole (then every secret checks every pixel).
     let other = verify_with(&BuiltinRenderer::default(), &honest(), 43);
-    assert_ne!(other.rounds[0].tiles, round.tiles);
     assert_ne!(other.rounds[0].seeds, round.seeds);
+    if ChallengeConfig::default().plan(W, H).whole_frame {
+        assert_eq!(other.rounds[0].tiles, round.tiles);
+    } else {
+        assert_ne!(other.rounds[0].tiles, round.tiles);
+    }
 }
 
 #[test]
