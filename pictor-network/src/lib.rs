@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod blobs;
 pub mod clock;
+pub mod demo;
 pub mod http;
 pub mod server;
 pub mod service;

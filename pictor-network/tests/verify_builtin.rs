@@ -361,7 +361,8 @@ fn honest_only_at_guessed_tiles_is_caught() {
         frame: FRAME,
         ..VerifyJob::new(w, h, N, WORKER_SEED)
     };
-    let report = verify_frame_bytes(&checker, &job, &bytes, &DuplicateIndex::new()).expect("verdict");
+    let report =
+        verify_frame_bytes(&checker, &job, &bytes, &DuplicateIndex::new()).expect("verdict");
     assert_verdict("C11 honest at guessed tiles", &report, &[Verdict::Reject]);
 }
 

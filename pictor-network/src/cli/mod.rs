@@ -2,6 +2,7 @@
 
 mod account;
 mod checker;
+mod demo;
 mod job;
 mod ledger;
 mod network_args;
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole network on this machine (coordinator, workers, a checker) and render a job on it.
+    Demo(demo::DemoArgs),
     /// Run a coordinator on a data directory until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
     /// Open accounts and credit them (admin key).
@@ -114,6 +117,7 @@ fn one_line(rendered: &str) -> String {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Account(command) => account::run(command),
         Command::Job(command) => job::run(command),
