@@ -205,6 +205,7 @@ async fn check_one(
     let result = verify_check(client, cache, &dir, backend, &check).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (verdict, evidence) = result?;
+    tracing::debug!(check = check.check, ?verdict, reasons = %evidence["reasons"], "verdict");
     let mut backoff = Backoff::default();
     let mut tries = 0;
     loop {

@@ -1,12 +1,12 @@
 //! The worker and checker agents (issue 6): the programs a GPU owner and a checker run against a
 //! network, built on `pictor-sdk`.
 //!
-//! - [`config`]: `worker.toml`, the file a GPU owner imports.
-//! - [`cache`]: the content-addressed blob cache (BLAKE3-checked, LRU-evicted, shared by tasks).
-//! - [`scene`]: fetching a scene's manifest and blobs and materializing its tree safely.
-//! - [`worker`]: `init_worker`, `run_worker`, the benchmark.
-//! - [`checker`]: `run_checker`.
-//! - [`idle`]: the `--idle-command` supervisor.
+//! - [`config`] — `worker.toml`, the file a GPU owner imports.
+//! - [`cache`] — the content-addressed blob cache (BLAKE3-checked, LRU-evicted, shared by tasks).
+//! - [`scene`] — fetching a scene's manifest and blobs and materializing its tree safely.
+//! - [`worker`] — `init_worker`, `run_worker`, the benchmark.
+//! - [`checker`] — `run_checker`.
+//! - [`idle`] — the `--idle-command` supervisor.
 
 pub mod cache;
 pub mod checker;

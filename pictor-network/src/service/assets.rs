@@ -113,6 +113,9 @@ impl<S: Store> Coordinator<S> {
             .append(&self.upload_key(caller, hash, size), offset, chunk)
             .await?;
         if progress.complete {
+            // Every writer holds the ledger lock: a write transaction that began as a reader fails with
+            // SQLITE_BUSY_SNAPSHOT (517, "database is locked") when another writer commits first.
+            let _writer = self.ledger.lock().await;
             let mut tx = self.store.begin().await?;
             tx.add_blob_holder(caller.id(), &hex, size).await?;
             tx.commit().await?;

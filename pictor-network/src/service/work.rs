@@ -127,6 +127,9 @@ impl<S: Store> Coordinator<S> {
             speed_millis: request.speed_millis,
             last_seen_ms: now_ms(),
         };
+        // Every writer holds the ledger lock: a write transaction that began as a reader fails with
+        // SQLITE_BUSY_SNAPSHOT (517, "database is locked") when another writer commits first.
+        let _writer = self.ledger.lock().await;
         let mut tx = self.store.begin().await?;
         tx.upsert_worker(&row).await?;
         tx.commit().await?;
