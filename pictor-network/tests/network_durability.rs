@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Network, client, scene_folder};
+use common::{Network, client, scene_folder, serve, wait_healthy};
 use pictor_core::api::{Role, TaskLease, Verdict};
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, Ledger, PostingKind, verify};
@@ -12,52 +12,6 @@ use pictor_core::{JobSpec, Money};
 use pictor_network::service::{ADMIN_KEY_FILE, Config};
 use pictor_sdk::Client;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-/// A `pictor serve` process and its URL.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-fn serve(data: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pictor serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let started: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    let url = started["listen"].as_str().expect("listen url").to_string();
-    Served { child, url }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_healthy(url: &str) {
-    let probe = client(url, "none");
-    for _ in 0..100 {
-        if probe.health().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not become healthy");
-}
 
 async fn finish(
     worker: &Client,

@@ -9,7 +9,9 @@ use pictor_core::{AccountId, Money};
 use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator};
 use pictor_network::store::sqlite::SqliteStore;
 use pictor_sdk::{Client, RetryPolicy};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -158,4 +160,52 @@ pub fn scene_folder() -> (TempDir, PathBuf) {
     std::fs::write(dir.path().join("tex/wood.bin"), vec![7u8; 300_000]).expect("texture");
     let path = dir.path().to_path_buf();
     (dir, path)
+}
+
+/// A `pictor serve` process and its URL.
+pub struct Served {
+    pub child: Child,
+    pub url: String,
+}
+
+pub fn serve(data: &Path) -> Served {
+    serve_with(data, &[])
+}
+
+/// `pictor serve` on `data` with extra arguments.
+pub fn serve_with(data: &Path, extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
+        .arg(data)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pictor serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let started: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
+    let url = started["listen"].as_str().expect("listen url").to_string();
+    Served { child, url }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn wait_healthy(url: &str) {
+    let probe = client(url, "none");
+    for _ in 0..100 {
+        if probe.health().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become healthy");
 }

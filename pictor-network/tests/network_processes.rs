@@ -1,0 +1,341 @@
+//! The network as separate OS processes of the `pictor` binary: a coordinator, three workers and a
+//! checker render a 12-frame job with the built-in renderer; every frame equals a local `pictor render`
+//! of the same frame and seed, and the ledger balances and verifies. Fault: a worker SIGKILLed
+//! mid-task has its task re-leased after the lease TTL, and nothing is paid twice.
+
+mod common;
+
+use common::{client, serve_with, wait_healthy};
+use futures_util::StreamExt;
+use pictor_core::api::Role;
+use pictor_core::job::{JobState, OutputFormat};
+use pictor_core::ledger::{Ledger, PostingKind};
+use pictor_core::{JobSpec, Money};
+use pictor_network::service::ADMIN_KEY_FILE;
+use pictor_sdk::Client;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PICTOR: &str = env!("CARGO_BIN_EXE_pictor");
+const WIDTH: u32 = 192;
+const HEIGHT: u32 = 108;
+const SAMPLES: u32 = 16;
+
+/// A child process killed when dropped.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pictor(args: &[&str]) -> std::process::Output {
+    Command::new(PICTOR)
+        .args(args)
+        .output()
+        .expect("pictor runs")
+}
+
+/// `pictor worker init` then `pictor worker run` as a child process.
+async fn start_worker(
+    url: &str,
+    admin: &Client,
+    dir: &Path,
+    name: &str,
+    price: &str,
+) -> (Agent, u64) {
+    let account = admin
+        .accounts()
+        .create(Role::Worker, name)
+        .await
+        .expect("worker account");
+    let config = dir.join(format!("{name}.toml"));
+    let init = pictor(&[
+        "worker",
+        "init",
+        "--network",
+        url,
+        "--api-key",
+        &account.api_key,
+        "--name",
+        name,
+        "--price",
+        price,
+        "--out",
+        config.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        init.status.success(),
+        "worker init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let child = Command::new(PICTOR)
+        .args(["worker", "run", "--poll-secs", "0.2", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker run");
+    (Agent(child), account.account.id.0)
+}
+
+async fn start_checker(url: &str, admin: &Client, dir: &Path) -> Agent {
+    let account = admin
+        .accounts()
+        .create(Role::Checker, "checker")
+        .await
+        .expect("checker account");
+    let child = Command::new(PICTOR)
+        .args([
+            "checker",
+            "run",
+            "--poll-secs",
+            "0.2",
+            "--network",
+            url,
+            "--api-key",
+            &account.api_key,
+            "--cache-dir",
+        ])
+        .arg(dir.join("checker-cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("checker run");
+    Agent(child)
+}
+
+struct Setup {
+    served: common::Served,
+    admin: Client,
+    creator: Client,
+    scene: PathBuf,
+    _data: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+async fn setup(extra: &[&str]) -> Setup {
+    let data = tempfile::tempdir().expect("temp");
+    let work = tempfile::tempdir().expect("temp");
+    let served = serve_with(data.path(), extra);
+    wait_healthy(&served.url).await;
+    let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
+    let admin = client(&served.url, admin_key.trim());
+    let created = admin
+        .accounts()
+        .create(Role::Creator, "studio")
+        .await
+        .expect("creator");
+    admin
+        .accounts()
+        .deposit(
+            created.account.id,
+            Money::from_credits(1_000).expect("credits"),
+        )
+        .send()
+        .await
+        .expect("deposit");
+    let creator = client(&served.url, &created.api_key);
+    let scene_dir = work.path().join("scene");
+    std::fs::create_dir_all(&scene_dir).expect("scene dir");
+    let scene = scene_dir.join("scene.toml");
+    std::fs::write(&scene, pictor_render::builtin::scene::demo_scene_toml()).expect("scene");
+    Setup {
+        served,
+        admin,
+        creator,
+        scene,
+        _data: data,
+        work,
+    }
+}
+
+async fn submit(setup: &Setup, frames: &str) -> (pictor_core::api::JobView, JobSpec) {
+    let folder = setup.scene.parent().expect("folder");
+    let asset = setup
+        .creator
+        .assets()
+        .upload_folder(folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
+    let spec = JobSpec::builder(asset.id, frames.parse().expect("frames"))
+        .resolution(WIDTH, HEIGHT)
+        .samples(SAMPLES)
+        .output(OutputFormat::Exr)
+        .build()
+        .expect("spec");
+    // The workers register as they start: retry the submission until one is online.
+    for _ in 0..100 {
+        match setup.creator.jobs().submit(spec.clone()).send().await {
+            Ok(job) => return (job, spec),
+            Err(error) if error.status() == Some(422) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("submit: {error}"),
+        }
+    }
+    panic!("no worker came online");
+}
+
+async fn wait_final(
+    creator: &Client,
+    job: pictor_core::JobId,
+) -> Vec<pictor_core::api::JobEventView> {
+    tokio::time::timeout(Duration::from_secs(240), async {
+        creator
+            .jobs()
+            .events(job)
+            .map(|e| e.expect("event"))
+            .collect::<Vec<_>>()
+            .await
+    })
+    .await
+    .expect("the job ends in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_worker_processes_and_a_checker_render_twelve_frames() {
+    let setup = setup(&[]).await;
+    let url = setup.served.url.clone();
+    let mut agents = Vec::new();
+    for (i, price) in ["2", "2.5", "3"].iter().enumerate() {
+        agents.push(
+            start_worker(
+                &url,
+                &setup.admin,
+                setup.work.path(),
+                &format!("w{i}"),
+                price,
+            )
+            .await
+            .0,
+        );
+    }
+    agents.push(start_checker(&url, &setup.admin, setup.work.path()).await);
+    let (job, spec) = submit(&setup, "1-12").await;
+    let events = wait_final(&setup.creator, job.id).await;
+    assert_eq!(
+        events.last().map(|e| e.kind.as_str()),
+        Some("completed"),
+        "{events:?}"
+    );
+    let done = setup.creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(done.state, JobState::Completed);
+
+    let out = setup.work.path().join("frames");
+    let frames = setup
+        .creator
+        .jobs()
+        .download_frames(job.id, &out)
+        .await
+        .expect("download");
+    assert_eq!(frames.len(), 12);
+    for frame in 1..=12u32 {
+        let local = setup.work.path().join(format!("local-{frame}.exr"));
+        let rendered = pictor(&[
+            "render",
+            "--scene",
+            setup.scene.to_str().expect("utf-8"),
+            "--frame",
+            &frame.to_string(),
+            "--width",
+            &WIDTH.to_string(),
+            "--height",
+            &HEIGHT.to_string(),
+            "--samples",
+            &SAMPLES.to_string(),
+            "--seed",
+            &spec.seed.seed_for(frame).to_string(),
+            "--out",
+            local.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let network = std::fs::read(out.join(pictor_sdk::frames::frame_file_name(frame, "exr")))
+            .expect("frame");
+        assert!(
+            network == std::fs::read(&local).expect("local"),
+            "frame {frame} equals the local render"
+        );
+    }
+
+    let verified = pictor(&["ledger", "verify", "--network", &url, "--json"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&verified.stdout).expect("json");
+    assert_eq!(report["ok"], true);
+    let ledger = Ledger::replay(
+        setup
+            .creator
+            .ledger()
+            .fetch_journal()
+            .await
+            .expect("journal")
+            .entries(),
+    )
+    .expect("replay");
+    assert_eq!(ledger.trial_balance(), 0);
+    assert_eq!(ledger.escrow_total(), 0);
+    drop(agents);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
+    let setup = setup(&["--lease-ttl-secs", "2"]).await;
+    let url = setup.served.url.clone();
+    let (victim, victim_id) =
+        start_worker(&url, &setup.admin, setup.work.path(), "victim", "2").await;
+    let (job, _) = submit(&setup, "1-3").await;
+    // Wait for the victim's first lease, then SIGKILL it mid-task.
+    let mut events = Box::pin(setup.creator.jobs().events(job.id));
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+            .await
+            .expect("a lease in time")
+            .expect("stream")
+            .expect("event");
+        if event.kind == "task_leased" {
+            break;
+        }
+    }
+    drop(victim);
+    let (_rescuer, _) = start_worker(&url, &setup.admin, setup.work.path(), "rescuer", "2").await;
+    let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
+    let events = wait_final(&setup.creator, job.id).await;
+    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    assert!(
+        events.iter().any(|e| e.kind == "task_expired"),
+        "the victim's lease expired"
+    );
+    let journal = setup
+        .creator
+        .ledger()
+        .fetch_journal()
+        .await
+        .expect("journal");
+    let settles = journal
+        .entries()
+        .iter()
+        .filter(|e| e.posting.kind == PostingKind::Settle)
+        .count();
+    assert_eq!(
+        settles, 9,
+        "three tasks, each paid once to worker, checker and network"
+    );
+    let ledger = Ledger::replay(journal.entries()).expect("replay");
+    assert_eq!(ledger.escrow_total(), 0);
+    let victim_paid = ledger.balance(pictor_core::ledger::Account::Worker(
+        pictor_core::AccountId(victim_id),
+    ));
+    assert!(victim_paid >= 0);
+}
