@@ -1,6 +1,6 @@
 //! A task's scene on disk: the manifest fetched from the network, its blobs in the
 //! [`BlobCache`], and the tree materialized in a per-task folder with
-//! [`safe_join`](pictor_core::asset::safe_join) — hard links into the cache (a copy where linking
+//! [`safe_join`] — hard links into the cache (a copy where linking
 //! fails), never a path outside the folder.
 
 use super::cache::{BlobCache, PinGuard};
