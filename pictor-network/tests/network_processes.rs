@@ -119,10 +119,17 @@ struct Setup {
 
 async fn setup(extra: &[&str]) -> Setup {
     let data = tempfile::tempdir().expect("temp");
+    let mut setup = setup_in(data.path(), Some(extra)).await;
+    setup._data = data;
+    setup
+}
+
+/// A coordinator on `data` (kept by the caller), a funded creator and the demo scene.
+async fn setup_in(data: &Path, extra: Option<&[&str]>) -> Setup {
     let work = tempfile::tempdir().expect("temp");
-    let served = serve_with(data.path(), extra);
+    let served = serve_with(data, extra.unwrap_or(&[]));
     wait_healthy(&served.url).await;
-    let admin_key = std::fs::read_to_string(data.path().join(ADMIN_KEY_FILE)).expect("admin key");
+    let admin_key = std::fs::read_to_string(data.join(ADMIN_KEY_FILE)).expect("admin key");
     let admin = client(&served.url, admin_key.trim());
     let created = admin
         .accounts()
@@ -148,7 +155,7 @@ async fn setup(extra: &[&str]) -> Setup {
         admin,
         creator,
         scene,
-        _data: data,
+        _data: tempfile::tempdir().expect("temp"),
         work,
     }
 }
@@ -338,4 +345,90 @@ async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
         pictor_core::AccountId(victim_id),
     ));
     assert!(victim_paid >= 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_check_is_reassigned() {
+    // A checker that leases a check and dies answers nothing: the coordinator sees exactly what it
+    // would see of a SIGKILLed checker process.
+    let setup = setup(&["--check-lease-ttl-secs", "2"]).await;
+    let url = setup.served.url.clone();
+    let (_worker, _) = start_worker(&url, &setup.admin, setup.work.path(), "w", "2").await;
+    let (job, _) = submit(&setup, "1").await;
+    let dead = setup
+        .admin
+        .accounts()
+        .create(Role::Checker, "dead")
+        .await
+        .expect("account");
+    let dead = client(&url, &dead.api_key);
+    let check = loop {
+        if let Some(check) = dead.checks().lease().await.expect("lease") {
+            break check;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
+    let events = wait_final(&setup.creator, job.id).await;
+    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    let late = dead
+        .checks()
+        .verdict(
+            check.check,
+            pictor_core::api::Verdict::Accept,
+            serde_json::json!({}),
+        )
+        .await
+        .expect_err("the dead checker's lease moved on");
+    assert_eq!(late.status(), Some(404), "{late}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
+    let data = tempfile::tempdir().expect("temp");
+    let setup_first = setup_in(data.path(), None).await;
+    let url = setup_first.served.url.clone();
+    let port = url.rsplit(':').next().expect("port").to_string();
+    let (_worker, _) =
+        start_worker(&url, &setup_first.admin, setup_first.work.path(), "w", "2").await;
+    let _checker = start_checker(&url, &setup_first.admin, setup_first.work.path()).await;
+    let (job, _) = submit(&setup_first, "1-6").await;
+    let mut events = Box::pin(setup_first.creator.jobs().events(job.id));
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+            .await
+            .expect("progress in time")
+            .expect("stream")
+            .expect("event");
+        if event.kind == "task_accepted" {
+            break;
+        }
+    }
+    drop(events);
+    let Setup {
+        served,
+        creator,
+        work,
+        ..
+    } = setup_first;
+    drop(served); // SIGKILL the coordinator mid-job.
+    let restarted = serve_with(data.path(), &["--listen", &format!("127.0.0.1:{port}")]);
+    wait_healthy(&restarted.url).await;
+    assert_eq!(
+        restarted.url, url,
+        "same address: the agents reconnect by themselves"
+    );
+    let events = wait_final(&creator, job.id).await;
+    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    let journal = creator.ledger().fetch_journal().await.expect("journal");
+    let settles = journal
+        .entries()
+        .iter()
+        .filter(|e| e.posting.kind == PostingKind::Settle)
+        .count();
+    assert_eq!(
+        settles, 18,
+        "six tasks, each paid once to worker, checker and network"
+    );
+    drop(work);
 }

@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Task lease length without a heartbeat, seconds (default 120).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     lease_ttl_secs: Option<u64>,
+    /// Check lease length without a verdict, seconds (default 300).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    check_lease_ttl_secs: Option<u64>,
     /// Print one JSON object (`listen`, `data`, `admin_key_file`) on stdout once listening.
     #[arg(long)]
     json: bool,
@@ -48,6 +51,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let mut config = Config::default();
     if let Some(secs) = args.lease_ttl_secs {
         config.task_policy.lease_ttl_ms = secs * 1000;
+    }
+    if let Some(secs) = args.check_lease_ttl_secs {
+        config.check_lease_ttl_ms = secs * 1000;
     }
     runtime()?.block_on(async move {
         let coordinator = server::open(&args.data, config)

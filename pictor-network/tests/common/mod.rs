@@ -175,8 +175,13 @@ pub fn serve(data: &Path) -> Served {
 /// `pictor serve` on `data` with extra arguments.
 pub fn serve_with(data: &Path, extra: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
+        .args(["serve", "--json", "--data"])
         .arg(data)
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "127.0.0.1:0"][..]
+        })
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
