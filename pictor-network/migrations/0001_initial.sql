@@ -58,6 +58,7 @@ CREATE TABLE jobs (
     request_hash  TEXT NOT NULL,
     spec          TEXT NOT NULL,
     state         TEXT NOT NULL,
+    priority      INTEGER NOT NULL, -- dispatch order of the tier: 0 priority, 1 standard, 2 economy
     paused_reason TEXT,
     quote         TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
@@ -65,6 +66,7 @@ CREATE TABLE jobs (
     UNIQUE (owner, idem_key)
 );
 CREATE INDEX jobs_owner ON jobs (owner, id);
+CREATE INDEX jobs_dispatch ON jobs (state, priority, id);
 
 CREATE TABLE tasks (
     id               INTEGER PRIMARY KEY,

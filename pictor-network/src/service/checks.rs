@@ -232,10 +232,7 @@ impl<S: Store> Coordinator<S> {
             json!({"task": task.id, "worker": worker, "checker": checker, "cost": cost, "frames": task_frames(&task.work)}),
         )
         .await?;
-        let tasks = write.tx.tasks_of_job(job.id).await?;
-        let done = tasks
-            .iter()
-            .all(|t| matches!(t.state, TaskState::Accepted { .. }));
+        let done = write.tx.count_unaccepted_tasks(job.id).await? == 0;
         if done && !job.state.is_final() {
             if job.state == JobState::Paused {
                 job.state = job.state.apply(JobEvent::Resume)?;

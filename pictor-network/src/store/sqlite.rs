@@ -103,6 +103,15 @@ impl Store for SqliteStore {
     }
 }
 
+/// The dispatch order of a tier (lower first).
+fn dispatch_priority(tier: pictor_core::job::Tier) -> i64 {
+    match tier {
+        pictor_core::job::Tier::Priority => 0,
+        pictor_core::job::Tier::Standard => 1,
+        pictor_core::job::Tier::Economy => 2,
+    }
+}
+
 fn to_i64(value: u64, column: &'static str) -> StoreResult<i64> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { column })
 }
@@ -519,14 +528,15 @@ impl StoreTx for SqliteTx {
             .map(|reason| enum_text(&reason, "paused_reason"))
             .transpose()?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, paused_reason, quote, created_at_ms, event_seq)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(to_i64(row.owner, "owner")?)
         .bind(&row.idempotency_key)
         .bind(&row.request_hash)
         .bind(json(&row.spec, "spec")?)
         .bind(enum_text(&row.state, "state")?)
+        .bind(dispatch_priority(row.spec.tier))
         .bind(paused)
         .bind(json(&row.quote, "quote")?)
         .bind(to_i64(row.created_at_ms, "created_at_ms")?)
@@ -688,8 +698,7 @@ impl StoreTx for SqliteTx {
         sqlx::query(
             "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id
              WHERE t.state_name = 'pending' AND t.hold_open = 1 AND j.state IN ('queued', 'running')
-             ORDER BY CASE json_extract(j.spec, '$.tier') WHEN 'priority' THEN 0 WHEN 'standard' THEN 1 ELSE 2 END,
-                      t.job_id, t.idx
+             ORDER BY j.priority, t.job_id, t.idx
              LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -708,6 +717,16 @@ impl StoreTx for SqliteTx {
             .iter()
             .map(task_row)
             .collect()
+    }
+
+    async fn count_unaccepted_tasks(&mut self, job: u64) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE job_id = ? AND state_name != 'accepted'",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
     }
 
     async fn count_tasks_in_state(&mut self, state_name: &str) -> StoreResult<u64> {
