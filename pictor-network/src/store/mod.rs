@@ -197,7 +197,8 @@ pub trait StoreTx: Send {
         now_ms: u64,
     ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
     /// Counts a job's tasks that are not accepted.
-    fn count_unaccepted_tasks(&mut self, job: u64) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn count_unaccepted_tasks(&mut self, job: u64)
+    -> impl Future<Output = StoreResult<u64>> + Send;
     /// Counts tasks by state name.
     fn count_tasks_in_state(
         &mut self,
