@@ -39,13 +39,25 @@ fn pictor(args: &[&str]) -> std::process::Output {
         .expect("pictor runs")
 }
 
-/// `pictor worker init` then `pictor worker run` as a child process.
+/// `pictor worker init` then `pictor worker run` as a child process (built-in renderer).
 async fn start_worker(
     url: &str,
     admin: &Client,
     dir: &Path,
     name: &str,
     price: &str,
+) -> (Agent, u64) {
+    start_worker_with(url, admin, dir, name, price, "builtin").await
+}
+
+/// `pictor worker init --renderer RENDERER` then `pictor worker run` as a child process.
+async fn start_worker_with(
+    url: &str,
+    admin: &Client,
+    dir: &Path,
+    name: &str,
+    price: &str,
+    renderer: &str,
 ) -> (Agent, u64) {
     let account = admin
         .accounts()
@@ -66,6 +78,8 @@ async fn start_worker(
         price,
         "--out",
         config.to_str().expect("utf-8 path"),
+        "--renderer",
+        renderer,
     ]);
     assert!(
         init.status.success(),
@@ -431,4 +445,145 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
         "six tasks, each paid once to worker, checker and network"
     );
     drop(work);
+}
+
+/// Blender, or a printed skip (a failure under `PICTOR_REQUIRE_BLENDER=1`).
+fn blender_or_skip() -> bool {
+    match pictor_render::Renderer::version(&pictor_render::BlenderRenderer::new()) {
+        Ok(_) => true,
+        Err(error) => {
+            let reason = format!("Blender unavailable: {error}");
+            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            false
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blender_workers_and_checker_render_four_frames() {
+    if !blender_or_skip() {
+        return;
+    }
+    let setup = setup(&[]).await;
+    let url = setup.served.url.clone();
+    // Blender's factory scene, saved as the job's scene.
+    let folder = setup.work.path().join("blend");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let blend = folder.join("factory.blend");
+    let saved =
+        Command::new(std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()))
+            .args(["-b", "--factory-startup", "--python-expr"])
+            .arg(format!(
+                "import bpy; bpy.ops.wm.save_as_mainfile(filepath={:?})",
+                blend.display().to_string()
+            ))
+            .output()
+            .expect("blender runs");
+    assert!(
+        saved.status.success() && blend.exists(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let mut agents = Vec::new();
+    for (i, price) in ["2", "3"].iter().enumerate() {
+        agents.push(
+            start_worker_with(
+                &url,
+                &setup.admin,
+                setup.work.path(),
+                &format!("b{i}"),
+                price,
+                "blender",
+            )
+            .await
+            .0,
+        );
+    }
+    agents.push(start_checker(&url, &setup.admin, setup.work.path()).await);
+    let asset = setup
+        .creator
+        .assets()
+        .upload_folder(&folder, "factory.blend")
+        .send()
+        .await
+        .expect("upload");
+    let (width, height, samples) = (160u32, 96u32, 16u32);
+    let spec = JobSpec::builder(asset.id, "1-4".parse().expect("frames"))
+        .renderer(pictor_core::job::RendererKind::Blender)
+        .resolution(width, height)
+        .samples(samples)
+        .output(OutputFormat::Exr)
+        .build()
+        .expect("spec");
+    let mut job = None;
+    for _ in 0..200 {
+        match setup.creator.jobs().submit(spec.clone()).send().await {
+            Ok(submitted) => {
+                job = Some(submitted);
+                break;
+            }
+            Err(error) if error.status() == Some(422) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("submit: {error}"),
+        }
+    }
+    let job = job.expect("a Blender worker came online");
+    let events = wait_final(&setup.creator, job.id).await;
+    assert_eq!(
+        events.last().map(|e| e.kind.as_str()),
+        Some("completed"),
+        "{events:?}"
+    );
+    let out = setup.work.path().join("frames");
+    let frames = setup
+        .creator
+        .jobs()
+        .download_frames(job.id, &out)
+        .await
+        .expect("download");
+    assert_eq!(frames.len(), 4);
+    for frame in 1..=4u32 {
+        let local = setup.work.path().join(format!("blender-{frame}.exr"));
+        let rendered = pictor(&[
+            "render",
+            "--renderer",
+            "blender",
+            "--scene",
+            blend.to_str().expect("utf-8"),
+            "--frame",
+            &frame.to_string(),
+            "--width",
+            &width.to_string(),
+            "--height",
+            &height.to_string(),
+            "--samples",
+            &samples.to_string(),
+            "--seed",
+            &spec.seed.seed_for(frame).to_string(),
+            "--out",
+            local.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let network = std::fs::read(out.join(pictor_sdk::frames::frame_file_name(frame, "exr")))
+            .expect("frame");
+        assert!(
+            network == std::fs::read(&local).expect("local"),
+            "Blender frame {frame} equals the local render"
+        );
+    }
+    let verified = pictor(&["ledger", "verify", "--network", &url, "--json"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    drop(agents);
 }
