@@ -587,3 +587,89 @@ async fn blender_workers_and_checker_render_four_frames() {
     );
     drop(agents);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back() {
+    let data = tempfile::tempdir().expect("temp");
+    let first = setup_in(data.path(), None).await;
+    let url = first.served.url.clone();
+    let port = url.rsplit(':').next().expect("port").to_string();
+    let (_worker, _) = start_worker(&url, &first.admin, first.work.path(), "w", "2").await;
+    // One frame that takes a few seconds to render.
+    let folder = first.scene.parent().expect("folder").to_path_buf();
+    let asset = first
+        .creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
+    let spec = JobSpec::builder(asset.id, "1".parse().expect("frames"))
+        .resolution(640, 360)
+        .samples(48)
+        .output(OutputFormat::Exr)
+        .build()
+        .expect("spec");
+    let mut job = None;
+    for _ in 0..100 {
+        match first.creator.jobs().submit(spec.clone()).send().await {
+            Ok(submitted) => {
+                job = Some(submitted);
+                break;
+            }
+            Err(error) if error.status() == Some(422) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("submit: {error}"),
+        }
+    }
+    let job = job.expect("submitted");
+    let mut events = Box::pin(first.creator.jobs().events(job.id));
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
+            .await
+            .expect("a lease in time")
+            .expect("stream")
+            .expect("event");
+        if event.kind == "task_leased" {
+            break;
+        }
+    }
+    drop(events);
+    let Setup {
+        served,
+        admin,
+        creator,
+        work,
+        ..
+    } = first;
+    // The network goes away while the worker renders, and stays away until it has finished.
+    drop(served);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let back = serve_with(data.path(), &["--listen", &format!("127.0.0.1:{port}")]);
+    wait_healthy(&back.url).await;
+    let _checker = start_checker(&back.url, &admin, work.path()).await;
+    let events = wait_final(&creator, job.id).await;
+    assert_eq!(
+        events.last().map(|e| e.kind.as_str()),
+        Some("completed"),
+        "{events:?}"
+    );
+    let leases = events.iter().filter(|e| e.kind == "task_leased").count();
+    assert_eq!(
+        leases, 1,
+        "delivered from the worker's spool, not rendered again: {events:?}"
+    );
+    let uploaded = events
+        .iter()
+        .find(|e| e.kind == "task_uploaded")
+        .expect("uploaded");
+    assert_eq!(
+        uploaded.data["worker"],
+        events
+            .iter()
+            .find(|e| e.kind == "task_leased")
+            .expect("leased")
+            .data["worker"]
+    );
+}
