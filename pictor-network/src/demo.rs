@@ -349,6 +349,8 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
         .resolution(options.width, options.height)
         .samples(options.samples)
         .output(pictor_core::job::OutputFormat::Exr)
+        // The fastest finish: the plan (and with it the escrow hold) uses every worker.
+        .tier(pictor_core::job::Tier::Priority)
         .build()?;
     // Workers register as their agents start: wait until the quote sees them.
     let mut quote = None;

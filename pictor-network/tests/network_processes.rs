@@ -187,6 +187,7 @@ async fn submit(setup: &Setup, frames: &str) -> (pictor_core::api::JobView, JobS
         .resolution(WIDTH, HEIGHT)
         .samples(SAMPLES)
         .output(OutputFormat::Exr)
+        .tier(pictor_core::job::Tier::Priority)
         .build()
         .expect("spec");
     // The workers register as they start: retry the submission until one is online.

@@ -411,3 +411,81 @@ async fn a_rejected_result_is_not_paid_and_bars_its_worker() {
     );
     assert!(ledger.balance(Account::Worker(honest_id)) > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_retries_the_charge_stays_within_the_quote() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (cheap, _, cheap_key) = network.worker("cheap", 2).await;
+    let (dear, dear_id, dear_key) = network.worker("dear", 5).await;
+    let (checker, _) = network.account(Role::Checker, "c").await;
+    let asset = scene(&creator).await;
+    let priority = JobSpec {
+        tier: pictor_core::job::Tier::Priority,
+        ..spec(asset, "1-8")
+    };
+    let quote = creator
+        .quotes()
+        .create(priority.clone())
+        .await
+        .expect("quote");
+    let job = creator
+        .jobs()
+        .submit(priority)
+        .send()
+        .await
+        .expect("submit");
+    // The pricier worker asks first and often: it still takes only tasks whose hold covers its price.
+    loop {
+        let mut progressed = false;
+        for (worker, key, tag) in [(&dear, &dear_key, "dear"), (&cheap, &cheap_key, "cheap")] {
+            if let Some(lease) = worker.workers().lease().await.expect("lease") {
+                let frame = pictor_network::agent::worker::frames_of(&lease.work)[0];
+                let out = output(worker, frame, tag).await;
+                let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![out], 5)
+                    .expect("sign");
+                worker
+                    .workers()
+                    .submit_result(lease.task, result)
+                    .await
+                    .expect("result");
+                let check = checker
+                    .checks()
+                    .lease()
+                    .await
+                    .expect("lease")
+                    .expect("check");
+                checker
+                    .checks()
+                    .verdict(check.check, Verdict::Accept, json!({}))
+                    .await
+                    .expect("verdict");
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    let done = creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(done.state, JobState::Completed);
+    assert!(
+        done.spent <= quote.escrow_hold,
+        "spent {} within the hold {}",
+        done.spent,
+        quote.escrow_hold
+    );
+    let ledger = Ledger::replay(
+        creator
+            .ledger()
+            .fetch_journal()
+            .await
+            .expect("journal")
+            .entries(),
+    )
+    .expect("replay");
+    assert!(
+        ledger.balance(Account::Worker(dear_id)) > 0,
+        "the plan used the pricier worker too"
+    );
+}

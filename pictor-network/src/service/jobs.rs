@@ -63,6 +63,41 @@ pub(crate) fn task_frames(work: &TaskWork) -> Vec<u32> {
     }
 }
 
+/// Shares `total` over tasks: in proportion to their planned costs when the plan priced every task
+/// (so each task holds what the worker it was planned for charges), else to their pixels. The last
+/// task takes the rounding remainder, so the holds sum to `total` exactly.
+fn split_hold(
+    total: Money,
+    planned: Option<&[Money]>,
+    pixel_frames: &[u64],
+) -> ServiceResult<Vec<Money>> {
+    let weights: Vec<u64> = match planned {
+        Some(costs)
+            if costs.len() == pixel_frames.len() && costs.iter().any(|c| *c > Money::ZERO) =>
+        {
+            costs.iter().map(|c| c.micros()).collect()
+        }
+        _ => pixel_frames.to_vec(),
+    };
+    let sum = weights
+        .iter()
+        .try_fold(0u64, |acc, w| acc.checked_add(*w))
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let mut holds = Vec::with_capacity(weights.len());
+    let mut held = Money::ZERO;
+    for (index, weight) in weights.iter().enumerate() {
+        let hold = if index + 1 == weights.len() {
+            total.checked_sub(held)?
+        } else {
+            total.mul_ratio(*weight, sum, Rounding::Down)?
+        };
+        held = held.checked_add(hold)?;
+        holds.push(hold);
+    }
+    Ok(holds)
+}
+
 fn build_job_view(job: &JobRow, tasks: &[TaskRow], escrow: i128) -> ServiceResult<JobView> {
     let accepted: Vec<&TaskRow> = tasks
         .iter()
@@ -122,6 +157,38 @@ impl<S: Store> Coordinator<S> {
             .ok_or_else(|| ServiceError::internal(&format!("strategy {strategy} missing")))?;
         let estimate = WorkEstimate::exact(self.bench_secs_per_frame(spec))?;
         Ok(scheduler.quote(&view, spec, &estimate)?)
+    }
+
+    /// Each task's cost in the plan the quote was made from (P90 work, the workers online now), or
+    /// `None` when the strategy leaves a task unplanned or cannot plan the job.
+    async fn planned_costs<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        spec: &JobSpec,
+        tasks: usize,
+    ) -> ServiceResult<Option<Vec<Money>>> {
+        let offers = self.online_offers(tx).await?;
+        let estimate = WorkEstimate::exact(self.bench_secs_per_frame(spec))?;
+        let (_, p90) = estimate.total_bench_secs(spec.frames.len());
+        let mut view = MarketView::new(Vec::new(), offers);
+        view.pricing = self.config.pricing;
+        view.jobs
+            .push(schedule::quote::job_view_for_spec(spec, JobId(0), 0, p90)?);
+        let Some(scheduler) = schedule::builtin(strategy_for(spec.tier)) else {
+            return Ok(None);
+        };
+        let Ok(plan) = scheduler.plan(&view) else {
+            return Ok(None);
+        };
+        let mut costs = vec![None; tasks];
+        for planned in plan.workers.iter().flat_map(|w| w.tasks.iter()) {
+            if planned.at.job == 0
+                && let Some(slot) = costs.get_mut(planned.at.task as usize)
+            {
+                *slot = Some(planned.cost);
+            }
+        }
+        Ok(costs.into_iter().collect())
     }
 
     async fn owned_asset<T: StoreTx>(
@@ -240,21 +307,13 @@ impl<S: Store> Coordinator<S> {
         };
         job.id = write.tx.insert_job(&job).await?;
         let pixel_frames: Vec<u64> = works.iter().map(|w| w.pixel_frames(spec)).collect();
-        let total: u64 = pixel_frames.iter().sum::<u64>().max(1);
         let per_frame_ms = self.bench_secs_per_frame(spec) * 1000.0;
         let frame_pixels = spec.resolution.pixels().max(1) as f64;
+        let planned = self.planned_costs(&mut write.tx, spec, works.len()).await?;
+        let holds = split_hold(quote.escrow_hold, planned.as_deref(), &pixel_frames)?;
         let mut next_id = write.tx.next_task_id().await?;
-        let mut held = Money::ZERO;
         let last = works.len().saturating_sub(1);
-        for (index, work) in works.into_iter().enumerate() {
-            let hold = if index == last {
-                quote.escrow_hold.checked_sub(held)?
-            } else {
-                quote
-                    .escrow_hold
-                    .mul_ratio(pixel_frames[index], total, Rounding::Down)?
-            };
-            held = held.checked_add(hold)?;
+        for ((index, work), hold) in works.into_iter().enumerate().zip(holds) {
             let work_bench_ms =
                 (per_frame_ms * pixel_frames[index] as f64 / frame_pixels).ceil() as u64;
             let task = TaskRow {

@@ -201,7 +201,12 @@ impl<S: Store> Coordinator<S> {
                 .config
                 .pricing
                 .task_cost(worker.price, work_secs, job.spec.tier)?;
-            if cost > task.hold && !self.top_up_hold(write, &job, &mut task, cost).await? {
+            // A first attempt goes only to a worker whose price fits the hold the quote planned; a
+            // retry (after a failure, an expiry or a rejection) may cost more, drawn from the balance.
+            let retry = matches!(task.state, TaskState::Pending { attempt } if attempt > 1);
+            if cost > task.hold
+                && (!retry || !self.top_up_hold(write, &job, &mut task, cost).await?)
+            {
                 continue;
             }
             task.state = task.state.apply(
