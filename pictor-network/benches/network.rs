@@ -81,23 +81,7 @@ async fn cycle(
         .await
         .expect("lease")
         .expect("a task");
-    let frame = match &lease.work {
-        pictor_core::task::TaskWork::Frames { frames } => frames[0],
-        pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
-    };
-    let output = worker
-        .workers()
-        .upload_output_bytes(
-            format!("task {} frame {frame}", lease.task.0).into_bytes(),
-            frame,
-        )
-        .await
-        .expect("upload");
-    let result =
-        pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 1).expect("sign");
-    worker
-        .workers()
-        .submit_result(lease.task, result)
+    common::deliver(worker, key, &lease, "bench")
         .await
         .expect("result");
     // The checker takes whichever check is oldest; with N workers it may be another worker's.

@@ -11,7 +11,6 @@ use pictor_core::ledger::{Account, Ledger, PostingKind, verify};
 use pictor_core::{JobSpec, Money};
 use pictor_network::service::{ADMIN_KEY_FILE, Config};
 use pictor_sdk::Client;
-use serde_json::json;
 
 async fn finish(
     worker: &Client,
@@ -19,33 +18,10 @@ async fn finish(
     lease: &TaskLease,
     checker: &Client,
 ) {
-    let frame = match &lease.work {
-        pictor_core::task::TaskWork::Frames { frames } => frames[0],
-        pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
-    };
-    let output = worker
-        .workers()
-        .upload_output_bytes(format!("frame {frame}").into_bytes().repeat(64), frame)
-        .await
-        .expect("upload");
-    let result =
-        pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![output], 3).expect("sign");
-    worker
-        .workers()
-        .submit_result(lease.task, result)
+    common::deliver(worker, key, lease, "w")
         .await
         .expect("result");
-    let check = checker
-        .checks()
-        .lease()
-        .await
-        .expect("check lease")
-        .expect("check");
-    checker
-        .checks()
-        .verdict(check.check, Verdict::Accept, json!({}))
-        .await
-        .expect("verdict");
+    common::check_once(checker, Verdict::Accept).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

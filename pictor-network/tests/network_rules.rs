@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Network, scene_folder};
+use common::{Network, check_once, deliver, scene_folder};
 use pictor_core::api::{ErrorCode, Role, Verdict};
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, Ledger};
@@ -240,25 +240,8 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
         .await
         .expect("lease")
         .expect("task");
-    let out = output(&worker, 1, "w").await;
-    let result =
-        pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-    worker
-        .workers()
-        .submit_result(lease.task, result)
-        .await
-        .expect("result");
-    let check = checker
-        .checks()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("check");
-    checker
-        .checks()
-        .verdict(check.check, Verdict::Accept, json!({}))
-        .await
-        .expect("verdict");
+    deliver(&worker, &key, &lease, "w").await.expect("result");
+    check_once(&checker, Verdict::Accept).await;
 
     // Re-rendering frame 1 needs a new hold the balance (only the refund of frame 1) cannot cover.
     let paused = creator
@@ -291,29 +274,10 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
             .await
             .expect("lease")
             .expect("task");
-        let frame = match &lease.work {
-            pictor_core::task::TaskWork::Frames { frames } => frames[0],
-            pictor_core::task::TaskWork::Tile { frame, .. } => *frame,
-        };
-        let out = output(&worker, frame, "w-again").await;
-        let result =
-            pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-        worker
-            .workers()
-            .submit_result(lease.task, result)
+        deliver(&worker, &key, &lease, "w-again")
             .await
             .expect("result");
-        let check = checker
-            .checks()
-            .lease()
-            .await
-            .expect("lease")
-            .expect("check");
-        checker
-            .checks()
-            .verdict(check.check, Verdict::Accept, json!({}))
-            .await
-            .expect("verdict");
+        check_once(&checker, Verdict::Accept).await;
     }
     let done = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, JobState::Completed);
@@ -337,12 +301,7 @@ async fn a_rejected_result_is_not_paid_and_bars_its_worker() {
         .expect("submit");
 
     let lease = cheat.workers().lease().await.expect("lease").expect("task");
-    let out = output(&cheat, 1, "cheat").await;
-    let result =
-        pictor_sdk::sign_result(&cheat_key, lease.task, lease.attempt, vec![out], 5).expect("sign");
-    cheat
-        .workers()
-        .submit_result(lease.task, result)
+    deliver(&cheat, &cheat_key, &lease, "cheat")
         .await
         .expect("result");
     let check = checker
@@ -372,25 +331,10 @@ async fn a_rejected_result_is_not_paid_and_bars_its_worker() {
         .expect("re-queued");
     assert_eq!(again.task, lease.task);
     assert_eq!(again.attempt, lease.attempt + 1);
-    let out = output(&honest, 1, "honest").await;
-    let result = pictor_sdk::sign_result(&honest_key, again.task, again.attempt, vec![out], 5)
-        .expect("sign");
-    honest
-        .workers()
-        .submit_result(again.task, result)
+    deliver(&honest, &honest_key, &again, "honest")
         .await
         .expect("result");
-    let check = checker
-        .checks()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("check");
-    checker
-        .checks()
-        .verdict(check.check, Verdict::Accept, json!({}))
-        .await
-        .expect("verdict");
+    check_once(&checker, Verdict::Accept).await;
     assert_eq!(
         creator.jobs().get(job.id).await.expect("job").state,
         JobState::Completed
@@ -440,26 +384,8 @@ async fn without_retries_the_charge_stays_within_the_quote() {
         let mut progressed = false;
         for (worker, key, tag) in [(&dear, &dear_key, "dear"), (&cheap, &cheap_key, "cheap")] {
             if let Some(lease) = worker.workers().lease().await.expect("lease") {
-                let frame = pictor_network::agent::worker::frames_of(&lease.work)[0];
-                let out = output(worker, frame, tag).await;
-                let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, vec![out], 5)
-                    .expect("sign");
-                worker
-                    .workers()
-                    .submit_result(lease.task, result)
-                    .await
-                    .expect("result");
-                let check = checker
-                    .checks()
-                    .lease()
-                    .await
-                    .expect("lease")
-                    .expect("check");
-                checker
-                    .checks()
-                    .verdict(check.check, Verdict::Accept, json!({}))
-                    .await
-                    .expect("verdict");
+                deliver(worker, key, &lease, tag).await.expect("result");
+                check_once(&checker, Verdict::Accept).await;
                 progressed = true;
             }
         }
