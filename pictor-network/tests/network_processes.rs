@@ -363,39 +363,90 @@ async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_abandoned_check_is_reassigned() {
-    // A checker that leases a check and dies answers nothing: the coordinator sees exactly what it
-    // would see of a SIGKILLed checker process.
+async fn a_killed_checker_s_check_is_reassigned() {
     let setup = setup(&["--check-lease-ttl-secs", "2"]).await;
     let url = setup.served.url.clone();
     let (_worker, _) = start_worker(&url, &setup.admin, setup.work.path(), "w", "2").await;
-    let (job, _) = submit(&setup, "1").await;
-    let dead = setup
-        .admin
-        .accounts()
-        .create(Role::Checker, "dead")
+    // A frame large enough that verifying it takes the checker a while.
+    let folder = setup.scene.parent().expect("folder").to_path_buf();
+    let asset = setup
+        .creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
         .await
-        .expect("account");
-    let dead = client(&url, &dead.api_key);
-    let check = loop {
-        if let Some(check) = dead.checks().lease().await.expect("lease") {
-            break check;
+        .expect("upload");
+    let spec = JobSpec::builder(asset.id, "1".parse().expect("frames"))
+        .resolution(640, 360)
+        .samples(32)
+        .output(OutputFormat::Exr)
+        .build()
+        .expect("spec");
+    let mut job = None;
+    for _ in 0..100 {
+        match setup.creator.jobs().submit(spec.clone()).send().await {
+            Ok(submitted) => {
+                job = Some(submitted);
+                break;
+            }
+            Err(error) if error.status() == Some(422) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("submit: {error}"),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
+    }
+    let job = job.expect("submitted");
+    // Wait for the result, then start a checker and SIGKILL it as soon as it holds the check.
+    let mut events = Box::pin(setup.creator.jobs().events(job.id));
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(120), events.next())
+            .await
+            .expect("a result in time")
+            .expect("stream")
+            .expect("event");
+        if event.kind == "task_uploaded" {
+            break;
+        }
+    }
+    drop(events);
+    let first = start_checker(&url, &setup.admin, setup.work.path()).await;
+    let mut leased = false;
+    for _ in 0..1_000 {
+        let stats = setup.admin.stats().await.expect("stats");
+        if stats.checks_pending == 0 {
+            leased = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(leased, "the first checker leased the check");
+    drop(first); // SIGKILL mid-check.
+    let done = setup.creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(
+        done.state,
+        JobState::Running,
+        "the killed checker delivered no verdict"
+    );
+    let second_dir = setup.work.path().join("second");
+    std::fs::create_dir_all(&second_dir).expect("dir");
+    let _second = start_checker(&url, &setup.admin, &second_dir).await;
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
-    let late = dead
-        .checks()
-        .verdict(
-            check.check,
-            pictor_core::api::Verdict::Accept,
-            serde_json::json!({}),
-        )
+    let journal = setup
+        .creator
+        .ledger()
+        .fetch_journal()
         .await
-        .expect_err("the dead checker's lease moved on");
-    assert_eq!(late.status(), Some(404), "{late}");
+        .expect("journal");
+    let settles = journal
+        .entries()
+        .iter()
+        .filter(|e| e.posting.kind == PostingKind::Settle)
+        .count();
+    assert_eq!(
+        settles, 3,
+        "one task paid once to worker, checker and network"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
