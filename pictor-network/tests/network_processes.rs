@@ -21,6 +21,8 @@ const PICTOR: &str = env!("CARGO_BIN_EXE_pictor");
 const WIDTH: u32 = 192;
 const HEIGHT: u32 = 108;
 const SAMPLES: u32 = 16;
+/// Task and check leases of a few seconds, for the tests that kill the coordinator.
+const SHORT_LEASES: &[&str] = &["--lease-ttl-secs", "5", "--check-lease-ttl-secs", "3"];
 
 /// A child process killed when dropped.
 struct Agent(Child);
@@ -452,7 +454,9 @@ async fn a_killed_checker_s_check_is_reassigned() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
     let data = tempfile::tempdir().expect("temp");
-    let setup_first = setup_in(data.path(), None).await;
+    // Short leases: whatever an agent held when the coordinator died (a download, a check in
+    // progress) comes back within seconds instead of minutes.
+    let setup_first = setup_in(data.path(), Some(SHORT_LEASES)).await;
     let url = setup_first.served.url.clone();
     let port = url.rsplit(':').next().expect("port").to_string();
     let (_worker, _) =
@@ -478,7 +482,11 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
         ..
     } = setup_first;
     drop(served); // SIGKILL the coordinator mid-job.
-    let restarted = serve_with(data.path(), &["--listen", &format!("127.0.0.1:{port}")]);
+    let listen = format!("127.0.0.1:{port}");
+    let restarted = serve_with(
+        data.path(),
+        &[&["--listen", &listen][..], SHORT_LEASES].concat(),
+    );
     wait_healthy(&restarted.url).await;
     assert_eq!(
         restarted.url, url,
@@ -643,7 +651,7 @@ async fn blender_workers_and_checker_render_four_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back() {
     let data = tempfile::tempdir().expect("temp");
-    let first = setup_in(data.path(), None).await;
+    let first = setup_in(data.path(), Some(&["--check-lease-ttl-secs", "3"])).await;
     let url = first.served.url.clone();
     let port = url.rsplit(':').next().expect("port").to_string();
     let (_worker, _) = start_worker(&url, &first.admin, first.work.path(), "w", "2").await;
@@ -698,7 +706,11 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
     // The network goes away while the worker renders, and stays away until it has finished.
     drop(served);
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let back = serve_with(data.path(), &["--listen", &format!("127.0.0.1:{port}")]);
+    let listen = format!("127.0.0.1:{port}");
+    let back = serve_with(
+        data.path(),
+        &["--listen", &listen, "--check-lease-ttl-secs", "3"],
+    );
     wait_healthy(&back.url).await;
     let _checker = start_checker(&back.url, &admin, work.path()).await;
     let events = wait_final(&creator, job.id).await;

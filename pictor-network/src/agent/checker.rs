@@ -4,7 +4,7 @@
 
 use super::cache::BlobCache;
 use super::scene::fetch_scene;
-use super::{Backoff, is_transient};
+use super::{Backoff, is_transient, now_ms};
 use anyhow::{Context, Result, bail};
 use pictor_core::api::{CheckLease, Verdict};
 use pictor_core::job::RendererKind;
@@ -151,7 +151,31 @@ pub async fn run_checker(
                     Some(check) => {
                         let id = check.check;
                         let task = check.task.0;
-                        match check_one(&client, &cache, &work_dir, &options.backend, check).await {
+                        let expires_at_ms = check.expires_at_ms;
+                        let mut outcome =
+                            check_one(&client, &cache, &work_dir, &options.backend, check.clone())
+                                .await;
+                        // The network went away mid-check (a coordinator restart, say): try the
+                        // same check again while its lease lasts instead of leaving it to expire.
+                        let mut retry = Backoff::default();
+                        while let Err(error) = &outcome {
+                            if !network_failure(error)
+                                || now_ms() >= expires_at_ms
+                                || *stop.borrow()
+                            {
+                                break;
+                            }
+                            tokio::time::sleep(retry.next_delay()).await;
+                            outcome = check_one(
+                                &client,
+                                &cache,
+                                &work_dir,
+                                &options.backend,
+                                check.clone(),
+                            )
+                            .await;
+                        }
+                        match outcome {
                             Ok(verdict) => {
                                 match verdict {
                                     Verdict::Accept => summary.accepted += 1,
@@ -191,6 +215,14 @@ pub async fn run_checker(
         }
     }
     Ok(summary)
+}
+
+/// True when `error` was caused by an SDK error worth retrying (the network, a 5xx, a 429).
+fn network_failure(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<pictor_sdk::Error>())
+        .is_some_and(is_transient)
 }
 
 /// Fetches, verifies and posts one check; answers the verdict posted.
