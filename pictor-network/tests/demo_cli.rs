@@ -73,3 +73,27 @@ fn the_demo_renders_verifies_settles_and_prints_its_summary() {
         );
     }
 }
+
+#[test]
+fn worker_benchmark_reports_the_speed_used_for_pricing() {
+    let run = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args(["worker", "benchmark", "--json"])
+        .output()
+        .expect("pictor worker benchmark runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
+    assert_eq!(report["renderer"], "builtin");
+    let speed = report["speed_millis"].as_u64().expect("speed_millis");
+    let render_ms = report["render_ms"].as_u64().expect("render_ms");
+    assert!(speed > 0 && render_ms > 0, "{report}");
+    // speed‰ = reference throughput share: 320×180×32 samples·px over the reference 1.1 M per second.
+    let expected = (320.0 * 180.0 * 32.0 / 1.1e6) / (render_ms as f64 / 1000.0) * 1000.0;
+    assert!(
+        (speed as f64 - expected).abs() <= expected * 0.05 + 1.0,
+        "speed {speed}‰ matches the timed render ({expected:.0}‰): {report}"
+    );
+}
