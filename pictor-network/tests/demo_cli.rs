@@ -97,3 +97,16 @@ fn worker_benchmark_reports_the_speed_used_for_pricing() {
         "speed {speed}‰ matches the timed render ({expected:.0}‰): {report}"
     );
 }
+
+#[test]
+fn the_shipped_demo_scene_is_the_built_in_one() {
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scenes/demo/scene.toml"),
+    )
+    .expect("examples/scenes/demo/scene.toml");
+    assert_eq!(
+        shipped,
+        pictor_render::builtin::scene::demo_scene_toml(),
+        "regenerate examples/scenes/demo/scene.toml from pictor_render::builtin::scene::demo_scene_toml()"
+    );
+}
