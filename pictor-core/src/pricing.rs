@@ -520,6 +520,11 @@ impl TierMultipliers {
     }
 }
 
+/// The reference machine's speed in samples × pixels per second: one bench-second of work is what it
+/// renders in one second (the built-in tracer on one core of the reference machine; see
+/// docs/BENCHMARKS.md). Workers' speeds and the coordinator's work estimates are relative to it.
+pub const REFERENCE_SAMPLES_PX_PER_SEC: f64 = 1.1e6;
+
 /// Market-wide pricing configuration.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PricingConfig {

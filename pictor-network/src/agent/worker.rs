@@ -12,6 +12,7 @@ use ed25519_dalek::SigningKey;
 use pictor_core::api::ErrorCode;
 use pictor_core::api::{RegisterWorkerRequest, ResultSubmission, TaskLease, WorkerHardware};
 use pictor_core::job::{GpuVendor, RendererKind, Resolution, Version};
+pub use pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC;
 use pictor_core::task::TaskWork;
 use pictor_core::{Money, TaskId};
 use pictor_render::image::write_atomically;
@@ -124,9 +125,6 @@ pub fn benchmark_builtin(width: u32, height: u32, samples: u32) -> Result<(u32, 
         u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     ))
 }
-
-/// The reference machine's speed (samples × pixels per second), as the coordinator prices it.
-pub const REFERENCE_SAMPLES_PX_PER_SEC: f64 = 1.1e6;
 
 /// The renderers this machine offers for `choice` (`builtin`, or `blender` = Blender + builtin).
 fn renderers_found(choice: &str) -> Result<Vec<(RendererKind, Version)>> {

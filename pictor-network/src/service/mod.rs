@@ -76,7 +76,7 @@ impl Default for Config {
             max_body_bytes: 4 << 20,
             blob_limits: BlobLimits::default(),
             manifest_limits: ManifestLimits::default(),
-            reference_samples_px_per_sec: 1.1e6,
+            reference_samples_px_per_sec: pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC,
             worker_online_ms: 60_000,
             sweep_interval_ms: 1_000,
         }
