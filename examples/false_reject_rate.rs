@@ -9,7 +9,8 @@
 //! ```
 //! Options: `--frames N` honest frames (default 2000), `--cheats N` frames per cheat class (default
 //! 50), `--size WxHxS` frame size and samples (default 128x72x16), `--cost WxHxS` time one worker
-//! render against the checker's renders at that size instead.
+//! render against the checker's renders at that size instead; `--first-frame K` starts the honest
+//! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split.
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
@@ -162,6 +163,10 @@ fn main() {
     let frames: u64 = value("--frames")
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
+    // Frame indices start here, so a long run can be split: seeds are 1_000_003 × (index + 1).
+    let first_frame: u64 = value("--first-frame")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let per_cheat: u64 = value("--cheats").and_then(|v| v.parse().ok()).unwrap_or(50);
     let renderer = BuiltinRenderer::default();
     let run = |ctx: &Ctx, image: LinearImage, seed: u64, secret: u64| {
@@ -229,7 +234,7 @@ fn main() {
     let started = Instant::now();
     let (mut rejects, mut escalated_final, mut escalated_once) = (0u64, 0u64, 0u64);
     let mut extremes = Extremes::default();
-    for i in 0..frames {
+    for i in first_frame..first_frame + frames {
         let seed = 1_000_003 * (i + 1);
         let report = run(&ctx, ctx.honest(seed), seed, i);
         extremes.add(&report);
@@ -244,7 +249,7 @@ fn main() {
         escalated_once += u64::from(report.rounds.len() > 1);
     }
     println!(
-        "honest {width}x{height} N={samples}: {frames} frames, {rejects} rejected \
+        "honest {width}x{height} N={samples}: {frames} frames from index {first_frame}, {rejects} rejected \
          (false-reject rate {:.4} %), {escalated_once} escalated to round 2, {escalated_final} \
          still escalated after it; {:.1} s",
         rejects as f64 * 100.0 / frames.max(1) as f64,
