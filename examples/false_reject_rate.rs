@@ -10,7 +10,8 @@
 //! Options: `--frames N` honest frames (default 2000), `--cheats N` frames per cheat class (default
 //! 50), `--size WxHxS` frame size and samples (default 128x72x16), `--cost WxHxS` time one worker
 //! render against the checker's renders at that size instead; `--first-frame K` starts the honest
-//! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split.
+//! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split;
+//! `--format exr|png8|png16` passes every frame through that file format first (default exr).
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
@@ -168,8 +169,22 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let per_cheat: u64 = value("--cheats").and_then(|v| v.parse().ok()).unwrap_or(50);
+    let format = match value("--format").as_deref() {
+        None | Some("exr") => OutputFormat::Exr,
+        Some("png8") => OutputFormat::Png8,
+        Some("png16") => OutputFormat::Png16,
+        Some(other) => panic!("--format must be exr, png8 or png16, got {other}"),
+    };
     let renderer = BuiltinRenderer::default();
     let run = |ctx: &Ctx, image: LinearImage, seed: u64, secret: u64| {
+        // The frame as the checker receives it: through the job's file format.
+        let image = match format {
+            OutputFormat::Exr => image,
+            _ => image
+                .encode(format)
+                .and_then(|bytes| LinearImage::decode(&bytes))
+                .unwrap_or_else(|error| panic!("encode as {format:?}: {error}")),
+        };
         let job = VerifyJob {
             frame: ctx.frame,
             ..VerifyJob::new(ctx.width, ctx.height, ctx.samples, seed)
@@ -184,7 +199,7 @@ fn main() {
             config: ProtocolConfig::default(),
             control: RenderControl::default(),
         };
-        let facts = facts_of(&image, OutputFormat::Exr);
+        let facts = facts_of(&image, format);
         match verify_image(
             &checker,
             &job,
@@ -281,6 +296,12 @@ fn main() {
                 }
                 Verdict::Escalate => escalated += 1,
                 Verdict::Accept => {}
+            }
+            if std::env::var_os("FRR_DEBUG").is_some() {
+                eprintln!(
+                    "{name} seed {seed}: {:?} {:?}",
+                    report.verdict, report.reasons
+                );
             }
         }
         println!(

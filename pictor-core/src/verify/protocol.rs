@@ -184,6 +184,77 @@ pub struct PreviewEvidence {
     pub stats: PooledStats,
 }
 
+/// How a round's references model the worker's frame.
+///
+/// The statistics assume `e = W − R̄` and `d = R₁ − R₂` with `E[e] = 0` and
+/// `Var(e) = ½·Var(d)`. That holds in linear light when `R₁`, `R₂` have N/2 samples each
+/// ([`ReferenceModel::Split`]): `R̄` is then distributed like an honest N-sample `W`. A file format
+/// that clamps (PNG stores 0..=1) breaks it: clamping is a concave map, so `E[clamp(X)]` falls
+/// as the noise grows, and N/2-sample references lose more to it than the N-sample frame — an
+/// honest PNG frame sits *above* `R̄` wherever fireflies or highlights reach 1 (measured on the
+/// demo scene at 192×108, N = 16: `bias_z` up to 8.9 and `Q` up to 1.44, 6 of 8 honest 16-bit PNG
+/// frames rejected; quantization alone is not the cause — 16-bit PNG fails like 8-bit).
+///
+/// [`ReferenceModel::Matched`] renders each reference with the frame's own N samples, so every
+/// reference passes through the encoding exactly as the honest frame did and `E[e] = 0` holds
+/// for any per-pixel encoding. Then `Var(W − R̄) = 1.5σ²` and `½Var(d) = σ²`, so the worker plane
+/// handed to the statistics is `W' = R̄ + k(W − R̄)` with `k = √(2/3)`: `e' = k·e` has variance
+/// `σ² = ½Var(d)` and every statistic keeps its calibration. The one exception, the noise-level
+/// ratio of `W'` to `R̄` on flat regions, is `((1 − k)²/2 + k²)/(1/2)` for honest frames and is
+/// divided by that ([`StatParams::noise_ratio_expected`]). The price is twice the reference
+/// samples of [`ReferenceModel::Split`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceModel {
+    /// References at N/2 samples (round 2: four at N/4, paired), in linear light (EXR).
+    #[default]
+    Split,
+    /// References at N samples (round 2: four at N/2, paired before encoding), through the
+    /// frame's encoding, against the shrunken worker plane `W'` (clamped formats: PNG).
+    Matched,
+}
+
+impl ReferenceModel {
+    /// The model for frames stored as `format`.
+    pub fn for_format(format: OutputFormat) -> ReferenceModel {
+        match format {
+            OutputFormat::Exr => ReferenceModel::Split,
+            OutputFormat::Png8 | OutputFormat::Png16 => ReferenceModel::Matched,
+        }
+    }
+
+    /// Samples per reference render when the frame has `samples` and the round renders
+    /// `references` of them (2 or 4).
+    pub fn reference_samples(self, samples: u32, references: u32) -> u32 {
+        let per_pair = match self {
+            ReferenceModel::Split => samples,
+            ReferenceModel::Matched => samples.saturating_mul(2),
+        };
+        (per_pair / references.max(1)).max(1)
+    }
+
+    /// `k` of `W' = R̄ + k(W − R̄)`.
+    pub fn worker_shrink(self) -> f64 {
+        match self {
+            ReferenceModel::Split => 1.0,
+            ReferenceModel::Matched => (2.0f64 / 3.0).sqrt(),
+        }
+    }
+
+    /// The honest noise-level ratio of `W'` to `R̄` on flat regions (see the type's docs).
+    pub fn noise_ratio_expected(self) -> f64 {
+        match self {
+            // `R̄` of two N/2-sample references has the frame's own N-sample noise.
+            ReferenceModel::Split => 1.0,
+            // `W' = (1 − k)·R̄ + k·W`: `(1 − k)²·σ²/2 + k²·σ²` against `R̄`'s `σ²/2`.
+            ReferenceModel::Matched => {
+                let k = self.worker_shrink();
+                ((1.0 - k).powi(2) * 0.5 + k * k) / 0.5
+            }
+        }
+    }
+}
+
 /// One round of tiles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundEvidence {
@@ -191,10 +262,13 @@ pub struct RoundEvidence {
     pub round: u32,
     /// The tiles, in frame coordinates.
     pub tiles: Vec<ChallengeTile>,
-    /// Reference seeds (2 at N/2, or 4 at N/4 paired).
+    /// Reference seeds (2, or 4 paired).
     pub seeds: Vec<u64>,
     /// Samples per reference render.
     pub reference_samples: u32,
+    /// How the references model the frame (from its format).
+    #[serde(default)]
+    pub reference_model: ReferenceModel,
     /// The statistics' decision.
     pub decision: Decision,
     /// Set when the alignment probe found a ±1-pixel shift that the statistics do not reject.
@@ -649,7 +723,8 @@ fn run_round(
     let purpose = format!("round{round}");
     let tiles = select_tiles(key, &purpose, job.width, job.height, importance, &challenge);
     let references = if round == 1 { 2 } else { 4 };
-    let reference_samples = (job.samples / references as u32).max(1);
+    let model = ReferenceModel::for_format(format);
+    let reference_samples = model.reference_samples(job.samples, references as u32);
     let seeds = key.reference_seeds(&purpose, references, job.worker_seed);
     let mut request = job.request(
         Resolution {
@@ -661,13 +736,9 @@ fn run_round(
     );
     request.regions = tiles.iter().map(|t| t.rect).collect();
     // Every tile at every seed in one renderer call.
-    let mut renders = checker.render_seeds(&request, &seeds, clock)?;
-    for images in &mut renders {
-        for image in images.iter_mut() {
-            *image = encoded_like(image, format)?;
-        }
-    }
-    // Pair split references: (R₁+R₂)/2 and (R₃+R₄)/2 keep the N/2-vs-N/2 model of the statistics.
+    let renders = checker.render_seeds(&request, &seeds, clock)?;
+    // Pair references in linear light — (R₁+R₂)/2 and (R₃+R₄)/2 are one reference each at twice
+    // the samples — then pass each through the frame's encoding.
     let (refs_a, refs_b): (Vec<LinearImage>, Vec<LinearImage>) = if references == 2 {
         let mut it = renders.into_iter();
         let a = it.next().unwrap_or_default();
@@ -683,12 +754,30 @@ fn run_round(
             mean(&renders[2], &renders[3])?,
         )
     };
+    let encode_all = |images: Vec<LinearImage>| -> Result<Vec<LinearImage>, ProtocolError> {
+        images
+            .iter()
+            .map(|image| encoded_like(image, format))
+            .collect()
+    };
+    let (refs_a, refs_b) = (encode_all(refs_a)?, encode_all(refs_b)?);
+    let stat_params = StatParams {
+        noise_ratio_expected: model.noise_ratio_expected(),
+        ..config.stat_params.clone()
+    };
     let decide = |dx: i32, dy: i32| -> Result<Option<Decision>, ProtocolError> {
         // Tiles that a shift would push out of the frame are left out of that alignment.
         let mut crops = Vec::with_capacity(tiles.len());
         for (index, tile) in tiles.iter().enumerate() {
             if let Some(rect) = shifted(tile.rect, dx, dy, job.width, job.height) {
-                crops.push((index, image.crop(rect)?));
+                let crop = image.crop(rect)?;
+                let worker = match model {
+                    ReferenceModel::Split => crop,
+                    ReferenceModel::Matched => {
+                        shrunk_toward(&crop, &refs_a[index], &refs_b[index], model.worker_shrink())?
+                    }
+                };
+                crops.push((index, worker));
             }
         }
         if crops.is_empty() {
@@ -705,7 +794,7 @@ fn run_round(
         Ok(Some(verify_frame(
             checker.verifier,
             &triples,
-            &config.stat_params,
+            &stat_params,
             &config.thresholds,
         )?))
     };
@@ -734,6 +823,7 @@ fn run_round(
         tiles,
         seeds,
         reference_samples,
+        reference_model: model,
         decision,
         misalignment,
     })
@@ -754,6 +844,45 @@ fn shifted(rect: PixelRect, dx: i32, dy: i32, width: u32, height: u32) -> Option
     let y = rect.y.checked_add_signed(dy)?;
     let moved = PixelRect { x, y, ..rect };
     moved.fits_in(width, height).then_some(moved)
+}
+
+/// `W' = R̄ + k(W − R̄)` per colour sample, `R̄ = (a + b)/2` (alpha kept; a non-finite `W` stays
+/// non-finite, so intake-style counts still see it).
+fn shrunk_toward(
+    worker: &LinearImage,
+    a: &LinearImage,
+    b: &LinearImage,
+    k: f64,
+) -> Result<LinearImage, ProtocolError> {
+    if worker.width() != a.width()
+        || worker.height() != a.height()
+        || a.width() != b.width()
+        || a.height() != b.height()
+    {
+        return Err(ProtocolError::RegionMismatch {
+            expected: format!("{}x{} references", worker.width(), worker.height()),
+            found: format!(
+                "{}x{} and {}x{}",
+                a.width(),
+                a.height(),
+                b.width(),
+                b.height()
+            ),
+        });
+    }
+    let mut out = worker.clone();
+    for ((w, ra), rb) in out
+        .as_rgba_mut()
+        .chunks_exact_mut(4)
+        .zip(a.as_rgba().chunks_exact(4))
+        .zip(b.as_rgba().chunks_exact(4))
+    {
+        for c in 0..3 {
+            let mean = 0.5 * (f64::from(ra[c]) + f64::from(rb[c]));
+            w[c] = (mean + k * (f64::from(w[c]) - mean)) as f32;
+        }
+    }
+    Ok(out)
 }
 
 fn average(a: &LinearImage, b: &LinearImage) -> Result<LinearImage, ProtocolError> {
