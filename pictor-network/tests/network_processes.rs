@@ -192,10 +192,20 @@ async fn submit(setup: &Setup, frames: &str) -> (pictor_core::api::JobView, JobS
         .tier(pictor_core::job::Tier::Priority)
         .build()
         .expect("spec");
-    // The workers register as they start: retry the submission until one is online.
-    for _ in 0..100 {
-        match setup.creator.jobs().submit(spec.clone()).send().await {
-            Ok(job) => return (job, spec),
+    let job = submit_when_online(&setup.creator, &spec, 100).await;
+    (job, spec)
+}
+
+/// Submits `spec`, retrying every 100 ms (up to `tries` times) while the network answers 422 —
+/// the workers register as they start, and a job needs one online.
+async fn submit_when_online(
+    creator: &Client,
+    spec: &JobSpec,
+    tries: u32,
+) -> pictor_core::api::JobView {
+    for _ in 0..tries {
+        match creator.jobs().submit(spec.clone()).send().await {
+            Ok(job) => return job,
             Err(error) if error.status() == Some(422) => {
                 tokio::time::sleep(Duration::from_millis(100)).await
             }
@@ -384,20 +394,7 @@ async fn a_killed_checker_s_check_is_reassigned() {
         .output(OutputFormat::Exr)
         .build()
         .expect("spec");
-    let mut job = None;
-    for _ in 0..100 {
-        match setup.creator.jobs().submit(spec.clone()).send().await {
-            Ok(submitted) => {
-                job = Some(submitted);
-                break;
-            }
-            Err(error) if error.status() == Some(422) => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(error) => panic!("submit: {error}"),
-        }
-    }
-    let job = job.expect("submitted");
+    let job = submit_when_online(&setup.creator, &spec, 100).await;
     // Wait for the result, then start a checker and SIGKILL it as soon as it holds the check.
     let mut events = Box::pin(setup.creator.jobs().events(job.id));
     loop {
@@ -578,20 +575,7 @@ async fn blender_workers_and_checker_render_four_frames() {
         .output(OutputFormat::Exr)
         .build()
         .expect("spec");
-    let mut job = None;
-    for _ in 0..200 {
-        match setup.creator.jobs().submit(spec.clone()).send().await {
-            Ok(submitted) => {
-                job = Some(submitted);
-                break;
-            }
-            Err(error) if error.status() == Some(422) => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(error) => panic!("submit: {error}"),
-        }
-    }
-    let job = job.expect("a Blender worker came online");
+    let job = submit_when_online(&setup.creator, &spec, 200).await;
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(
         events.last().map(|e| e.kind.as_str()),
@@ -670,20 +654,7 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
         .output(OutputFormat::Exr)
         .build()
         .expect("spec");
-    let mut job = None;
-    for _ in 0..100 {
-        match first.creator.jobs().submit(spec.clone()).send().await {
-            Ok(submitted) => {
-                job = Some(submitted);
-                break;
-            }
-            Err(error) if error.status() == Some(422) => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(error) => panic!("submit: {error}"),
-        }
-    }
-    let job = job.expect("submitted");
+    let job = submit_when_online(&first.creator, &spec, 100).await;
     let mut events = Box::pin(first.creator.jobs().events(job.id));
     loop {
         let event = tokio::time::timeout(Duration::from_secs(60), events.next())
