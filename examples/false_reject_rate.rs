@@ -11,7 +11,8 @@
 //! 50), `--size WxHxS` frame size and samples (default 128x72x16), `--cost WxHxS` time one worker
 //! render against the checker's renders at that size instead; `--first-frame K` starts the honest
 //! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split;
-//! `--format exr|png8|png16` passes every frame through that file format first (default exr).
+//! `--format exr|png8|png16` passes every frame through that file format first (default exr);
+//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap).
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
@@ -175,6 +176,10 @@ fn main() {
         Some("png16") => OutputFormat::Png16,
         Some(other) => panic!("--format must be exr, png8 or png16, got {other}"),
     };
+    let mut config = ProtocolConfig::default();
+    if let Some(cost) = value("--max-reference-cost").and_then(|v| v.parse().ok()) {
+        config.challenge.max_reference_cost = Some(cost);
+    }
     let renderer = BuiltinRenderer::default();
     let run = |ctx: &Ctx, image: LinearImage, seed: u64, secret: u64| {
         // The frame as the checker receives it: through the job's file format.
@@ -196,7 +201,7 @@ fn main() {
             renderer: &renderer,
             verifier: &CpuVerifier,
             secret: key,
-            config: ProtocolConfig::default(),
+            config: config.clone(),
             control: RenderControl::default(),
         };
         let facts = facts_of(&image, format);

@@ -40,6 +40,15 @@ pub struct ChallengeConfig {
     /// smaller tiles (see [`ChallengeConfig::plan`]).
     #[serde(default = "default_min_tile_size")]
     pub min_tile_size: u32,
+    /// Largest cost of a round's tile references, as a fraction of the worker's render of the frame
+    /// (default `None`: no cap). Split references render each tile pixel with N samples in all
+    /// (two at N/2), so the tiles may cover this fraction of the frame: the side shrinks (to a
+    /// multiple of 8) to respect it, but never below `min_tile_size`, so frames too small to
+    /// afford it pay more (see [`ChallengeConfig::plan`]). `Some(0.045)` keeps the checker under
+    /// 5 % with the preview's 0.4 % on frames of 1280×720 and up, at a measured cost in detection
+    /// (`docs/BENCHMARKS.md`).
+    #[serde(default)]
+    pub max_reference_cost: Option<f64>,
 }
 
 fn default_min_tile_size() -> u32 {
@@ -69,18 +78,30 @@ impl Default for ChallengeConfig {
             max_coverage: 0.5,
             uniform_floor: 0.2,
             min_tile_size: default_min_tile_size(),
+            max_reference_cost: None,
         }
     }
 }
 
 impl ChallengeConfig {
     /// The escalation round's configuration: twice the tiles (half stratified), allowed to cover
-    /// twice the area (at most the whole frame) so that small frames get more tiles too.
+    /// twice the area (at most the whole frame) at twice the cost, so that the tiles keep their
+    /// side and small frames get more tiles too.
     pub fn escalated(&self) -> Self {
         ChallengeConfig {
             tiles: self.tiles * 2,
             stratified: self.stratified * 2,
             max_coverage: (self.max_coverage * 2.0).min(1.0),
+            max_reference_cost: self.max_reference_cost.map(|cost| cost * 2.0),
+            ..*self
+        }
+    }
+
+    /// This configuration for references that cost `factor` times the split ones per tile pixel
+    /// (matched references: 2): the cost budget shrinks accordingly.
+    pub fn with_reference_cost_factor(&self, factor: f64) -> Self {
+        ChallengeConfig {
+            max_reference_cost: self.max_reference_cost.map(|cost| cost / factor.max(1.0)),
             ..*self
         }
     }
@@ -92,7 +113,9 @@ impl ChallengeConfig {
 
     /// The tiles of a round on a `width × height` frame.
     ///
-    /// - Large frames: `tiles` tiles of `tile_size`.
+    /// - Large frames: `tiles` tiles of `tile_size`, or smaller (to a multiple of 8, never below
+    ///   `min_tile_size`) where their references would cost more than `max_reference_cost` of the
+    ///   frame's render (with `Some(0.045)` a 1280×720 frame gets 16 tiles of 48).
     /// - Medium frames: the side shrinks (to a multiple of 8) so that `tiles` tiles cover at most
     ///   `max_coverage` of the frame — but never below `min_tile_size`.
     /// - Small frames, where `tiles` tiles of `min_tile_size` would cover more than
@@ -115,6 +138,14 @@ impl ChallengeConfig {
         }
         let min_side = self.min_tile_size.max(1);
         if side >= min_side || self.tile_size < min_side {
+            // The cost cap: tiles × side² ≤ max_reference_cost × area, not below min_side.
+            if let Some(cost) = self.max_reference_cost {
+                let affordable = (cost.max(0.0) * area / tiles as f64).sqrt() as u32;
+                let affordable = affordable - affordable % 8;
+                if affordable < side {
+                    side = affordable.max(min_side.min(side));
+                }
+            }
             let side = side.max(8).min(self.tile_size.max(1));
             return TilePlan {
                 side: side.min(width).min(height).max(1),
@@ -466,6 +497,32 @@ impl RectAt for PixelRect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reference_cost_cap_shrinks_tiles_but_not_below_the_minimum() {
+        let uncapped = ChallengeConfig::default();
+        assert_eq!(uncapped.plan(1280, 720).side, 64);
+        let capped = ChallengeConfig {
+            max_reference_cost: Some(0.045),
+            ..uncapped
+        };
+        let plan = capped.plan(1280, 720);
+        assert_eq!((plan.side, plan.tiles, plan.whole_frame), (48, 16, false));
+        let cost = (plan.tiles as f64) * f64::from(plan.side).powi(2) / (1280.0 * 720.0);
+        assert!(cost <= 0.045, "{cost}");
+        assert_eq!(capped.plan(1920, 1080).side, 64, "1080p affords full tiles");
+        assert_eq!(capped.plan(512, 288).side, 32, "never below min_tile_size");
+        assert_eq!(
+            capped.escalated().plan(1280, 720).side,
+            48,
+            "escalation doubles tiles and budget alike"
+        );
+        assert_eq!(
+            capped.with_reference_cost_factor(2.0).plan(1280, 720).side,
+            32,
+            "matched references cost twice as much per pixel"
+        );
+    }
 
     fn key(secret: u8, frame_hash: u8) -> ChallengeKey {
         ChallengeKey::derive(&[secret; 32], &[frame_hash; 32], 1, 64, 0)

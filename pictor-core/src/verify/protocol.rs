@@ -233,6 +233,14 @@ impl ReferenceModel {
         (per_pair / references.max(1)).max(1)
     }
 
+    /// Reference samples per tile pixel, relative to [`ReferenceModel::Split`]'s N.
+    pub fn reference_cost_factor(self) -> f64 {
+        match self {
+            ReferenceModel::Split => 1.0,
+            ReferenceModel::Matched => 2.0,
+        }
+    }
+
     /// `k` of `W' = R̄ + k(W − R̄)`.
     pub fn worker_shrink(self) -> f64 {
         match self {
@@ -715,15 +723,16 @@ fn run_round(
 ) -> Result<RoundEvidence, ProtocolError> {
     let Candidate { image, format, key } = *candidate;
     let config = &checker.config;
+    let model = ReferenceModel::for_format(format);
     let challenge = if round == 1 {
         config.challenge
     } else {
         config.challenge.escalated()
-    };
+    }
+    .with_reference_cost_factor(model.reference_cost_factor());
     let purpose = format!("round{round}");
     let tiles = select_tiles(key, &purpose, job.width, job.height, importance, &challenge);
     let references = if round == 1 { 2 } else { 4 };
-    let model = ReferenceModel::for_format(format);
     let reference_samples = model.reference_samples(job.samples, references as u32);
     let seeds = key.reference_seeds(&purpose, references, job.worker_seed);
     let mut request = job.request(
