@@ -5,6 +5,7 @@
 mod common;
 
 use common::{Network, check_once, deliver, scene_folder};
+use futures_util::StreamExt;
 use pictor_core::api::{ErrorCode, Role, Verdict};
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, Ledger};
@@ -283,6 +284,64 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
     assert_eq!(done.state, JobState::Completed);
     let frames = creator.jobs().frames(job.id).await.expect("frames");
     assert_eq!(frames.len(), 2, "one output per frame after the re-render");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconclusive_result_is_rendered_again_without_barring_its_worker() {
+    let network = Network::start(Config::default()).await;
+    let max_escalations = Config::default().max_escalations;
+    let (creator, _) = network.creator(1_000).await;
+    let (worker, worker_id, worker_key) = network.worker("careful", 1).await;
+    let (checker, _) = network.account(Role::Checker, "c").await;
+    let asset = scene(&creator).await;
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1"))
+        .send()
+        .await
+        .expect("submit");
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
+    deliver(&worker, &worker_key, &lease, "first")
+        .await
+        .expect("result");
+    // Escalated on every check, the last one included.
+    for _ in 0..=max_escalations {
+        check_once(&checker, Verdict::Escalate).await;
+    }
+    let again = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("the same worker may render it again: not barred");
+    assert_eq!((again.task, again.attempt), (lease.task, lease.attempt + 1));
+    let mut events = Box::pin(creator.jobs().events_after(job.id, 0));
+    let rejected = loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("events in time")
+            .expect("the stream stays open")
+            .expect("event");
+        if event.kind == "task_rejected" {
+            break event;
+        }
+    };
+    assert_eq!(rejected.data["inconclusive"], true, "{:?}", rejected.data);
+    assert_eq!(rejected.data["worker_blocked"], false);
+    assert_eq!(rejected.data["worker"], json!(worker_id));
+    deliver(&worker, &worker_key, &again, "second")
+        .await
+        .expect("result");
+    check_once(&checker, Verdict::Accept).await;
+    assert_eq!(
+        creator.jobs().get(job.id).await.expect("job").state,
+        JobState::Completed
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

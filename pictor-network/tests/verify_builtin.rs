@@ -191,7 +191,7 @@ fn honest_frames_are_not_rejected() {
             &[Verdict::Accept, Verdict::Escalate],
         );
     }
-    // H1 through an 8-bit PNG: quantisation is absorbed by the split reference.
+    // H1 through an 8-bit PNG: clamped and quantised, checked against matched references.
     let png = honest().encode(OutputFormat::Png8).expect("png");
     let checker = Checker {
         renderer: &BuiltinRenderer::default(),

@@ -133,9 +133,15 @@ impl<S: Store> Coordinator<S> {
             .job(task.job_id)
             .await?
             .ok_or_else(|| ServiceError::internal(&"task without job"))?;
-        let verdict = match submission.verdict {
-            Verdict::Escalate if check.escalation >= self.config.max_escalations => Verdict::Reject,
-            other => other,
+        // Still escalated after the last escalation: the statistics could not decide (an honest
+        // worker who rendered more samples than asked lands here too). The result is not paid and
+        // the task is rendered again, but the worker is not counted as a cheat.
+        let inconclusive = submission.verdict == Verdict::Escalate
+            && check.escalation >= self.config.max_escalations;
+        let verdict = if inconclusive {
+            Verdict::Reject
+        } else {
+            submission.verdict
         };
         match verdict {
             Verdict::Accept => {
@@ -158,8 +164,12 @@ impl<S: Store> Coordinator<S> {
                 task.outputs = None;
                 task.rejects += 1;
                 write.tx.update_task(&task).await?;
-                let rejects = write.tx.record_reject(job.id, worker).await?;
-                let blocked = rejects >= self.config.block_after_rejects;
+                let blocked = if inconclusive {
+                    false
+                } else {
+                    let rejects = write.tx.record_reject(job.id, worker).await?;
+                    rejects >= self.config.block_after_rejects
+                };
                 if blocked {
                     write.tx.block_worker(job.id, worker).await?;
                 }
@@ -168,7 +178,7 @@ impl<S: Store> Coordinator<S> {
                     write,
                     &task,
                     "task_rejected",
-                    json!({"task": task.id, "worker": worker, "checker": caller.id(), "reason": reason, "worker_blocked": blocked}),
+                    json!({"task": task.id, "worker": worker, "checker": caller.id(), "reason": reason, "worker_blocked": blocked, "inconclusive": inconclusive}),
                 )
                 .await?;
             }
