@@ -241,6 +241,12 @@ fn main() {
             report.rounds.len(),
             report.tiles
         );
+        if std::env::var_os("FRR_DEBUG").is_some() {
+            eprintln!("reasons: {:?}", report.reasons);
+            for round in &report.rounds {
+                eprintln!("round {}: {:?}", round.round, round.decision.reasons);
+            }
+        }
         return;
     }
 

@@ -264,7 +264,6 @@ mod tests {
             ssim_c1: 1e-4,
             ssim_c2: 9e-4,
             dynamic_range: 1.0,
-            noise_ratio_expected: 1.0,
         }
     }
 

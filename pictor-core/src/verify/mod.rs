@@ -110,11 +110,6 @@ pub struct StatParams {
     pub ssim_window: u32,
     /// Dynamic range `L` for the SSIM constants and the PSNR peak (linear light). Default 1.0.
     pub dynamic_range: f64,
-    /// The honest value of the worker plane's noise variance over `R̄`'s on flat regions, which
-    /// the noise-level ratio (4) is divided by. 1 for split references (the default); the
-    /// protocol's matched-reference model for clamped formats sets it (see
-    /// `protocol::ReferenceModel`).
-    pub noise_ratio_expected: f64,
 }
 
 impl Default for StatParams {
@@ -129,7 +124,6 @@ impl Default for StatParams {
             immerkaer_fraction: 0.5,
             ssim_window: 7,
             dynamic_range: 1.0,
-            noise_ratio_expected: 1.0,
         }
     }
 }
@@ -179,11 +173,6 @@ impl StatParams {
             self.dynamic_range > 0.0,
             "dynamic_range",
             "must be positive",
-        )?;
-        check(
-            self.noise_ratio_expected > 0.0 && self.noise_ratio_expected.is_finite(),
-            "noise_ratio_expected",
-            "must be positive and finite",
         )
     }
 }
@@ -216,13 +205,6 @@ pub struct SumParams {
     pub ssim_c2: f64,
     /// Dynamic range `L` (PSNR peak).
     pub dynamic_range: f64,
-    /// [`StatParams::noise_ratio_expected`], applied when pooling (backends ignore it).
-    #[serde(default = "one")]
-    pub noise_ratio_expected: f64,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 /// Sums over one bias block of one tile (blocks of `block_size`², the last row/column of blocks may

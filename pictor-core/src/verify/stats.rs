@@ -73,8 +73,7 @@ pub struct PooledStats {
     /// (3) `max_c |bias_z[c]|`.
     pub bias_z_max: f64,
     /// (4) Noise-level ratio `σ̂²(W)/σ̂²(R̄) = (Σ|W∗L| / Σ|R̄∗L|)²` over channels (`R̄` has the same
-    /// N-sample noise variance `σ²/N` and the same structure as an honest `W`), divided by
-    /// [`SumParams::noise_ratio_expected`]. 1 when both are 0.
+    /// N-sample noise variance `σ²/N` and the same structure as an honest `W`). 1 when both are 0.
     pub noise_ratio: f64,
     /// (4) Per channel.
     pub noise_ratio_channel: [f64; CHANNELS],
@@ -200,8 +199,7 @@ impl PooledStats {
             s.q_channel[c] = ratio(e2[c], den_c);
             num += e2[c];
             den += den_c;
-            s.noise_ratio_channel[c] =
-                ratio(imm_w[c], imm_r[c]).powi(2) / params.noise_ratio_expected;
+            s.noise_ratio_channel[c] = ratio(imm_w[c], imm_r[c]).powi(2);
         }
         s.q = ratio(num, den);
         s.z_fraction = s.z_exceed as f64 / s.samples.max(1) as f64;
@@ -227,7 +225,7 @@ impl PooledStats {
             }
         }
         let (sum_w, sum_r): (f64, f64) = (imm_w.iter().sum(), imm_r.iter().sum());
-        s.noise_ratio = ratio(sum_w, sum_r).powi(2) / params.noise_ratio_expected;
+        s.noise_ratio = ratio(sum_w, sum_r).powi(2);
         let scale = (std::f64::consts::PI / 2.0).sqrt() / (6.0 * imm_n.max(1) as f64);
         s.sigma_w = scale * sum_w;
         s.sigma_ref = scale * sum_r;
@@ -341,7 +339,6 @@ pub fn prepare(tiles: &[TileTriple<'_>], params: &StatParams) -> Result<SumParam
         ssim_c1: (0.01 * range).powi(2),
         ssim_c2: (0.03 * range).powi(2),
         dynamic_range: range,
-        noise_ratio_expected: params.noise_ratio_expected,
     })
 }
 
