@@ -178,6 +178,12 @@ class Client {
       })
     }
     const { endpoint, apiKey, timeoutMs, connectTimeoutMs, maxRetries } = options
+    if (typeof endpoint !== 'string') {
+      throw new ValidationError('invalid endpoint: expected the network URL as a string', {
+        code: 'invalid_input',
+        field: 'endpoint',
+      })
+    }
     this.#native = syncCall(
       () => new native.NativeClient({ endpoint, apiKey, timeoutMs, connectTimeoutMs, maxRetries }),
     )
