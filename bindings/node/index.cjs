@@ -184,9 +184,14 @@ class Client {
         field: 'endpoint',
       })
     }
-    this.#native = syncCall(
-      () => new native.NativeClient({ endpoint, apiKey, timeoutMs, connectTimeoutMs, maxRetries }),
-    )
+    try {
+      this.#native = new native.NativeClient({ endpoint, apiKey, timeoutMs, connectTimeoutMs, maxRetries })
+    } catch (error) {
+      const mapped = toPictorError(error)
+      // The SDK names its settings in Rust; name them as they were passed here.
+      if (mapped instanceof ValidationError && mapped.field === 'api_key') mapped.field = 'apiKey'
+      throw mapped
+    }
   }
 
   /** The base URL requests go to. */

@@ -166,6 +166,18 @@ export class Network {
     return asset.id
   }
 
+  /** Waits (up to 30 s) until a quote succeeds, i.e. a worker is online. */
+  async waitForWorkers(spec) {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.creator.quote(spec)
+      } catch (error) {
+        if (!(error instanceof InfeasibleError) || i > 300) throw error
+        await sleep(100)
+      }
+    }
+  }
+
   /** Submits `spec`, waiting (up to 30 s) for a worker to come online first. */
   async submit(spec, client = this.creator) {
     for (let i = 0; ; i++) {

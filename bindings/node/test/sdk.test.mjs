@@ -19,7 +19,7 @@ import {
   PictorError,
   ValidationError,
 } from '../index.mjs'
-import { Network, demoScene, tinySpec } from './network.mjs'
+import { Network, demoScene, repoRoot, tinySpec } from './network.mjs'
 
 /** `Money.formatted` computed independently from `Money.micros`. */
 function formatMicros(micros) {
@@ -55,6 +55,7 @@ let scene
 before(async () => {
   network = await Network.start({ workers: 2, checker: true })
   scene = await network.uploadScene()
+  await network.waitForWorkers(tinySpec(scene))
 })
 
 after(async () => {
@@ -431,5 +432,66 @@ describe('event loop', () => {
     assert.ok(progress.length >= 12, `progress after each 8 MiB chunk (${progress.length} reports)`)
     assert.ok(ticks >= 5, `the interval ran during the upload (${ticks} ticks)`)
     assert.ok(worst < 100, `the longest event-loop gap was ${worst.toFixed(1)} ms`)
+  })
+})
+
+describe('examples/node/submit-and-watch.mjs', () => {
+  const script = join(repoRoot, 'examples', 'node', 'submit-and-watch.mjs')
+
+  function run(args, onLine = () => {}) {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { ...process.env, PICTOR_NETWORK: network.url, PICTOR_API_KEY: network.creatorAccount.apiKey },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+      for (const line of String(chunk).split('\n')) if (line) onLine(line)
+    })
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
+    return once(child, 'exit').then(([code]) => {
+      clearTimeout(timer)
+      return { code, stdout, stderr }
+    })
+  }
+
+  const size = ['--width', '192', '--height', '108', '--samples', '16', '--format', 'exr', '--tier', 'priority']
+
+  test('submits a scene folder, prints progress and exits 0 when the job completes', { timeout: 120_000 }, async () => {
+    const out = await mkdtemp(join(tmpdir(), 'pictor-node-example-'))
+    try {
+      const { code, stdout, stderr } = await run([network.sceneDir, '--frames', '1-2', ...size, '--out', out])
+      assert.equal(code, 0, stderr)
+      assert.match(stdout, /^upload 100% /m)
+      assert.match(stdout, /^quote: P50 \d+\.\d{6} cr, P90 \d+\.\d{6} cr/m)
+      assert.match(stdout, /^job \d+ submitted: 2 tasks/m)
+      assert.match(stdout, /^frames \d accepted \(\d\/2 tasks\)$/m)
+      assert.match(stdout, /^job \d+ completed: spent \d+\.\d{6} cr$/m)
+      assert.match(stdout, /^2 frames in /m)
+      await stat(join(out, 'frame_0002.exr'))
+    } finally {
+      await rm(out, { recursive: true, force: true })
+    }
+  })
+
+  test('exits 1 when the job is cancelled and 2 on an error', { timeout: 120_000 }, async () => {
+    let cancelling
+    const cancelled = await run([network.sceneDir, '--frames', '1-60', ...size], (line) => {
+      const id = /^job (\d+) submitted/.exec(line)?.[1]
+      if (id) cancelling = network.creator.cancelJob(Number(id))
+    })
+    await cancelling
+    assert.equal(cancelled.code, 1, cancelled.stderr)
+    assert.match(cancelled.stdout, /^job \d+ cancelled/m)
+
+    const missing = await run([join(network.dir, 'no-such-folder'), ...size])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /^error: FileError io/m)
+
+    const invalid = await run([network.sceneDir, '--frames', '1', '--samples', '0'])
+    assert.equal(invalid.code, 2)
+    assert.match(invalid.stderr, /^error: ValidationError invalid_input \(field samples\)/m)
   })
 })
