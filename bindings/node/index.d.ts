@@ -107,6 +107,7 @@ export interface Job {
 /** What a job event can say. */
 export type JobEventKind =
   | 'submitted'
+  | 'started'
   | 'task_leased'
   | 'task_progress'
   | 'task_uploaded'

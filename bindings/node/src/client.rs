@@ -86,9 +86,20 @@ impl NativeClient {
     /// Opens an account (admin key); answers it with its API key, shown this once.
     #[napi]
     pub async fn create_account(&self, role: String, name: String) -> napi::Result<NewAccount> {
-        let role: Role = serde_json::from_value(serde_json::Value::String(role.clone()))
-            .map_err(|_| invalid("role", format!("{role:?}: expected creator, worker or checker")))?;
-        Ok(self.inner.accounts().create(role, name).await.napi()?.into())
+        let role: Role =
+            serde_json::from_value(serde_json::Value::String(role.clone())).map_err(|_| {
+                invalid(
+                    "role",
+                    format!("{role:?}: expected creator, worker or checker"),
+                )
+            })?;
+        Ok(self
+            .inner
+            .accounts()
+            .create(role, name)
+            .await
+            .napi()?
+            .into())
     }
 
     /// Credits an account (admin key) with `amount` credits (a decimal string, exact).
@@ -112,7 +123,9 @@ impl NativeClient {
 
     /// Uploads a scene folder (only the files the network lacks) and commits its manifest.
     /// `on_progress` is called on the JS thread, never blocking the upload.
-    #[napi(ts_args_type = "folder: string, mainFile: string, onProgress?: ((progress: UploadProgress) => void) | undefined | null")]
+    #[napi(
+        ts_args_type = "folder: string, mainFile: string, onProgress?: ((progress: UploadProgress) => void) | undefined | null"
+    )]
     pub async fn upload_folder(
         &self,
         folder: String,
@@ -227,7 +240,11 @@ impl NativeClient {
 
     /// Downloads every accepted frame into `dir` (`frame_0001.png`, …), each checked by hash.
     #[napi]
-    pub async fn download_frames(&self, job: i64, dir: String) -> napi::Result<Vec<DownloadedFrame>> {
+    pub async fn download_frames(
+        &self,
+        job: i64,
+        dir: String,
+    ) -> napi::Result<Vec<DownloadedFrame>> {
         let frames = self
             .inner
             .jobs()

@@ -119,7 +119,11 @@ impl IntoNapiErr for pictor_core::Error {
 
 /// An argument refused by the binding itself (a negative id, say).
 pub fn invalid(field: &str, reason: impl std::fmt::Display) -> napi::Error {
-    let mut payload = Payload::new("invalid", "invalid_input", format!("invalid {field}: {reason}"));
+    let mut payload = Payload::new(
+        "invalid",
+        "invalid_input",
+        format!("invalid {field}: {reason}"),
+    );
     payload.field = Some(field.to_string());
     payload.into_napi()
 }
