@@ -400,7 +400,7 @@ describe('errors', () => {
 })
 
 describe('event loop', () => {
-  test('a 100 MB upload never blocks the event loop for 100 ms', async () => {
+  test('a 100 MB upload never blocks the event loop for 100 ms', async (t) => {
     const folder = join(network.dir, 'big-scene')
     await mkdir(folder)
     await copyFile(demoScene, join(folder, 'scene.toml'))
@@ -431,6 +431,7 @@ describe('event loop', () => {
     assert.ok(asset.stats.bytesSent >= big.length, 'the 100 MB blob was sent')
     assert.ok(progress.length >= 12, `progress after each 8 MiB chunk (${progress.length} reports)`)
     assert.ok(ticks >= 5, `the interval ran during the upload (${ticks} ticks)`)
+    t.diagnostic(`100 MB upload: ${ticks} ticks of a 10 ms interval, longest gap ${worst.toFixed(1)} ms`)
     assert.ok(worst < 100, `the longest event-loop gap was ${worst.toFixed(1)} ms`)
   })
 })
