@@ -13,6 +13,8 @@ import {
   AuthError,
   Client,
   ConflictError,
+  FileError,
+  InfeasibleError,
   InsufficientFundsError,
   NetworkError,
   NotFoundError,
@@ -385,6 +387,42 @@ describe('errors', () => {
       return true
     })
     assert.throws(() => creator.watch(-1), ValidationError)
+  })
+
+  test('a plan that cannot meet the deadline or the budget is an InfeasibleError', async () => {
+    const creator = network.creator
+    const huge = tinySpec(scene, '1-200', { width: 3840, height: 2160, samples: 4096, deadlineSecs: 1 })
+    await assert.rejects(creator.quote(huge), (error) => {
+      assert.ok(error instanceof InfeasibleError)
+      assert.equal(error.status, 422)
+      assert.equal(error.code, 'infeasible')
+      assert.match(error.requestId, /\S/)
+      return true
+    })
+    await assert.rejects(creator.submit(tinySpec(scene, '1-2', { budgetCap: '0.000001' })), InfeasibleError)
+  })
+
+  test('a missing local file or folder is a FileError naming the path; uploads are deduplicated', async () => {
+    const creator = network.creator
+    const missing = join(network.dir, 'missing.bin')
+    await assert.rejects(creator.uploadFile(missing), (error) => {
+      assert.ok(error instanceof FileError)
+      assert.equal(error.code, 'io')
+      assert.equal(error.path, missing)
+      assert.equal(error.status, undefined)
+      return true
+    })
+    await assert.rejects(creator.uploadFolder(join(network.dir, 'no-such-scene'), 'scene.toml'), FileError)
+    const file = join(network.dir, 'blob.bin')
+    await writeFile(file, 'pictor node blob\n')
+    const first = await creator.uploadFile(file)
+    assert.match(first.hash, /^[0-9a-f]{64}$/)
+    assert.equal(first.size, 17)
+    assert.equal(first.stats.blobsUploaded, 1)
+    const again = await creator.uploadFile(file)
+    assert.equal(again.hash, first.hash)
+    assert.equal(again.stats.blobsSkipped, 1)
+    assert.equal(again.stats.bytesSent, 0)
   })
 
   test('an unreachable endpoint is a NetworkError', async () => {
