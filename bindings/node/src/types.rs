@@ -1,7 +1,8 @@
 //! The plain objects that cross into JavaScript, and their conversions from the SDK's types.
 //!
-//! Money is never a float: every amount is a [`Money`] object holding the exact micro-credits as a
-//! decimal string and the amount formatted by `pictor_core::Money`'s `Display` (`"12.500000"`).
+//! Money is never a float: every amount is a [`MoneyValue`] (`Money` in JS) holding the exact
+//! micro-credits as a decimal string and the amount formatted by `pictor_core::Money`'s `Display`
+//! (`"12.500000"`).
 //! Counters and ids are JS numbers (exact below 2^53).
 
 use crate::error::{ResultExt, invalid, wire_name};
