@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, stat, writeFile, copyFile, mkdir } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -16,6 +16,7 @@ import {
   FileError,
   InfeasibleError,
   InsufficientFundsError,
+  IntegrityError,
   NetworkError,
   NotFoundError,
   PictorError,
@@ -32,6 +33,20 @@ function formatMicros(micros) {
 function assertMoney(money) {
   assert.match(money.micros, /^\d+$/)
   assert.equal(money.formatted, formatMicros(money.micros))
+}
+
+/** The file named `name` somewhere under `dir`. */
+async function findFile(dir, name) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) {
+      const found = await findFile(path, name)
+      if (found) return found
+    } else if (entry.name === name) {
+      return path
+    }
+  }
+  return undefined
 }
 
 async function collect(iterable) {
@@ -423,6 +438,31 @@ describe('errors', () => {
     assert.equal(again.hash, first.hash)
     assert.equal(again.stats.blobsSkipped, 1)
     assert.equal(again.stats.bytesSent, 0)
+  })
+
+  test('a frame corrupted on the server is an IntegrityError, and nothing is left in the folder', { timeout: 120_000 }, async () => {
+    const creator = network.creator
+    // Its own seed: no other test shares this frame's bytes (blobs are content-addressed).
+    const job = await network.submit(tinySpec(scene, '7', { seed: 4242 }))
+    assertEventSequence(await collect(creator.watch(job.id)), 'completed')
+    const [frame] = await creator.frames(job.id)
+    const stored = await findFile(join(network.dir, 'data'), frame.hash)
+    assert.ok(stored, 'the frame is stored under its hash')
+    const bytes = await readFile(stored)
+    bytes[bytes.length - 1] ^= 0xff
+    await writeFile(stored, bytes)
+    const out = await mkdtemp(join(tmpdir(), 'pictor-node-corrupt-'))
+    try {
+      await assert.rejects(creator.downloadFrames(job.id, out), (error) => {
+        assert.ok(error instanceof IntegrityError, String(error))
+        assert.equal(error.code, 'integrity')
+        assert.ok(error.message.includes(frame.hash))
+        return true
+      })
+      assert.deepEqual(await readdir(out), [], 'no partial file is left behind')
+    } finally {
+      await rm(out, { recursive: true, force: true })
+    }
   })
 
   test('an unreachable endpoint is a NetworkError', async () => {
