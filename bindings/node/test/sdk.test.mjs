@@ -308,6 +308,7 @@ describe('abort', () => {
       assert.match(stdout, mode === 'abort' ? /stopped: AbortError/ : /stopped: break/)
       const exitedAfter = Number(/exit-in-ms (\d+)/.exec(stdout)?.[1] ?? NaN)
       assert.ok(Number.isFinite(exitedAfter))
+      assert.ok(exitedAfter < 5000, `the process exited ${exitedAfter} ms after the watch stopped`)
       await network.creator.cancelJob(job.id)
     })
   }
