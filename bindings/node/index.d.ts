@@ -1,0 +1,293 @@
+// Hand-written types of @pictor/sdk's JS surface (index.cjs / index.mjs). The native layer's own
+// declarations are generated into native.d.ts; test/types.ts checks that the two agree.
+
+/** An exact amount of money: never a float. */
+export interface Money {
+  /** Micro-credits (1 credit = 1,000,000) as a decimal string; `BigInt(money.micros)` for arithmetic. */
+  micros: string
+  /** Credits with six decimals, e.g. `"12.500000"`. */
+  formatted: string
+}
+
+export interface ClientOptions {
+  /** The network's base URL, e.g. `http://127.0.0.1:7878`. */
+  endpoint: string
+  /** The API key (`pk_…`), sent as a bearer token; never logged. */
+  apiKey?: string
+  /** Total time limit of one ordinary request, ms (default 60 000). Transfers and streams have none. */
+  timeoutMs?: number
+  /** Connection timeout, ms (default 5 000). */
+  connectTimeoutMs?: number
+  /** Retries of idempotent requests after a connection error or 429/502/503/504 (default 3). */
+  maxRetries?: number
+}
+
+export type OutputFormat = 'png' | 'png8' | 'png16' | 'exr'
+export type Tier = 'economy' | 'standard' | 'priority'
+export type JobState = 'quoted' | 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled'
+export type Role = 'admin' | 'creator' | 'worker' | 'checker' | 'farm'
+
+/** What to render. Omitted fields take the defaults: built-in renderer, 640×360, 64 samples, PNG. */
+export interface JobSpecInput {
+  /** The scene's asset id, from `uploadFolder`. */
+  scene: string
+  /** Frames: `"1-24"`, `"1,5,9-12"`. */
+  frames: string
+  /** Width in pixels (give it with `height`). */
+  width?: number
+  /** Height in pixels (give it with `width`). */
+  height?: number
+  /** Samples per pixel. */
+  samples?: number
+  output?: OutputFormat
+  tier?: Tier
+  /** Frames per task (default 1). */
+  framesPerTask?: number
+  /** A fixed Monte Carlo seed for every frame (default 0). */
+  seed?: number
+  /** The most to pay, in credits, as an exact decimal string (`"25"`, `"2.5"`). */
+  budgetCap?: string
+  /** Seconds after submission by which the job should finish. */
+  deadlineSecs?: number
+  /** Free-form labels (`[A-Za-z0-9_.:-]`). */
+  tags?: string[]
+}
+
+/** The spec a job was submitted with. */
+export interface JobSpecView {
+  scene: string
+  frames: string
+  width: number
+  height: number
+  samples: number
+  output: 'png8' | 'png16' | 'exr'
+  tier: Tier
+  renderer: 'builtin' | 'blender'
+  budgetCap?: Money
+  deadlineSecs?: number
+  tags: string[]
+}
+
+export interface TierQuote {
+  tier: Tier
+  costP50: Money
+  costP90: Money
+}
+
+export interface Quote {
+  /** The scheduling strategy that planned it. */
+  strategy: string
+  costP50: Money
+  costP90: Money
+  etaP50Secs: number
+  etaP90Secs: number
+  /** What moves into escrow on submit: the P90 cost, or the budget cap when lower. */
+  escrowHold: Money
+  capped: boolean
+  deadlineAtRisk: boolean
+  feeSplitP90: { worker: Money; checker: Money; network: Money }
+  tiers: TierQuote[]
+}
+
+export interface Job {
+  id: number
+  state: JobState
+  spec: JobSpecView
+  tasksTotal: number
+  tasksAccepted: number
+  /** Money still held in escrow. */
+  escrow: Money
+  /** Money paid out so far. */
+  spent: Money
+  pausedReason?: 'creator' | 'funds'
+  quote: Quote
+  createdAtMs: number
+}
+
+/** What a job event can say. */
+export type JobEventKind =
+  | 'submitted'
+  | 'started'
+  | 'task_leased'
+  | 'task_progress'
+  | 'task_uploaded'
+  | 'task_accepted'
+  | 'task_rejected'
+  | 'task_escalated'
+  | 'task_expired'
+  | 'task_requeued'
+  | 'task_failed'
+  | 'paused'
+  | 'resumed'
+  | 'rerender'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+
+/** One event of a job; the stream ends after `completed`, `failed` or `cancelled`. */
+export interface JobEvent {
+  /** Sequence number within the job, from 1. */
+  seq: number
+  kind: JobEventKind | (string & {})
+  /** Unix time, ms. */
+  atMs: number
+  /** The details as the network sent them (task id, frame, progress, state, …). */
+  data: Record<string, unknown>
+}
+
+export interface UploadProgress {
+  bytesDone: number
+  bytesTotal: number
+  filesDone: number
+  filesTotal: number
+}
+
+export interface UploadStats {
+  bytesSent: number
+  blobsUploaded: number
+  blobsSkipped: number
+}
+
+export interface UploadedAsset {
+  /** The asset id to put in a spec's `scene`. */
+  id: string
+  totalSize: number
+  files: number
+  stats: UploadStats
+}
+
+export interface UploadedBlob {
+  hash: string
+  size: number
+  stats: UploadStats
+}
+
+export interface Frame {
+  task: number
+  frame: number
+  hash: string
+  size: number
+}
+
+export interface DownloadedFrame {
+  frame: number
+  path: string
+  size: number
+  /** False when a file with the right hash was already there. */
+  downloaded: boolean
+}
+
+export interface Account {
+  id: number
+  role: Role
+  name: string
+  balance: Money
+}
+
+export interface NewAccount {
+  account: Account
+  /** The API key, shown this once: keep it secret. */
+  apiKey: string
+}
+
+export interface WatchOptions {
+  /** Aborting ends the iteration at once, throwing the signal's reason. */
+  signal?: AbortSignal
+  /** Resume after this sequence number. */
+  afterSeq?: number
+}
+
+export interface ListOptions {
+  pageSize?: number
+  signal?: AbortSignal
+}
+
+export interface UploadOptions {
+  /** Called on the JS thread after each chunk (and at the start and the end). */
+  onProgress?: (progress: UploadProgress) => void
+}
+
+/** A client of one Pictor network. Every method returns a Promise, except the iterators. */
+export declare class Client {
+  constructor(options: ClientOptions)
+  /** The base URL requests go to. */
+  readonly endpoint: string
+  health(): Promise<void>
+  /** The caller's own account. */
+  account(): Promise<Account>
+  /** One account (admin key). */
+  getAccount(accountId: number): Promise<Account>
+  /** Opens an account (admin key). */
+  createAccount(role: 'creator' | 'worker' | 'checker', name: string): Promise<NewAccount>
+  /** Credits an account (admin key); `amount` in credits, as an exact decimal string. */
+  deposit(accountId: number, amount: string, options?: { idempotencyKey?: string }): Promise<Account>
+  /** Uploads a scene folder (only what the network lacks) and commits its manifest. */
+  uploadFolder(folder: string, mainFile: string, options?: UploadOptions): Promise<UploadedAsset>
+  /** Uploads one file as a blob. */
+  uploadFile(path: string): Promise<UploadedBlob>
+  quote(spec: JobSpecInput): Promise<Quote>
+  submit(spec: JobSpecInput, options?: { idempotencyKey?: string }): Promise<Job>
+  getJob(jobId: number): Promise<Job>
+  /** The caller's jobs, newest first, paged as they are read. */
+  listJobs(options?: ListOptions): AsyncGenerator<Job, void, undefined>
+  cancelJob(jobId: number): Promise<Job>
+  pauseJob(jobId: number): Promise<Job>
+  resumeJob(jobId: number): Promise<Job>
+  /** Renders these frames again (`"2"`, `"1-3"`). */
+  rerender(jobId: number, frames: string): Promise<Job>
+  /** The job's events; `for await` ends after the final one. */
+  watch(jobId: number, options?: WatchOptions): AsyncGenerator<JobEvent, void, undefined>
+  frames(jobId: number): Promise<Frame[]>
+  /** Downloads every accepted frame into `dir` (`frame_0001.png`, …), each hash-checked. */
+  downloadFrames(jobId: number, dir: string): Promise<DownloadedFrame[]>
+}
+
+export interface ErrorDetails {
+  code?: string
+  status?: number
+  requestId?: string
+  field?: string
+  path?: string
+  cause?: unknown
+}
+
+/** Base class of every error this package throws. */
+export declare class PictorError extends Error {
+  constructor(message: string, details?: ErrorDetails)
+  /** The network's code (`not_found`, `invalid_input`, …) or a local one (`transport`, `io`, …). */
+  readonly code: string
+  /** The HTTP status, when the network answered. */
+  readonly status: number | undefined
+  /** The network's request id of the failed response. */
+  readonly requestId: string | undefined
+}
+/** 401 or 403. */
+export declare class AuthError extends PictorError {}
+/** 404. */
+export declare class NotFoundError extends PictorError {}
+/** 402. */
+export declare class InsufficientFundsError extends PictorError {}
+/** An invalid argument (refused locally or with 400). */
+export declare class ValidationError extends PictorError {
+  /** The offending field, when known. */
+  readonly field: string | undefined
+}
+/** 409. */
+export declare class ConflictError extends PictorError {}
+/** 422: no plan meets the deadline or budget, or no worker is online. */
+export declare class InfeasibleError extends PictorError {}
+/** 429. */
+export declare class RateLimitError extends PictorError {}
+/** The network could not be reached. */
+export declare class NetworkError extends PictorError {}
+/** A local file or folder failed. */
+export declare class FileError extends PictorError {
+  readonly path: string | undefined
+}
+/** Bytes that did not match their hash, or an answer that did not decode. */
+export declare class IntegrityError extends PictorError {}
+
+/** The event kinds after which a job's event stream ends. */
+export declare const FINAL_EVENT_KINDS: readonly ['completed', 'failed', 'cancelled']
+/** The native addon's version. */
+export declare function nativeVersion(): string
