@@ -3,31 +3,20 @@
 //! references rejected every honest PNG frame here (clamping is concave: noisier references lose
 //! more to it, so honest frames sat above `R̄`); a cheat must still be rejected.
 
+mod common;
+
+use common::Shot;
 use pictor_core::OutputFormat;
 use pictor_core::api::Verdict;
-use pictor_core::verify::CpuVerifier;
-use pictor_core::verify::intake::{DuplicateIndex, facts_of};
-use pictor_core::verify::protocol::{
-    Checker, ProtocolConfig, ReferenceModel, VerifyJob, VerifyReport, verify_image,
+use pictor_core::verify::protocol::{ReferenceModel, VerifyReport};
+use pictor_render::LinearImage;
+
+const SHOT: Shot = Shot {
+    width: 192,
+    height: 108,
+    samples: 16,
+    frame: 12,
 };
-use pictor_render::{BuiltinRenderer, LinearImage, RenderControl, RenderRequest, Renderer};
-use std::time::Instant;
-
-const WIDTH: u32 = 192;
-const HEIGHT: u32 = 108;
-const SAMPLES: u32 = 16;
-const FRAME: u32 = 12;
-
-fn render(seed: u64) -> LinearImage {
-    let mut request = RenderRequest::new(WIDTH, HEIGHT, SAMPLES, seed);
-    request.frame = FRAME;
-    BuiltinRenderer::default()
-        .render(&request, &RenderControl::default())
-        .expect("render")
-        .regions
-        .remove(0)
-        .image
-}
 
 /// `image` as a checker receives it from a `format` file.
 fn through(image: &LinearImage, format: OutputFormat) -> LinearImage {
@@ -35,31 +24,11 @@ fn through(image: &LinearImage, format: OutputFormat) -> LinearImage {
 }
 
 fn verify(image: LinearImage, format: OutputFormat, seed: u64, secret: u64) -> VerifyReport {
-    let renderer = BuiltinRenderer::default();
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&secret.to_le_bytes());
-    key[8..16].copy_from_slice(&seed.to_le_bytes());
-    let checker = Checker {
-        renderer: &renderer,
-        verifier: &CpuVerifier,
-        secret: key,
-        config: ProtocolConfig::default(),
-        control: RenderControl::default(),
-    };
-    let job = VerifyJob {
-        frame: FRAME,
-        ..VerifyJob::new(WIDTH, HEIGHT, SAMPLES, seed)
-    };
-    let facts = facts_of(&image, format);
-    verify_image(
-        &checker,
-        &job,
-        image,
-        facts,
-        &DuplicateIndex::new(),
-        Instant::now(),
-    )
-    .expect("verdict")
+    SHOT.verify(image, format, seed, secret)
+}
+
+fn render(seed: u64) -> LinearImage {
+    SHOT.render(SHOT.samples, seed)
 }
 
 #[test]
@@ -82,7 +51,7 @@ fn honest_png_frames_are_accepted_with_matched_references() {
         let round = &report.rounds[0];
         assert_eq!(round.reference_model, ReferenceModel::Matched);
         assert_eq!(
-            round.reference_samples, SAMPLES,
+            round.reference_samples, SHOT.samples,
             "one reference = N samples"
         );
         assert_ne!(report.verdict, Verdict::Reject, "{:?}", report.reasons);
@@ -106,7 +75,7 @@ fn exr_frames_keep_split_references() {
     let seed = 1_000_003;
     let report = verify(render(seed), OutputFormat::Exr, seed, 0);
     assert_eq!(report.rounds[0].reference_model, ReferenceModel::Split);
-    assert_eq!(report.rounds[0].reference_samples, SAMPLES / 2);
+    assert_eq!(report.rounds[0].reference_samples, SHOT.samples / 2);
     assert_eq!(report.verdict, Verdict::Accept, "{:?}", report.reasons);
 }
 
@@ -114,22 +83,12 @@ fn exr_frames_keep_split_references() {
 fn cheap_png_frames_are_still_rejected() {
     // C1: a quarter of the samples; C4: the frame three frames later (a re-used render).
     let seed = 7_000_001;
-    let mut request = RenderRequest::new(WIDTH, HEIGHT, SAMPLES / 4, seed);
-    request.frame = FRAME;
-    let cheap = BuiltinRenderer::default()
-        .render(&request, &RenderControl::default())
-        .expect("render")
-        .regions
-        .remove(0)
-        .image;
-    request.samples = SAMPLES;
-    request.frame = FRAME + 3;
-    let later = BuiltinRenderer::default()
-        .render(&request, &RenderControl::default())
-        .expect("render")
-        .regions
-        .remove(0)
-        .image;
+    let cheap = SHOT.render(SHOT.samples / 4, seed);
+    let later = Shot {
+        frame: SHOT.frame + 3,
+        ..SHOT
+    }
+    .render(SHOT.samples, seed);
     for (name, image) in [("N/4 samples", cheap), ("frame + 3", later)] {
         let report = verify(
             through(&image, OutputFormat::Png8),
