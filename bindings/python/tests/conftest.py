@@ -17,10 +17,12 @@ DEMO_SCENE = REPO / "examples" / "scenes" / "demo" / "scene.toml"
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    """A coordinator with one worker (built-in renderer) and one checker online."""
+    """A coordinator with two workers (built-in renderer) and one checker online. Two, so a frame
+    a checker rejects (and the worker it blocks) does not stall a job."""
     net = Network(tmp_path_factory.mktemp("network"))
     try:
         net.start_worker("w1", price="2")
+        net.start_worker("w2", price="3")
         net.start_checker()
         yield net
     finally:

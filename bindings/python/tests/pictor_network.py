@@ -33,6 +33,7 @@ class Network:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.bin = pictor_bin()
         if not self.bin.is_file():
             raise RuntimeError(
