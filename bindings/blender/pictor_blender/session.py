@@ -272,6 +272,10 @@ class Session:
         downloaded = 0
         final = "completed"
         for event in client.watch(job_id):
+            if event.kind == "task_rejected":
+                self._put(
+                    "phase", ("rendering", "A checker rejected a frame: it is rendered again.")
+                )
             if event.kind == "task_accepted":
                 frames = client.download_frames(job_id, out_dir)
                 downloaded = len(frames)
