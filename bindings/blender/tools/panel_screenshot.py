@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Renders docs/images/blender-panel.png: starts a real network (Blender worker, checker), then
-Blender under Xvfb with the add-on, runs a real quote and screenshots the Render Properties panel.
+Blender under Xvfb with the add-on, runs a real quote through the interactive door
+(`INVOKE_DEFAULT`: invoke() + modal() on a timer, timing every modal() tick) and screenshots the
+Render Properties panel.
 
     bindings/python/.venv/bin/python bindings/blender/tools/panel_screenshot.py
 

@@ -1,9 +1,10 @@
 """Runs inside Blender with a window (under Xvfb): installs the add-on zip, opens Render
-Properties full screen, runs the real Quote operator against the network in the environment, and
+Properties, runs the real Quote operator (INVOKE_DEFAULT: the modal door) against the network, and
 saves a screenshot of the panel. Driven by ``panel_screenshot.py``; keys are never printed."""
 
 import os
 import struct
+import time
 import zlib
 
 import bpy
@@ -33,10 +34,47 @@ def shoot():
     # The big 3D viewport becomes a Properties editor on the Render tab, scrolled to the panel.
     area = next(a for a in window.screen.areas if a.type == "PROPERTIES" and a.width > 800)
     area.spaces.active.context = "RENDER"
-    with bpy.context.temp_override(window=window):
-        result = bpy.ops.pictor.quote()  # The real operator, blocking door.
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    from pictor_blender import operators
+
+    untimed = operators.tick
+
+    def timed_tick(context, session):
+        started = time.perf_counter()
+        try:
+            return untimed(context, session)
+        finally:
+            ticks.append(time.perf_counter() - started)
+
+    operators.tick = timed_tick  # modal() looks it up on each timer event.
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        # The interactive door: invoke() starts the session's thread, modal() polls it on a timer.
+        result = bpy.ops.pictor.quote("INVOKE_DEFAULT")
     print("panel-shot: quote", result, flush=True)
-    return 1.0
+    gaps.append(time.perf_counter())
+    bpy.app.timers.register(watch_ui, first_interval=0.02)
+    return None  # watch_ui resumes the steps once the quote is done.
+
+
+gaps = []
+ticks = []
+
+
+def watch_ui():
+    """Measures how regularly the UI thread runs timers while the modal quote is in flight."""
+    gaps.append(time.perf_counter())
+    if bpy.context.window_manager.pictor_status.running:
+        return 0.02
+    intervals = [b - a for a, b in zip(gaps, gaps[1:])]
+    print(
+        f"panel-shot: modal quote done: {len(ticks)} modal() ticks, slowest "
+        f"{max(ticks, default=0) * 1000:.2f} ms; {len(intervals)} UI timer runs, longest gap "
+        f"{max(intervals) * 1000:.0f} ms (drawing included); "
+        f"error {bpy.context.window_manager.pictor_status.last_error!r}",
+        flush=True,
+    )
+    bpy.app.timers.register(run_next, first_interval=0.5)
+    return None
 
 
 def scroll():
