@@ -1,0 +1,318 @@
+"""The network side of the add-on, free of ``bpy``: a background session that stages, uploads,
+quotes or submits, follows the job and downloads its frames, reporting through a queue.
+
+Only the main thread touches ``bpy``: operators read the scene, build a :class:`SessionRequest`,
+and apply the :class:`SessionStatus` that :meth:`Session.poll` returns. ``poll`` never waits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+# Packs every external resource into the staged copy; run by a separate, headless Blender so the
+# user's session and file stay untouched.
+PACK_SCRIPT = (
+    "import bpy, sys\n"
+    "try:\n"
+    "    bpy.ops.file.pack_all()\n"
+    "except RuntimeError as error:\n"
+    "    print('pictor: packing failed:', error, file=sys.stderr)\n"
+    "    sys.exit(3)\n"
+    "bpy.ops.wm.save_mainfile()\n"
+)
+
+
+@dataclasses.dataclass
+class SessionRequest:
+    """Everything a session needs, read from ``bpy`` on the main thread beforehand."""
+
+    endpoint: str
+    api_key: str = dataclasses.field(repr=False)  # Never shown.
+    folder: Path  # The staging folder: the packed copy of the .blend (and nothing of the user's).
+    main_file: str
+    frames: str
+    width: int
+    height: int
+    samples: int
+    tier: str
+    output: str
+    engine: str | None
+    budget_cap: str | None
+    out_dir: Path
+    blender: str | None  # The Blender binary that packs the copy; None: the copy is used as saved.
+    submit: bool  # False: quote only.
+
+
+@dataclasses.dataclass
+class SessionStatus:
+    """What the panel shows; updated by :meth:`Session.poll` from the worker thread's messages."""
+
+    phase: str = "idle"  # staging, uploading, quoting, submitting, rendering, done, failed, cancelled
+    message: str = ""
+    upload_done: int = 0
+    upload_total: int = 0
+    bytes_sent: int = -1
+    quote_cost: str = ""
+    quote_eta_secs: float = 0.0
+    job_id: int = 0
+    frames_accepted: int = 0
+    frames_total: int = 0
+    frames_downloaded: int = 0
+    cost_so_far: str = ""
+    last_error: str = ""
+    finished: bool = False
+
+
+def explain(error: BaseException, endpoint: str = "") -> str:
+    """An error in plain words for the panel (never containing the API key)."""
+    import pictor
+
+    where = f" at {endpoint}" if endpoint else ""
+    if isinstance(error, pictor.AuthError):
+        return "The API key was refused — check Preferences › Add-ons › Pictor."
+    if isinstance(error, pictor.Timeout):
+        return f"The Pictor network{where} did not answer in time — try again later."
+    if isinstance(error, pictor.NetworkError):
+        return (
+            f"Cannot reach the Pictor network{where} — check the network URL in "
+            "Preferences › Add-ons › Pictor and your connection."
+        )
+    if isinstance(error, pictor.InsufficientFunds):
+        return (
+            "Not enough credits for this render — top up your account, or lower the frames, "
+            "samples or budget cap."
+        )
+    if isinstance(error, pictor.Infeasible):
+        return (
+            "No worker can take this render right now (or not within the budget cap) — try "
+            "again in a moment or raise the budget cap."
+        )
+    if isinstance(error, pictor.ValidationError):
+        field = f" '{error.field}'" if error.field else ""
+        return f"Pictor refused the setting{field}: {error}"
+    if isinstance(error, pictor.NotFound):
+        return "The network no longer knows this job or scene."
+    if isinstance(error, pictor.FileError):
+        return f"Could not read or write {error.path or 'a file'}: {error}"
+    if isinstance(error, pictor.PictorError):
+        return f"Pictor error: {error}"
+    if isinstance(error, PackError):
+        return str(error)
+    return f"Unexpected error: {error}"
+
+
+class PackError(Exception):
+    """Packing the staged copy failed."""
+
+
+def pack_copy(blender: str, blend: Path) -> None:
+    """Packs the external resources of the staged copy ``blend`` in a headless Blender."""
+    done = subprocess.run(
+        [blender, "-b", "--factory-startup", str(blend), "--python-exit-code", "3",
+         "--python-expr", PACK_SCRIPT],
+        capture_output=True,
+        check=False,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise PackError(
+            "Could not pack the scene's textures and caches into the copy: "
+            + (lines[-1] if lines else f"Blender exited with {done.returncode}")
+        )
+
+
+class Session:
+    """Stages, uploads, quotes or submits, follows and downloads — on the calling thread
+    (:meth:`run`, the blocking door) or on a background thread (:meth:`start`, the modal door).
+    Progress arrives through a queue that :meth:`poll` drains without waiting."""
+
+    def __init__(self, request: SessionRequest) -> None:
+        self.request = request
+        self.status = SessionStatus()
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: Any = None
+
+    # --- the main thread's side -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Runs the session on a daemon thread; call :meth:`poll` on a timer."""
+        self._thread = threading.Thread(target=self.run_unapplied, name="pictor", daemon=True)
+        self._thread.start()
+
+    def run(self) -> SessionStatus:
+        """Runs the session on the calling thread until it ends; answers the final status."""
+        self.run_unapplied()
+        return self.poll()
+
+    def poll(self) -> SessionStatus:
+        """Applies every message queued so far, without waiting; answers the status."""
+        while True:
+            try:
+                kind, value = self._queue.get_nowait()
+            except queue.Empty:
+                return self.status
+            self._apply(kind, value)
+
+    def cancel(self) -> None:
+        """Asks the session to stop: before submitting nothing is submitted; after, the job is
+        cancelled on the network (unused escrow returns) and the session ends."""
+        self._cancel.set()
+        job_id, client = self.status.job_id, self._client
+        if job_id and client is not None:
+            # The network call runs off the UI thread; the event stream then ends by itself.
+            threading.Thread(target=self._cancel_job, args=(client, job_id), daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        """True while the background thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _apply(self, kind: str, value: Any) -> None:
+        status = self.status
+        if kind == "phase":
+            status.phase, status.message = value
+        elif kind == "upload":
+            status.upload_done, status.upload_total = value
+        elif kind == "uploaded":
+            status.bytes_sent = value
+        elif kind == "quote":
+            status.quote_cost, status.quote_eta_secs = value
+        elif kind == "job":
+            status.job_id, status.frames_total = value
+        elif kind == "progress":
+            status.frames_accepted, status.cost_so_far = value
+        elif kind == "downloaded":
+            status.frames_downloaded = value
+        elif kind == "error":
+            status.last_error = value
+            status.phase = "failed"
+            status.finished = True
+        elif kind == "end":
+            status.phase, status.message = value
+            status.finished = True
+
+    # --- the worker's side: no bpy below ----------------------------------------------------
+
+    def _put(self, kind: str, value: Any) -> None:
+        self._queue.put((kind, value))
+
+    def _cancel_job(self, client: Any, job_id: int) -> None:
+        try:
+            client.cancel(job_id)
+        except Exception as error:  # Shown in the panel; the stream keeps going.
+            self._put("error", explain(error, self.request.endpoint))
+
+    def run_unapplied(self) -> None:
+        """The session's work; every outcome ends as an ``error`` or ``end`` message."""
+        request = self.request
+        try:
+            import pictor
+
+            client = pictor.Client(request.endpoint, request.api_key)
+            self._client = client
+            if request.blender:
+                self._put("phase", ("staging", "Packing a copy of the scene…"))
+                pack_copy(request.blender, request.folder / request.main_file)
+            if self._cancel.is_set():
+                self._put("end", ("cancelled", "Cancelled before upload."))
+                return
+            self._put("phase", ("uploading", "Uploading the scene…"))
+            asset = client.upload_folder(
+                request.folder,
+                request.main_file,
+                progress=lambda p: self._put("upload", (p.bytes_done, p.bytes_total)),
+            )
+            self._put("uploaded", asset.bytes_sent)
+            spec = pictor.JobSpec(
+                asset.id,
+                request.frames,
+                renderer="blender",
+                engine=request.engine,
+                width=request.width,
+                height=request.height,
+                samples=request.samples,
+                tier=request.tier,
+                output=request.output,
+                budget_cap=request.budget_cap,
+            )
+            if self._cancel.is_set():
+                self._put("end", ("cancelled", "Cancelled before submitting."))
+                return
+            if not request.submit:
+                self._put("phase", ("quoting", "Asking for a quote…"))
+                quote = client.quote(spec)
+                self._put("quote", (quote.cost_p90, quote.eta_p90_secs))
+                self._put(
+                    "end",
+                    ("done", f"Up to {quote.cost_p90} credits, about {quote.eta_p90_secs:.0f} s."),
+                )
+                return
+            self._put("phase", ("submitting", "Submitting…"))
+            job = client.submit(spec)
+            self._put("job", (job.id, job.frames_total))
+            self._put("progress", (0, job.spent))
+            self._put("phase", ("rendering", f"Job {job.id} is rendering…"))
+            self._follow(client, job.id)
+        except Exception as error:
+            self._put("error", explain(error, request.endpoint))
+
+    def _follow(self, client: Any, job_id: int) -> None:
+        """Follows the job's events, downloading accepted frames as they arrive."""
+        out_dir = self.request.out_dir
+        downloaded = 0
+        final = "completed"
+        for event in client.watch(job_id):
+            if event.kind == "task_rejected":
+                self._put(
+                    "phase", ("rendering", "A checker rejected a frame: it is rendered again.")
+                )
+            if event.kind == "task_accepted":
+                frames = client.download_frames(job_id, out_dir)
+                downloaded = len(frames)
+                self._put("downloaded", downloaded)
+                job = client.job(job_id)
+                self._put("progress", (job.tasks_accepted, job.spent))
+            if event.is_final:
+                final = event.kind
+        job = client.job(job_id)
+        self._put("progress", (job.tasks_accepted, job.spent))
+        if final == "completed":
+            downloaded = len(client.download_frames(job_id, out_dir))
+            self._put("downloaded", downloaded)
+            self._put("end", ("done", f"Done: {downloaded} frames in {out_dir}."))
+        elif final == "cancelled":
+            self._put("end", ("cancelled", f"Job {job_id} was cancelled; unused credits returned."))
+        else:
+            self._put("error", f"The network gave up on job {job_id} (a frame failed for good).")
+
+
+def stage_folder(root: Path, key: str) -> Path:
+    """A fresh staging folder for the copy of one .blend: the same path for the same file, so an
+    unchanged scene hashes the same and is not sent again."""
+    folder = root / key
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def time_ticks(tick: Callable[[], object], until: Callable[[], bool], every: float = 0.02) -> list[float]:
+    """Calls ``tick`` every ``every`` seconds until ``until()``; answers each call's seconds (for
+    the add-on test of the modal path)."""
+    durations = []
+    while not until():
+        started = time.perf_counter()
+        tick()
+        durations.append(time.perf_counter() - started)
+        time.sleep(every)
+    return durations
