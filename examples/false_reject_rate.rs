@@ -12,7 +12,9 @@
 //! render against the checker's renders at that size instead; `--first-frame K` starts the honest
 //! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split;
 //! `--format exr|png8|png16` passes every frame through that file format first (default exr);
-//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap).
+//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap). With the
+//! environment variable `FRR_DEBUG` set, every cheat frame's verdict and reasons (and with `--cost`
+//! each round's reasons) go to stderr.
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
