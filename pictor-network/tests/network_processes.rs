@@ -177,6 +177,16 @@ async fn setup_in(data: &Path, extra: Option<&[&str]>) -> Setup {
 }
 
 async fn submit(setup: &Setup, frames: &str) -> (pictor_core::api::JobView, JobSpec) {
+    submit_sized(setup, frames, (WIDTH, HEIGHT, SAMPLES)).await
+}
+
+/// Uploads the setup's scene folder and submits `frames` at `(width, height, samples)`, EXR,
+/// priority tier, once a worker is online.
+async fn submit_sized(
+    setup: &Setup,
+    frames: &str,
+    (width, height, samples): (u32, u32, u32),
+) -> (pictor_core::api::JobView, JobSpec) {
     let folder = setup.scene.parent().expect("folder");
     let asset = setup
         .creator
@@ -186,14 +196,29 @@ async fn submit(setup: &Setup, frames: &str) -> (pictor_core::api::JobView, JobS
         .await
         .expect("upload");
     let spec = JobSpec::builder(asset.id, frames.parse().expect("frames"))
-        .resolution(WIDTH, HEIGHT)
-        .samples(SAMPLES)
+        .resolution(width, height)
+        .samples(samples)
         .output(OutputFormat::Exr)
         .tier(pictor_core::job::Tier::Priority)
         .build()
         .expect("spec");
     let job = submit_when_online(&setup.creator, &spec, 100).await;
     (job, spec)
+}
+
+/// Follows `job`'s events until one of `kind` arrives (panics after `within` without one).
+async fn wait_for_event(creator: &Client, job: pictor_core::JobId, kind: &str, within: Duration) {
+    let mut events = Box::pin(creator.jobs().events(job));
+    loop {
+        let event = tokio::time::timeout(within, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event within {within:?}"))
+            .expect("stream")
+            .expect("event");
+        if event.kind == kind {
+            return;
+        }
+    }
 }
 
 /// Submits `spec`, retrying every 100 ms (up to `tries` times) while the network answers 422 —
@@ -331,17 +356,13 @@ async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
         start_worker(&url, &setup.admin, setup.work.path(), "victim", "2").await;
     let (job, _) = submit(&setup, "1-3").await;
     // Wait for the victim's first lease, then SIGKILL it mid-task.
-    let mut events = Box::pin(setup.creator.jobs().events(job.id));
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
-            .await
-            .expect("a lease in time")
-            .expect("stream")
-            .expect("event");
-        if event.kind == "task_leased" {
-            break;
-        }
-    }
+    wait_for_event(
+        &setup.creator,
+        job.id,
+        "task_leased",
+        Duration::from_secs(60),
+    )
+    .await;
     drop(victim);
     let (_rescuer, _) = start_worker(&url, &setup.admin, setup.work.path(), "rescuer", "2").await;
     let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
@@ -380,34 +401,15 @@ async fn a_killed_checker_s_check_is_reassigned() {
     let url = setup.served.url.clone();
     let (_worker, _) = start_worker(&url, &setup.admin, setup.work.path(), "w", "2").await;
     // A frame large enough that verifying it takes the checker a while.
-    let folder = setup.scene.parent().expect("folder").to_path_buf();
-    let asset = setup
-        .creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
-    let spec = JobSpec::builder(asset.id, "1".parse().expect("frames"))
-        .resolution(640, 360)
-        .samples(32)
-        .output(OutputFormat::Exr)
-        .build()
-        .expect("spec");
-    let job = submit_when_online(&setup.creator, &spec, 100).await;
+    let (job, _) = submit_sized(&setup, "1", (640, 360, 32)).await;
     // Wait for the result, then start a checker and SIGKILL it as soon as it holds the check.
-    let mut events = Box::pin(setup.creator.jobs().events(job.id));
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(120), events.next())
-            .await
-            .expect("a result in time")
-            .expect("stream")
-            .expect("event");
-        if event.kind == "task_uploaded" {
-            break;
-        }
-    }
-    drop(events);
+    wait_for_event(
+        &setup.creator,
+        job.id,
+        "task_uploaded",
+        Duration::from_secs(120),
+    )
+    .await;
     let first = start_checker(&url, &setup.admin, setup.work.path()).await;
     let mut leased = false;
     for _ in 0..1_000 {
@@ -460,18 +462,13 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
         start_worker(&url, &setup_first.admin, setup_first.work.path(), "w", "2").await;
     let _checker = start_checker(&url, &setup_first.admin, setup_first.work.path()).await;
     let (job, _) = submit(&setup_first, "1-6").await;
-    let mut events = Box::pin(setup_first.creator.jobs().events(job.id));
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
-            .await
-            .expect("progress in time")
-            .expect("stream")
-            .expect("event");
-        if event.kind == "task_accepted" {
-            break;
-        }
-    }
-    drop(events);
+    wait_for_event(
+        &setup_first.creator,
+        job.id,
+        "task_accepted",
+        Duration::from_secs(60),
+    )
+    .await;
     let Setup {
         served,
         creator,
@@ -640,33 +637,14 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
     let port = url.rsplit(':').next().expect("port").to_string();
     let (_worker, _) = start_worker(&url, &first.admin, first.work.path(), "w", "2").await;
     // One frame that takes a few seconds to render.
-    let folder = first.scene.parent().expect("folder").to_path_buf();
-    let asset = first
-        .creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
-    let spec = JobSpec::builder(asset.id, "1".parse().expect("frames"))
-        .resolution(640, 360)
-        .samples(48)
-        .output(OutputFormat::Exr)
-        .build()
-        .expect("spec");
-    let job = submit_when_online(&first.creator, &spec, 100).await;
-    let mut events = Box::pin(first.creator.jobs().events(job.id));
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(60), events.next())
-            .await
-            .expect("a lease in time")
-            .expect("stream")
-            .expect("event");
-        if event.kind == "task_leased" {
-            break;
-        }
-    }
-    drop(events);
+    let (job, _) = submit_sized(&first, "1", (640, 360, 48)).await;
+    wait_for_event(
+        &first.creator,
+        job.id,
+        "task_leased",
+        Duration::from_secs(60),
+    )
+    .await;
     let Setup {
         served,
         admin,
