@@ -32,6 +32,20 @@ const SAMPLES: u32 = 16;
 // the time (quantization is not modelled; reported to the verify owner). EXR frames verify cleanly.
 
 /// The built-in demo scene plus a second file, as a creator's scene folder.
+/// [`demo_scene`] uploaded by `creator`: the folder (kept while the `TempDir` lives) and its asset.
+async fn upload_demo_scene(
+    creator: &pictor_sdk::Client,
+) -> (TempDir, PathBuf, pictor_sdk::assets::UploadedAsset) {
+    let (dir, folder) = demo_scene();
+    let asset = creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload");
+    (dir, folder, asset)
+}
+
 fn demo_scene() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
@@ -209,13 +223,7 @@ async fn workers_and_checker_render_verify_and_deliver_and_the_cache_is_reused()
     log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, folder) = demo_scene();
-    let asset = creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
+    let (_scene_dir, folder, asset) = upload_demo_scene(&creator).await;
     let manifest = creator
         .assets()
         .manifest(&asset.id)
@@ -296,13 +304,7 @@ async fn a_cheating_worker_is_rejected_and_an_honest_one_rerenders() {
     log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, folder) = demo_scene();
-    let asset = creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
+    let (_scene_dir, _, asset) = upload_demo_scene(&creator).await;
     let work = tempfile::tempdir().expect("temp");
     std::fs::create_dir_all(work.path().join("cheat")).expect("dir");
     std::fs::create_dir_all(work.path().join("honest")).expect("dir");
@@ -383,13 +385,7 @@ async fn the_idle_command_runs_while_idle_and_stops_when_a_task_arrives() {
     log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, folder) = demo_scene();
-    let asset = creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
+    let (_scene_dir, _, asset) = upload_demo_scene(&creator).await;
     let work = tempfile::tempdir().expect("temp");
     let mut config = worker_config(&network, "miner", work.path()).await;
     let pid_file = work.path().join("idle.pid");
