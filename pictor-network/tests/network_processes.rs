@@ -206,6 +206,71 @@ async fn submit_sized(
     (job, spec)
 }
 
+/// How the frames of a finished job are rendered again locally for comparison.
+struct LocalRender<'a> {
+    renderer: &'a str,
+    scene: &'a Path,
+    /// Frames 1..=frames.
+    frames: u32,
+    size: (u32, u32, u32),
+}
+
+/// Downloads `job`'s frames and checks each is byte-equal to `pictor render` of the same frame,
+/// size and seed on this machine.
+async fn assert_frames_equal_local_renders(
+    setup: &Setup,
+    job: pictor_core::JobId,
+    spec: &JobSpec,
+    local: LocalRender<'_>,
+) {
+    let out = setup.work.path().join("frames");
+    let downloaded = setup
+        .creator
+        .jobs()
+        .download_frames(job, &out)
+        .await
+        .expect("download");
+    assert_eq!(downloaded.len() as u32, local.frames);
+    let (width, height, samples) = local.size;
+    for frame in 1..=local.frames {
+        let path = setup
+            .work
+            .path()
+            .join(format!("local-{}-{frame}.exr", local.renderer));
+        let rendered = pictor(&[
+            "render",
+            "--renderer",
+            local.renderer,
+            "--scene",
+            local.scene.to_str().expect("utf-8"),
+            "--frame",
+            &frame.to_string(),
+            "--width",
+            &width.to_string(),
+            "--height",
+            &height.to_string(),
+            "--samples",
+            &samples.to_string(),
+            "--seed",
+            &spec.seed.seed_for(frame).to_string(),
+            "--out",
+            path.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let network = std::fs::read(out.join(pictor_sdk::frames::frame_file_name(frame, "exr")))
+            .expect("frame");
+        assert!(
+            network == std::fs::read(&path).expect("local"),
+            "{} frame {frame} equals the local render",
+            local.renderer
+        );
+    }
+}
+
 /// Follows `job`'s events until one of `kind` arrives (panics after `within` without one).
 async fn wait_for_event(creator: &Client, job: pictor_core::JobId, kind: &str, within: Duration) {
     let mut events = Box::pin(creator.jobs().events(job));
@@ -285,45 +350,18 @@ async fn three_worker_processes_and_a_checker_render_twelve_frames() {
     let done = setup.creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, JobState::Completed);
 
-    let out = setup.work.path().join("frames");
-    let frames = setup
-        .creator
-        .jobs()
-        .download_frames(job.id, &out)
-        .await
-        .expect("download");
-    assert_eq!(frames.len(), 12);
-    for frame in 1..=12u32 {
-        let local = setup.work.path().join(format!("local-{frame}.exr"));
-        let rendered = pictor(&[
-            "render",
-            "--scene",
-            setup.scene.to_str().expect("utf-8"),
-            "--frame",
-            &frame.to_string(),
-            "--width",
-            &WIDTH.to_string(),
-            "--height",
-            &HEIGHT.to_string(),
-            "--samples",
-            &SAMPLES.to_string(),
-            "--seed",
-            &spec.seed.seed_for(frame).to_string(),
-            "--out",
-            local.to_str().expect("utf-8"),
-        ]);
-        assert!(
-            rendered.status.success(),
-            "{}",
-            String::from_utf8_lossy(&rendered.stderr)
-        );
-        let network = std::fs::read(out.join(pictor_sdk::frames::frame_file_name(frame, "exr")))
-            .expect("frame");
-        assert!(
-            network == std::fs::read(&local).expect("local"),
-            "frame {frame} equals the local render"
-        );
-    }
+    assert_frames_equal_local_renders(
+        &setup,
+        job.id,
+        &spec,
+        LocalRender {
+            renderer: "builtin",
+            scene: &setup.scene,
+            frames: 12,
+            size: (WIDTH, HEIGHT, SAMPLES),
+        },
+    )
+    .await;
 
     let verified = pictor(&["ledger", "verify", "--network", &url, "--json"]);
     assert!(
@@ -579,47 +617,18 @@ async fn blender_workers_and_checker_render_four_frames() {
         Some("completed"),
         "{events:?}"
     );
-    let out = setup.work.path().join("frames");
-    let frames = setup
-        .creator
-        .jobs()
-        .download_frames(job.id, &out)
-        .await
-        .expect("download");
-    assert_eq!(frames.len(), 4);
-    for frame in 1..=4u32 {
-        let local = setup.work.path().join(format!("blender-{frame}.exr"));
-        let rendered = pictor(&[
-            "render",
-            "--renderer",
-            "blender",
-            "--scene",
-            blend.to_str().expect("utf-8"),
-            "--frame",
-            &frame.to_string(),
-            "--width",
-            &width.to_string(),
-            "--height",
-            &height.to_string(),
-            "--samples",
-            &samples.to_string(),
-            "--seed",
-            &spec.seed.seed_for(frame).to_string(),
-            "--out",
-            local.to_str().expect("utf-8"),
-        ]);
-        assert!(
-            rendered.status.success(),
-            "{}",
-            String::from_utf8_lossy(&rendered.stderr)
-        );
-        let network = std::fs::read(out.join(pictor_sdk::frames::frame_file_name(frame, "exr")))
-            .expect("frame");
-        assert!(
-            network == std::fs::read(&local).expect("local"),
-            "Blender frame {frame} equals the local render"
-        );
-    }
+    assert_frames_equal_local_renders(
+        &setup,
+        job.id,
+        &spec,
+        LocalRender {
+            renderer: "blender",
+            scene: &blend,
+            frames: 4,
+            size: (width, height, samples),
+        },
+    )
+    .await;
     let verified = pictor(&["ledger", "verify", "--network", &url, "--json"]);
     assert!(
         verified.status.success(),
