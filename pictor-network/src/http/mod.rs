@@ -16,9 +16,10 @@ use crate::service::{Coordinator, Metrics};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -39,7 +40,11 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             "/v1/blobs/{hash}",
             put(routes::upload_chunk::<S>).get(routes::download_blob::<S>),
         )
-        .layer(DefaultBodyLimit::max(chunk_limit.saturating_add(1)));
+        .layer(DefaultBodyLimit::max(chunk_limit.saturating_add(1)))
+        .layer(middleware::from_fn_with_state(
+            chunk_limit,
+            refuse_declared_oversize,
+        ));
     Router::new()
         .route("/health", get(routes::health))
         .route("/metrics", get(routes::metrics::<S>))
@@ -79,6 +84,10 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
         .route("/v1/ledger/head", get(routes::ledger_head::<S>))
         .route("/v1/ledger/entries", get(routes::ledger_entries::<S>))
         .layer(DefaultBodyLimit::max(json_limit))
+        .layer(middleware::from_fn_with_state(
+            json_limit,
+            refuse_declared_oversize,
+        ))
         .merge(blob_routes)
         .fallback(routes::not_found)
         .layer(middleware::from_fn_with_state(
@@ -86,6 +95,30 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             request_id::<S>,
         ))
         .with_state(coordinator)
+}
+
+/// Answers 413 from the `Content-Length` header alone when it declares more than `limit` bytes,
+/// before a byte of the body is read.
+///
+/// The body limit proper still holds for bodies without a declared length; this only makes the
+/// refusal of an honest over-size request prompt and certain: the client reads the 413 instead of
+/// racing the server's close while it is still writing the body.
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > u64::try_from(limit).unwrap_or(u64::MAX) => {
+            error::too_large(limit).into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// A process-unique request id: the process start time and a counter, hex.
