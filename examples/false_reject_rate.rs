@@ -14,7 +14,10 @@
 //! `--format exr|png8|png16` passes every frame through that file format first (default exr);
 //! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap). With the
 //! environment variable `FRR_DEBUG` set, every cheat frame's verdict and reasons (and with `--cost`
-//! each round's reasons) go to stderr.
+//! each round's reasons) go to stderr; with `FRR_Z` set, every honest frame's round-1 `Q`, noise
+//! ratio, `ρ(e) − ρ(d)` and bias ratio go to stderr with their standard errors (a line
+//! `Z seed q q_se nr nr_se rho rho_se bias bias_se rho_e rho_d`), to calibrate the
+//! sampling-aware edges.
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
@@ -266,6 +269,24 @@ fn main() {
         let seed = 1_000_003 * (i + 1);
         let report = run(&ctx, ctx.honest(seed), seed, i);
         extremes.add(&report);
+        if let Some(round) = report.rounds.first()
+            && std::env::var_os("FRR_Z").is_some()
+        {
+            let s = &round.decision.stats;
+            eprintln!(
+                "Z {seed} {:.4} {:.4} {:.4} {:.4} {:.4} {:.4} {:.4} {:.4} {:.4} {:.4}",
+                s.q,
+                s.q_se,
+                s.noise_ratio,
+                s.noise_ratio_se,
+                s.rho_diff,
+                s.rho_diff_se,
+                s.bias_ratio,
+                s.bias_ratio_se,
+                s.rho_e,
+                s.rho_d
+            );
+        }
         match report.verdict {
             Verdict::Reject => {
                 rejects += 1;
@@ -347,6 +368,11 @@ impl Extremes {
             ("noise_ratio", s.noise_ratio),
             ("rho_diff", s.rho_diff),
             ("bias_ratio", s.bias_ratio),
+            ("cells", s.cells as f64),
+            ("z(Q)", (s.q - 1.0) / s.q_se),
+            ("z(noise_ratio)", (s.noise_ratio - 1.0) / s.noise_ratio_se),
+            ("z(rho_diff)", s.rho_diff / s.rho_diff_se),
+            ("z(bias_ratio)", (s.bias_ratio - 1.0) / s.bias_ratio_se),
         ];
         if self.frames == 0 {
             self.ranges = values.iter().map(|(n, v)| (*n, *v, *v)).collect();

@@ -7,7 +7,7 @@
 //! non-negative terms and for ratios of them; it is the natural magnitude of the quantity for
 //! signed sums and bounded statistics, whose value can be arbitrarily close to 0 while its terms
 //! are not (there an `f32` rounding of the terms is not small *relative to the value*):
-//! * `lag_e`, `lag_d`: `Σẽ²` / `Σd̃²` of the channel (Cauchy–Schwarz bound of the lag sum; ρ is
+//! * `lag_e`, `lag_d` (tile and cell): `Σẽ²` / `Σd̃²` of the channel (Cauchy–Schwarz bound of the lag sum; ρ is
 //!   the lag sum divided by it).
 //! * block `sum_e`, `sum_d`: `√(n·Σẽ²)` / `√(n·Σd̃²)` of the block (Cauchy–Schwarz bound of a sum of
 //!   `n` terms; `T_B` is the sum divided by `√Σ…²`).
@@ -325,6 +325,22 @@ impl Errors {
                 cpu.immerkaer_count[c],
                 gpu.immerkaer_count[c],
             );
+        }
+        assert_eq!(cpu.cells.len(), gpu.cells.len(), "{case}: cell count");
+        for (a, b) in cpu.cells.iter().zip(&gpu.cells) {
+            for c in 0..3 {
+                let plain = [
+                    ("cell.sum_e2_w", a.sum_e2_w[c], b.sum_e2_w[c]),
+                    ("cell.sum_d2_w", a.sum_d2_w[c], b.sum_d2_w[c]),
+                    ("cell.immerkaer_w", a.immerkaer_w[c], b.immerkaer_w[c]),
+                    ("cell.immerkaer_ref", a.immerkaer_ref[c], b.immerkaer_ref[c]),
+                ];
+                for (what, x, y) in plain {
+                    self.value(case, what, x, y, 0.0);
+                }
+                self.value(case, "cell.lag_e", a.lag_e[c], b.lag_e[c], a.sum_e2_w[c]);
+                self.value(case, "cell.lag_d", a.lag_d[c], b.lag_d[c], a.sum_d2_w[c]);
+            }
         }
         assert_eq!(cpu.blocks.len(), gpu.blocks.len(), "{case}: block count");
         for (a, b) in cpu.blocks.iter().zip(&gpu.blocks) {

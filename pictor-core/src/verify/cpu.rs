@@ -1,7 +1,9 @@
 //! The CPU backend: rayon over tiles, `f64` accumulation in a fixed order.
 
 use super::stats::sobel;
-use super::{BlockSums, CHANNELS, FrameVerifier, SumParams, TileSums, TileTriple};
+use super::{
+    BlockSums, CELL_SIDE, CHANNELS, CellSums, FrameVerifier, SumParams, TileSums, TileTriple,
+};
 use crate::error::Result;
 use rayon::prelude::*;
 
@@ -30,10 +32,14 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
     let n = w * h;
     let bs = p.block_size.max(1) as usize;
     let (bw, bh) = (w.div_ceil(bs), h.div_ceil(bs));
+    let cs = CELL_SIDE as usize;
+    let cw = w.div_ceil(cs);
+    let cell_of = |x: usize, y: usize| (y / cs) * cw + x / cs;
     let mut out = TileSums {
         width: w as u32,
         height: h as u32,
         blocks: vec![BlockSums::default(); bw * bh],
+        cells: vec![CellSums::default(); cw * h.div_ceil(cs)],
         ..TileSums::default()
     };
     for (by, row) in out.blocks.chunks_mut(bw).enumerate() {
@@ -81,23 +87,32 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
                 if bad[i] {
                     out.nonfinite += 1;
                 }
-                out.sum_e2_w[c] += ec[i] * ec[i];
-                out.sum_d2_w[c] += dc[i] * dc[i];
+                let (e2w, d2w) = (ec[i] * ec[i], dc[i] * dc[i]);
+                out.sum_e2_w[c] += e2w;
+                out.sum_d2_w[c] += d2w;
                 out.sum_e2[c] += e[i] * e[i];
                 out.sum_d2[c] += d[i] * d[i];
                 let block = &mut out.blocks[(y / bs) * bw + x / bs];
                 block.sum_e[c] += ec[i];
-                block.sum_e2[c] += ec[i] * ec[i];
+                block.sum_e2[c] += e2w;
                 block.sum_d[c] += dc[i];
-                block.sum_d2[c] += dc[i] * dc[i];
+                block.sum_d2[c] += d2w;
+                let (mut lag_e, mut lag_d) = (0.0, 0.0);
                 if x + 1 < w {
-                    out.lag_e[c] += ec[i] * ec[i + 1];
-                    out.lag_d[c] += dc[i] * dc[i + 1];
+                    lag_e += ec[i] * ec[i + 1];
+                    lag_d += dc[i] * dc[i + 1];
                 }
                 if y + 1 < h {
-                    out.lag_e[c] += ec[i] * ec[i + w];
-                    out.lag_d[c] += dc[i] * dc[i + w];
+                    lag_e += ec[i] * ec[i + w];
+                    lag_d += dc[i] * dc[i + w];
                 }
+                out.lag_e[c] += lag_e;
+                out.lag_d[c] += lag_d;
+                let cell = &mut out.cells[cell_of(x, y)];
+                cell.sum_e2_w[c] += e2w;
+                cell.sum_d2_w[c] += d2w;
+                cell.lag_e[c] += lag_e;
+                cell.lag_d[c] += lag_d;
             }
         }
         // (2) per-sample z against the local variance of the split reference (separable clipped
@@ -151,9 +166,13 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
         for y in 1..h.saturating_sub(1) {
             for x in 1..w.saturating_sub(1) {
                 if sobel(&m, w, x, y) <= p.gradient_threshold[c] {
+                    let (lw, lr) = (laplace(&wv, x, y).abs(), laplace(&mean, x, y).abs());
                     out.immerkaer_count[c] += 1;
-                    out.immerkaer_w[c] += laplace(&wv, x, y).abs();
-                    out.immerkaer_ref[c] += laplace(&mean, x, y).abs();
+                    out.immerkaer_w[c] += lw;
+                    out.immerkaer_ref[c] += lr;
+                    let cell = &mut out.cells[cell_of(x, y)];
+                    cell.immerkaer_w[c] += lw;
+                    cell.immerkaer_ref[c] += lr;
                 }
             }
         }
@@ -376,6 +395,55 @@ mod tests {
         assert_eq!(s.lag_e[0], 1.0);
         let stats = PooledStats::pool(&[s], &p).expect("pool");
         assert!((stats.rho_e - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cells_hold_the_tile_sums_split_by_pixel() {
+        // 40×20: cells of 16² → 3 × 2, the last column 8 px wide and the last row 4 px high.
+        let scene = synthetic::scene(40, 20, 3, None);
+        let render = |n, seed| synthetic::render(&scene, n, seed, NoiseKind::Gaussian).expect("r");
+        let (w, a, b) = (render(64.0, 1), render(32.0, 2), render(32.0, 3));
+        let tile = TileTriple {
+            worker: &w,
+            reference_a: &a,
+            reference_b: &b,
+        };
+        let p = prepare(&[tile], &StatParams::default()).expect("prepare");
+        let s = tile_sums(&tile, &p).expect("sums");
+        assert_eq!(s.cells.len(), 6);
+        let close = |total: f64, parts: f64| (total - parts).abs() <= 1e-12 * total.abs().max(1.0);
+        for c in 0..CHANNELS {
+            let sum = |f: fn(&CellSums) -> [f64; CHANNELS]| -> f64 {
+                s.cells.iter().map(|cell| f(cell)[c]).sum()
+            };
+            assert!(close(s.sum_e2_w[c], sum(|x| x.sum_e2_w)));
+            assert!(close(s.sum_d2_w[c], sum(|x| x.sum_d2_w)));
+            assert!(close(s.lag_e[c], sum(|x| x.lag_e)));
+            assert!(close(s.lag_d[c], sum(|x| x.lag_d)));
+            assert!(close(s.immerkaer_w[c], sum(|x| x.immerkaer_w)));
+            assert!(close(s.immerkaer_ref[c], sum(|x| x.immerkaer_ref)));
+            // Every cell has noise in it.
+            assert!(s.cells.iter().all(|cell| cell.sum_d2_w[c] > 0.0));
+        }
+        // A pixel's terms go to its own cell: the 8×4 corner cell holds 32 pixels' squares.
+        let corner: f64 = (16..20)
+            .flat_map(|y| (32..40).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let (wp, ap, bp) = (w.pixel(x, y), a.pixel(x, y), b.pixel(x, y));
+                let e = f64::from(wp[0]) - 0.5 * (f64::from(ap[0]) + f64::from(bp[0]));
+                let lim = (0.5 * p.cap_d[0]).sqrt();
+                e.clamp(-lim, lim).powi(2)
+            })
+            .sum();
+        assert!(
+            close(s.cells[5].sum_e2_w[0], corner),
+            "{} vs {corner}",
+            s.cells[5].sum_e2_w[0]
+        );
+        let pooled = PooledStats::pool(&[s], &p).expect("pool");
+        assert_eq!(pooled.cells, 6);
+        assert!(pooled.q_se.is_finite() && pooled.q_se > 0.0);
+        assert!(pooled.noise_ratio_se.is_finite() && pooled.rho_diff_se.is_finite());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! From pooled statistics to a verdict: the thresholds table of `VERIFICATION.md` as configuration.
 
-use super::Verdict;
 use super::stats::{PooledStats, inverse_normal_cdf, student_t_quantile};
+use super::{CHANNELS, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// The decision thresholds (defaults calibrated on the synthetic honest matrix: the honest maximum
@@ -50,6 +50,39 @@ pub struct Thresholds {
     pub ssim_factor: f64,
     /// (8) Rejects when `PSNR(W,R̄) < PSNR(R₁,R₂) − psnr_margin_db` (honest ≈ +3 dB). Default 3.0.
     pub psnr_margin_db: f64,
+    /// (1, 3, 4, 5) Sampling-aware accept edges: the accept band of `Q`, the noise-level ratio,
+    /// `ρ(e) − ρ(d)` and `bias_ratio` is at least `k_a · SE` wide on each side of its honest value,
+    /// `k_a = t⁻¹(1 − α/2; units − 1)` with this `α` and the statistic's standard error
+    /// ([`PooledStats::q_se`] etc.). On a large frame `k_a · SE` is inside the fixed edges and
+    /// changes nothing; on a tiny frame the statistics are that uncertain and the edges follow.
+    /// Default 1e-3.
+    pub sampling_alpha_accept: f64,
+    /// (1, 3, 4, 5) The same for the reject edges. Default 1e-6.
+    pub sampling_alpha_reject: f64,
+}
+
+/// The edges of one statistic after [`Thresholds`]' sampling-aware widening.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Edges {
+    accept_low: f64,
+    accept_high: f64,
+    reject_low: f64,
+    reject_high: f64,
+}
+
+impl Edges {
+    /// Widens fixed edges around `centre` to at least `k_accept·se` / `k_reject·se` from it (a zero
+    /// or NaN standard error leaves the fixed edges; an infinite one opens them).
+    fn widened(fixed: Edges, centre: f64, se: f64, (k_accept, k_reject): (f64, f64)) -> Edges {
+        let margin = |k: f64| if se > 0.0 { k * se } else { 0.0 };
+        let (accept, reject) = (margin(k_accept), margin(k_reject));
+        Edges {
+            accept_low: fixed.accept_low.min(centre - accept),
+            accept_high: fixed.accept_high.max(centre + accept),
+            reject_low: fixed.reject_low.min(centre - reject),
+            reject_high: fixed.reject_high.max(centre + reject),
+        }
+    }
 }
 
 impl Default for Thresholds {
@@ -73,11 +106,25 @@ impl Default for Thresholds {
             rho_reject: 0.15,
             ssim_factor: 2.0,
             psnr_margin_db: 3.0,
+            sampling_alpha_accept: 1e-3,
+            sampling_alpha_reject: 1e-6,
         }
     }
 }
 
 impl Thresholds {
+    /// The sampling-aware multipliers `(k_accept, k_reject)` of a statistic whose standard error
+    /// comes from `units` independent units (see [`Thresholds::sampling_alpha_accept`]); infinite
+    /// with fewer than two units (the statistic cannot be judged).
+    fn sampling_multipliers(&self, units: u64) -> (f64, f64) {
+        if units < 2 {
+            return (f64::INFINITY, f64::INFINITY);
+        }
+        let df = (units - 1) as f64;
+        let k = |alpha: f64| student_t_quantile(1.0 - alpha / 2.0, df);
+        (k(self.sampling_alpha_accept), k(self.sampling_alpha_reject))
+    }
+
     /// The `max |T_B|` limit for these statistics (see [`Thresholds::block_alpha`]).
     pub fn t_max_limit(&self, stats: &PooledStats) -> f64 {
         let n = stats.blocks.max(1) as f64;
@@ -110,8 +157,53 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     let mut rejects = Vec::new();
     let mut escalates = Vec::new();
     let t_limit = t.t_max_limit(stats);
-    let signal = stats.bias_ratio > t.bias_ratio_accept
-        || stats.rho_diff > t.rho_accept
+    let per_cell = t.sampling_multipliers(stats.cells);
+    let q_edges = Edges::widened(
+        Edges {
+            accept_low: t.q_accept[0],
+            accept_high: t.q_accept[1],
+            reject_low: t.q_reject_low,
+            reject_high: t.q_reject_high,
+        },
+        1.0,
+        stats.q_se,
+        per_cell,
+    );
+    let noise_edges = Edges::widened(
+        Edges {
+            accept_low: t.noise_accept[0],
+            accept_high: t.noise_accept[1],
+            reject_low: t.noise_reject_low,
+            reject_high: t.noise_reject_high,
+        },
+        1.0,
+        stats.noise_ratio_se,
+        per_cell,
+    );
+    let rho_edges = Edges::widened(
+        Edges {
+            accept_low: f64::NEG_INFINITY,
+            accept_high: t.rho_accept,
+            reject_low: f64::NEG_INFINITY,
+            reject_high: t.rho_reject,
+        },
+        0.0,
+        stats.rho_diff_se,
+        per_cell,
+    );
+    let bias_edges = Edges::widened(
+        Edges {
+            accept_low: f64::NEG_INFINITY,
+            accept_high: t.bias_ratio_accept,
+            reject_low: f64::NEG_INFINITY,
+            reject_high: t.bias_ratio_reject,
+        },
+        1.0,
+        stats.bias_ratio_se,
+        t.sampling_multipliers(stats.blocks / CHANNELS as u64),
+    );
+    let signal = stats.bias_ratio > bias_edges.accept_high
+        || stats.rho_diff > rho_edges.accept_high
         || stats.bias_z_max > t.bias_z_accept
         || stats.t_max > t_limit;
 
@@ -123,17 +215,17 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     }
     // (1) noise ratio
     let q = stats.q;
-    if q.is_nan() || q > t.q_reject_high {
-        rejects.push(format!("Q = {q:.4} > {:.2}", t.q_reject_high));
-    } else if q < t.q_reject_low && signal {
+    if q.is_nan() || q > q_edges.reject_high {
+        rejects.push(format!("Q = {q:.4} > {:.2}", q_edges.reject_high));
+    } else if q < q_edges.reject_low && signal {
         rejects.push(format!(
             "Q = {q:.4} < {:.2} with a bias/correlation signal",
-            t.q_reject_low
+            q_edges.reject_low
         ));
-    } else if q < t.q_accept[0] || q > t.q_accept[1] {
+    } else if q < q_edges.accept_low || q > q_edges.accept_high {
         escalates.push(format!(
             "Q = {q:.4} outside [{:.2}, {:.2}]",
-            t.q_accept[0], t.q_accept[1]
+            q_edges.accept_low, q_edges.accept_high
         ));
     }
     // (2) z count
@@ -162,15 +254,15 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
             stats.t_max
         ));
     }
-    if stats.bias_ratio.is_nan() || stats.bias_ratio > t.bias_ratio_reject {
+    if stats.bias_ratio.is_nan() || stats.bias_ratio > bias_edges.reject_high {
         rejects.push(format!(
             "block bias ratio mean T_B²/mean T'_B² = {:.4} > {:.2}",
-            stats.bias_ratio, t.bias_ratio_reject
+            stats.bias_ratio, bias_edges.reject_high
         ));
-    } else if stats.bias_ratio > t.bias_ratio_accept {
+    } else if stats.bias_ratio > bias_edges.accept_high {
         escalates.push(format!(
             "block bias ratio mean T_B²/mean T'_B² = {:.4} > {:.2}",
-            stats.bias_ratio, t.bias_ratio_accept
+            stats.bias_ratio, bias_edges.accept_high
         ));
     }
     let bz = stats.bias_z_max;
@@ -185,33 +277,33 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     }
     // (4) noise level
     let nr = stats.noise_ratio;
-    if nr.is_nan() || nr > t.noise_reject_high {
+    if nr.is_nan() || nr > noise_edges.reject_high {
         rejects.push(format!(
             "noise-level ratio = {nr:.4} > {:.2}",
-            t.noise_reject_high
+            noise_edges.reject_high
         ));
-    } else if nr < t.noise_reject_low && signal {
+    } else if nr < noise_edges.reject_low && signal {
         rejects.push(format!(
             "noise-level ratio = {nr:.4} < {:.2} with a bias/correlation signal",
-            t.noise_reject_low
+            noise_edges.reject_low
         ));
-    } else if nr < t.noise_accept[0] || nr > t.noise_accept[1] {
+    } else if nr < noise_edges.accept_low || nr > noise_edges.accept_high {
         escalates.push(format!(
             "noise-level ratio = {nr:.4} outside [{:.2}, {:.2}]",
-            t.noise_accept[0], t.noise_accept[1]
+            noise_edges.accept_low, noise_edges.accept_high
         ));
     }
     // (5) residual correlation
     let rd = stats.rho_diff;
-    if rd.is_nan() || rd > t.rho_reject {
+    if rd.is_nan() || rd > rho_edges.reject_high {
         rejects.push(format!(
-            "ρ(e) − ρ(d) = {rd:.4} > {:.2} (ρ(e) = {:.4}, ρ(d) = {:.4})",
-            t.rho_reject, stats.rho_e, stats.rho_d
+            "ρ(e) − ρ(d) = {rd:.4} > {:.3} (ρ(e) = {:.4}, ρ(d) = {:.4})",
+            rho_edges.reject_high, stats.rho_e, stats.rho_d
         ));
-    } else if rd > t.rho_accept {
+    } else if rd > rho_edges.accept_high {
         escalates.push(format!(
-            "ρ(e) − ρ(d) = {rd:.4} > {:.2} (ρ(e) = {:.4}, ρ(d) = {:.4})",
-            t.rho_accept, stats.rho_e, stats.rho_d
+            "ρ(e) − ρ(d) = {rd:.4} > {:.3} (ρ(e) = {:.4}, ρ(d) = {:.4})",
+            rho_edges.accept_high, stats.rho_e, stats.rho_d
         ));
     }
     // (8) coarse gates
@@ -335,5 +427,66 @@ mod tests {
         assert!(d.reasons[0].contains("max |T_B| = 40.000"));
         let json = serde_json::to_string(&d).expect("json");
         assert!(json.contains("\"verdict\":\"reject\""));
+    }
+
+    #[test]
+    fn edges_widen_with_the_standard_error_of_a_small_frame() {
+        let t = Thresholds::default();
+        // A large frame: Q = 1.4 is 40 standard errors out — rejected on the fixed edge.
+        let large = PooledStats {
+            q: 1.4,
+            q_se: 0.01,
+            cells: 256,
+            ..honest()
+        };
+        let d = decide(&large, &t);
+        assert_eq!(d.verdict, Verdict::Reject);
+        assert!(
+            d.reasons[0].contains("Q = 1.4000 > 1.30"),
+            "{:?}",
+            d.reasons
+        );
+        // The same Q on 12 cells with a standard error of 0.2 is 2 standard errors out: the
+        // reject edge is 1 + t⁻¹(1 − 5e-7; 11)·0.2 and the accept band 1 ± t⁻¹(1 − 5e-4; 11)·0.2.
+        let small = PooledStats {
+            q_se: 0.2,
+            cells: 12,
+            ..large.clone()
+        };
+        let d = decide(&small, &t);
+        assert_eq!(d.verdict, Verdict::Accept, "{:?}", d.reasons);
+        // Far out even for a small frame: rejected, and the reason names the widened edge.
+        let d = decide(
+            &PooledStats {
+                q: 4.0,
+                ..small.clone()
+            },
+            &t,
+        );
+        assert_eq!(d.verdict, Verdict::Reject);
+        let (k_accept, k_reject) = t.sampling_multipliers(12);
+        assert!(k_accept > 4.0 && k_reject > 9.0 && k_reject < 11.0);
+        assert!(
+            d.reasons[0].contains(&format!("> {:.2}", 1.0 + k_reject * 0.2)),
+            "{:?}",
+            d.reasons
+        );
+        // ρ(e) − ρ(d) and the bias ratio follow the same rule.
+        let rho = PooledStats {
+            rho_diff: 0.3,
+            rho_diff_se: 0.1,
+            cells: 12,
+            ..honest()
+        };
+        assert_eq!(decide(&rho, &t).verdict, Verdict::Accept);
+        let rho_large = PooledStats {
+            rho_diff_se: 0.01,
+            cells: 256,
+            ..rho
+        };
+        assert_eq!(decide(&rho_large, &t).verdict, Verdict::Reject);
+        // Without cells (no standard error) the fixed edges hold.
+        let none = PooledStats { q: 1.4, ..honest() };
+        assert_eq!(decide(&none, &t).verdict, Verdict::Reject);
     }
 }

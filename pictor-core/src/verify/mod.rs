@@ -223,6 +223,34 @@ pub struct BlockSums {
     pub sum_d2: [f64; CHANNELS],
 }
 
+/// Side of a [`CellSums`] cell: tiles are cut into cells of `CELL_SIDE`² pixels in row-major order
+/// (the last row/column of cells may be partial).
+pub const CELL_SIDE: u32 = 16;
+
+/// The second-order sums of one `CELL_SIDE`² cell of a tile, per channel. Pooling sums them to the
+/// tile's totals; their spread from cell to cell is what [`PooledStats`] turns into the standard
+/// errors of the ratio statistics (`Q`, the noise-level ratio, `ρ(e) − ρ(d)`), so that a tiny
+/// frame — a few dozen cells of heavy-tailed Monte Carlo noise — is judged against its own sampling
+/// uncertainty instead of thresholds calibrated on large frames.
+///
+/// A term belongs to the cell of its pixel `(x, y)`: the lag products of `(x, y)` with
+/// `(x + 1, y)` and `(x, y + 1)`, and the Immerkær term centred on `(x, y)`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CellSums {
+    /// `Σ ẽ²` (as [`TileSums::sum_e2_w`]).
+    pub sum_e2_w: [f64; CHANNELS],
+    /// `Σ d̃²` (as [`TileSums::sum_d2_w`]).
+    pub sum_d2_w: [f64; CHANNELS],
+    /// Lag products of `ẽ` (as [`TileSums::lag_e`]).
+    pub lag_e: [f64; CHANNELS],
+    /// Lag products of `d̃` (as [`TileSums::lag_d`]).
+    pub lag_d: [f64; CHANNELS],
+    /// `Σ |W∗L|` on the mask (as [`TileSums::immerkaer_w`]).
+    pub immerkaer_w: [f64; CHANNELS],
+    /// `Σ |R̄∗L|` on the mask (as [`TileSums::immerkaer_ref`]).
+    pub immerkaer_ref: [f64; CHANNELS],
+}
+
 /// Everything the statistics need from one tile. All sums are over the tile's pixels `(x, y)` and a
 /// channel `c`, accumulated in `f64` (the order of additions is free: only the value is specified). This is the whole GPU contract: a backend must reproduce these
 /// within 1e-5 relative (counts may differ by samples within rounding of a threshold).
@@ -268,6 +296,9 @@ pub struct TileSums {
     pub z_max: f64,
     /// (3) Bias blocks in row-major block order.
     pub blocks: Vec<BlockSums>,
+    /// (1, 4, 5) The same second-order sums per [`CELL_SIDE`]² cell, in row-major cell order (the
+    /// sampling error of the ratio statistics).
+    pub cells: Vec<CellSums>,
     /// (5) `Σ ẽ(x,y)·ẽ(x+1,y) + Σ ẽ(x,y)·ẽ(x,y+1)` over pairs inside the tile.
     pub lag_e: [f64; CHANNELS],
     /// (5) the same for `d̃`.

@@ -87,6 +87,25 @@ pub struct PooledStats {
     pub rho_d: f64,
     /// (5) `ρ(e) − ρ(d)`.
     pub rho_diff: f64,
+    /// Cells pooled ([`CellSums`](super::CellSums); the units of the standard errors below).
+    pub cells: u64,
+    /// (1) Standard error of `Q` from the spread of its terms over cells (ratio estimator,
+    /// delta method): `√(c/(c − 1) · Σ_u (A_u − Q·B_u)²) / ΣB`, `A_u = Σ_c Σẽ²`,
+    /// `B_u = ½Σ_c Σd̃²` of cell `u`, `c` cells. Heavy tails and pixel correlation within a cell are
+    /// in it; a large frame has a small one. `∞` with fewer than two cells.
+    pub q_se: f64,
+    /// (4) Standard error of the noise-level ratio `r²`, `r = ΣI_W/ΣI_R̄`:
+    /// `2r·√(c/(c − 1) · Σ_u (I_W,u − r·I_R̄,u)²) / ΣI_R̄` over cells.
+    pub noise_ratio_se: f64,
+    /// (5) Standard error of `ρ(e) − ρ(d)` under the honest null (`ρ(e)` and `ρ(d)` alike), from the
+    /// reference side only, so that a worker's edit cannot widen it: `√(2 · c/(c − 1) · Σ_u g_u²)`
+    /// with the linearized cell term of `ρ(d)`, `g_u = (L_d,u − 2ρ(d)·D_u)/(2ΣD)` (`L_d` lag sums,
+    /// `D = Σd̃²`, channels summed).
+    pub rho_diff_se: f64,
+    /// (3) Standard error of `bias_ratio` under the honest null, from the reference side only (a
+    /// worker's localized edit cannot widen it): `√(2 · b/(b − 1) · Σ_B (U_B − Ū)²) / Σ_B U_B`,
+    /// `U_B = Σ_c T'_B²` (`T'` is scale-free, so blocks are alike whatever the content), `b` blocks.
+    pub bias_ratio_se: f64,
     /// (8) Mean SSIM(W, R̄) over windows and channels.
     pub ssim_w: f64,
     /// (8) Mean SSIM(R₁, R₂).
@@ -150,7 +169,22 @@ impl PooledStats {
         let (mut t_sum, mut t_sq, mut tn_sq) = (0.0, 0.0, 0.0);
         let (mut bias_num, mut bias_den) = ([0.0; CHANNELS], [0.0; CHANNELS]);
         let mut bias_floor = [0.0; CHANNELS];
+        // Per cell: [Σẽ², ½Σd̃², lag_e, lag_d, I_W, I_R̄], channels summed.
+        let mut cell_units: Vec<[f64; 6]> = Vec::new();
+        // Per bias block: [Σ_c T_B², Σ_c T'_B²].
+        let mut block_units: Vec<[f64; 2]> = Vec::new();
         for tile in sums {
+            for cell in &tile.cells {
+                let total = |v: &[f64; CHANNELS]| v.iter().sum::<f64>();
+                cell_units.push([
+                    total(&cell.sum_e2_w),
+                    0.5 * total(&cell.sum_d2_w),
+                    total(&cell.lag_e),
+                    total(&cell.lag_d),
+                    total(&cell.immerkaer_w),
+                    total(&cell.immerkaer_ref),
+                ]);
+            }
             let n = u64::from(tile.width) * u64::from(tile.height);
             pixels += n;
             s.nonfinite += tile.nonfinite;
@@ -174,6 +208,7 @@ impl PooledStats {
             for block in &tile.blocks {
                 s.block_pixels = s.block_pixels.max(block.pixels);
                 let n = f64::from(block.pixels);
+                let mut unit = [0.0; 2];
                 for c in 0..CHANNELS {
                     let floor = params.variance_floor[c];
                     let t = block_t(block.sum_e[c], block.sum_e2[c], n, n * floor);
@@ -183,11 +218,14 @@ impl PooledStats {
                     t_sum += t;
                     t_sq += t * t;
                     tn_sq += t0 * t0;
+                    unit[0] += t * t;
+                    unit[1] += t0 * t0;
                     t_null_abs.push(t0.abs());
                     bias_num[c] += block.sum_e[c];
                     bias_den[c] += 0.5 * block.sum_d[c] * block.sum_d[c];
                     bias_floor[c] += n * floor;
                 }
+                block_units.push(unit);
             }
         }
         s.samples = pixels * CHANNELS as u64;
@@ -240,6 +278,11 @@ impl PooledStats {
             0.0
         };
         s.rho_diff = s.rho_e - s.rho_d;
+        s.cells = cell_units.len() as u64;
+        s.q_se = ratio_se(&cell_units, 0, 1);
+        s.noise_ratio_se = 2.0 * s.noise_ratio.sqrt() * ratio_se(&cell_units, 4, 5);
+        s.rho_diff_se = rho_diff_se(&cell_units, s.rho_d);
+        s.bias_ratio_se = null_ratio_se(&block_units, 1);
         if ssim_n > 0 {
             s.ssim_w = ssim_w / ssim_n as f64;
             s.ssim_ref = ssim_r / ssim_n as f64;
@@ -250,6 +293,61 @@ impl PooledStats {
         s.psnr_ref = psnr(peak, raw_d2 / samples);
         Ok(s)
     }
+}
+
+/// `c/(c − 1)`, the small-sample factor of a variance summed over `c` units; `∞` below two.
+fn units_factor(units: usize) -> f64 {
+    if units < 2 {
+        f64::INFINITY
+    } else {
+        units as f64 / (units - 1) as f64
+    }
+}
+
+/// The delta-method standard error of the ratio `Σa/Σb` of two columns summed over independent
+/// units: `√(c/(c − 1) · Σ (a_u − R·b_u)²) / Σb`. `∞` when it is undefined (fewer than two units or
+/// `Σb = 0`).
+fn ratio_se<const K: usize>(units: &[[f64; K]], a: usize, b: usize) -> f64 {
+    let (sum_a, sum_b): (f64, f64) = units
+        .iter()
+        .fold((0.0, 0.0), |(x, y), u| (x + u[a], y + u[b]));
+    if units.len() < 2 || sum_b <= 0.0 {
+        return f64::INFINITY;
+    }
+    let r = sum_a / sum_b;
+    let residuals: f64 = units.iter().map(|u| (u[a] - r * u[b]).powi(2)).sum();
+    (units_factor(units.len()) * residuals).sqrt() / sum_b
+}
+
+/// The standard error of a ratio `Σa/Σb` under the null that `a` and `b` have the same
+/// distribution per unit, from the spread of `b` alone: `√(2 · c/(c − 1) · Σ (b_u − b̄)²) / Σb`.
+/// Unlike [`ratio_se`] a worker's localized cheat cannot inflate it (only the reference side is
+/// used), which is what a scale-free per-unit statistic (a block's `T'²`) allows. `∞` when undefined.
+fn null_ratio_se<const K: usize>(units: &[[f64; K]], b: usize) -> f64 {
+    let sum_b: f64 = units.iter().map(|u| u[b]).sum();
+    if units.len() < 2 || sum_b <= 0.0 {
+        return f64::INFINITY;
+    }
+    let mean = sum_b / units.len() as f64;
+    let spread: f64 = units.iter().map(|u| (u[b] - mean).powi(2)).sum();
+    (2.0 * units_factor(units.len()) * spread).sqrt() / sum_b
+}
+
+/// The standard error of `ρ(e) − ρ(d)` under the honest null (see [`PooledStats::rho_diff_se`]),
+/// from the reference side only; `units` rows are `[Σẽ², ½Σd̃², lag_e, lag_d, …]`.
+fn rho_diff_se(units: &[[f64; 6]], rho_d: f64) -> f64 {
+    let sum_d: f64 = units.iter().map(|u| 2.0 * u[1]).sum();
+    if units.len() < 2 || sum_d <= 0.0 {
+        return f64::INFINITY;
+    }
+    let squares: f64 = units
+        .iter()
+        .map(|u| {
+            let g = (u[3] - 2.0 * rho_d * 2.0 * u[1]) / (2.0 * sum_d);
+            g * g
+        })
+        .sum();
+    (2.0 * units_factor(units.len()) * squares).sqrt()
 }
 
 /// `10·log₁₀(peak/mse)`, capped at 200 dB for identical images.
@@ -432,6 +530,27 @@ pub fn student_t_quantile(p: f64, df: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_errors_of_ratios_by_hand() {
+        // Proportional units: the ratio is exact, no spread.
+        assert_eq!(ratio_se(&[[2.0, 1.0], [4.0, 2.0]], 0, 1), 0.0);
+        // R = 4/2 = 2, residuals −1 and +1: √(2/1 · 2)/2 = 1.
+        assert!((ratio_se(&[[1.0, 1.0], [3.0, 1.0]], 0, 1) - 1.0).abs() < 1e-15);
+        // Null spread: b = [1, 3], mean 2 → √(2 · 2 · 2)/4 = √8/4.
+        assert!((null_ratio_se(&[[9.0, 1.0], [0.0, 3.0]], 1) - 8f64.sqrt() / 4.0).abs() < 1e-15);
+        // Undefined with one unit or a zero denominator.
+        assert_eq!(ratio_se(&[[1.0, 1.0]], 0, 1), f64::INFINITY);
+        assert_eq!(ratio_se(&[[1.0, 0.0], [1.0, 0.0]], 0, 1), f64::INFINITY);
+        // ρ(e) − ρ(d): rows [Σẽ², ½Σd̃², lag_e, lag_d, ·, ·]. Two cells with D = 2 each, d lags 1
+        // and 3 → ρ(d) = 4/(2·4) = 0.5, g = (1 − 2)/8 and (3 − 2)/8 → √(2 · 2 · 2/64) = √0.125.
+        // The worker's lags (column 2) do not enter.
+        let rows = [
+            [2.0, 1.0, 9.0, 1.0, 0.0, 0.0],
+            [2.0, 1.0, 0.0, 3.0, 0.0, 0.0],
+        ];
+        assert!((rho_diff_se(&rows, 0.5) - 0.125f64.sqrt()).abs() < 1e-15);
+    }
 
     #[test]
     fn distribution_helpers() {

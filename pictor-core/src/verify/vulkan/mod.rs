@@ -15,7 +15,9 @@ mod fallback;
 mod kernel;
 mod shader;
 
-use super::{BlockSums, CHANNELS, FrameVerifier, SumParams, TileSums, TileTriple};
+use super::{
+    BlockSums, CELL_SIDE, CHANNELS, CellSums, FrameVerifier, SumParams, TileSums, TileTriple,
+};
 use crate::error::{Error, Result};
 use crate::render::LinearImage;
 use device::GpuContext;
@@ -36,8 +38,9 @@ const BLOCKS: WgslSource = WgslSource {
     entry_point: "main",
 };
 
-/// Side of the pixel block one `tile_sums` workgroup covers.
-const GROUP_SIDE: u32 = 16;
+/// Side of the pixel block one `tile_sums` workgroup covers: one [`CellSums`] cell, so a
+/// workgroup's partial row is its cell's sums.
+const GROUP_SIDE: u32 = CELL_SIDE;
 /// Partial sums per (workgroup, channel) written by `tile_sums.wgsl` (its slot constants).
 const VALUES: usize = 16;
 /// Partial sums per bias block written by `blocks.wgsl`.
@@ -213,6 +216,7 @@ impl VulkanVerifier {
                 width: w,
                 height: h,
                 ssim_count: shape.ssim_count(w, h),
+                cells: vec![CellSums::default(); groups],
                 ..TileSums::default()
             };
             for g in 0..groups {
@@ -237,6 +241,11 @@ impl VulkanVerifier {
                     out.sum_d2[c] += row[D2];
                     out.lag_e[c] += row[LAG_E];
                     out.lag_d[c] += row[LAG_D];
+                    let cell = &mut out.cells[g];
+                    cell.sum_e2_w[c] = row[E2W];
+                    cell.sum_d2_w[c] = row[D2W];
+                    cell.lag_e[c] = row[LAG_E];
+                    cell.lag_d[c] = row[LAG_D];
                     let undecided_imm = (row[UNDECIDED] / IMM_UNDECIDED).floor();
                     let undecided_z = row[UNDECIDED] - undecided_imm * IMM_UNDECIDED;
                     if undecided_z > 0.0 {
@@ -249,16 +258,16 @@ impl VulkanVerifier {
                         out.z_null_exceed[c] += row[Z_NULL_EXCEED] as u64;
                         out.z_max = out.z_max.max(row[Z_MAX]);
                     }
-                    if undecided_imm > 0.0 {
-                        let (count, sum_w, sum_r) = planes.immerkaer(rect, c, &shape.params);
-                        out.immerkaer_count[c] += count;
-                        out.immerkaer_w[c] += sum_w;
-                        out.immerkaer_ref[c] += sum_r;
+                    let (count, sum_w, sum_r) = if undecided_imm > 0.0 {
+                        planes.immerkaer(rect, c, &shape.params)
                     } else {
-                        out.immerkaer_count[c] += row[IMM_N] as u64;
-                        out.immerkaer_w[c] += row[IMM_W];
-                        out.immerkaer_ref[c] += row[IMM_R];
-                    }
+                        (row[IMM_N] as u64, row[IMM_W], row[IMM_R])
+                    };
+                    out.immerkaer_count[c] += count;
+                    out.immerkaer_w[c] += sum_w;
+                    out.immerkaer_ref[c] += sum_r;
+                    out.cells[g].immerkaer_w[c] = sum_w;
+                    out.cells[g].immerkaer_ref[c] = sum_r;
                     out.ssim_w[c] += row[SSIM_W];
                     out.ssim_ref[c] += row[SSIM_R];
                 }
