@@ -12,7 +12,8 @@
 //! render against the checker's renders at that size instead; `--first-frame K` starts the honest
 //! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split;
 //! `--format exr|png8|png16` passes every frame through that file format first (default exr);
-//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap). With the
+//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap);
+//! `--sampling-alpha A,R` sets `Thresholds::sampling_alpha_accept` / `_reject`. With the
 //! environment variable `FRR_DEBUG` set, every cheat frame's verdict and reasons (and with `--cost`
 //! each round's reasons) go to stderr; with `FRR_Z` set, every honest frame's round-1 `Q`, noise
 //! ratio, `ρ(e) − ρ(d)` and bias ratio go to stderr with their standard errors (a line
@@ -184,6 +185,14 @@ fn main() {
     let mut config = ProtocolConfig::default();
     if let Some(cost) = value("--max-reference-cost").and_then(|v| v.parse().ok()) {
         config.challenge.max_reference_cost = Some(cost);
+    }
+    if let Some(alpha) = value("--sampling-alpha") {
+        let (accept, reject) = alpha
+            .split_once(',')
+            .and_then(|(a, r)| Some((a.parse().ok()?, r.parse().ok()?)))
+            .unwrap_or_else(|| panic!("--sampling-alpha wants ACCEPT,REJECT, got {alpha}"));
+        config.thresholds.sampling_alpha_accept = accept;
+        config.thresholds.sampling_alpha_reject = reject;
     }
     let renderer = BuiltinRenderer::default();
     let run = |ctx: &Ctx, image: LinearImage, seed: u64, secret: u64| {

@@ -231,10 +231,18 @@ fn very_low_and_higher_sample_counts_are_not_rejected() {
 
 #[test]
 fn fewer_samples_blur_and_upscaling_are_rejected() {
-    assert_verdict(
-        "C1 N/2",
-        &verify(&render(W, H, N / 2, WORKER_SEED, FRAME)),
-        &[Verdict::Reject],
+    // C1 N/2 at 192×108 moves Q by a few of its standard errors: rejected 53 / 60 with the
+    // sampling-aware edges (55 / 60 with the fixed ones), the rest inconclusive — escalated twice,
+    // so rendered again and unpaid (docs/BENCHMARKS.md). Never accepted; rejected for most seeds.
+    let verdicts: Vec<Verdict> = (1..=6u64)
+        .map(|seed| verify(&render(W, H, N / 2, seed, FRAME)).verdict)
+        .collect();
+    eprintln!("C1 N/2 over worker seeds 1..=6: {verdicts:?}");
+    assert!(!verdicts.contains(&Verdict::Accept), "{verdicts:?}");
+    let rejected = verdicts.iter().filter(|v| **v == Verdict::Reject).count();
+    assert!(
+        rejected >= 5,
+        "C1 N/2 rejected {rejected} / 6: {verdicts:?}"
     );
     let quarter = render(W, H, N / 4, WORKER_SEED, FRAME);
     assert_verdict("C1 N/4", &verify(&quarter), &[Verdict::Reject]);

@@ -75,7 +75,8 @@ def build_request(context, submit: bool) -> SessionRequest:
     tier = prefs.default_tier if settings.tier == "default" else settings.tier
     user_file = bpy.data.filepath
     key = hashlib.sha1((user_file or "untitled").encode()).hexdigest()[:16]
-    folder = stage_folder(Path(tempfile.gettempdir()) / "pictor-blender", key)
+    root = Path(tempfile.gettempdir()) / "pictor-blender"
+    folder = stage_folder(root, key)
     main_file = os.path.basename(user_file) or "untitled.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(folder / main_file), copy=True)
     binary = bpy.app.binary_path
@@ -95,7 +96,31 @@ def build_request(context, submit: bool) -> SessionRequest:
         out_dir=output_dir(scene),
         blender=binary if binary and os.path.isfile(binary) else None,
         submit=submit,
+        resources=external_resources(),
+        pack_cache=root / f"{key}.packed",
     )
+
+
+# The bpy.data collections whose items may point at files that packing pulls into the copy.
+RESOURCE_COLLECTIONS = ("images", "sounds", "movieclips", "fonts", "volumes", "cache_files")
+
+
+def external_resources() -> str:
+    """One line per external file the scene uses (absolute path, size, mtime in ns; "missing"
+    when absent): packing reads them, so they are part of the packed-copy cache key."""
+    lines = []
+    for name in RESOURCE_COLLECTIONS:
+        for item in getattr(bpy.data, name, ()):
+            filepath = getattr(item, "filepath", "")
+            if not filepath or getattr(item, "packed_file", None) is not None:
+                continue
+            path = bpy.path.abspath(filepath, library=item.library)
+            try:
+                stat = os.stat(path)
+                lines.append(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}")
+            except OSError:
+                lines.append(f"{path}\tmissing")
+    return "\n".join(sorted(lines))
 
 
 def apply_status(window_manager, status: SessionStatus) -> None:

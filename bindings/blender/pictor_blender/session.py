@@ -8,6 +8,7 @@ and apply the :class:`SessionStatus` that :meth:`Session.poll` returns. ``poll``
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import queue
 import shutil
 import subprocess
@@ -48,6 +49,11 @@ class SessionRequest:
     out_dir: Path
     blender: str | None  # The Blender binary that packs the copy; None: the copy is used as saved.
     submit: bool  # False: quote only.
+    # What packing would pull in from outside the .blend: one line per external file (path, size,
+    # mtime), read on the main thread. Part of the packed-copy cache key.
+    resources: str = ""
+    # Where packed copies are kept between submits (None: no cache).
+    pack_cache: Path | None = None
 
 
 @dataclasses.dataclass
@@ -127,6 +133,43 @@ def pack_copy(blender: str, blend: Path) -> None:
             "Could not pack the scene's textures and caches into the copy: "
             + (lines[-1] if lines else f"Blender exited with {done.returncode}")
         )
+
+
+def copy_fingerprint(request: SessionRequest) -> str:
+    """The packed-copy cache key: the SHA-256 of every file staged for upload (the unpacked copy
+    and anything beside it) and of the external resources packing would pull in."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in request.folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(request.folder).as_posix().encode() + b"\0")
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    digest.update(request.resources.encode())
+    return digest.hexdigest()
+
+
+def pack_or_reuse(request: SessionRequest, blender: str) -> bool:
+    """Packs the staged copy, or puts back the packed copy of the last submit when nothing it was
+    made from changed (a packing Blender writes different bytes for the same scene, so without
+    this an unchanged scene would be uploaded again). ``blender`` packs. Answers True when the
+    cache was used."""
+    blend = request.folder / request.main_file
+    cache = request.pack_cache
+    key = copy_fingerprint(request) if cache else ""
+    cached = cache / f"{key}.blend" if cache else None
+    if cached is not None and cached.is_file():
+        shutil.copyfile(cached, blend)
+        return True
+    pack_copy(blender, blend)
+    if cache is not None and cached is not None:
+        if cache.exists():
+            shutil.rmtree(cache)  # One scene, one cached copy.
+        cache.mkdir(parents=True)
+        partial = cache / f"{key}.partial"
+        shutil.copyfile(blend, partial)
+        partial.replace(cached)
+    return False
 
 
 class Session:
@@ -222,7 +265,11 @@ class Session:
             self._client = client
             if request.blender:
                 self._put("phase", ("staging", "Packing a copy of the scene…"))
-                pack_copy(request.blender, request.folder / request.main_file)
+                if pack_or_reuse(request, request.blender):
+                    self._put(
+                        "phase",
+                        ("staging", "The scene is unchanged: reusing its packed copy…"),
+                    )
             if self._cancel.is_set():
                 self._put("end", ("cancelled", "Cancelled before upload."))
                 return
@@ -297,8 +344,8 @@ class Session:
 
 
 def stage_folder(root: Path, key: str) -> Path:
-    """A fresh staging folder for the copy of one .blend: the same path for the same file, so an
-    unchanged scene hashes the same and is not sent again."""
+    """A fresh staging folder for the copy of one .blend: the same path for the same file (its
+    packed copies are cached beside it, see :func:`pack_or_reuse`)."""
     folder = root / key
     if folder.exists():
         shutil.rmtree(folder)

@@ -110,6 +110,19 @@ assert not status.running
 assert_user_file_untouched("quote")
 log("quote ->", status.message)
 
+# --- 3b. an unchanged scene is not uploaded again; a changed one is --------------------------------
+# A packing Blender writes different bytes for the same scene; the add-on reuses the packed copy
+# of the last submit while nothing it was made from changed.
+again = session.Session(operators.build_request(bpy.context, submit=False)).run()
+assert not again.last_error, again.last_error
+assert again.bytes_sent == 0, f"the unchanged scene was sent again: {again.bytes_sent} bytes"
+bpy.ops.mesh.primitive_cube_add(location=(0.0, 0.0, -40.0))  # Out of the camera's view.
+changed = session.Session(operators.build_request(bpy.context, submit=False)).run()
+assert not changed.last_error, changed.last_error
+assert changed.bytes_sent > 0, "a changed scene is uploaded"
+assert_user_file_untouched("re-quote")
+log(f"re-quote: unchanged scene sent {again.bytes_sent} bytes, changed {changed.bytes_sent}")
+
 # --- 4. insufficient funds -----------------------------------------------------------------------
 prefs.api_key = POOR_KEY
 finished, error = run_operator(bpy.ops.pictor.submit)

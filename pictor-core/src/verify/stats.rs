@@ -89,13 +89,16 @@ pub struct PooledStats {
     pub rho_diff: f64,
     /// Cells pooled ([`CellSums`](super::CellSums); the units of the standard errors below).
     pub cells: u64,
-    /// (1) Standard error of `Q` from the spread of its terms over cells (ratio estimator,
-    /// delta method): `√(c/(c − 1) · Σ_u (A_u − Q·B_u)²) / ΣB`, `A_u = Σ_c Σẽ²`,
-    /// `B_u = ½Σ_c Σd̃²` of cell `u`, `c` cells. Heavy tails and pixel correlation within a cell are
-    /// in it; a large frame has a small one. `∞` with fewer than two cells.
+    /// (1) Standard error of `Q` under the honest null, from the spread of its terms over cells
+    /// (ratio estimator, delta method): `√(c/(c − 1) · Σ_u (A_u − Q·B_u)²) / (ΣB · Q)`,
+    /// `A_u = Σ_c Σẽ²`, `B_u = ½Σ_c Σd̃²` of cell `u`, `c` cells. Heavy tails and pixel correlation
+    /// within a cell are in it; a large frame has a small one. The division by `Q` rescales it to
+    /// an honest frame's: a frame whose noise variance is `Q` times the honest one has every cell
+    /// term scaled by `Q`. `∞` with fewer than two cells.
     pub q_se: f64,
-    /// (4) Standard error of the noise-level ratio `r²`, `r = ΣI_W/ΣI_R̄`:
-    /// `2r·√(c/(c − 1) · Σ_u (I_W,u − r·I_R̄,u)²) / ΣI_R̄` over cells.
+    /// (4) Standard error of the noise-level ratio `r²` under the honest null, `r = ΣI_W/ΣI_R̄`:
+    /// `2·√(c/(c − 1) · Σ_u (I_W,u − r·I_R̄,u)²) / (ΣI_R̄ · r)` over cells (the delta method for
+    /// `r²` at `r = 1`, rescaled by `r` as `Q`'s is by `Q`).
     pub noise_ratio_se: f64,
     /// (5) Standard error of `ρ(e) − ρ(d)` under the honest null (`ρ(e)` and `ρ(d)` alike), from the
     /// reference side only, so that a worker's edit cannot widen it: `√(2 · c/(c − 1) · Σ_u g_u²)`
@@ -279,8 +282,13 @@ impl PooledStats {
         };
         s.rho_diff = s.rho_e - s.rho_d;
         s.cells = cell_units.len() as u64;
-        s.q_se = ratio_se(&cell_units, 0, 1);
-        s.noise_ratio_se = 2.0 * s.noise_ratio.sqrt() * ratio_se(&cell_units, 4, 5);
+        // Standard errors under the honest null: a frame whose noise variance is Q times the
+        // honest one has every cell term, and so the delta-method error, scaled by Q (by r for the
+        // noise-level ratio r²'s root); dividing by it gives the error an honest frame would have.
+        let null_scale = |observed: f64| if observed > 0.0 { observed } else { 1.0 };
+        s.q_se = ratio_se(&cell_units, 0, 1) / null_scale(s.q);
+        let r = s.noise_ratio.sqrt();
+        s.noise_ratio_se = 2.0 * ratio_se(&cell_units, 4, 5) / null_scale(r);
         s.rho_diff_se = rho_diff_se(&cell_units, s.rho_d);
         s.bias_ratio_se = null_ratio_se(&block_units, 1);
         if ssim_n > 0 {
