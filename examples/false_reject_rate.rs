@@ -12,7 +12,7 @@
 //! render against the checker's renders at that size instead; `--first-frame K` starts the honest
 //! frames at index K (seeds are `1_000_003 × (index + 1)`), so a long run can be split;
 //! `--format exr|png8|png16` passes every frame through that file format first (default exr);
-//! `--max-reference-cost F` sets `ChallengeConfig::max_reference_cost` (default: no cap);
+//! `--max-reference-cost F|none` sets `ChallengeConfig::max_reference_cost` (default 0.045);
 //! `--sampling-alpha A,R` sets `Thresholds::sampling_alpha_accept` / `_reject`. With the
 //! environment variable `FRR_DEBUG` set, every cheat frame's verdict and reasons (and with `--cost`
 //! each round's reasons) go to stderr; with `FRR_Z` set, every honest frame's round-1 `Q`, noise
@@ -183,8 +183,15 @@ fn main() {
         Some(other) => panic!("--format must be exr, png8 or png16, got {other}"),
     };
     let mut config = ProtocolConfig::default();
-    if let Some(cost) = value("--max-reference-cost").and_then(|v| v.parse().ok()) {
-        config.challenge.max_reference_cost = Some(cost);
+    match value("--max-reference-cost").as_deref() {
+        None => {}
+        Some("none") => config.challenge.max_reference_cost = None,
+        Some(cost) => {
+            let cost = cost
+                .parse()
+                .unwrap_or_else(|_| panic!("--max-reference-cost wants a fraction or none"));
+            config.challenge.max_reference_cost = Some(cost);
+        }
     }
     if let Some(alpha) = value("--sampling-alpha") {
         let (accept, reject) = alpha

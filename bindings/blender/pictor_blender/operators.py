@@ -78,7 +78,7 @@ def build_request(context, submit: bool) -> SessionRequest:
     root = Path(tempfile.gettempdir()) / "pictor-blender"
     folder = stage_folder(root, key)
     main_file = os.path.basename(user_file) or "untitled.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(folder / main_file), copy=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / main_file), copy=True, compress=False)
     binary = bpy.app.binary_path
     return SessionRequest(
         endpoint=prefs.network_url.strip(),
@@ -96,7 +96,8 @@ def build_request(context, submit: bool) -> SessionRequest:
         out_dir=output_dir(scene),
         blender=binary if binary and os.path.isfile(binary) else None,
         submit=submit,
-        resources=external_resources(),
+        resources=f"scene {scene.name}\nview layer {context.view_layer.name}\n"
+        + external_resources(),
         pack_cache=root / f"{key}.packed",
     )
 

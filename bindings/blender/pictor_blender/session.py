@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import mmap
 import queue
+import struct
 import shutil
 import subprocess
 import threading
@@ -49,8 +51,9 @@ class SessionRequest:
     out_dir: Path
     blender: str | None  # The Blender binary that packs the copy; None: the copy is used as saved.
     submit: bool  # False: quote only.
-    # What packing would pull in from outside the .blend: one line per external file (path, size,
-    # mtime), read on the main thread. Part of the packed-copy cache key.
+    # The active scene and view layer, and what packing would pull in from outside the .blend (one
+    # line per external file: path, size, mtime), read on the main thread. Part of the packed-copy
+    # cache key.
     resources: str = ""
     # Where packed copies are kept between submits (None: no cache).
     pack_cache: Path | None = None
@@ -135,15 +138,63 @@ def pack_copy(blender: str, blend: Path) -> None:
         )
 
 
+# .blend blocks that are not scene content, left out of the scene digest so that a click in the UI
+# does not count as a change of the scene: the window manager (where the add-on's own panel
+# properties live), screens and workspaces, the thumbnail, the global block (session flags that
+# differ inside an operator, and the active scene and view layer, which the cache key carries by
+# name instead) and the render summary (derived from the scenes).
+NON_SCENE_BLOCK_CODES = frozenset(
+    {b"WM\0\0", b"SR\0\0", b"WS\0\0", b"TEST", b"GLOB", b"REND"}
+)
+
+
+def scene_digest(path: Path) -> str | None:
+    """The SHA-256 of an uncompressed .blend without its non-scene blocks (each ID block is
+    followed by its ``DATA`` blocks, skipped with it). None when the file is not an uncompressed
+    .blend this reads (compressed, truncated): the caller then hashes the whole file."""
+    if path.stat().st_size < 12:
+        return None
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        header = data[:12]
+        if len(header) < 12 or not header.startswith(b"BLENDER"):
+            return None
+        pointer = {b"-": "Q", b"_": "I"}.get(header[7:8])
+        endian = {b"v": "<", b"V": ">"}.get(header[8:9])
+        if pointer is None or endian is None:
+            return None
+        block = struct.Struct(f"{endian}4si{pointer}ii")
+        digest = hashlib.sha256(header)
+        position, skipping = 12, False
+        while position + block.size <= len(data):
+            code, length, _address, _sdna, _count = block.unpack_from(data, position)
+            end = position + block.size + length
+            if length < 0 or end > len(data):
+                return None
+            if code == b"ENDB":
+                digest.update(code)
+                return digest.hexdigest()
+            if code != b"DATA":
+                skipping = code in NON_SCENE_BLOCK_CODES
+            if not skipping:
+                digest.update(data[position:end])
+            position = end
+        return None
+
+
 def copy_fingerprint(request: SessionRequest) -> str:
-    """The packed-copy cache key: the SHA-256 of every file staged for upload (the unpacked copy
-    and anything beside it) and of the external resources packing would pull in."""
+    """The packed-copy cache key: the digest of every file staged for upload (the unpacked copy —
+    its scene, not its user interface — and anything beside it) and of the external resources
+    packing would pull in."""
     digest = hashlib.sha256()
     for path in sorted(p for p in request.folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(request.folder).as_posix().encode() + b"\0")
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
+        scene = scene_digest(path) if path.suffix == ".blend" else None
+        if scene is not None:
+            digest.update(b"scene:" + scene.encode())
+        else:
+            with path.open("rb") as file:
+                for chunk in iter(lambda: file.read(1 << 20), b""):
+                    digest.update(chunk)
         digest.update(b"\0")
     digest.update(request.resources.encode())
     return digest.hexdigest()

@@ -112,16 +112,18 @@ log("quote ->", status.message)
 
 # --- 3b. an unchanged scene is not uploaded again; a changed one is --------------------------------
 # A packing Blender writes different bytes for the same scene; the add-on reuses the packed copy
-# of the last submit while nothing it was made from changed.
-again = session.Session(operators.build_request(bpy.context, submit=False)).run()
-assert not again.last_error, again.last_error
-assert again.bytes_sent == 0, f"the unchanged scene was sent again: {again.bytes_sent} bytes"
+# of the last quote or submit while nothing it was made from changed.
+finished, error = run_operator(bpy.ops.pictor.quote)
+assert finished and not error, error
+sent_again = operators._active.status.bytes_sent
+assert sent_again == 0, f"the unchanged scene was sent again: {sent_again} bytes"
 bpy.ops.mesh.primitive_cube_add(location=(0.0, 0.0, -40.0))  # Out of the camera's view.
-changed = session.Session(operators.build_request(bpy.context, submit=False)).run()
-assert not changed.last_error, changed.last_error
-assert changed.bytes_sent > 0, "a changed scene is uploaded"
+finished, error = run_operator(bpy.ops.pictor.quote)
+assert finished and not error, error
+sent_changed = operators._active.status.bytes_sent
+assert sent_changed > 0, "a changed scene is uploaded"
 assert_user_file_untouched("re-quote")
-log(f"re-quote: unchanged scene sent {again.bytes_sent} bytes, changed {changed.bytes_sent}")
+log(f"re-quote: unchanged scene sent {sent_again} bytes, changed {sent_changed}")
 
 # --- 4. insufficient funds -----------------------------------------------------------------------
 prefs.api_key = POOR_KEY

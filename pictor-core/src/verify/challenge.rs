@@ -41,18 +41,23 @@ pub struct ChallengeConfig {
     #[serde(default = "default_min_tile_size")]
     pub min_tile_size: u32,
     /// Largest cost of a round's tile references, as a fraction of the worker's render of the frame
-    /// (default `None`: no cap). Split references render each tile pixel with N samples in all
-    /// (two at N/2), so the tiles may cover this fraction of the frame: the side shrinks (to a
-    /// multiple of 8) to respect it, but never below `min_tile_size`, so frames too small to
-    /// afford it pay more (see [`ChallengeConfig::plan`]). `Some(0.045)` keeps the checker under
-    /// 5 % with the preview's 0.4 % on frames of 1280×720 and up, at a measured cost in detection
-    /// (`docs/BENCHMARKS.md`).
-    #[serde(default)]
+    /// (default `Some(0.045)`; `None`: no cap). Split references render each tile pixel with N
+    /// samples in all (two at N/2), so the tiles may cover this fraction of the frame: the side
+    /// shrinks (to a multiple of 8) to respect it — but only where tiles of `min_tile_size` can:
+    /// a frame too small for that (below about 800×450 with 16 tiles of 32 px) keeps its full
+    /// tiles, since its references are cheap in absolute terms and shrinking them would only cost
+    /// detection (see [`ChallengeConfig::plan`]). 0.045 keeps the checker under 5 % with the
+    /// preview's 0.4 % on frames of 1280×720 and up (`docs/BENCHMARKS.md`).
+    #[serde(default = "default_max_reference_cost")]
     pub max_reference_cost: Option<f64>,
 }
 
 fn default_min_tile_size() -> u32 {
     32
+}
+
+fn default_max_reference_cost() -> Option<f64> {
+    Some(0.045)
 }
 
 /// How many tiles of which side a frame gets ([`ChallengeConfig::plan`]).
@@ -78,7 +83,7 @@ impl Default for ChallengeConfig {
             max_coverage: 0.5,
             uniform_floor: 0.2,
             min_tile_size: default_min_tile_size(),
-            max_reference_cost: None,
+            max_reference_cost: default_max_reference_cost(),
         }
     }
 }
@@ -113,9 +118,10 @@ impl ChallengeConfig {
 
     /// The tiles of a round on a `width × height` frame.
     ///
-    /// - Large frames: `tiles` tiles of `tile_size`, or smaller (to a multiple of 8, never below
-    ///   `min_tile_size`) where their references would cost more than `max_reference_cost` of the
-    ///   frame's render (with `Some(0.045)` a 1280×720 frame gets 16 tiles of 48).
+    /// - Large frames: `tiles` tiles of `tile_size`, or smaller (to a multiple of 8) where their
+    ///   references would cost more than `max_reference_cost` of the frame's render and tiles of
+    ///   at least `min_tile_size` can meet it (by default a 1280×720 frame gets 16 tiles of 48, a
+    ///   1920×1080 one 64, a 512×288 one 64: 32 px tiles would still cost 11 %).
     /// - Medium frames: the side shrinks (to a multiple of 8) so that `tiles` tiles cover at most
     ///   `max_coverage` of the frame — but never below `min_tile_size`.
     /// - Small frames, where `tiles` tiles of `min_tile_size` would cover more than
@@ -138,12 +144,13 @@ impl ChallengeConfig {
         }
         let min_side = self.min_tile_size.max(1);
         if side >= min_side || self.tile_size < min_side {
-            // The cost cap: tiles × side² ≤ max_reference_cost × area, not below min_side.
+            // The cost cap: tiles × side² ≤ max_reference_cost × area, where tiles of at least
+            // min_side can meet it; a frame too small for that keeps its side.
             if let Some(cost) = self.max_reference_cost {
                 let affordable = (cost.max(0.0) * area / tiles as f64).sqrt() as u32;
                 let affordable = affordable - affordable % 8;
-                if affordable < side {
-                    side = affordable.max(min_side.min(side));
+                if affordable < side && affordable >= min_side {
+                    side = affordable;
                 }
             }
             let side = side.max(8).min(self.tile_size.max(1));
@@ -499,19 +506,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_reference_cost_cap_shrinks_tiles_but_not_below_the_minimum() {
-        let uncapped = ChallengeConfig::default();
-        assert_eq!(uncapped.plan(1280, 720).side, 64);
-        let capped = ChallengeConfig {
-            max_reference_cost: Some(0.045),
-            ..uncapped
+    fn the_reference_cost_cap_shrinks_tiles_where_it_can_be_met() {
+        let capped = ChallengeConfig::default();
+        assert_eq!(capped.max_reference_cost, Some(0.045));
+        let uncapped = ChallengeConfig {
+            max_reference_cost: None,
+            ..capped
         };
+        assert_eq!(uncapped.plan(1280, 720).side, 64);
         let plan = capped.plan(1280, 720);
         assert_eq!((plan.side, plan.tiles, plan.whole_frame), (48, 16, false));
         let cost = (plan.tiles as f64) * f64::from(plan.side).powi(2) / (1280.0 * 720.0);
         assert!(cost <= 0.045, "{cost}");
         assert_eq!(capped.plan(1920, 1080).side, 64, "1080p affords full tiles");
-        assert_eq!(capped.plan(512, 288).side, 32, "never below min_tile_size");
+        assert_eq!(
+            capped.plan(512, 288).side,
+            64,
+            "32 px tiles cannot meet the cap on 512×288: the frame keeps full tiles"
+        );
+        assert_eq!(
+            capped.plan(960, 540).side,
+            32,
+            "the smallest frame the cap reaches"
+        );
+        assert_eq!(capped.plan(800, 450).side, 64, "below it, full tiles");
         assert_eq!(
             capped.escalated().plan(1280, 720).side,
             48,
@@ -532,7 +550,11 @@ mod tests {
     fn tile_side_shrinks_on_small_frames() {
         let config = ChallengeConfig::default();
         assert_eq!(config.tile_size_for(1920, 1080), 64);
-        assert_eq!(config.tile_size_for(1280, 720), 64);
+        assert_eq!(
+            config.tile_size_for(1280, 720),
+            48,
+            "the default reference-cost cap"
+        );
         assert_eq!(config.tile_size_for(256, 144), 32);
         assert_eq!(config.plan(256, 144).tiles, 16);
         assert!(!config.plan(256, 144).whole_frame);
