@@ -71,16 +71,36 @@ struct Edges {
 }
 
 impl Edges {
-    /// Widens fixed edges around `centre` to at least `k_accept·se` / `k_reject·se` from it (a zero
-    /// or NaN standard error leaves the fixed edges; an infinite one opens them).
-    fn widened(fixed: Edges, centre: f64, se: f64, (k_accept, k_reject): (f64, f64)) -> Edges {
+    /// A two-sided statistic: accepted inside `accept`, rejected outside the reject edges.
+    fn band(accept: [f64; 2], reject_low: f64, reject_high: f64) -> Edges {
+        Edges {
+            accept_low: accept[0],
+            accept_high: accept[1],
+            reject_low,
+            reject_high,
+        }
+    }
+
+    /// A statistic judged on its high side only.
+    fn upper(accept_high: f64, reject_high: f64) -> Edges {
+        Edges {
+            accept_low: f64::NEG_INFINITY,
+            accept_high,
+            reject_low: f64::NEG_INFINITY,
+            reject_high,
+        }
+    }
+
+    /// Widens these edges around `centre` to at least `k_accept·se` / `k_reject·se` from it (a
+    /// zero or NaN standard error leaves them; an infinite one opens them).
+    fn widened(self, centre: f64, se: f64, (k_accept, k_reject): (f64, f64)) -> Edges {
         let margin = |k: f64| if se > 0.0 { k * se } else { 0.0 };
         let (accept, reject) = (margin(k_accept), margin(k_reject));
         Edges {
-            accept_low: fixed.accept_low.min(centre - accept),
-            accept_high: fixed.accept_high.max(centre + accept),
-            reject_low: fixed.reject_low.min(centre - reject),
-            reject_high: fixed.reject_high.max(centre + reject),
+            accept_low: self.accept_low.min(centre - accept),
+            accept_high: self.accept_high.max(centre + accept),
+            reject_low: self.reject_low.min(centre - reject),
+            reject_high: self.reject_high.max(centre + reject),
         }
     }
 }
@@ -158,46 +178,16 @@ pub fn decide(stats: &PooledStats, thresholds: &Thresholds) -> Decision {
     let mut escalates = Vec::new();
     let t_limit = t.t_max_limit(stats);
     let per_cell = t.sampling_multipliers(stats.cells);
-    let q_edges = Edges::widened(
-        Edges {
-            accept_low: t.q_accept[0],
-            accept_high: t.q_accept[1],
-            reject_low: t.q_reject_low,
-            reject_high: t.q_reject_high,
-        },
-        1.0,
-        stats.q_se,
-        per_cell,
-    );
-    let noise_edges = Edges::widened(
-        Edges {
-            accept_low: t.noise_accept[0],
-            accept_high: t.noise_accept[1],
-            reject_low: t.noise_reject_low,
-            reject_high: t.noise_reject_high,
-        },
+    let q_edges =
+        Edges::band(t.q_accept, t.q_reject_low, t.q_reject_high).widened(1.0, stats.q_se, per_cell);
+    let noise_edges = Edges::band(t.noise_accept, t.noise_reject_low, t.noise_reject_high).widened(
         1.0,
         stats.noise_ratio_se,
         per_cell,
     );
-    let rho_edges = Edges::widened(
-        Edges {
-            accept_low: f64::NEG_INFINITY,
-            accept_high: t.rho_accept,
-            reject_low: f64::NEG_INFINITY,
-            reject_high: t.rho_reject,
-        },
-        0.0,
-        stats.rho_diff_se,
-        per_cell,
-    );
-    let bias_edges = Edges::widened(
-        Edges {
-            accept_low: f64::NEG_INFINITY,
-            accept_high: t.bias_ratio_accept,
-            reject_low: f64::NEG_INFINITY,
-            reject_high: t.bias_ratio_reject,
-        },
+    let rho_edges =
+        Edges::upper(t.rho_accept, t.rho_reject).widened(0.0, stats.rho_diff_se, per_cell);
+    let bias_edges = Edges::upper(t.bias_ratio_accept, t.bias_ratio_reject).widened(
         1.0,
         stats.bias_ratio_se,
         t.sampling_multipliers(stats.blocks / CHANNELS as u64),
