@@ -338,7 +338,6 @@ impl Errors {
                 for (what, x, y) in plain {
                     self.value(case, what, x, y, 0.0);
                 }
-                self.value(case, "cell.lag_e", a.lag_e[c], b.lag_e[c], a.sum_e2_w[c]);
                 self.value(case, "cell.lag_d", a.lag_d[c], b.lag_d[c], a.sum_d2_w[c]);
             }
         }

@@ -111,7 +111,6 @@ pub fn tile_sums(tile: &TileTriple<'_>, p: &SumParams) -> Result<TileSums> {
                 let cell = &mut out.cells[cell_of(x, y)];
                 cell.sum_e2_w[c] += e2w;
                 cell.sum_d2_w[c] += d2w;
-                cell.lag_e[c] += lag_e;
                 cell.lag_d[c] += lag_d;
             }
         }
@@ -418,7 +417,6 @@ mod tests {
             };
             assert!(close(s.sum_e2_w[c], sum(|x| x.sum_e2_w)));
             assert!(close(s.sum_d2_w[c], sum(|x| x.sum_d2_w)));
-            assert!(close(s.lag_e[c], sum(|x| x.lag_e)));
             assert!(close(s.lag_d[c], sum(|x| x.lag_d)));
             assert!(close(s.immerkaer_w[c], sum(|x| x.immerkaer_w)));
             assert!(close(s.immerkaer_ref[c], sum(|x| x.immerkaer_ref)));

@@ -227,22 +227,21 @@ pub struct BlockSums {
 /// (the last row/column of cells may be partial).
 pub const CELL_SIDE: u32 = 16;
 
-/// The second-order sums of one `CELL_SIDE`² cell of a tile, per channel. Pooling sums them to the
-/// tile's totals; their spread from cell to cell is what [`PooledStats`] turns into the standard
+/// The second-order sums of one `CELL_SIDE`² cell of a tile, per channel; each sums to the tile's
+/// total of the same name. Their spread from cell to cell is what [`PooledStats`] turns into the standard
 /// errors of the ratio statistics (`Q`, the noise-level ratio, `ρ(e) − ρ(d)`), so that a tiny
 /// frame — a few dozen cells of heavy-tailed Monte Carlo noise — is judged against its own sampling
 /// uncertainty instead of thresholds calibrated on large frames.
 ///
 /// A term belongs to the cell of its pixel `(x, y)`: the lag products of `(x, y)` with
-/// `(x + 1, y)` and `(x, y + 1)`, and the Immerkær term centred on `(x, y)`.
+/// `(x + 1, y)` and `(x, y + 1)`, and the Immerkær term centred on `(x, y)`. (The worker-side lag
+/// products are not here: `ρ`'s standard error comes from the reference side only.)
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellSums {
     /// `Σ ẽ²` (as [`TileSums::sum_e2_w`]).
     pub sum_e2_w: [f64; CHANNELS],
     /// `Σ d̃²` (as [`TileSums::sum_d2_w`]).
     pub sum_d2_w: [f64; CHANNELS],
-    /// Lag products of `ẽ` (as [`TileSums::lag_e`]).
-    pub lag_e: [f64; CHANNELS],
     /// Lag products of `d̃` (as [`TileSums::lag_d`]).
     pub lag_d: [f64; CHANNELS],
     /// `Σ |W∗L|` on the mask (as [`TileSums::immerkaer_w`]).

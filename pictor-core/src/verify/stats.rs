@@ -172,8 +172,8 @@ impl PooledStats {
         let (mut t_sum, mut t_sq, mut tn_sq) = (0.0, 0.0, 0.0);
         let (mut bias_num, mut bias_den) = ([0.0; CHANNELS], [0.0; CHANNELS]);
         let mut bias_floor = [0.0; CHANNELS];
-        // Per cell: [Σẽ², ½Σd̃², lag_e, lag_d, I_W, I_R̄], channels summed.
-        let mut cell_units: Vec<[f64; 6]> = Vec::new();
+        // Per cell: [Σẽ², ½Σd̃², lag_d, I_W, I_R̄], channels summed.
+        let mut cell_units: Vec<[f64; 5]> = Vec::new();
         // Per bias block: [Σ_c T_B², Σ_c T'_B²].
         let mut block_units: Vec<[f64; 2]> = Vec::new();
         for tile in sums {
@@ -182,7 +182,6 @@ impl PooledStats {
                 cell_units.push([
                     total(&cell.sum_e2_w),
                     0.5 * total(&cell.sum_d2_w),
-                    total(&cell.lag_e),
                     total(&cell.lag_d),
                     total(&cell.immerkaer_w),
                     total(&cell.immerkaer_ref),
@@ -288,7 +287,7 @@ impl PooledStats {
         let null_scale = |observed: f64| if observed > 0.0 { observed } else { 1.0 };
         s.q_se = ratio_se(&cell_units, 0, 1) / null_scale(s.q);
         let r = s.noise_ratio.sqrt();
-        s.noise_ratio_se = 2.0 * ratio_se(&cell_units, 4, 5) / null_scale(r);
+        s.noise_ratio_se = 2.0 * ratio_se(&cell_units, 3, 4) / null_scale(r);
         s.rho_diff_se = rho_diff_se(&cell_units, s.rho_d);
         s.bias_ratio_se = null_ratio_se(&block_units, 1);
         if ssim_n > 0 {
@@ -342,8 +341,8 @@ fn null_ratio_se<const K: usize>(units: &[[f64; K]], b: usize) -> f64 {
 }
 
 /// The standard error of `ρ(e) − ρ(d)` under the honest null (see [`PooledStats::rho_diff_se`]),
-/// from the reference side only; `units` rows are `[Σẽ², ½Σd̃², lag_e, lag_d, …]`.
-fn rho_diff_se(units: &[[f64; 6]], rho_d: f64) -> f64 {
+/// from the reference side only; `units` rows are `[Σẽ², ½Σd̃², lag_d, …]`.
+fn rho_diff_se(units: &[[f64; 5]], rho_d: f64) -> f64 {
     let sum_d: f64 = units.iter().map(|u| 2.0 * u[1]).sum();
     if units.len() < 2 || sum_d <= 0.0 {
         return f64::INFINITY;
@@ -351,7 +350,7 @@ fn rho_diff_se(units: &[[f64; 6]], rho_d: f64) -> f64 {
     let squares: f64 = units
         .iter()
         .map(|u| {
-            let g = (u[3] - 2.0 * rho_d * 2.0 * u[1]) / (2.0 * sum_d);
+            let g = (u[2] - 2.0 * rho_d * 2.0 * u[1]) / (2.0 * sum_d);
             g * g
         })
         .sum();
@@ -550,13 +549,10 @@ mod tests {
         // Undefined with one unit or a zero denominator.
         assert_eq!(ratio_se(&[[1.0, 1.0]], 0, 1), f64::INFINITY);
         assert_eq!(ratio_se(&[[1.0, 0.0], [1.0, 0.0]], 0, 1), f64::INFINITY);
-        // ρ(e) − ρ(d): rows [Σẽ², ½Σd̃², lag_e, lag_d, ·, ·]. Two cells with D = 2 each, d lags 1
-        // and 3 → ρ(d) = 4/(2·4) = 0.5, g = (1 − 2)/8 and (3 − 2)/8 → √(2 · 2 · 2/64) = √0.125.
-        // The worker's lags (column 2) do not enter.
-        let rows = [
-            [2.0, 1.0, 9.0, 1.0, 0.0, 0.0],
-            [2.0, 1.0, 0.0, 3.0, 0.0, 0.0],
-        ];
+        // ρ(e) − ρ(d): rows [Σẽ², ½Σd̃², lag_d, ·, ·]. Two cells with D = 2 each, d lags 1 and 3
+        // → ρ(d) = 4/(2·4) = 0.5, g = (1 − 2)/8 and (3 − 2)/8 → √(2 · 2 · 2/64) = √0.125. The
+        // worker's side (column 0) does not enter.
+        let rows = [[9.0, 1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 3.0, 0.0, 0.0]];
         assert!((rho_diff_se(&rows, 0.5) - 0.125f64.sqrt()).abs() < 1e-15);
     }
 

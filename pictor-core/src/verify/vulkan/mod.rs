@@ -244,7 +244,6 @@ impl VulkanVerifier {
                     let cell = &mut out.cells[g];
                     cell.sum_e2_w[c] = row[E2W];
                     cell.sum_d2_w[c] = row[D2W];
-                    cell.lag_e[c] = row[LAG_E];
                     cell.lag_d[c] = row[LAG_D];
                     let undecided_imm = (row[UNDECIDED] / IMM_UNDECIDED).floor();
                     let undecided_z = row[UNDECIDED] - undecided_imm * IMM_UNDECIDED;
