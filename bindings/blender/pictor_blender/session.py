@@ -207,19 +207,21 @@ def pack_or_reuse(request: SessionRequest, blender: str) -> bool:
     cache was used."""
     blend = request.folder / request.main_file
     cache = request.pack_cache
-    key = copy_fingerprint(request) if cache else ""
-    cached = cache / f"{key}.blend" if cache else None
-    if cached is not None and cached.is_file():
+    if cache is None:
+        pack_copy(blender, blend)
+        return False
+    key = copy_fingerprint(request)
+    cached = cache / f"{key}.blend"
+    if cached.is_file():
         shutil.copyfile(cached, blend)
         return True
     pack_copy(blender, blend)
-    if cache is not None and cached is not None:
-        if cache.exists():
-            shutil.rmtree(cache)  # One scene, one cached copy.
-        cache.mkdir(parents=True)
-        partial = cache / f"{key}.partial"
-        shutil.copyfile(blend, partial)
-        partial.replace(cached)
+    if cache.exists():
+        shutil.rmtree(cache)  # One scene, one cached copy.
+    cache.mkdir(parents=True)
+    partial = cache / f"{key}.partial"
+    shutil.copyfile(blend, partial)
+    partial.replace(cached)
     return False
 
 

@@ -527,7 +527,7 @@ mod tests {
         assert_eq!(
             capped.plan(960, 540).side,
             32,
-            "the smallest frame the cap reaches"
+            "960×540 is large enough for the cap"
         );
         assert_eq!(capped.plan(800, 450).side, 64, "below it, full tiles");
         assert_eq!(
