@@ -180,6 +180,11 @@ pub struct CommitManifestRequest {
 pub struct CreateJobRequest {
     /// What to render.
     pub spec: JobSpec,
+    /// The most the creator agreed to have held for the job: the submit is refused (422, field
+    /// `max_cost`) when the market's escrow hold is higher, so the market cannot move between the
+    /// quote a creator confirmed and the hold. Clients show the quote and send the confirmed cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost: Option<Money>,
 }
 
 /// A job as its creator sees it.
@@ -247,6 +252,13 @@ pub struct RegisterWorkerRequest {
     pub price_per_bench_hour: Money,
     /// Measured speed, in thousandths of the reference machine (1000 = reference).
     pub speed_millis: u32,
+    /// Tasks the worker renders at once: the most leases it may hold (default 1).
+    #[serde(default = "one_slot")]
+    pub slots: u32,
+}
+
+fn one_slot() -> u32 {
+    1
 }
 
 /// A leased task, as the worker receives it.

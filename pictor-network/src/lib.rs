@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod clock;
 pub mod demo;
 pub mod http;
+pub mod private_fs;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -19,10 +19,19 @@ pub const BLOBS_DIR: &str = "blobs";
 /// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
 /// network key, bootstrap admin key.
 pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
+    crate::private_fs::create_private_dir(data_dir).map_err(|e| {
         ServiceError::internal(&format!("cannot create {}: {e}", data_dir.display()))
     })?;
-    let store = SqliteStore::open(&data_dir.join(DATABASE_FILE)).await?;
+    let database = data_dir.join(DATABASE_FILE);
+    let store = SqliteStore::open(&database).await?;
+    // SQLite creates its files with the umask's mode; the folder is private already, and so are they.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.clone().into_os_string();
+        path.push(suffix);
+        crate::private_fs::restrict_file(Path::new(&path)).map_err(|e| {
+            ServiceError::internal(&format!("cannot restrict {}: {e}", database.display()))
+        })?;
+    }
     let blobs = FsBlobStore::open(data_dir.join(BLOBS_DIR), config.blob_limits).await?;
     Coordinator::open(store, blobs, config, data_dir).await
 }

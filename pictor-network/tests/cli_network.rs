@@ -76,10 +76,12 @@ impl Server {
         }
     }
 
-    fn admin_key(&self) -> String {
-        std::fs::read_to_string(self.data.join("admin.key"))
-            .expect("admin.key")
-            .trim()
+    /// The bootstrap admin key's file, which the CLI reads the key from.
+    fn admin_key_file(&self) -> String {
+        self.data
+            .join("admin.key")
+            .to_str()
+            .expect("utf-8")
             .to_string()
     }
 
@@ -122,6 +124,18 @@ fn pictor(args: &[&str]) -> Output {
         .expect("the pictor binary runs")
 }
 
+/// Writes `key` to a 0600 file named `name` in `dir`; answers its path for `--api-key-file`.
+fn key_file(dir: &std::path::Path, name: &str, key: &str) -> String {
+    let path = dir.join(format!("{name}.key"));
+    std::fs::write(&path, key).expect("key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    path.to_str().expect("utf-8").to_string()
+}
+
 fn args(owned: &[String]) -> Vec<&str> {
     owned.iter().map(String::as_str).collect()
 }
@@ -151,13 +165,13 @@ fn assert_one_line_failure(output: &Output, code: i32, what: &str) -> String {
 }
 
 fn create_account(server: &Server, role: &str, name: &str, credits: Option<&str>) -> Value {
-    let admin = server.admin_key();
+    let admin = server.admin_key_file();
     let mut args = vec![
         "account",
         "create",
         "--network",
         &server.url,
-        "--admin-key",
+        "--admin-key-file",
         &admin,
         "--role",
         role,
@@ -195,6 +209,7 @@ fn register_worker(url: &str, api_key: &str) {
             },
             price_per_bench_hour: Money::from_credits(1).expect("in range"),
             speed_millis: 1000,
+            slots: 1,
         };
         client
             .workers()
@@ -216,20 +231,21 @@ fn serve_accounts_quote_and_ledger_verify() {
     assert_eq!(creator["balance_micros"], 100_000_000);
     let creator_key = creator["api_key"].as_str().expect("api key").to_string();
     assert!(creator_key.starts_with("pk_"));
+    let creator_key_file = key_file(dir.path(), "creator", &creator_key);
     let worker = create_account(&server, "worker", "node-1", None);
     assert_eq!(worker["balance_micros"], 0);
     let checker = create_account(&server, "checker", "checker-1", None);
     assert_eq!(checker["role"], "checker");
 
     // A second deposit.
-    let admin = server.admin_key();
+    let admin = server.admin_key_file();
     let id = creator["id"].as_u64().expect("id").to_string();
     let deposited = json_ok(&[
         "account",
         "deposit",
         "--network",
         &server.url,
-        "--admin-key",
+        "--admin-key-file",
         &admin,
         "--account",
         &id,
@@ -254,8 +270,8 @@ fn serve_accounts_quote_and_ledger_verify() {
         "quote",
         "--network",
         &server.url,
-        "--api-key",
-        &creator_key,
+        "--api-key-file",
+        &creator_key_file,
         "--scene",
         scene_arg,
         "--main-file",
@@ -313,8 +329,8 @@ fn serve_accounts_quote_and_ledger_verify() {
     let net = [
         "--network",
         server.url.as_str(),
-        "--api-key",
-        creator_key.as_str(),
+        "--api-key-file",
+        creator_key_file.as_str(),
     ];
     let submit: Vec<&str> = ["job", "submit"]
         .into_iter()
@@ -396,7 +412,7 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
     let data = dir.path().join("data");
     let server = Server::start(&data);
     let creator = create_account(&server, "creator", "studio", Some("10"));
-    let admin = server.admin_key();
+    let admin = server.admin_key_file();
     let id = creator["id"].as_u64().expect("id").to_string();
     for credits in ["1", "2", "3"] {
         json_ok(&[
@@ -404,7 +420,7 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
             "deposit",
             "--network",
             &server.url,
-            "--admin-key",
+            "--admin-key-file",
             &admin,
             "--account",
             &id,
@@ -460,11 +476,25 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
 
 #[test]
 fn bad_input_fails_with_one_line() {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let bogus_key = key_file(keys.path(), "bogus", "pk_x");
+    let on_command_line = pictor(&[
+        "job",
+        "status",
+        "--network",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "pk_x",
+        "7",
+    ]);
+    let stderr = assert_one_line_failure(&on_command_line, 1, "a key on the command line");
+    assert!(stderr.contains("--api-key-file"), "{stderr}");
+    assert!(stderr.contains("ps"), "{stderr}");
     let missing = pictor(&[
         "account",
         "create",
-        "--admin-key",
-        "pk_x",
+        "--admin-key-file",
+        &bogus_key,
         "--role",
         "creator",
         "--name",
@@ -478,8 +508,8 @@ fn bad_input_fails_with_one_line() {
         "create",
         "--network",
         "http://127.0.0.1:9",
-        "--admin-key",
-        "pk_x",
+        "--admin-key-file",
+        &bogus_key,
         "--role",
         "admin",
         "--name",
@@ -493,8 +523,8 @@ fn bad_input_fails_with_one_line() {
         "deposit",
         "--network",
         "http://127.0.0.1:9",
-        "--admin-key",
-        "pk_x",
+        "--admin-key-file",
+        &bogus_key,
         "--account",
         "2",
         "--credits",
@@ -524,8 +554,8 @@ fn bad_input_fails_with_one_line() {
         "quote",
         "--network",
         "http://127.0.0.1:9",
-        "--api-key",
-        "pk_x",
+        "--api-key-file",
+        &bogus_key,
         "--scene",
         not_data.path().to_str().expect("utf-8"),
         "--frames",
@@ -539,8 +569,8 @@ fn bad_input_fails_with_one_line() {
         "status",
         "--network",
         "http://127.0.0.1:9",
-        "--api-key",
-        "pk_x",
+        "--api-key-file",
+        &bogus_key,
         "seven",
     ]);
     assert_one_line_failure(&frames, 1, "non-numeric job id");

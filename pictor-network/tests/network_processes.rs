@@ -52,6 +52,18 @@ async fn start_worker(
     start_worker_with(url, admin, dir, name, price, "builtin").await
 }
 
+/// Writes an account's API key to a 0600 file for `--api-key-file` (never on the command line).
+fn private_key_file(dir: &Path, name: &str, key: &str) -> String {
+    let path = dir.join(format!("{name}.api-key"));
+    std::fs::write(&path, key).expect("key file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    path.to_str().expect("utf-8").to_string()
+}
+
 /// `pictor worker init --renderer RENDERER` then `pictor worker run` as a child process.
 async fn start_worker_with(
     url: &str,
@@ -67,13 +79,14 @@ async fn start_worker_with(
         .await
         .expect("worker account");
     let config = dir.join(format!("{name}.toml"));
+    let key_file = private_key_file(dir, name, &account.api_key);
     let init = pictor(&[
         "worker",
         "init",
         "--network",
         url,
-        "--api-key",
-        &account.api_key,
+        "--api-key-file",
+        &key_file,
         "--name",
         name,
         "--price",
@@ -104,6 +117,7 @@ async fn start_checker(url: &str, admin: &Client, dir: &Path) -> Agent {
         .create(Role::Checker, "checker")
         .await
         .expect("checker account");
+    let key_file = private_key_file(dir, "checker", &account.api_key);
     let child = Command::new(PICTOR)
         .args([
             "checker",
@@ -112,8 +126,8 @@ async fn start_checker(url: &str, admin: &Client, dir: &Path) -> Agent {
             "0.2",
             "--network",
             url,
-            "--api-key",
-            &account.api_key,
+            "--api-key-file",
+            &key_file,
             "--cache-dir",
         ])
         .arg(dir.join("checker-cache"))

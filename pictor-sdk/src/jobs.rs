@@ -8,7 +8,7 @@ use futures_util::Stream;
 use pictor_core::api::{
     CreateJobRequest, FrameView, JobEventView, JobView, Page, RerenderRequest, routes,
 };
-use pictor_core::{FrameSet, JobId, JobSpec};
+use pictor_core::{FrameSet, JobId, JobSpec, Money};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,6 +40,7 @@ impl Jobs {
             client: self.client.clone(),
             spec,
             idempotency_key: None,
+            max_cost: None,
         }
     }
 
@@ -187,9 +188,20 @@ pub struct SubmitJob {
     client: Client,
     spec: JobSpec,
     idempotency_key: Option<String>,
+    max_cost: Option<Money>,
 }
 
 impl SubmitJob {
+    /// The most the creator agrees to have held for the job (the confirmed quote's
+    /// `escrow_hold`): the network refuses the submit with [`ErrorCode::Infeasible`] on field
+    /// `max_cost` rather than hold more. Default: no limit beyond the creator's balance.
+    ///
+    /// [`ErrorCode::Infeasible`]: pictor_core::api::ErrorCode::Infeasible
+    pub fn max_cost(mut self, max_cost: Money) -> Self {
+        self.max_cost = Some(max_cost);
+        self
+    }
+
     /// The `Idempotency-Key`: the same key submits at most one job; a replay answers that job
     /// (default: a fresh random key, reused across this call's retries).
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
@@ -205,7 +217,10 @@ impl SubmitJob {
     pub fn send(self) -> impl Future<Output = Result<JobView>> + Send + 'static {
         async move {
             let key = self.idempotency_key.unwrap_or_else(new_idempotency_key);
-            let request = CreateJobRequest { spec: self.spec };
+            let request = CreateJobRequest {
+                spec: self.spec,
+                max_cost: self.max_cost,
+            };
             let call = Call::post_json(routes::JOBS, &request)?.keyed(key);
             self.client.json(call).await
         }

@@ -20,11 +20,30 @@ const WINDOWS_DEVICES: &[&str] = &[
     "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
 
+/// True for the Unicode format characters that change how a name *looks* without being seen:
+/// bidirectional embeddings, overrides and isolates (`"\u{202E}gnp.exe"` displays as "exe.png"),
+/// directional marks, zero-width characters and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 /// Checks that `path` is a safe scene-relative path; `field` names it in the error.
 ///
 /// Rejected: the empty path; absolute paths (`/x`); backslashes; `:` anywhere (a drive letter such
 /// as `C:` or an NTFS stream name on Windows workers); empty components (`a//b`, a trailing `/`);
-/// `.` and `..` components; NUL and every other control character; components longer than
+/// `.` and `..` components; NUL and every other control character; invisible format characters
+/// (bidirectional overrides, zero-width characters); components longer than
 /// [`MAX_COMPONENT_BYTES`]. So that Windows workers can materialise every accepted path as written,
 /// also rejected: `< > " | ? *`, components ending in `.` or a space (Windows drops them), and the
 /// reserved device names (`CON`, `NUL`, `COM1`, `lpt2.txt`, ...). The whole-path length limit is a manifest policy, checked by
@@ -47,6 +66,12 @@ pub fn check_relative_path(path: &str, field: &str) -> Result<()> {
     }
     if let Some(bad) = path.chars().find(|c| c.is_control()) {
         return reject(format!("contains the control character {bad:?}"));
+    }
+    if let Some(bad) = path.chars().find(|c| is_invisible_format(*c)) {
+        return reject(format!(
+            "contains the invisible character U+{:04X}, which can disguise a file's name or extension",
+            u32::from(bad)
+        ));
     }
     if let Some(bad) = path.chars().find(|c| WINDOWS_FORBIDDEN.contains(c)) {
         return reject(format!(
@@ -112,6 +137,19 @@ pub fn safe_join(root: &Path, relative: &str) -> Result<PathBuf> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn refuses_characters_that_disguise_a_name() {
+        for path in [
+            "\u{202E}gnp.exe",
+            "tex/wood\u{200B}.png",
+            "a\u{2066}b",
+            "\u{FEFF}scene.blend",
+        ] {
+            let error = check_relative_path(path, "path").expect_err(path);
+            assert!(format!("{error}").contains("invisible"), "{error}");
+        }
+    }
 
     #[test]
     fn accepts_plain_relative_paths() {

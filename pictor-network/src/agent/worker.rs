@@ -212,6 +212,7 @@ fn register_request(
         hardware: detect_hardware(renderers),
         price_per_bench_hour: config.price()?,
         speed_millis: config.speed_millis.max(1),
+        slots: config.slots.max(1),
     })
 }
 

@@ -56,9 +56,8 @@ impl FsBlobStore {
             tmp_counter: AtomicU64::new(0),
             locks: Mutex::new(HashMap::new()),
         };
-        for dir in [&inner.blobs, &inner.uploads, &inner.tmp] {
-            tokio::fs::create_dir_all(dir)
-                .await
+        for dir in [&root, &inner.blobs, &inner.uploads, &inner.tmp] {
+            crate::private_fs::create_private_dir(dir)
                 .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
         }
         let mut leftovers = tokio::fs::read_dir(&inner.tmp)
@@ -141,7 +140,7 @@ impl Inner {
             std::fs::create_dir_all(dir)
                 .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
         }
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = crate::private_fs::private_file_options()
             .create(true)
             .append(true)
             .open(staging)
@@ -317,8 +316,11 @@ fn remove_if_present(path: &Path) -> BlobResult<()> {
 /// Writes `bytes` to a new file at `path` and fsyncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> BlobResult<()> {
     let context = || format!("writing {}", path.display());
-    let mut file =
-        std::fs::File::create_new(path).map_err(|error| BlobError::io(context(), error))?;
+    let mut file = crate::private_fs::private_file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|error| BlobError::io(context(), error))?;
     file.write_all(bytes)
         .map_err(|error| BlobError::io(context(), error))?;
     file.sync_all()

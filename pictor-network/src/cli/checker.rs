@@ -1,7 +1,7 @@
 //! `pictor checker run`: verify workers' frames for the network.
 
-use super::network_args::{API_KEY_ENV, network_url, runtime};
-use anyhow::{Context, Result};
+use super::network_args::{network_url, runtime};
+use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use pictor_network::agent::{CheckerEvent, CheckerOptions, run_checker};
 use std::path::PathBuf;
@@ -30,9 +30,8 @@ pub struct RunArgs {
     /// The network's base URL [env: PICTOR_NETWORK].
     #[arg(long, value_name = "URL")]
     network: Option<String>,
-    /// The checker account's API key [env: PICTOR_API_KEY].
-    #[arg(long, value_name = "KEY")]
-    api_key: Option<String>,
+    #[command(flatten)]
+    key: super::network_args::ApiKeyArgs,
     /// Statistics backend.
     #[arg(long, value_enum, default_value = "cpu")]
     backend: Backend,
@@ -48,12 +47,7 @@ pub struct RunArgs {
 pub fn run(command: CheckerCommand) -> Result<()> {
     let CheckerCommand::Run(args) = command;
     let network = network_url(args.network.as_deref())?;
-    let api_key = match args.api_key {
-        Some(key) => key,
-        None => {
-            std::env::var(API_KEY_ENV).context("missing --api-key KEY (or set PICTOR_API_KEY)")?
-        }
-    };
+    let api_key = args.key.key()?;
     let shown = network.clone();
     let on_event: Arc<dyn Fn(CheckerEvent) + Send + Sync> = Arc::new(move |event| match event {
         CheckerEvent::Connected => eprintln!("pictor: checker connected to {shown}"),

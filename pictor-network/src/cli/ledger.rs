@@ -161,7 +161,7 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
     let store = SqliteStore::open(&database)
         .await
         .with_context(|| format!("opening {}", database.display()))?;
-    let mut tx = store.begin().await.context("reading the database")?;
+    let mut tx = store.begin_read().await.context("reading the database")?;
 
     // Entries, in seq order; an entry that does not even decode is where trust ends.
     let mut entries = Vec::new();

@@ -30,9 +30,8 @@ pub struct InitArgs {
     /// The network's base URL [env: PICTOR_NETWORK].
     #[arg(long, value_name = "URL")]
     network: Option<String>,
-    /// The worker account's API key [env: PICTOR_API_KEY].
-    #[arg(long, value_name = "KEY")]
-    api_key: Option<String>,
+    #[command(flatten)]
+    key: super::network_args::ApiKeyArgs,
     /// Display name.
     #[arg(long)]
     name: String,
@@ -102,11 +101,7 @@ pub fn run(command: WorkerCommand) -> Result<()> {
 
 fn init(args: InitArgs) -> Result<()> {
     let network = super::network_args::network_url(args.network.as_deref())?;
-    let api_key = match args.api_key {
-        Some(key) => key,
-        None => std::env::var(super::network_args::API_KEY_ENV)
-            .context("missing --api-key KEY (or set PICTOR_API_KEY)")?,
-    };
+    let api_key = args.key.key()?;
     let price: Money = args
         .price
         .parse()

@@ -4,10 +4,10 @@
 
 use super::AppState;
 use super::error::{HttpResult, invalid};
-use super::extract::Auth;
+use super::extract::{Auth, Path, Query};
 use crate::service::{Caller, FINAL_EVENT_KINDS};
 use crate::store::Store;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};

@@ -36,6 +36,35 @@ impl<S: Store> FromRequestParts<AppState<S>> for Auth {
     }
 }
 
+/// Path parameters; one that does not parse (`/v1/jobs/abc`) answers a JSON 400 naming the
+/// parameter, like every other bad input.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(invalid("path", rejection.body_text())),
+        }
+    }
+}
+
+/// A query string; one that does not parse answers a JSON 400.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(invalid("query", rejection.body_text())),
+        }
+    }
+}
+
 /// A JSON body; malformed JSON and oversized bodies answer JSON errors.
 pub struct Body<T>(pub T);
 

@@ -90,6 +90,7 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
         ))
         .merge(blob_routes)
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             coordinator.clone(),
             request_id::<S>,

@@ -2,14 +2,14 @@
 
 use super::AppState;
 use super::error::{HttpError, HttpResult, invalid};
-use super::extract::{Auth, Body};
+use super::extract::{Auth, Body, Path, Query};
 use crate::blobs::BlobStore;
 use crate::service::ServiceError;
 use crate::store::Store;
 use axum::Json;
 use axum::body::Body as ResponseBody;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,6 +45,18 @@ fn parse_hash(text: &str) -> HttpResult<BlobHash> {
 /// Unknown routes answer a JSON 404.
 pub async fn not_found() -> HttpError {
     HttpError(ServiceError::not_found("route"))
+}
+
+/// A known route with a method it does not serve answers a JSON 405.
+pub async fn method_not_allowed() -> Response {
+    let body = pictor_core::api::ErrorBody {
+        error: pictor_core::api::ApiError {
+            code: ErrorCode::InvalidInput,
+            message: "this route does not serve that method (see GET /v1/openapi.json)".into(),
+            field: Some("method".into()),
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
 /// `GET /health`.
@@ -277,7 +289,9 @@ pub async fn submit<S: Store>(
     Body(request): Body<CreateJobRequest>,
 ) -> HttpResult<Response> {
     let key = idempotency_key(&headers)?;
-    let (view, created) = state.submit(&caller, &request.spec, key).await?;
+    let (view, created) = state
+        .submit(&caller, &request.spec, request.max_cost, key)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -7,7 +7,7 @@ use crate::store::{AccountRow, Countable, Store, StoreTx};
 use pictor_core::api::{
     AccountView, CreateAccountRequest, CreatedAccount, DepositRequest, NetworkStats, Role,
 };
-use pictor_core::ledger::{Account, Ledger, TransferId};
+use pictor_core::ledger::{Account, TransferId};
 use pictor_core::{AccountId, Money};
 
 /// Transfer ids of deposits have the top bit set; task holds never do.
@@ -24,11 +24,13 @@ pub(crate) fn ledger_account(account: &AccountRow) -> Option<Account> {
     }
 }
 
-/// An account's view with its balance from the ledger.
-pub(crate) fn account_view(ledger: &Ledger, account: &AccountRow) -> AccountView {
-    let balance = ledger_account(account)
-        .map(|a| ledger.balance(a))
-        .unwrap_or(0);
+/// The view of `account`, its balance read through `balance_of` (the in-progress ledger of a write,
+/// or the committed balances of a read).
+pub(crate) fn account_view(
+    balance_of: impl Fn(Account) -> i128,
+    account: &AccountRow,
+) -> AccountView {
+    let balance = ledger_account(account).map(balance_of).unwrap_or(0);
     AccountView {
         id: AccountId(account.id),
         role: account.role,
@@ -94,8 +96,7 @@ impl<S: Store> Coordinator<S> {
 
     /// The caller's own account.
     pub async fn me(&self, caller: &Caller) -> ServiceResult<AccountView> {
-        let ledger = self.ledger.lock().await;
-        Ok(account_view(&ledger, &caller.account))
+        Ok(account_view(|a| self.committed_balance(a), &caller.account))
     }
 
     /// Any account (admin only).
@@ -106,8 +107,7 @@ impl<S: Store> Coordinator<S> {
             .account(id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("account {id}")))?;
-        let ledger = self.ledger.lock().await;
-        Ok(account_view(&ledger, &account))
+        Ok(account_view(|a| self.committed_balance(a), &account))
     }
 
     /// Credits a creator's balance from outside the network (admin only). With an idempotency key a
@@ -167,7 +167,7 @@ impl<S: Store> Coordinator<S> {
                 .ledger
                 .deposit(transfer, AccountId(id), request.amount)?;
             self.resume_funded_jobs(&mut write, id).await?;
-            let view = account_view(&write.ledger, &account);
+            let view = account_view(|a| write.ledger.balance(a), &account);
             if let Some(key) = idempotency_key {
                 let response =
                     serde_json::to_string(&view).map_err(|e| ServiceError::internal(&e))?;

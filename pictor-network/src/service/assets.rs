@@ -113,10 +113,7 @@ impl<S: Store> Coordinator<S> {
             .append(&self.upload_key(caller, hash, size), offset, chunk)
             .await?;
         if progress.complete {
-            // Every writer holds the ledger lock: a write transaction that began as a reader fails with
-            // SQLITE_BUSY_SNAPSHOT (517, "database is locked") when another writer commits first.
-            let _writer = self.ledger.lock().await;
-            let mut tx = self.store.begin().await?;
+            let mut tx = self.write_without_ledger().await?;
             tx.add_blob_holder(caller.id(), &hex, size).await?;
             tx.commit().await?;
         }
@@ -132,6 +129,21 @@ impl<S: Store> Coordinator<S> {
         caller.require(Role::Creator)?;
         manifest.validate(&self.config.manifest_limits)?;
         let id = manifest.asset_id().to_string();
+        // Each entry's size must be its blob's: workers and quotas trust the manifest's sizes.
+        // Checked before the write begins (a stat per file), since blobs never change once stored.
+        for (i, entry) in manifest.entries.iter().enumerate() {
+            if let Some(stored) = self.blobs.size(&entry.hash).await?
+                && stored != entry.size
+            {
+                return Err(ServiceError::invalid(
+                    format!("entries[{i}].size"),
+                    format!(
+                        "{} is {stored} bytes, not {} as the manifest says",
+                        entry.path, entry.size
+                    ),
+                ));
+            }
+        }
         let mut write = self.write().await?;
         let result = async {
             for (i, entry) in manifest.entries.iter().enumerate() {

@@ -217,10 +217,15 @@ impl<S: Store> Coordinator<S> {
         worker: u64,
         checker: u64,
     ) -> ServiceResult<()> {
+        let attempt = match task.state {
+            TaskState::Verifying { attempt, .. } => Some(attempt),
+            _ => None,
+        };
         task.state = task
             .state
             .apply(&TaskEvent::Accept, &self.config.task_policy)?;
         let cost = self.settle(write, task, worker, checker)?;
+        self.record_accepted_work(write, task, attempt).await?;
         write.tx.update_task(task).await?;
         for output in task.outputs.clone().unwrap_or_default() {
             write

@@ -126,7 +126,8 @@ impl<S: Store> Coordinator<S> {
         (samples_px / self.config.reference_samples_px_per_sec).max(1e-3)
     }
 
-    /// The offers of the workers seen recently.
+    /// The offers of the workers seen recently, at the speeds the network believes (see
+    /// [`super::market`]).
     pub(crate) async fn online_offers<T: StoreTx>(
         &self,
         tx: &mut T,
@@ -137,37 +138,57 @@ impl<S: Store> Coordinator<S> {
             .await?
             .into_iter()
             .filter(|w| w.last_seen_ms >= since)
-            .map(|w| super::work::offer_of(&w))
+            .map(|w| self.config.market.offer_of(&w))
             .collect())
     }
 
-    async fn quote_in<T: StoreTx>(&self, tx: &mut T, spec: &JobSpec) -> ServiceResult<Quote> {
-        spec.validate()?;
-        let offers = self.online_offers(tx).await?;
-        if offers.is_empty() {
-            return Err(ServiceError::new(
-                ErrorCode::Infeasible,
-                "no worker is online to price this job; try again when workers are connected",
-            ));
-        }
-        let mut view = MarketView::new(Vec::new(), offers);
-        view.pricing = self.config.pricing;
-        let strategy = strategy_for(spec.tier);
-        let scheduler = schedule::builtin(strategy)
-            .ok_or_else(|| ServiceError::internal(&format!("strategy {strategy} missing")))?;
-        let estimate = WorkEstimate::exact(self.bench_secs_per_frame(spec))?;
-        Ok(scheduler.quote(&view, spec, &estimate)?)
-    }
-
-    /// Each task's cost in the plan the quote was made from (P90 work, the workers online now), or
-    /// `None` when the strategy leaves a task unplanned or cannot plan the job.
-    async fn planned_costs<T: StoreTx>(
+    /// Quotes `spec` on the online offers, and answers the offers it was priced on: the price
+    /// outliers are left out unless the creator's deadline cannot be met without them.
+    async fn quote_in<T: StoreTx>(
         &self,
         tx: &mut T,
         spec: &JobSpec,
+    ) -> ServiceResult<(Quote, Vec<WorkerOffer>)> {
+        spec.validate()?;
+        let offers = self.online_offers(tx).await?;
+        let (usual, outliers) = self.config.market.partition_outliers(spec, offers);
+        if usual.is_empty() {
+            return Err(ServiceError::new(
+                ErrorCode::Infeasible,
+                "no worker able to render this job is online to price it; try again when workers are connected",
+            ));
+        }
+        match self.quote_on(spec, usual.clone()) {
+            Err(pictor_core::Error::InfeasibleDeadline { .. })
+                if spec.deadline_secs.is_some() && !outliers.is_empty() =>
+            {
+                let all: Vec<WorkerOffer> = usual.into_iter().chain(outliers).collect();
+                let quote = self.quote_on(spec, all.clone())?;
+                Ok((quote, all))
+            }
+            quoted => Ok((quoted?, usual)),
+        }
+    }
+
+    fn quote_on(&self, spec: &JobSpec, offers: Vec<WorkerOffer>) -> pictor_core::Result<Quote> {
+        let mut view = MarketView::new(Vec::new(), offers);
+        view.pricing = self.config.pricing;
+        let strategy = strategy_for(spec.tier);
+        let scheduler = schedule::builtin(strategy).ok_or_else(|| {
+            pictor_core::Error::invalid("strategy", format!("{strategy} is not built in"))
+        })?;
+        let estimate = WorkEstimate::exact(self.bench_secs_per_frame(spec))?;
+        scheduler.quote(&view, spec, &estimate)
+    }
+
+    /// Each task's cost in the plan the quote was made from (P90 work, on the offers the quote
+    /// was priced on), or `None` when the strategy leaves a task unplanned or cannot plan the job.
+    fn planned_costs(
+        &self,
+        spec: &JobSpec,
+        offers: Vec<WorkerOffer>,
         tasks: usize,
     ) -> ServiceResult<Option<Vec<Money>>> {
-        let offers = self.online_offers(tx).await?;
         let estimate = WorkEstimate::exact(self.bench_secs_per_frame(spec))?;
         let (_, p90) = estimate.total_bench_secs(spec.frames.len());
         let mut view = MarketView::new(Vec::new(), offers);
@@ -212,7 +233,7 @@ impl<S: Store> Coordinator<S> {
         caller.require(Role::Creator)?;
         let mut tx = self.read().await?;
         self.owned_asset(&mut tx, caller, spec).await?;
-        self.quote_in(&mut tx, spec).await
+        Ok(self.quote_in(&mut tx, spec).await?.0)
     }
 
     /// The job, if the caller may see it (its creator, or an admin); 404 otherwise.
@@ -234,7 +255,7 @@ impl<S: Store> Coordinator<S> {
         job: &JobRow,
     ) -> ServiceResult<JobView> {
         let tasks = tx.tasks_of_job(job.id).await?;
-        let escrow = self.ledger.lock().await.balance(job_account(job.id));
+        let escrow = self.committed_balance(job_account(job.id));
         build_job_view(job, &tasks, escrow)
     }
 
@@ -245,6 +266,7 @@ impl<S: Store> Coordinator<S> {
         &self,
         caller: &Caller,
         spec: &JobSpec,
+        max_cost: Option<Money>,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<(JobView, bool)> {
         caller.require(Role::Creator)?;
@@ -260,7 +282,7 @@ impl<S: Store> Coordinator<S> {
         let hash = request_hash(spec)?;
         let mut write = self.write().await?;
         let result = self
-            .submit_in(&mut write, caller, spec, idempotency_key, &hash)
+            .submit_in(&mut write, caller, spec, max_cost, idempotency_key, &hash)
             .await;
         self.finish(write, result).await
     }
@@ -270,6 +292,7 @@ impl<S: Store> Coordinator<S> {
         write: &mut Write<'_, S::Tx>,
         caller: &Caller,
         spec: &JobSpec,
+        max_cost: Option<Money>,
         idempotency_key: Option<&str>,
         hash: &str,
     ) -> ServiceResult<(JobView, bool)> {
@@ -285,7 +308,19 @@ impl<S: Store> Coordinator<S> {
             return Ok((view, false));
         }
         self.owned_asset(&mut write.tx, caller, spec).await?;
-        let quote = self.quote_in(&mut write.tx, spec).await?;
+        let (quote, offers) = self.quote_in(&mut write.tx, spec).await?;
+        if let Some(max_cost) = max_cost
+            && quote.escrow_hold > max_cost
+        {
+            return Err(ServiceError {
+                code: ErrorCode::Infeasible,
+                message: format!(
+                    "the escrow hold is now {}, above the {max_cost} you confirmed; quote again",
+                    quote.escrow_hold
+                ),
+                field: Some("max_cost".into()),
+            });
+        }
         let creator = Account::Creator(AccountId(caller.id()));
         let balance =
             Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
@@ -309,7 +344,7 @@ impl<S: Store> Coordinator<S> {
         let pixel_frames: Vec<u64> = works.iter().map(|w| w.pixel_frames(spec)).collect();
         let per_frame_ms = self.bench_secs_per_frame(spec) * 1000.0;
         let frame_pixels = spec.resolution.pixels().max(1) as f64;
-        let planned = self.planned_costs(&mut write.tx, spec, works.len()).await?;
+        let planned = self.planned_costs(spec, offers, works.len())?;
         let holds = split_hold(quote.escrow_hold, planned.as_deref(), &pixel_frames)?;
         let mut next_id = write.tx.next_task_id().await?;
         let last = works.len().saturating_sub(1);
@@ -553,13 +588,22 @@ impl<S: Store> Coordinator<S> {
             if let Some(bad) = frames.iter().find(|f| !row.spec.frames.contains(*f)) {
                 return Err(ServiceError::invalid("frames", format!("frame {bad} is not part of job {job}")));
             }
+            // Re-render the tasks whose accepted outputs the frames are now: a frame already queued
+            // for re-rendering has none, so asking twice queues (and holds for) it once.
+            let current: Vec<u64> = write
+                .tx
+                .frames_of(job)
+                .await?
+                .iter()
+                .filter(|f| frames.contains(f.frame))
+                .map(|f| f.task_id)
+                .collect();
             let tasks = write.tx.tasks_of_job(job).await?;
             let mut next_id = write.tx.next_task_id().await?;
             let mut next_index = tasks.iter().map(|t| t.index + 1).max().unwrap_or(0);
             let mut redone = Vec::new();
             for task in &tasks {
-                let covers = task_frames(&task.work).iter().any(|f| frames.contains(*f));
-                if !covers || !matches!(task.state, TaskState::Accepted { .. }) {
+                if !current.contains(&task.id) || !matches!(task.state, TaskState::Accepted { .. }) {
                     continue;
                 }
                 let again = TaskRow {

@@ -16,7 +16,7 @@ pub type LedgerPage = LedgerEntriesPage;
 
 /// Reads the whole journal (entries and seals) from a store.
 pub async fn read_journal<S: Store>(store: &S) -> ServiceResult<Journal> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_read().await?;
     let mut entries = Vec::new();
     let mut after = None;
     loop {

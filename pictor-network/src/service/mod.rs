@@ -2,12 +2,21 @@
 //!
 //! # Consistency
 //!
-//! Writes are serialised: a write holds the in-memory [`Ledger`] lock, opens one store transaction,
-//! reads rows, applies `pictor-core`'s pure state machines and ledger operations, and commits the rows,
-//! the new journal entries (sealed with the network key) and the job events together. If anything
-//! fails before the commit, the transaction rolls back and the in-memory ledger is rebuilt from the
-//! durable journal, so memory never runs ahead of the database. Reads run concurrently on their own
-//! transactions.
+//! Writes are serialised: a write holds the in-memory [`Ledger`] lock, opens one store write
+//! transaction, reads rows, applies `pictor-core`'s pure state machines and ledger operations, and
+//! commits the rows, the new journal entries (sealed with the network key) and the job events
+//! together. If anything fails before the commit, the transaction rolls back and the in-memory ledger
+//! is rebuilt from the durable journal, so memory never runs ahead of the database.
+//!
+//! # Lock order
+//!
+//! `ledger` lock → store write connection. Nothing takes them in the other order, and a write that
+//! moves no money may take the write connection alone ([`Store::begin_write`] serialises it).
+//!
+//! Reads take neither: they run on the store's read-only connections and read balances from
+//! [`Coordinator::committed_balance`], a map published after each commit under a short synchronous
+//! lock that is never held across an `.await`. So a burst of reads can slow other reads, but never
+//! holds up a write (docs/ARCHITECTURE.md, "Consistency and lock order").
 
 mod accounts;
 mod assets;
@@ -17,22 +26,26 @@ mod error;
 mod events;
 mod jobs;
 mod ledger;
+pub mod market;
 mod work;
 
 pub use auth::{Caller, hash_api_key};
 pub use error::{ServiceError, ServiceResult};
 pub use events::FINAL_EVENT_KINDS;
 pub use ledger::{LedgerPage, read_journal, verify_store};
+pub use market::MarketRules;
 
 use crate::blobs::{BlobLimits, FsBlobStore};
 use crate::store::{Store, StoreTx};
 use pictor_core::asset::ManifestLimits;
+use pictor_core::ledger::Account;
 use pictor_core::ledger::{Ledger, SigningKey};
 use pictor_core::pricing::PricingConfig;
 use pictor_core::task::TaskPolicy;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use tokio::sync::{Mutex, MutexGuard, broadcast};
 
 /// Settings of a coordinator, with documented defaults.
@@ -47,6 +60,12 @@ pub struct Config {
     /// Rejected results after which a worker is barred from a job (default 1: a checker's false
     /// reject is rarer than 1 in 1,000, and a barred honest worker only loses that job).
     pub block_after_rejects: u32,
+    /// Failed or expired attempts after which a worker is barred from a job (default 2): one worker
+    /// can spend at most this many of a task's attempts, so a job fails only when several workers
+    /// have failed it.
+    pub block_after_failures: u32,
+    /// What a worker may declare and what the network believes of it.
+    pub market: MarketRules,
     /// Escalations of one result before it counts as rejected (default 2).
     pub max_escalations: u32,
     /// Largest JSON request body, bytes (default 4 MiB).
@@ -72,6 +91,8 @@ impl Default for Config {
             check_lease_ttl_ms: 300_000,
             pricing: PricingConfig::default(),
             block_after_rejects: 1,
+            block_after_failures: 2,
+            market: MarketRules::default(),
             max_escalations: 2,
             max_body_bytes: 4 << 20,
             blob_limits: BlobLimits::default(),
@@ -113,6 +134,8 @@ pub struct Coordinator<S: Store> {
     blobs: FsBlobStore,
     config: Config,
     ledger: Mutex<Ledger>,
+    /// The balances as of the last commit, for readers (see the module's "Lock order").
+    committed_balances: RwLock<HashMap<Account, i128>>,
     key: SigningKey,
     events: broadcast::Sender<u64>,
     metrics: Metrics,
@@ -155,11 +178,13 @@ impl<S: Store> Coordinator<S> {
         let key = auth::load_or_create_network_key(&data_dir.join(NETWORK_KEY_FILE))?;
         let ledger = ledger::load(&store, &key.verifying_key()).await?;
         let (events, _) = broadcast::channel(1024);
+        let committed_balances = RwLock::new(ledger.accounts().collect());
         let coordinator = Arc::new(Coordinator {
             store,
             blobs,
             config,
             ledger: Mutex::new(ledger),
+            committed_balances,
             key,
             events,
             metrics: Metrics::default(),
@@ -204,10 +229,37 @@ impl<S: Store> Coordinator<S> {
         self.events.subscribe()
     }
 
+    /// The balance of `account` as of the last committed write, without waiting for a writer.
+    pub fn committed_balance(&self, account: Account) -> i128 {
+        // A poisoned lock only means a panic elsewhere while publishing; the map is still whole.
+        let balances = self
+            .committed_balances
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        balances.get(&account).copied().unwrap_or(0)
+    }
+
+    /// Publishes the balances the journal entries after `mark` changed (called after their commit).
+    fn publish_balances(&self, ledger: &Ledger, mark: usize) {
+        let entries = ledger.journal().entries().get(mark..).unwrap_or_default();
+        if entries.is_empty() {
+            return;
+        }
+        let mut balances = self
+            .committed_balances
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for entry in entries {
+            for account in [entry.posting.debit, entry.posting.credit] {
+                balances.insert(account, ledger.balance(account));
+            }
+        }
+    }
+
     async fn write(&self) -> ServiceResult<Write<'_, S::Tx>> {
         let ledger = self.ledger.lock().await;
         let journal_mark = ledger.journal().len();
-        let tx = self.store.begin().await?;
+        let tx = self.store.begin_write().await?;
         Ok(Write {
             tx,
             ledger,
@@ -248,6 +300,7 @@ impl<S: Store> Coordinator<S> {
             *ledger = ledger::load(&self.store, &self.key.verifying_key()).await?;
             return Err(error);
         }
+        self.publish_balances(&ledger, journal_mark);
         drop(ledger);
         for job in touched_jobs {
             // Nobody listening is fine.
@@ -256,7 +309,14 @@ impl<S: Store> Coordinator<S> {
         Ok(value)
     }
 
+    /// A read-only transaction: waits for neither the ledger nor the writer.
     async fn read(&self) -> ServiceResult<S::Tx> {
-        Ok(self.store.begin().await?)
+        Ok(self.store.begin_read().await?)
+    }
+
+    /// A write transaction for a change that moves no money: the write connection alone, without
+    /// the ledger lock (the lock order allows it; see the module's docs).
+    async fn write_without_ledger(&self) -> ServiceResult<S::Tx> {
+        Ok(self.store.begin_write().await?)
     }
 }

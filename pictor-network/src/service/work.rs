@@ -10,14 +10,15 @@ use super::jobs::{hold_transfer, task_frames};
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::blobs::BlobStore;
 use crate::clock::now_ms;
-use crate::store::{CheckRow, CheckState, JobRow, Store, StoreTx, TaskRow, WorkerRow};
+use crate::store::{
+    AttemptRow, CheckRow, CheckState, JobRow, Store, StoreTx, TaskRow, WorkRecord, WorkerRow,
+};
 use pictor_core::api::{
     ErrorCode, FailureReport, HeartbeatRequest, LeaseRenewal, RegisterWorkerRequest,
     ResultSubmission, Role, TaskLease, TaskStateView, WorkerView, result_signing_message,
 };
 use pictor_core::job::{JobEvent, JobState};
 use pictor_core::ledger::VerifyingKey;
-use pictor_core::pricing::WorkerOffer;
 use pictor_core::schedule::{self, engine::offer_is_eligible};
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{JobId, Money, TaskId, WorkerId};
@@ -26,18 +27,6 @@ use std::collections::HashMap;
 
 /// Pending tasks examined per lease request.
 const LEASE_SCAN: u32 = 256;
-
-/// The market offer of a registered worker.
-pub(crate) fn offer_of(worker: &WorkerRow) -> WorkerOffer {
-    WorkerOffer::individual(
-        WorkerId(worker.account_id),
-        worker.price,
-        f64::from(worker.speed_millis.max(1)) / 1000.0,
-        worker.hardware.vram_mib,
-        worker.hardware.vendor,
-        worker.hardware.renderers.clone(),
-    )
-}
 
 fn worker_view(worker: &WorkerRow, online_since: u64) -> WorkerView {
     WorkerView {
@@ -102,22 +91,28 @@ impl<S: Store> Coordinator<S> {
         if request.speed_millis == 0 || request.speed_millis > 1_000_000 {
             return Err(ServiceError::invalid("speed_millis", "must be 1..=1000000"));
         }
+        let market = &self.config.market;
+        if request.price_per_bench_hour > market.max_price_per_bench_hour {
+            return Err(ServiceError::invalid(
+                "price_per_bench_hour",
+                format!(
+                    "must be at most {} per bench-hour (this network's ceiling)",
+                    market.max_price_per_bench_hour
+                ),
+            ));
+        }
+        if !(1..=market.max_slots).contains(&request.slots) {
+            return Err(ServiceError::invalid(
+                "slots",
+                format!("must be 1..={}", market.max_slots),
+            ));
+        }
         if request.hardware.gpu_name.len() > 128 || request.hardware.renderers.len() > 16 {
             return Err(ServiceError::invalid(
                 "hardware",
                 "gpu_name ≤ 128 bytes, ≤ 16 renderers",
             ));
         }
-        offer_of(&WorkerRow {
-            account_id: caller.id(),
-            name: request.name.clone(),
-            public_key: key,
-            hardware: request.hardware.clone(),
-            price: request.price_per_bench_hour,
-            speed_millis: request.speed_millis,
-            last_seen_ms: 0,
-        })
-        .validate()?;
         let row = WorkerRow {
             account_id: caller.id(),
             name: request.name.clone(),
@@ -125,12 +120,12 @@ impl<S: Store> Coordinator<S> {
             hardware: request.hardware.clone(),
             price: request.price_per_bench_hour,
             speed_millis: request.speed_millis,
+            slots: request.slots,
             last_seen_ms: now_ms(),
+            record: WorkRecord::default(),
         };
-        // Every writer holds the ledger lock: a write transaction that began as a reader fails with
-        // SQLITE_BUSY_SNAPSHOT (517, "database is locked") when another writer commits first.
-        let _writer = self.ledger.lock().await;
-        let mut tx = self.store.begin().await?;
+        market.offer_of(&row).validate()?;
+        let mut tx = self.write_without_ledger().await?;
         tx.upsert_worker(&row).await?;
         tx.commit().await?;
         tracing::info!(worker = caller.id(), name = %row.name, "worker registered");
@@ -176,7 +171,14 @@ impl<S: Store> Coordinator<S> {
         let worker = self.registered_worker(&mut write.tx, caller).await?;
         write.tx.touch_worker(worker.account_id, now).await?;
         self.expire_in(write, now).await?;
-        let offer = offer_of(&worker);
+        let held = write.tx.count_leases_of(worker.account_id).await?;
+        if held >= u64::from(worker.slots) {
+            return Err(ServiceError::conflict(format!(
+                "this worker already holds {held} leases, as many as its {} declared slots; finish or fail one first",
+                worker.slots
+            )));
+        }
+        let offer = self.config.market.offer_of(&worker);
         let mut jobs: HashMap<u64, Option<JobRow>> = HashMap::new();
         for mut task in write.tx.leasable_tasks(LEASE_SCAN).await? {
             if let std::collections::hash_map::Entry::Vacant(slot) = jobs.entry(task.job_id) {
@@ -228,6 +230,16 @@ impl<S: Store> Coordinator<S> {
                     &"a lease did not produce a leased task",
                 ));
             };
+            write
+                .tx
+                .insert_attempt(&AttemptRow {
+                    task_id: task.id,
+                    attempt,
+                    worker_id: worker.account_id,
+                    leased_at_ms: now,
+                    delivered_at_ms: None,
+                })
+                .await?;
             if job.state == JobState::Queued {
                 job.state = job.state.apply(JobEvent::Start)?;
                 emit(write, &mut job, "started", json!({})).await?;
@@ -297,6 +309,10 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Loads the task a worker acts on and checks the caller holds its lease with `attempt`.
+    ///
+    /// Only a worker that leased this very attempt learns anything about the task: anyone else gets
+    /// the 404 of a task that does not exist. The attempt's holder gets 409 `stale_lease` once the
+    /// task moved on to a later attempt, and 409 `conflict` while its own attempt is past leasing.
     async fn held_task<T: StoreTx>(
         &self,
         tx: &mut T,
@@ -305,30 +321,35 @@ impl<S: Store> Coordinator<S> {
         attempt: u32,
     ) -> ServiceResult<TaskRow> {
         caller.require_any(&[Role::Worker, Role::Farm])?;
-        let task = tx
-            .task(task_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("task {task_id}")))?;
+        let not_found = || ServiceError::not_found(format!("task {task_id}"));
+        let task = tx.task(task_id).await?.ok_or_else(not_found)?;
         let holder = task.state.worker().map(|w| w.0);
         let current = current_attempt(&task.state);
-        match task.state {
-            TaskState::Leased { .. } if holder == Some(caller.id()) && current == attempt => {
-                Ok(task)
-            }
-            _ if attempt < current || (holder == Some(caller.id()) && attempt != current) => {
-                Err(ServiceError::new(
-                    ErrorCode::StaleLease,
-                    format!(
-                        "stale fencing token: task {task_id} is at attempt {current}, you presented {attempt}; drop this task"
-                    ),
-                ))
-            }
-            _ if holder == Some(caller.id()) => Err(ServiceError::conflict(format!(
-                "task {task_id} is {} and takes no more from its worker",
-                task.state.name()
-            ))),
-            _ => Err(ServiceError::not_found(format!("task {task_id}"))),
+        if matches!(task.state, TaskState::Leased { .. })
+            && holder == Some(caller.id())
+            && current == attempt
+        {
+            return Ok(task);
         }
+        let leased_it = tx
+            .attempt(task_id, attempt)
+            .await?
+            .is_some_and(|a| a.worker_id == caller.id());
+        if !leased_it {
+            return Err(not_found());
+        }
+        if attempt < current {
+            return Err(ServiceError::new(
+                ErrorCode::StaleLease,
+                format!(
+                    "stale fencing token: task {task_id} is at attempt {current}, you presented {attempt}; drop this task"
+                ),
+            ));
+        }
+        Err(ServiceError::conflict(format!(
+            "task {task_id} is {} and takes no more from its worker",
+            task.state.name()
+        )))
     }
 
     /// Extends a lease; `keep_going` is false when the job no longer wants the work.
@@ -349,15 +370,13 @@ impl<S: Store> Coordinator<S> {
             let now = now_ms();
             let mut task = match self.held_task(&mut write.tx, caller, task_id, request.attempt).await {
                 Ok(task) => task,
-                Err(error) => {
-                    if let Some(task) = write.tx.task(task_id).await?
-                        && task.state == TaskState::Cancelled
-                        && error.code != ErrorCode::NotFound
-                    {
-                        return Ok(LeaseRenewal { expires_at_ms: now, keep_going: false });
-                    }
-                    return Err(error);
+                // The attempt's own holder, told its task was cancelled: stop, nothing is wrong.
+                Err(error) if error.code == ErrorCode::Conflict
+                    && write.tx.task(task_id).await?.is_some_and(|t| t.state == TaskState::Cancelled) =>
+                {
+                    return Ok(LeaseRenewal { expires_at_ms: now, keep_going: false });
                 }
+                Err(error) => return Err(error),
             };
             write.tx.touch_worker(caller.id(), now).await?;
             task.state = task.state.apply(
@@ -476,6 +495,10 @@ impl<S: Store> Coordinator<S> {
         write.tx.update_task(&task).await?;
         write
             .tx
+            .mark_delivered(task.id, submission.attempt, now_ms())
+            .await?;
+        write
+            .tx
             .insert_check(&CheckRow {
                 id: 0,
                 task_id: task.id,
@@ -528,6 +551,8 @@ impl<S: Store> Coordinator<S> {
             )?;
             task.agreed_cost = None;
             write.tx.update_task(&task).await?;
+            self.count_failure(&mut write, task.job_id, caller.id())
+                .await?;
             self.after_requeue(
                 &mut write,
                 &task,
@@ -539,6 +564,45 @@ impl<S: Store> Coordinator<S> {
         }
         .await;
         self.finish(write, result).await
+    }
+
+    /// Counts a failed or expired attempt against its worker; after `block_after_failures` of them
+    /// in one job the worker is barred from the job. So one worker can spend only that many of a
+    /// task's attempts, and a job fails only when several workers have failed it.
+    async fn count_failure(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        job: u64,
+        worker: u64,
+    ) -> ServiceResult<()> {
+        let failures = write.tx.record_failure(job, worker).await?;
+        if failures >= self.config.block_after_failures {
+            write.tx.block_worker(job, worker).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds an accepted attempt to its worker's [`WorkRecord`]: the task's bench work and the wall
+    /// time from its lease to its result, which become the worker's measured speed.
+    pub(crate) async fn record_accepted_work(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        task: &TaskRow,
+        attempt: Option<u32>,
+    ) -> ServiceResult<()> {
+        let Some(attempt) = attempt else {
+            return Ok(());
+        };
+        if let Some(row) = write.tx.attempt(task.id, attempt).await?
+            && let Some(delivered) = row.delivered_at_ms
+        {
+            let wall_ms = delivered.saturating_sub(row.leased_at_ms).max(1);
+            write
+                .tx
+                .add_accepted_work(row.worker_id, task.work_bench_ms, wall_ms)
+                .await?;
+        }
+        Ok(())
     }
 
     /// After a task left its lease (failure, expiry, rejection): announce it, and fail the job if the
@@ -587,6 +651,9 @@ impl<S: Store> Coordinator<S> {
                 .apply(&TaskEvent::Expire { now_ms: now }, &self.config.task_policy)?;
             task.agreed_cost = None;
             write.tx.update_task(&task).await?;
+            if let Some(worker) = worker {
+                self.count_failure(write, task.job_id, worker).await?;
+            }
             Metrics::bump(&self.metrics.expired_leases);
             self.after_requeue(
                 write,

@@ -4,7 +4,8 @@
 //! Every change happens inside one [`StoreTx`]: the service reads rows, applies the pure state
 //! machines of `pictor-core`, writes the rows back together with the ledger entries and job events it
 //! produced, and commits once. A crash before the commit changes nothing; after it, everything is
-//! durable. Writers are serialised by the service (one ledger, one writer); readers run concurrently.
+//! durable. Writers are serialised (one ledger, one write connection); readers run concurrently on
+//! their own connections and never wait for a writer (see [`Store::begin_read`]).
 
 pub mod rows;
 pub mod sqlite;
@@ -44,8 +45,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A transaction.
     type Tx: StoreTx;
 
-    /// Starts a transaction.
-    fn begin(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+    /// Starts a write transaction. Writes are serialised (one at a time); a write never waits for
+    /// readers.
+    fn begin_write(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Starts a read-only transaction: a consistent snapshot that never waits for the writer. Any
+    /// write through it fails.
+    fn begin_read(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
 }
 
 /// One transaction. Dropping it without [`StoreTx::commit`] rolls it back.
@@ -211,6 +217,36 @@ pub trait StoreTx: Send {
         job: u64,
         worker: u64,
     ) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// Counts one more failed or expired attempt of `worker` in `job`; answers the new count.
+    fn record_failure(
+        &mut self,
+        job: u64,
+        worker: u64,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// Tasks the worker holds a lease on now.
+    fn count_leases_of(&mut self, worker: u64) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Records a new attempt (a lease) of a task.
+    fn insert_attempt(&mut self, row: &AttemptRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One attempt of a task.
+    fn attempt(
+        &mut self,
+        task: u64,
+        attempt: u32,
+    ) -> impl Future<Output = StoreResult<Option<AttemptRow>>> + Send;
+    /// Records when an attempt's result arrived.
+    fn mark_delivered(
+        &mut self,
+        task: u64,
+        attempt: u32,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds one accepted task's work and wall time to a worker's [`WorkRecord`].
+    fn add_accepted_work(
+        &mut self,
+        worker: u64,
+        bench_ms: u64,
+        wall_ms: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Bars a worker from a job.
     fn block_worker(
         &mut self,

@@ -33,10 +33,40 @@ pub struct WorkerRow {
     pub hardware: WorkerHardware,
     /// Price per bench-hour.
     pub price: Money,
-    /// Speed in thousandths of the reference machine.
+    /// Speed in thousandths of the reference machine, as the worker declared it.
     pub speed_millis: u32,
+    /// Tasks it may hold leases on at once.
+    pub slots: u32,
     /// Last request, Unix ms.
     pub last_seen_ms: u64,
+    /// What its accepted tasks measured (kept across re-registrations).
+    pub record: WorkRecord,
+}
+
+/// What a worker's accepted tasks measured: the network's own evidence of its speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkRecord {
+    /// Accepted tasks.
+    pub accepted_tasks: u64,
+    /// Their estimated work, bench-milliseconds.
+    pub bench_ms: u64,
+    /// Wall-clock milliseconds from each lease to its result, summed.
+    pub wall_ms: u64,
+}
+
+/// One attempt at a task: which worker leased it and when its result arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// The task.
+    pub task_id: u64,
+    /// The attempt (the lease's fencing token).
+    pub attempt: u32,
+    /// The worker that leased it.
+    pub worker_id: u64,
+    /// When it was leased, Unix ms.
+    pub leased_at_ms: u64,
+    /// When its result arrived, Unix ms.
+    pub delivered_at_ms: Option<u64>,
 }
 
 /// A committed scene manifest.

@@ -2,8 +2,8 @@
 //! power loss), foreign keys on, migrations embedded in the binary and run at open.
 
 use super::{
-    AccountRow, AssetRow, CheckRow, CheckState, Countable, EventRow, FrameRow, JobRow, Store,
-    StoreError, StoreResult, StoreTx, TaskRow, WorkerRow,
+    AccountRow, AssetRow, AttemptRow, CheckRow, CheckState, Countable, EventRow, FrameRow, JobRow,
+    Store, StoreError, StoreResult, StoreTx, TaskRow, WorkRecord, WorkerRow,
 };
 use pictor_core::Money;
 use serde::Serialize;
@@ -16,16 +16,33 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, applied in order; each runs once, inside a transaction.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "hardening: worker slots and record, task attempts, failures per job",
+        include_str!("../../migrations/0002_hardening.sql"),
+    ),
+];
+
+/// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
+/// how many reads run at once; more wait for a free connection (never for the writer).
+const READ_CONNECTIONS: u32 = 8;
 
 /// The SQLite implementation of [`Store`].
+///
+/// SQLite admits one writer at a time, so the store has exactly one write connection, and a pool
+/// of read-only connections beside it. A write waits only for the write connection (which the
+/// service's writers take one at a time anyway), never behind readers; readers wait only for each
+/// other. This is what keeps a burst of reads from freezing the writes (issue 13).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    readers: SqlitePool,
 }
 
 impl SqliteStore {
@@ -38,22 +55,30 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            readers: writer.clone(),
+            writer,
+        };
         store.migrate().await?;
-        Ok(store)
+        // The file is created and migrated: only now can read-only connections open it.
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(options.read_only(true).create_if_missing(false))
+            .await?;
+        Ok(SqliteStore { readers, ..store })
     }
 
-    /// The connection pool (for benchmarks that measure raw SQLite next to the service).
+    /// The write connection's pool (for benchmarks that measure raw SQLite next to the service).
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.writer
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
@@ -62,7 +87,7 @@ impl SqliteStore {
         .await?;
         tx.commit().await?;
         for (version, description, sql) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer.begin().await?;
             let applied: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
                     .bind(version)
@@ -96,9 +121,15 @@ pub struct SqliteTx {
 impl Store for SqliteStore {
     type Tx = SqliteTx;
 
-    async fn begin(&self) -> StoreResult<SqliteTx> {
+    async fn begin_write(&self) -> StoreResult<SqliteTx> {
         Ok(SqliteTx {
-            tx: self.pool.begin().await?,
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
+    async fn begin_read(&self) -> StoreResult<SqliteTx> {
+        Ok(SqliteTx {
+            tx: self.readers.begin().await?,
         })
     }
 }
@@ -183,7 +214,23 @@ fn worker_row(row: &SqliteRow) -> StoreResult<WorkerRow> {
         hardware: get_json(row, "hardware")?,
         price: money(row, "price")?,
         speed_millis: get_u32(row, "speed_millis")?,
+        slots: get_u32(row, "slots")?,
         last_seen_ms: get_u64(row, "last_seen_ms")?,
+        record: WorkRecord {
+            accepted_tasks: get_u64(row, "accepted_tasks")?,
+            bench_ms: get_u64(row, "accepted_bench_ms")?,
+            wall_ms: get_u64(row, "accepted_wall_ms")?,
+        },
+    })
+}
+
+fn attempt_row(row: &SqliteRow) -> StoreResult<AttemptRow> {
+    Ok(AttemptRow {
+        task_id: get_u64(row, "task_id")?,
+        attempt: get_u32(row, "attempt")?,
+        worker_id: get_u64(row, "worker_id")?,
+        leased_at_ms: get_u64(row, "leased_at_ms")?,
+        delivered_at_ms: get_opt_u64(row, "delivered_at_ms")?,
     })
 }
 
@@ -274,6 +321,14 @@ fn event_row(row: &SqliteRow) -> StoreResult<EventRow> {
     })
 }
 
+/// The worker holding a leased task (the `lease_worker` column).
+fn lease_holder(state: &pictor_core::task::TaskState) -> Option<u64> {
+    match state {
+        pictor_core::task::TaskState::Leased { worker, .. } => Some(worker.0),
+        _ => None,
+    }
+}
+
 fn lease_expiry(state: &pictor_core::task::TaskState) -> Option<u64> {
     match state {
         pictor_core::task::TaskState::Leased { expires_at_ms, .. } => Some(*expires_at_ms),
@@ -350,11 +405,11 @@ impl StoreTx for SqliteTx {
 
     async fn upsert_worker(&mut self, row: &WorkerRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO workers (account_id, name, public_key, hardware, price, speed_millis, last_seen_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO workers (account_id, name, public_key, hardware, price, speed_millis, slots, last_seen_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(account_id) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
                hardware = excluded.hardware, price = excluded.price, speed_millis = excluded.speed_millis,
-               last_seen_ms = excluded.last_seen_ms",
+               slots = excluded.slots, last_seen_ms = excluded.last_seen_ms",
         )
         .bind(to_i64(row.account_id, "account_id")?)
         .bind(&row.name)
@@ -362,6 +417,7 @@ impl StoreTx for SqliteTx {
         .bind(json(&row.hardware, "hardware")?)
         .bind(to_i64(row.price.micros(), "price")?)
         .bind(i64::from(row.speed_millis))
+        .bind(i64::from(row.slots))
         .bind(to_i64(row.last_seen_ms, "last_seen_ms")?)
         .execute(&mut *self.tx)
         .await?;
@@ -665,12 +721,13 @@ impl StoreTx for SqliteTx {
             .map(|outputs| json(outputs, "outputs"))
             .transpose()?;
         sqlx::query(
-            "UPDATE tasks SET state = ?, state_name = ?, lease_expires_ms = ?, outputs = ?, hold = ?,
-               hold_generation = ?, hold_open = ?, agreed_cost = ?, rejects = ? WHERE id = ?",
+            "UPDATE tasks SET state = ?, state_name = ?, lease_expires_ms = ?, lease_worker = ?, outputs = ?,
+               hold = ?, hold_generation = ?, hold_open = ?, agreed_cost = ?, rejects = ? WHERE id = ?",
         )
         .bind(json(&row.state, "state")?)
         .bind(row.state.name())
         .bind(lease_expiry(&row.state).map(|ms| to_i64(ms, "lease_expires_ms")).transpose()?)
+        .bind(lease_holder(&row.state).map(|w| to_i64(w, "lease_worker")).transpose()?)
         .bind(outputs)
         .bind(to_i64(row.hold.micros(), "hold")?)
         .bind(i64::from(row.hold_generation))
@@ -747,6 +804,89 @@ impl StoreTx for SqliteTx {
         .fetch_one(&mut *self.tx)
         .await?;
         u32::try_from(rejects).map_err(|_| StoreError::OutOfRange { column: "rejects" })
+    }
+
+    async fn record_failure(&mut self, job: u64, worker: u64) -> StoreResult<u32> {
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO job_workers (job_id, worker_id, failures) VALUES (?, ?, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET failures = failures + 1 RETURNING failures",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u32::try_from(failures).map_err(|_| StoreError::OutOfRange { column: "failures" })
+    }
+
+    async fn count_leases_of(&mut self, worker: u64) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE lease_worker = ? AND state_name = 'leased'",
+        )
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
+    }
+
+    async fn insert_attempt(&mut self, row: &AttemptRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO task_attempts (task_id, attempt, worker_id, leased_at_ms, delivered_at_ms)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(to_i64(row.task_id, "task_id")?)
+        .bind(i64::from(row.attempt))
+        .bind(to_i64(row.worker_id, "worker_id")?)
+        .bind(to_i64(row.leased_at_ms, "leased_at_ms")?)
+        .bind(
+            row.delivered_at_ms
+                .map(|ms| to_i64(ms, "delivered_at_ms"))
+                .transpose()?,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn attempt(&mut self, task: u64, attempt: u32) -> StoreResult<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM task_attempts WHERE task_id = ? AND attempt = ?")
+            .bind(to_i64(task, "task_id")?)
+            .bind(i64::from(attempt))
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(attempt_row)
+            .transpose()
+    }
+
+    async fn mark_delivered(&mut self, task: u64, attempt: u32, now_ms: u64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE task_attempts SET delivered_at_ms = ? WHERE task_id = ? AND attempt = ?",
+        )
+        .bind(to_i64(now_ms, "delivered_at_ms")?)
+        .bind(to_i64(task, "task_id")?)
+        .bind(i64::from(attempt))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_accepted_work(
+        &mut self,
+        worker: u64,
+        bench_ms: u64,
+        wall_ms: u64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE workers SET accepted_tasks = accepted_tasks + 1,
+               accepted_bench_ms = accepted_bench_ms + ?, accepted_wall_ms = accepted_wall_ms + ?
+             WHERE account_id = ?",
+        )
+        .bind(to_i64(bench_ms, "accepted_bench_ms")?)
+        .bind(to_i64(wall_ms, "accepted_wall_ms")?)
+        .bind(to_i64(worker, "account_id")?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 
     async fn block_worker(&mut self, job: u64, worker: u64) -> StoreResult<()> {

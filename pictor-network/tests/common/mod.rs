@@ -77,13 +77,23 @@ impl Network {
 
     /// Opens an account of `role` and answers a client with its key and its id.
     pub async fn account(&self, role: Role, name: &str) -> (Client, AccountId) {
+        let (client, id, _) = self.account_with_key(role, name).await;
+        (client, id)
+    }
+
+    /// Opens an account of `role`: a client, its id and its API key (for raw HTTP calls).
+    pub async fn account_with_key(&self, role: Role, name: &str) -> (Client, AccountId, String) {
         let created = self
             .admin
             .accounts()
             .create(role, name)
             .await
             .expect("account");
-        (client(&self.url, &created.api_key), created.account.id)
+        (
+            client(&self.url, &created.api_key),
+            created.account.id,
+            created.api_key,
+        )
     }
 
     /// A creator with `credits` deposited.
@@ -139,6 +149,7 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
         },
         price_per_bench_hour: Money::from_credits(price_credits).expect("price"),
         speed_millis: 1000,
+        slots: 4,
     }
 }
 
