@@ -45,11 +45,23 @@ pub async fn serve<S: crate::store::Store>(
     let sweeper = {
         let coordinator = coordinator.clone();
         let interval = Duration::from_millis(coordinator.config().sweep_interval_ms.max(10));
+        // Abandoned uploads are looked for a few times per TTL, at most once a minute.
+        let upload_sweep =
+            Duration::from_millis((coordinator.config().upload_ttl_ms / 4).clamp(10, 60_000));
         tokio::spawn(async move {
+            let mut last_upload_sweep = tokio::time::Instant::now();
             loop {
                 tokio::time::sleep(interval).await;
                 if let Err(error) = coordinator.sweep().await {
                     tracing::warn!(%error, "lease sweep failed");
+                }
+                if last_upload_sweep.elapsed() >= upload_sweep {
+                    last_upload_sweep = tokio::time::Instant::now();
+                    match coordinator.expire_uploads().await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::info!(removed, "abandoned uploads removed"),
+                        Err(error) => tracing::warn!(%error, "upload sweep failed"),
+                    }
                 }
             }
         })

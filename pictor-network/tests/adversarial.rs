@@ -594,3 +594,89 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
         "the database, the keys and the scene's blobs: {files}"
     );
 }
+
+// ----- 6. abandoned uploads expire, and each account has a storage quota ---------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_uploads_count_against_a_quota_and_expire() {
+    let mut config = Config::default();
+    config.storage_quota_bytes = 1_000_000;
+    config.upload_ttl_ms = 400;
+    config.sweep_interval_ms = 20;
+    let network = Network::start(config).await;
+    let (creator, _, key) = network.account_with_key(Role::Creator, "studio").await;
+    let http = reqwest::Client::new();
+    let put = |hash: String, size: u64, offset: u64, bytes: Vec<u8>| {
+        let request = http
+            .put(format!(
+                "{}/v1/blobs/{hash}?size={size}&offset={offset}",
+                network.url
+            ))
+            .bearer_auth(&key)
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        async move {
+            let response = request.send().await.expect("answer");
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // An 8 GiB announcement is over the quota before a byte is stored.
+    let (status, body) = put("ab".repeat(32), 8 << 30, 0, vec![0; 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("quota")),
+        "{body}"
+    );
+
+    // A 600 kB upload left after its first chunk counts in full: a second of 500 kB is refused.
+    let first = vec![1u8; 600_000];
+    let first_hash = blake3::hash(&first).to_hex().to_string();
+    let (status, body) = put(first_hash.clone(), 600_000, 0, first[..100_000].to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = vec![2u8; 500_000];
+    let second_hash = blake3::hash(&second).to_hex().to_string();
+    let (status, body) = put(second_hash, 500_000, 0, second[..1000].to_vec()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+
+    // Abandoned, the first expires; its space is free again.
+    let staged = network.data.path().join("blobs/uploads");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = creator
+            .assets()
+            .missing(vec![first_hash.clone()])
+            .await
+            .expect("missing");
+        assert_eq!(status, vec![first_hash.clone()]);
+        let left = std::fs::read_dir(&staged)
+            .expect("uploads dir")
+            .flat_map(|owner| std::fs::read_dir(owner.expect("owner").path()).expect("list"))
+            .count();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned upload never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    creator
+        .assets()
+        .upload_bytes(vec![3u8; 900_000])
+        .await
+        .expect("the freed space takes a 900 kB blob");
+    // Held blobs count too.
+    let error = creator
+        .assets()
+        .upload_bytes(vec![4u8; 200_000])
+        .await
+        .expect_err("over the quota");
+    assert_eq!(error.status(), Some(413), "{error}");
+}

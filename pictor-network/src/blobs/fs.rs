@@ -11,13 +11,14 @@ use super::error::{BlobError, BlobResult};
 use super::upload::{BlobLimits, UploadKey, check_chunk};
 use super::{BlobStore, UploadProgress};
 use bytes::Bytes;
-use pictor_core::BlobHash;
 use pictor_core::asset::hash_reader;
+use pictor_core::{AccountId, BlobHash};
 use std::collections::HashMap;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 /// A blob store on a local folder. Cheap to clone: clones share the folder, the upload locks and
 /// the [`bytes_received`](BlobStore::bytes_received) counter.
@@ -290,6 +291,64 @@ impl BlobStore for FsBlobStore {
     fn bytes_received(&self) -> u64 {
         self.inner.received.load(Ordering::Relaxed)
     }
+
+    async fn staged_bytes(&self, owner: AccountId) -> BlobResult<u64> {
+        let dir = self.inner.uploads.join(owner.to_string());
+        tokio::task::spawn_blocking(move || {
+            let mut total = 0u64;
+            for (name, _) in staging_files(&dir)? {
+                // `<hash>-<size>`: the announced size is part of the name.
+                let announced = name
+                    .rsplit_once('-')
+                    .and_then(|(_, size)| size.parse::<u64>().ok())
+                    .unwrap_or(0);
+                total = total.saturating_add(announced);
+            }
+            Ok(total)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn expire_uploads(&self, max_age: Duration) -> BlobResult<u64> {
+        let uploads = self.inner.uploads.clone();
+        tokio::task::spawn_blocking(move || {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(max_age)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            let mut removed = 0;
+            for (owner, _) in staging_files(&uploads)? {
+                for (_, path) in staging_files(&uploads.join(owner))? {
+                    let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+                    if modified.is_ok_and(|time| time < cutoff) {
+                        remove_if_present(&path)?;
+                        removed += 1;
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+/// The entries of `dir` as (file name, path); none when `dir` does not exist.
+fn staging_files(dir: &Path) -> BlobResult<Vec<(String, PathBuf)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(BlobError::io(format!("listing {}", dir.display()), error)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|error| BlobError::io(format!("listing {}", dir.display()), error))?;
+        if let Some(name) = entry.file_name().to_str() {
+            files.push((name.to_string(), entry.path()));
+        }
+    }
+    Ok(files)
 }
 
 /// The length of a staging file, 0 if there is none.

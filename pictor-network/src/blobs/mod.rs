@@ -20,7 +20,9 @@ pub use pictor_core::api::UploadProgress;
 pub use upload::{BlobLimits, UploadKey, check_chunk};
 
 use bytes::Bytes;
+use pictor_core::AccountId;
 use std::future::Future;
+use std::time::Duration;
 
 /// A content-addressed blob store. Every future it returns is `Send`, so handlers can be spawned.
 pub trait BlobStore: Send + Sync + 'static {
@@ -69,4 +71,12 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Total chunk bytes accepted by [`append`](BlobStore::append) since the store was opened (not
     /// counting [`put`](BlobStore::put)): a re-upload the client skipped moves nothing.
     fn bytes_received(&self) -> u64;
+
+    /// The announced sizes of `owner`'s uploads in progress, summed: what they will take once
+    /// complete (a quota counts them in full, so many small starts cannot outgrow it).
+    fn staged_bytes(&self, owner: AccountId) -> impl Future<Output = BlobResult<u64>> + Send;
+
+    /// Removes the uploads nobody appended to for `max_age` (abandoned ones; a client resuming
+    /// later starts over); answers how many were removed.
+    fn expire_uploads(&self, max_age: Duration) -> impl Future<Output = BlobResult<u64>> + Send;
 }

@@ -9,7 +9,9 @@ use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pictor_core::api::JobView;
 use pictor_core::job::JobState;
-use pictor_core::{AssetId, FrameSet, JobId, JobSpec, OutputFormat, Quote, RendererKind, Tier};
+use pictor_core::{
+    AssetId, FrameSet, JobId, JobSpec, Money, OutputFormat, Quote, RendererKind, Tier,
+};
 use pictor_sdk::{Client, UploadedAsset};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -100,6 +102,11 @@ pub struct SpecArgs {
     /// Renderer.
     #[arg(long, value_enum, default_value = "builtin")]
     renderer: RendererArg,
+    /// `submit`: the most you agree to have held, in credits. Without it, `submit` quotes first,
+    /// shows the quote, and agrees to exactly its hold: the network refuses the job rather than
+    /// hold more (if the market moved in between, quote again).
+    #[arg(long, value_name = "CREDITS")]
+    max_cost: Option<String>,
     /// Print one JSON object instead of a summary (and no progress bar).
     #[arg(long)]
     json: bool,
@@ -257,13 +264,36 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
     let client = args.network.client()?;
     // Refuse bad settings before uploading anything.
     build_spec(&args, AssetId::of_bytes(b"settings check"))?;
+    let max_cost: Option<Money> = args
+        .max_cost
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("--max-cost: {error}"))?;
     runtime()?.block_on(async {
         let asset = upload_scene(&client, &args).await?;
         let spec = build_spec(&args, asset.id.clone())?;
         if submit {
+            // The creator agrees to a cost before anything is held: the one given, or the quote's
+            // hold, shown first.
+            let agreed = match max_cost {
+                Some(max_cost) => max_cost,
+                None => {
+                    let quote = client
+                        .quotes()
+                        .create(spec.clone())
+                        .await
+                        .context("quoting the job")?;
+                    if !args.json {
+                        eprintln!("{}", quote_line(&quote, &asset.id));
+                    }
+                    quote.escrow_hold
+                }
+            };
             let job = client
                 .jobs()
                 .submit(spec)
+                .max_cost(agreed)
                 .send()
                 .await
                 .context("submitting the job")?;
@@ -292,21 +322,25 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
                 };
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                println!(
-                    "cost {} credits (P50) to {} credits (P90); ETA {} (P50) to {} (P90); \
-                     escrow hold {} credits{} (scene {})",
-                    quote.cost_p50,
-                    quote.cost_p90,
-                    duration(quote.eta_p50_secs),
-                    duration(quote.eta_p90_secs),
-                    quote.escrow_hold,
-                    if quote.capped { ", capped" } else { "" },
-                    asset.id
-                );
+                println!("{}", quote_line(&quote, &asset.id));
             }
         }
         anyhow::Ok(())
     })
+}
+
+/// The one-line summary of a quote.
+fn quote_line(quote: &Quote, scene: &AssetId) -> String {
+    format!(
+        "cost {} credits (P50) to {} credits (P90); ETA {} (P50) to {} (P90); \
+         escrow hold {} credits{} (scene {scene})",
+        quote.cost_p50,
+        quote.cost_p90,
+        duration(quote.eta_p50_secs),
+        duration(quote.eta_p90_secs),
+        quote.escrow_hold,
+        if quote.capped { ", capped" } else { "" },
+    )
 }
 
 /// `1h 02m`, `3m 20s`, `12s`.

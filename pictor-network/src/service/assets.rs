@@ -8,7 +8,7 @@
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::blobs::{BlobStore, UploadKey};
 use crate::store::{AssetRow, Store, StoreTx};
-use pictor_core::api::{MissingBlobsResponse, Role, UploadProgress};
+use pictor_core::api::{ErrorCode, MissingBlobsResponse, Role, UploadProgress};
 use pictor_core::asset::Manifest;
 use pictor_core::{AccountId, BlobHash};
 use serde::{Deserialize, Serialize};
@@ -108,16 +108,52 @@ impl<S: Store> Coordinator<S> {
                 });
             }
         }
-        let progress = self
-            .blobs
-            .append(&self.upload_key(caller, hash, size), offset, chunk)
-            .await?;
+        let key = self.upload_key(caller, hash, size);
+        self.check_quota(caller, &key, offset).await?;
+        let progress = self.blobs.append(&key, offset, chunk).await?;
         if progress.complete {
             let mut tx = self.write_without_ledger().await?;
             tx.add_blob_holder(caller.id(), &hex, size).await?;
             tx.commit().await?;
         }
         Ok(progress)
+    }
+
+    /// Refuses a chunk that would take the caller past its storage quota: the blobs it holds plus
+    /// its uploads in progress at their announced sizes (this one included, once).
+    async fn check_quota(
+        &self,
+        caller: &Caller,
+        key: &UploadKey,
+        offset: u64,
+    ) -> ServiceResult<()> {
+        let held = {
+            let mut tx = self.read().await?;
+            tx.held_bytes(caller.id()).await?
+        };
+        let mut staged = self.blobs.staged_bytes(key.owner).await?;
+        if offset == 0 {
+            // Not staged yet (or starting over): count it now.
+            staged = staged.saturating_add(key.size);
+        }
+        let quota = self.config.storage_quota_bytes;
+        let total = held.saturating_add(staged);
+        if total > quota {
+            return Err(ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "storage quota: this account holds {held} bytes and has {staged} bytes of uploads in progress, over its {quota}-byte quota; finish or abandon uploads (they expire after {} s)",
+                    self.config.upload_ttl_ms / 1000
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Removes uploads abandoned for longer than `upload_ttl_ms`; answers how many.
+    pub async fn expire_uploads(&self) -> ServiceResult<u64> {
+        let max_age = std::time::Duration::from_millis(self.config.upload_ttl_ms);
+        Ok(self.blobs.expire_uploads(max_age).await?)
     }
 
     /// Commits a scene manifest whose blobs the caller has all uploaded.

@@ -72,6 +72,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Blob size limits.
     pub blob_limits: BlobLimits,
+    /// Bytes one account may hold in blobs, counting its uploads in progress at their announced
+    /// size (default 64 GiB, a manifest's limit). Keeps one tenant from filling the disk every
+    /// tenant and the ledger write to.
+    pub storage_quota_bytes: u64,
+    /// An upload nobody appended to for this long is removed (default 24 h).
+    pub upload_ttl_ms: u64,
     /// Manifest limits.
     pub manifest_limits: ManifestLimits,
     /// The reference machine's speed in samples × pixels per second, which turns a spec into
@@ -96,6 +102,8 @@ impl Default for Config {
             max_escalations: 2,
             max_body_bytes: 4 << 20,
             blob_limits: BlobLimits::default(),
+            storage_quota_bytes: 64 << 30,
+            upload_ttl_ms: 24 * 3_600_000,
             manifest_limits: ManifestLimits::default(),
             reference_samples_px_per_sec: pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC,
             worker_online_ms: 60_000,

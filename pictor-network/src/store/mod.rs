@@ -114,6 +114,8 @@ pub trait StoreTx: Send {
         hash: &str,
         size: u64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Bytes of the blobs `account` holds (what counts against its storage quota).
+    fn held_bytes(&mut self, account: u64) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Stores a committed manifest (idempotent per owner and id).
     fn insert_asset(&mut self, row: &AssetRow) -> impl Future<Output = StoreResult<()>> + Send;
     /// A manifest committed by `owner`.

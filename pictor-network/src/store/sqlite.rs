@@ -474,6 +474,16 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn held_bytes(&mut self, account: u64) -> StoreResult<u64> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM blob_holders WHERE account_id = ?",
+        )
+        .bind(to_i64(account, "account_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u64::try_from(total).map_err(|_| StoreError::OutOfRange { column: "size" })
+    }
+
     async fn insert_asset(&mut self, row: &AssetRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO assets (owner, id, manifest, total_size, files) VALUES (?, ?, ?, ?, ?)
