@@ -8,7 +8,12 @@
 //! - `upload/folder_1gib` vs `upload/file_copy_1gib`: uploading a 1 GiB scene folder (16 files of
 //!   64 MiB) over loopback with the SDK, against copying the same files on the same disk.
 //!
-//! Run: `cargo bench -p pictor-network --bench network` (add `-- settle` or `-- upload` for one group).
+//! - `burst/cycle_under_reads` vs `burst/cycle_quiet`: the same task cycle while 200 concurrent
+//!   `GET /v1/jobs?limit=50` run against the coordinator without pause, against the cycle alone;
+//!   both also print the p50/p99 latency of each write request (lease, result, verdict).
+//!
+//! Run: `cargo bench -p pictor-network --bench network` (add `-- settle`, `-- upload` or `-- burst`
+//! for one group).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -228,5 +233,142 @@ fn upload(c: &mut Criterion) {
     let _ = scene_folder;
 }
 
-criterion_group!(benches, settle, upload);
+/// Lease, result and verdict, each timed as one write request.
+async fn timed_cycle(
+    worker: &pictor_sdk::Client,
+    key: &ed25519_dalek::SigningKey,
+    checker: &pictor_sdk::Client,
+    latencies: &mut Vec<Duration>,
+) {
+    let started = Instant::now();
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
+    latencies.push(started.elapsed());
+    let started = Instant::now();
+    common::deliver(worker, key, &lease, "bench")
+        .await
+        .expect("result");
+    latencies.push(started.elapsed());
+    let started = Instant::now();
+    if let Some(check) = checker.checks().lease().await.expect("check lease") {
+        checker
+            .checks()
+            .verdict(check.check, Verdict::Accept, serde_json::json!({}))
+            .await
+            .expect("verdict");
+    }
+    latencies.push(started.elapsed());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn burst(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("burst");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for under_reads in [false, true] {
+        let (network, creator_key) = rt.block_on(async {
+            let network = Network::start(Config::default()).await;
+            let (creator, id, key) = network.account_with_key(Role::Creator, "studio").await;
+            network
+                .admin
+                .accounts()
+                .deposit(
+                    id,
+                    pictor_core::Money::from_credits(100_000).expect("credits"),
+                )
+                .send()
+                .await
+                .expect("deposit");
+            let (_dir, folder) = scene_folder();
+            let asset = creator
+                .assets()
+                .upload_folder(&folder, "scene.toml")
+                .send()
+                .await
+                .expect("upload");
+            // ~150 jobs to list, then the big job the cycle draws its tasks from.
+            for _ in 0..150 {
+                let spec = JobSpec::builder(asset.id.clone(), "1".parse().expect("frames"))
+                    .resolution(16, 16)
+                    .samples(1)
+                    .build()
+                    .expect("spec");
+                creator.jobs().submit(spec).send().await.expect("submit");
+            }
+            let spec =
+                JobSpec::builder(asset.id, format!("1-{JOB_FRAMES}").parse().expect("frames"))
+                    .resolution(16, 16)
+                    .samples(1)
+                    .build()
+                    .expect("spec");
+            creator.jobs().submit(spec).send().await.expect("submit");
+            (network, key)
+        });
+        let (worker, key) = rt.block_on(async {
+            let (worker, _, key) = network.worker("w", 1).await;
+            (worker, key)
+        });
+        let (checker, _) = rt.block_on(network.account(Role::Checker, "checker"));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        if under_reads {
+            let http = reqwest::Client::new();
+            for _ in 0..200 {
+                let (http, stop) = (http.clone(), stop.clone());
+                let url = format!("{}/v1/jobs?limit=50", network.url);
+                let key = creator_key.clone();
+                readers.push(rt.spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let response = http.get(&url).bearer_auth(&key).send().await;
+                        let status = response.expect("answer").status();
+                        assert!(status.is_success(), "a read answered {status}");
+                    }
+                }));
+            }
+        }
+        let mut latencies = Vec::new();
+        let name = if under_reads {
+            "cycle_under_reads"
+        } else {
+            "cycle_quiet"
+        };
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        timed_cycle(&worker, &key, &checker, &mut latencies).await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            rt.block_on(reader).expect("reader");
+        }
+        latencies.sort_unstable();
+        eprintln!(
+            "burst/{name}: {} write requests, p50 {:?}, p99 {:?}, max {:?}",
+            latencies.len(),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or_default()
+        );
+        drop(network);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, settle, upload, burst);
 criterion_main!(benches);

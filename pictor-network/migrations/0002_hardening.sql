@@ -25,3 +25,20 @@ CREATE TABLE task_attempts (
 
 -- Failed or expired attempts per job and worker: repeated failures bar the worker from the job.
 ALTER TABLE job_workers ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+
+-- A job split into more tasks than one write should insert is materialised in batches (so a
+-- 100,000-frame job never holds the write path for long): while it is, this row keeps the tasks'
+-- holds (little-endian u64 micro-credits, one per task, in split order), the next task to insert,
+-- and the generation of the pending "reservation" transfer that holds the rest of the escrow.
+CREATE TABLE job_splits (
+    job_id                 INTEGER PRIMARY KEY REFERENCES jobs(id),
+    next_index             INTEGER NOT NULL,
+    total                  INTEGER NOT NULL,
+    holds                  BLOB NOT NULL,
+    reservation_generation INTEGER NOT NULL
+);
+
+-- Jobs that ended (cancelled, failed) with tasks still to close, closed in batches likewise.
+CREATE TABLE jobs_closing (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs(id)
+);

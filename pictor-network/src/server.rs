@@ -55,6 +55,9 @@ pub async fn serve<S: crate::store::Store>(
                 if let Err(error) = coordinator.sweep().await {
                     tracing::warn!(%error, "lease sweep failed");
                 }
+                if let Err(error) = coordinator.finish_batches().await {
+                    tracing::warn!(%error, "finishing a job's batches failed");
+                }
                 if last_upload_sweep.elapsed() >= upload_sweep {
                     last_upload_sweep = tokio::time::Instant::now();
                     match coordinator.expire_uploads().await {

@@ -9,17 +9,18 @@
 //! funds`) and resumes on the deposit that covers them.
 
 use super::accounts::request_hash;
+use super::batches::{PlannedTask, planned_tasks};
 use super::events::emit;
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::clock::now_ms;
-use crate::store::{JobRow, Store, StoreTx, TaskRow};
+use crate::store::{JobRow, SplitRow, Store, StoreTx, TaskRow, TaskSummary};
 use pictor_core::api::{ErrorCode, FrameView, JobView, PauseReason, Role};
 use pictor_core::job::{FrameSet, JobEvent, JobSpec, JobState, Tier};
 use pictor_core::ledger::{Account, TransferId};
 use pictor_core::money::Rounding;
 use pictor_core::pricing::{Quote, WorkEstimate, WorkerOffer};
 use pictor_core::schedule::{self, MarketView};
-use pictor_core::task::{TaskEvent, TaskState, TaskWork, split};
+use pictor_core::task::{TaskState, TaskWork};
 use pictor_core::{AccountId, JobId, Money, TaskId};
 use serde_json::json;
 
@@ -98,25 +99,27 @@ fn split_hold(
     Ok(holds)
 }
 
-fn build_job_view(job: &JobRow, tasks: &[TaskRow], escrow: i128) -> ServiceResult<JobView> {
-    let accepted: Vec<&TaskRow> = tasks
-        .iter()
-        .filter(|t| matches!(t.state, TaskState::Accepted { .. }))
-        .collect();
-    let spent = Money::sum(accepted.iter().filter_map(|t| t.agreed_cost))?;
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    Ok(JobView {
+fn build_job_view(job: &JobRow, tasks: TaskSummary, escrow: i128) -> JobView {
+    let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    JobView {
         id: JobId(job.id),
         state: job.state,
         spec: job.spec.clone(),
-        tasks_total: count(tasks.len()),
-        tasks_accepted: count(accepted.len()),
+        tasks_total: count(tasks.total),
+        tasks_accepted: count(tasks.accepted),
         escrow: Money::from_micros(u64::try_from(escrow.max(0)).unwrap_or(u64::MAX)),
-        spent,
+        spent: tasks.spent,
         paused_reason: job.paused_reason,
         quote: job.quote.clone(),
         created_at_ms: job.created_at_ms,
-    })
+    }
+}
+
+/// What a submit prices and plans before its write begins.
+struct PreparedJob {
+    quote: Quote,
+    tasks: Vec<PlannedTask>,
+    holds: Vec<Money>,
 }
 
 impl<S: Store> Coordinator<S> {
@@ -254,9 +257,9 @@ impl<S: Store> Coordinator<S> {
         tx: &mut T,
         job: &JobRow,
     ) -> ServiceResult<JobView> {
-        let tasks = tx.tasks_of_job(job.id).await?;
+        let tasks = tx.task_summary(job.id).await?;
         let escrow = self.committed_balance(job_account(job.id));
-        build_job_view(job, &tasks, escrow)
+        Ok(build_job_view(job, tasks, escrow))
     }
 
     /// Submits a job: quotes it, holds the escrow, splits it into tasks. With an idempotency key, a
@@ -280,11 +283,58 @@ impl<S: Store> Coordinator<S> {
             ));
         }
         let hash = request_hash(spec)?;
+        // Pricing and planning are CPU work: done before the write begins, so they never hold
+        // up the other writes. The write re-checks what may have changed (the key, the balance).
+        let prepared = self.prepare_job(caller, spec, max_cost).await?;
         let mut write = self.write().await?;
         let result = self
-            .submit_in(&mut write, caller, spec, max_cost, idempotency_key, &hash)
+            .submit_in(&mut write, caller, spec, idempotency_key, &hash, &prepared)
             .await;
-        self.finish(write, result).await
+        let (view, created) = self.finish(write, result).await?;
+        if !created {
+            return Ok((view, false));
+        }
+        // A big job's remaining tasks, a batch per write (see `batches`).
+        self.finish_split(view.id.0).await?;
+        let mut tx = self.read().await?;
+        let row = self.visible_job(&mut tx, caller, view.id.0).await?;
+        Ok((self.job_view(&mut tx, &row).await?, true))
+    }
+
+    /// Quotes `spec` on the market, checks the cost against the creator's `max_cost`, splits it
+    /// into tasks and shares the hold over them as the quote's plan priced them.
+    async fn prepare_job(
+        &self,
+        caller: &Caller,
+        spec: &JobSpec,
+        max_cost: Option<Money>,
+    ) -> ServiceResult<PreparedJob> {
+        let (quote, offers) = {
+            let mut tx = self.read().await?;
+            self.owned_asset(&mut tx, caller, spec).await?;
+            self.quote_in(&mut tx, spec).await?
+        };
+        if let Some(max_cost) = max_cost
+            && quote.escrow_hold > max_cost
+        {
+            return Err(ServiceError {
+                code: ErrorCode::Infeasible,
+                message: format!(
+                    "the escrow hold is now {}, above the {max_cost} you confirmed; quote again",
+                    quote.escrow_hold
+                ),
+                field: Some("max_cost".into()),
+            });
+        }
+        let tasks = planned_tasks(spec, self.bench_secs_per_frame(spec))?;
+        let pixel_frames: Vec<u64> = tasks.iter().map(|t| t.work.pixel_frames(spec)).collect();
+        let planned = self.planned_costs(spec, offers, tasks.len())?;
+        let holds = split_hold(quote.escrow_hold, planned.as_deref(), &pixel_frames)?;
+        Ok(PreparedJob {
+            quote,
+            tasks,
+            holds,
+        })
     }
 
     async fn submit_in(
@@ -292,9 +342,9 @@ impl<S: Store> Coordinator<S> {
         write: &mut Write<'_, S::Tx>,
         caller: &Caller,
         spec: &JobSpec,
-        max_cost: Option<Money>,
         idempotency_key: Option<&str>,
         hash: &str,
+        prepared: &PreparedJob,
     ) -> ServiceResult<(JobView, bool)> {
         if let Some(key) = idempotency_key
             && let Some(existing) = write.tx.job_by_idempotency_key(caller.id(), key).await?
@@ -308,26 +358,13 @@ impl<S: Store> Coordinator<S> {
             return Ok((view, false));
         }
         self.owned_asset(&mut write.tx, caller, spec).await?;
-        let (quote, offers) = self.quote_in(&mut write.tx, spec).await?;
-        if let Some(max_cost) = max_cost
-            && quote.escrow_hold > max_cost
-        {
-            return Err(ServiceError {
-                code: ErrorCode::Infeasible,
-                message: format!(
-                    "the escrow hold is now {}, above the {max_cost} you confirmed; quote again",
-                    quote.escrow_hold
-                ),
-                field: Some("max_cost".into()),
-            });
-        }
+        let quote = &prepared.quote;
         let creator = Account::Creator(AccountId(caller.id()));
         let balance =
             Money::from_micros(u64::try_from(write.ledger.balance(creator).max(0)).unwrap_or(0));
         if balance < quote.escrow_hold {
             return Err(shortfall_error(balance, quote.escrow_hold));
         }
-        let works = split(spec)?;
         let mut job = JobRow {
             id: 0,
             owner: caller.id(),
@@ -341,51 +378,28 @@ impl<S: Store> Coordinator<S> {
             event_seq: 0,
         };
         job.id = write.tx.insert_job(&job).await?;
-        let pixel_frames: Vec<u64> = works.iter().map(|w| w.pixel_frames(spec)).collect();
-        let per_frame_ms = self.bench_secs_per_frame(spec) * 1000.0;
-        let frame_pixels = spec.resolution.pixels().max(1) as f64;
-        let planned = self.planned_costs(spec, offers, works.len())?;
-        let holds = split_hold(quote.escrow_hold, planned.as_deref(), &pixel_frames)?;
-        let mut next_id = write.tx.next_task_id().await?;
-        let last = works.len().saturating_sub(1);
-        for ((index, work), hold) in works.into_iter().enumerate().zip(holds) {
-            let work_bench_ms =
-                (per_frame_ms * pixel_frames[index] as f64 / frame_pixels).ceil() as u64;
-            let task = TaskRow {
-                id: next_id,
-                job_id: job.id,
-                index: u32::try_from(index)
-                    .map_err(|_| ServiceError::invalid("frames", "too many tasks"))?,
-                work,
-                work_bench_ms: work_bench_ms.max(1),
-                state: TaskState::NEW,
-                outputs: None,
-                hold,
-                hold_generation: 1,
-                hold_open: true,
-                agreed_cost: None,
-                rejects: 0,
-            };
-            write.tx.insert_task(&task).await?;
-            write.ledger.create_pending(
-                hold_transfer(task.id, 1),
-                creator,
-                job_account(job.id),
-                hold,
-            )?;
-            next_id += 1;
-        }
+        let total = u32::try_from(prepared.tasks.len())
+            .map_err(|_| ServiceError::invalid("frames", "too many tasks"))?;
+        let mut split = SplitRow {
+            job_id: job.id,
+            next_index: 0,
+            total,
+            holds: prepared.holds.clone(),
+            reservation_generation: 0,
+        };
+        self.insert_task_batch(write, job.id, caller.id(), &prepared.tasks, &mut split)
+            .await?;
         emit(
             write,
             &mut job,
             "submitted",
-            json!({"tasks": last + 1, "escrow_hold": quote.escrow_hold, "strategy": quote.strategy}),
+            json!({"tasks": total, "escrow_hold": quote.escrow_hold, "strategy": quote.strategy}),
         )
         .await?;
         tracing::info!(
             job = job.id,
             owner = caller.id(),
-            tasks = last + 1,
+            tasks = total,
             "job submitted"
         );
         let view = self.job_view_locked(write, &job).await?;
@@ -398,8 +412,12 @@ impl<S: Store> Coordinator<S> {
         write: &mut Write<'_, S::Tx>,
         job: &JobRow,
     ) -> ServiceResult<JobView> {
-        let tasks = write.tx.tasks_of_job(job.id).await?;
-        build_job_view(job, &tasks, write.ledger.balance(job_account(job.id)))
+        let tasks = write.tx.task_summary(job.id).await?;
+        Ok(build_job_view(
+            job,
+            tasks,
+            write.ledger.balance(job_account(job.id)),
+        ))
     }
 
     /// One job.
@@ -447,30 +465,24 @@ impl<S: Store> Coordinator<S> {
             self.job_view_locked(&mut write, &row).await
         }
         .await;
-        self.finish(write, result).await
+        self.finish(write, result).await?;
+        // A big job's remaining tasks close a batch per write (see `batches`).
+        self.finish_closing(job).await?;
+        let mut tx = self.read().await?;
+        let row = self.visible_job(&mut tx, caller, job).await?;
+        self.job_view(&mut tx, &row).await
     }
 
-    /// Cancels every unfinished task of `job`, voids open holds, drops waiting checks.
+    /// Starts closing an ended job: returns the escrow reserved for tasks never inserted, cancels
+    /// the first batch of unfinished tasks (voiding their holds, dropping their waiting checks) and
+    /// marks the job `closing` when more are left; `finish_closing` or the sweeper closes those.
     pub(crate) async fn close_tasks(
         &self,
         write: &mut Write<'_, S::Tx>,
         job: u64,
     ) -> ServiceResult<()> {
-        for mut task in write.tx.tasks_of_job(job).await? {
-            if !task.state.is_final() {
-                task.state = task
-                    .state
-                    .apply(&TaskEvent::Cancel, &self.config.task_policy)?;
-            }
-            if task.hold_open {
-                write
-                    .ledger
-                    .void_pending(hold_transfer(task.id, task.hold_generation))?;
-                task.hold_open = false;
-            }
-            write.tx.update_task(&task).await?;
-            write.tx.drop_checks_of_task(task.id).await?;
-        }
+        self.abandon_split(write, job).await?;
+        self.close_task_batch(write, job).await?;
         Ok(())
     }
 

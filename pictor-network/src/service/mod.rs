@@ -21,6 +21,7 @@
 mod accounts;
 mod assets;
 mod auth;
+mod batches;
 mod checks;
 mod error;
 mod events;

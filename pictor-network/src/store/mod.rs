@@ -213,6 +213,34 @@ pub trait StoreTx: Send {
         state_name: &str,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
+    /// Counts over a job's tasks (total, accepted, spent) without loading them.
+    fn task_summary(&mut self, job: u64) -> impl Future<Output = StoreResult<TaskSummary>> + Send;
+    /// Up to `limit` of a job's tasks that are not final or still hold escrow, in split order.
+    fn open_tasks_of_job(
+        &mut self,
+        job: u64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
+    /// Records a job still being split.
+    fn upsert_split(&mut self, row: &SplitRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The split in progress of a job.
+    fn split(&mut self, job: u64) -> impl Future<Output = StoreResult<Option<SplitRow>>> + Send;
+    /// Forgets a job's split (done, or the job ended).
+    fn delete_split(&mut self, job: u64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Up to `limit` jobs whose split is unfinished.
+    fn unfinished_splits(
+        &mut self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<u64>>> + Send;
+    /// Marks (`true`) or unmarks a job as having tasks left to close.
+    fn set_closing(
+        &mut self,
+        job: u64,
+        closing: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Up to `limit` jobs with tasks left to close.
+    fn closing_jobs(&mut self, limit: u32) -> impl Future<Output = StoreResult<Vec<u64>>> + Send;
+
     /// Counts one more rejected result of `worker` in `job`; answers the new count.
     fn record_reject(
         &mut self,

@@ -54,6 +54,32 @@ pub struct WorkRecord {
     pub wall_ms: u64,
 }
 
+/// A job still being split into tasks, batch by batch (see `service::batches`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitRow {
+    /// The job.
+    pub job_id: u64,
+    /// The split index of the next task to insert.
+    pub next_index: u32,
+    /// How many tasks the job splits into.
+    pub total: u32,
+    /// Every task's hold, in split order.
+    pub holds: Vec<Money>,
+    /// Generation of the pending transfer reserving the holds of the tasks not inserted yet.
+    pub reservation_generation: u32,
+}
+
+/// Counts over a job's tasks, for its view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskSummary {
+    /// Tasks inserted so far.
+    pub total: u64,
+    /// Tasks accepted.
+    pub accepted: u64,
+    /// The agreed costs of the accepted tasks, summed.
+    pub spent: Money,
+}
+
 /// One attempt at a task: which worker leased it and when its result arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptRow {

@@ -3,7 +3,7 @@
 
 use super::{
     AccountRow, AssetRow, AttemptRow, CheckRow, CheckState, Countable, EventRow, FrameRow, JobRow,
-    Store, StoreError, StoreResult, StoreTx, TaskRow, WorkRecord, WorkerRow,
+    SplitRow, Store, StoreError, StoreResult, StoreTx, TaskRow, TaskSummary, WorkRecord, WorkerRow,
 };
 use pictor_core::Money;
 use serde::Serialize;
@@ -814,6 +814,129 @@ impl StoreTx for SqliteTx {
         .fetch_one(&mut *self.tx)
         .await?;
         u32::try_from(rejects).map_err(|_| StoreError::OutOfRange { column: "rejects" })
+    }
+
+    async fn task_summary(&mut self, job: u64) -> StoreResult<TaskSummary> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS total,
+                    COALESCE(SUM(state_name = 'accepted'), 0) AS accepted,
+                    COALESCE(SUM(CASE WHEN state_name = 'accepted' THEN agreed_cost ELSE 0 END), 0) AS spent
+             FROM tasks WHERE job_id = ?",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(TaskSummary {
+            total: get_u64(&row, "total")?,
+            accepted: get_u64(&row, "accepted")?,
+            spent: money(&row, "spent")?,
+        })
+    }
+
+    async fn open_tasks_of_job(&mut self, job: u64, limit: u32) -> StoreResult<Vec<TaskRow>> {
+        sqlx::query(
+            "SELECT * FROM tasks WHERE job_id = ?
+               AND (hold_open = 1 OR state_name NOT IN ('accepted', 'failed', 'cancelled'))
+             ORDER BY idx LIMIT ?",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(task_row)
+        .collect()
+    }
+
+    async fn upsert_split(&mut self, row: &SplitRow) -> StoreResult<()> {
+        let holds: Vec<u8> = row
+            .holds
+            .iter()
+            .flat_map(|hold| hold.micros().to_le_bytes())
+            .collect();
+        sqlx::query(
+            "INSERT INTO job_splits (job_id, next_index, total, holds, reservation_generation)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(job_id) DO UPDATE SET next_index = excluded.next_index,
+               reservation_generation = excluded.reservation_generation",
+        )
+        .bind(to_i64(row.job_id, "job_id")?)
+        .bind(i64::from(row.next_index))
+        .bind(i64::from(row.total))
+        .bind(holds)
+        .bind(i64::from(row.reservation_generation))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn split(&mut self, job: u64) -> StoreResult<Option<SplitRow>> {
+        let Some(row) = sqlx::query("SELECT * FROM job_splits WHERE job_id = ?")
+            .bind(to_i64(job, "job_id")?)
+            .fetch_optional(&mut *self.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let bytes: Vec<u8> = row.try_get("holds")?;
+        let holds = bytes
+            .chunks_exact(8)
+            .map(|chunk| {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(chunk);
+                Money::from_micros(u64::from_le_bytes(le))
+            })
+            .collect();
+        Ok(Some(SplitRow {
+            job_id: get_u64(&row, "job_id")?,
+            next_index: get_u32(&row, "next_index")?,
+            total: get_u32(&row, "total")?,
+            holds,
+            reservation_generation: get_u32(&row, "reservation_generation")?,
+        }))
+    }
+
+    async fn delete_split(&mut self, job: u64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM job_splits WHERE job_id = ?")
+            .bind(to_i64(job, "job_id")?)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn unfinished_splits(&mut self, limit: u32) -> StoreResult<Vec<u64>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT job_id FROM job_splits ORDER BY job_id LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await?;
+        ids.into_iter()
+            .map(|id| u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "job_id" }))
+            .collect()
+    }
+
+    async fn set_closing(&mut self, job: u64, closing: bool) -> StoreResult<()> {
+        let sql = if closing {
+            "INSERT OR IGNORE INTO jobs_closing (job_id) VALUES (?)"
+        } else {
+            "DELETE FROM jobs_closing WHERE job_id = ?"
+        };
+        sqlx::query(sql)
+            .bind(to_i64(job, "job_id")?)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn closing_jobs(&mut self, limit: u32) -> StoreResult<Vec<u64>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT job_id FROM jobs_closing ORDER BY job_id LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&mut *self.tx)
+                .await?;
+        ids.into_iter()
+            .map(|id| u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "job_id" }))
+            .collect()
     }
 
     async fn record_failure(&mut self, job: u64, worker: u64) -> StoreResult<u32> {
