@@ -623,6 +623,11 @@ pub struct Quote {
     pub fee_split_p90: (Money, Money, Money),
     /// The same plan's cost in every tier (the ETA is only for the job's own tier).
     pub tiers: Vec<TierQuote>,
+    /// True when no worker able to render the job is online now: the quote is priced on the
+    /// workers seen recently, the job waits in the queue and starts when one connects (the ETAs
+    /// count from then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queued_until_online: bool,
 }
 
 #[cfg(test)]

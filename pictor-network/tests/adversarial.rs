@@ -599,10 +599,12 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_uploads_count_against_a_quota_and_expire() {
-    let mut config = Config::default();
-    config.storage_quota_bytes = 1_000_000;
-    config.upload_ttl_ms = 400;
-    config.sweep_interval_ms = 20;
+    let config = Config {
+        storage_quota_bytes: 1_000_000,
+        upload_ttl_ms: 400,
+        sweep_interval_ms: 20,
+        ..Config::default()
+    };
     let network = Network::start(config).await;
     let (creator, _, key) = network.account_with_key(Role::Creator, "studio").await;
     let http = reqwest::Client::new();

@@ -142,6 +142,8 @@ struct Setup {
     served: common::Served,
     admin: Client,
     creator: Client,
+    /// The creator's API key in a 0600 file, for the CLI.
+    creator_key_file: String,
     scene: PathBuf,
     _data: tempfile::TempDir,
     work: tempfile::TempDir,
@@ -176,6 +178,7 @@ async fn setup_in(data: &Path, extra: Option<&[&str]>) -> Setup {
         .await
         .expect("deposit");
     let creator = client(&served.url, &created.api_key);
+    let creator_key_file = private_key_file(work.path(), "creator", &created.api_key);
     let scene_dir = work.path().join("scene");
     std::fs::create_dir_all(&scene_dir).expect("scene dir");
     let scene = scene_dir.join("scene.toml");
@@ -184,6 +187,7 @@ async fn setup_in(data: &Path, extra: Option<&[&str]>) -> Setup {
         served,
         admin,
         creator,
+        creator_key_file,
         scene,
         _data: tempfile::tempdir().expect("temp"),
         work,
@@ -285,6 +289,21 @@ async fn assert_frames_equal_local_renders(
     }
 }
 
+/// True when a file called `name` (any file, for `""`) is somewhere under `dir`.
+fn holds_file_named(dir: &Path, name: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            holds_file_named(&path, name)
+        } else {
+            name.is_empty() || entry.file_name() == name
+        }
+    })
+}
+
 /// Follows `job`'s events until one of `kind` arrives (panics after `within` without one).
 async fn wait_for_event(creator: &Client, job: pictor_core::JobId, kind: &str, within: Duration) {
     let mut events = Box::pin(creator.jobs().events(job));
@@ -323,7 +342,7 @@ async fn wait_final(
     creator: &Client,
     job: pictor_core::JobId,
 ) -> Vec<pictor_core::api::JobEventView> {
-    tokio::time::timeout(Duration::from_secs(240), async {
+    tokio::time::timeout(Duration::from_secs(900), async {
         creator
             .jobs()
             .events(job)
@@ -412,7 +431,7 @@ async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
         &setup.creator,
         job.id,
         "task_leased",
-        Duration::from_secs(60),
+        Duration::from_secs(300),
     )
     .await;
     drop(victim);
@@ -459,7 +478,7 @@ async fn a_killed_checker_s_check_is_reassigned() {
         &setup.creator,
         job.id,
         "task_uploaded",
-        Duration::from_secs(120),
+        Duration::from_secs(300),
     )
     .await;
     let first = start_checker(&url, &setup.admin, setup.work.path()).await;
@@ -518,7 +537,7 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
         &setup_first.creator,
         job.id,
         "task_accepted",
-        Duration::from_secs(60),
+        Duration::from_secs(300),
     )
     .await;
     let Setup {
@@ -665,7 +684,7 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
         &first.creator,
         job.id,
         "task_leased",
-        Duration::from_secs(60),
+        Duration::from_secs(300),
     )
     .await;
     let Setup {
@@ -675,9 +694,30 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
         work,
         ..
     } = first;
-    // The network goes away while the worker renders, and stays away until it has finished.
+    // The network goes away once the worker holds the scene (`<config>-cache/blobs`) and renders,
+    // and stays away until the frame is written (`<config>-cache/tasks/…/out/frame_0001.exr`,
+    // before its upload). Both waited for, not slept on: a busy machine's slow download or render
+    // cannot change what is tested.
+    let cache = work.path().join("w-cache");
+    let downloaded = tokio::time::timeout(Duration::from_secs(300), async {
+        while !holds_file_named(&cache.join("blobs"), "") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(downloaded.is_ok(), "the worker downloaded the scene");
     drop(served);
-    tokio::time::sleep(Duration::from_secs(15)).await;
+    let tasks = cache.join("tasks");
+    let rendered = tokio::time::timeout(Duration::from_secs(600), async {
+        while !holds_file_named(&tasks, "frame_0001.exr") {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        rendered.is_ok(),
+        "the worker finished its frame while the network was down"
+    );
     let listen = format!("127.0.0.1:{port}");
     let back = serve_with(
         data.path(),
@@ -708,4 +748,128 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
             .expect("leased")
             .data["worker"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blend_submitted_from_the_cli_renders_with_blender_and_sends_only_the_scene() {
+    if !blender_or_skip() {
+        return;
+    }
+    let setup = setup(&[]).await;
+    let url = setup.served.url.clone();
+    // A newcomer's Downloads: the scene (with an external texture it needs) among unrelated files.
+    let downloads = setup.work.path().join("Downloads");
+    std::fs::create_dir_all(&downloads).expect("folder");
+    let blend = downloads.join("shot.blend");
+    let script = format!(
+        "import bpy\n\
+         image = bpy.data.images.new('wood', 64, 64)\n\
+         image.filepath_raw = {texture:?}\n\
+         image.file_format = 'PNG'\n\
+         image.save()\n\
+         image.use_fake_user = True\n\
+         bpy.ops.wm.save_as_mainfile(filepath={blend:?})\n",
+        texture = downloads.join("wood.png").display().to_string(),
+        blend = blend.display().to_string(),
+    );
+    let saved =
+        Command::new(std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()))
+            .args(["-b", "--factory-startup", "--python-expr", &script])
+            .output()
+            .expect("blender runs");
+    assert!(
+        saved.status.success() && blend.exists(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let unrelated = 24 << 20;
+    std::fs::write(downloads.join("holiday.mov"), vec![7u8; unrelated]).expect("junk");
+    std::fs::write(downloads.join("notes.txt"), b"not a scene file").expect("junk");
+
+    let (_worker, _) =
+        start_worker_with(&url, &setup.admin, setup.work.path(), "b0", "2", "blender").await;
+    let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
+    let (width, height, samples) = (160u32, 96u32, 16u32);
+    let (size, frames) = (format!("{width}"), format!("{height}"));
+    let args = [
+        "job",
+        "submit",
+        "--network",
+        url.as_str(),
+        "--api-key-file",
+        setup.creator_key_file.as_str(),
+        "--scene",
+        blend.to_str().expect("utf-8"),
+        "--frames",
+        "1-2",
+        "--width",
+        size.as_str(),
+        "--height",
+        frames.as_str(),
+        "--samples",
+        "16",
+        "--format",
+        "exr",
+        "--json",
+    ];
+    // No --renderer: a .blend is Blender's. Retried while the worker comes online.
+    let mut submitted = None;
+    for _ in 0..600 {
+        let output = pictor(&args);
+        if output.status.success() {
+            submitted = Some(output);
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("no worker"), "{stderr}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let output = submitted.expect("submitted once the worker was online");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("sending shot.blend") && said.contains("packed in by Blender"),
+        "the CLI says what it sends before sending it: {said}"
+    );
+    let job: pictor_core::api::JobView =
+        serde_json::from_slice(&output.stdout).expect("the job as JSON");
+    assert_eq!(
+        job.spec.renderer.kind,
+        pictor_core::job::RendererKind::Blender
+    );
+
+    // Only the packed scene travelled: one file, far smaller than the unrelated ones.
+    let manifest = setup
+        .creator
+        .assets()
+        .manifest(&job.spec.scene)
+        .await
+        .expect("manifest")
+        .manifest;
+    let paths: Vec<&str> = manifest.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["shot.blend"]);
+    assert!(
+        manifest.total_size() < (unrelated as u64) / 4,
+        "{}",
+        manifest.total_size()
+    );
+
+    let events = wait_final(&setup.creator, job.id).await;
+    assert_eq!(
+        events.last().map(|e| e.kind.as_str()),
+        Some("completed"),
+        "{events:?}"
+    );
+    let spec = job.spec.clone();
+    assert_frames_equal_local_renders(
+        &setup,
+        job.id,
+        &spec,
+        LocalRender {
+            renderer: "blender",
+            scene: &blend,
+            frames: 2,
+            size: (width, height, samples),
+        },
+    )
+    .await;
 }

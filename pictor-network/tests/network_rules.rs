@@ -474,3 +474,73 @@ async fn without_retries_the_charge_stays_within_the_quote() {
         "the plan used the pricier worker too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_verdict_counts_until_another_checker_takes_the_check() {
+    let config = Config {
+        check_lease_ttl_ms: 100,
+        sweep_interval_ms: 20,
+        ..Config::default()
+    };
+    let network = Network::start(config).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (worker, _, key) = network.worker("w", 2).await;
+    let (slow, _) = network.account(Role::Checker, "slow").await;
+    let (other, _) = network.account(Role::Checker, "other").await;
+    let asset = scene(&creator).await;
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1-2"))
+        .send()
+        .await
+        .expect("submit");
+    for _ in 0..2 {
+        let lease = worker
+            .workers()
+            .lease()
+            .await
+            .expect("lease")
+            .expect("task");
+        deliver(&worker, &key, &lease, "w").await.expect("result");
+    }
+    // The slow checker's verification outlasts its lease; nobody else took the check: it counts.
+    let first = slow
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a check");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    slow.checks()
+        .verdict(first.check, Verdict::Accept, json!({}))
+        .await
+        .expect("a late verdict on an untaken check counts");
+    // This time another checker takes the lapsed check first: the late verdict is refused.
+    let second = slow
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a check");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken = other
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("the lapsed check");
+    assert_eq!(taken.check, second.check);
+    let error = slow
+        .checks()
+        .verdict(second.check, Verdict::Accept, json!({}))
+        .await
+        .expect_err("another checker holds it");
+    assert_eq!(error.status(), Some(404), "{error}");
+    other
+        .checks()
+        .verdict(taken.check, Verdict::Accept, json!({}))
+        .await
+        .expect("verdict");
+    let done = creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(done.state, JobState::Completed);
+}

@@ -5,7 +5,7 @@ use crate::download::download_to;
 use crate::error::{Error, Result};
 #[cfg(test)]
 use crate::scan::FileEntry;
-use crate::scan::{ScannedFile, hash_file, scan_folder};
+use crate::scan::{ScannedFile, hash_file, scan_file, scan_folder};
 use bytes::Bytes;
 use pictor_core::api::{
     CommitManifestRequest, ErrorCode, ManifestEntry, MissingBlobsRequest, routes,
@@ -146,6 +146,7 @@ impl Assets {
             folder: folder.into(),
             main_file: main_file.into(),
             progress: None,
+            only_main_file: false,
         }
     }
 
@@ -226,6 +227,7 @@ pub struct UploadFolder {
     folder: PathBuf,
     main_file: String,
     progress: Option<ProgressCallback>,
+    only_main_file: bool,
 }
 
 impl std::fmt::Debug for UploadFolder {
@@ -238,6 +240,13 @@ impl std::fmt::Debug for UploadFolder {
 }
 
 impl UploadFolder {
+    /// Uploads the main file alone, not the rest of its folder (nothing else is even read): for a
+    /// self-contained scene such as a packed `.blend` ([`crate::pack_blend`]).
+    pub fn only_main_file(mut self) -> Self {
+        self.only_main_file = true;
+        self
+    }
+
     /// Calls `callback` with the progress after each chunk (and once at the start and the end).
     pub fn progress(
         mut self,
@@ -259,12 +268,20 @@ impl UploadFolder {
             folder,
             main_file,
             progress,
+            only_main_file,
         } = self;
         let scanned = {
             let root = folder.clone();
-            tokio::task::spawn_blocking(move || scan_folder(&root))
-                .await
-                .map_err(|error| Error::io(&folder, std::io::Error::other(error)))??
+            let main = main_file.clone();
+            tokio::task::spawn_blocking(move || {
+                if only_main_file {
+                    scan_file(&root, &main).map(|file| vec![file])
+                } else {
+                    scan_folder(&root)
+                }
+            })
+            .await
+            .map_err(|error| Error::io(&folder, std::io::Error::other(error)))??
         };
         let manifest = build_manifest(&scanned, &main_file)?;
         // Each distinct blob once, in manifest order.

@@ -33,6 +33,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod blend;
 pub mod checks;
 mod client;
 mod config;
@@ -49,6 +50,7 @@ mod sse;
 pub mod workers;
 
 pub use assets::{UploadProgressEvent, UploadStats, UploadedAsset, UploadedBlob};
+pub use blend::{PackedBlend, pack_blend};
 pub use client::{Client, ClientBuilder};
 pub use config::{ClientConfig, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, Timeouts};
 pub use error::{Error, Result};

@@ -87,6 +87,28 @@ pub(crate) fn scan_folder(root: &Path) -> Result<Vec<ScannedFile>> {
     Ok(files)
 }
 
+/// One file `name` directly in `root` (blocking), as a folder scan of just that file would give it.
+/// A symbolic link or anything but a regular file is refused.
+pub(crate) fn scan_file(root: &Path, name: &str) -> Result<ScannedFile> {
+    let path = root.join(name);
+    let meta = std::fs::symlink_metadata(&path).map_err(|error| Error::io(&path, error))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            "main_file",
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let (hash, size) = hash_file(&path)?;
+    Ok(ScannedFile {
+        entry: FileEntry {
+            path: name.to_string(),
+            hash,
+            size,
+        },
+        absolute: path,
+    })
+}
+
 /// BLAKE3 hex and size of a file (blocking).
 pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = std::fs::File::open(path).map_err(|error| Error::io(path, error))?;

@@ -30,6 +30,32 @@ pub enum RendererKind {
     Builtin,
 }
 
+impl RendererKind {
+    /// The extension of the scene files this renderer reads: `blend` for Blender, `toml` for the
+    /// built-in renderer's scene description.
+    pub const fn scene_extension(self) -> &'static str {
+        match self {
+            RendererKind::Blender => "blend",
+            RendererKind::Builtin => "toml",
+        }
+    }
+
+    /// True when this renderer can read `main_file` (by its extension, case-insensitively).
+    pub fn reads_main_file(self, main_file: &str) -> bool {
+        main_file
+            .rsplit_once('.')
+            .is_some_and(|(_, extension)| extension.eq_ignore_ascii_case(self.scene_extension()))
+    }
+
+    /// The renderer whose scenes look like `main_file`: a `.blend` is Blender's, a `.toml` the
+    /// built-in renderer's; `None` for anything else.
+    pub fn for_main_file(main_file: &str) -> Option<RendererKind> {
+        [RendererKind::Blender, RendererKind::Builtin]
+            .into_iter()
+            .find(|kind| kind.reads_main_file(main_file))
+    }
+}
+
 impl fmt::Display for RendererKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

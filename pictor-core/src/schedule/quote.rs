@@ -149,5 +149,6 @@ pub fn quote_by_planning<S: Scheduler + ?Sized>(
         deadline_at_risk,
         fee_split_p90: view.pricing.fees.split(cost_p90)?,
         tiers,
+        queued_until_online: false,
     })
 }

@@ -74,8 +74,8 @@ pub enum TierArg {
 pub struct SpecArgs {
     #[command(flatten)]
     network: NetworkArgs,
-    /// The scene: a file (its folder is uploaded, the file is the main file) or a folder (then
-    /// --main-file names the main file inside it).
+    /// The scene: a file, sent alone (a `.blend` is packed first by a background Blender, so its
+    /// textures travel inside it), or a folder, sent whole (then --main-file names the main file).
     #[arg(long, value_name = "PATH")]
     scene: PathBuf,
     /// The main file, relative to the scene folder (needed when --scene is a folder).
@@ -99,9 +99,10 @@ pub struct SpecArgs {
     /// Service tier.
     #[arg(long, value_enum, default_value = "standard")]
     tier: TierArg,
-    /// Renderer.
-    #[arg(long, value_enum, default_value = "builtin")]
-    renderer: RendererArg,
+    /// Renderer (default: the scene's own: Blender for a `.blend`, the built-in renderer for a
+    /// `.toml`).
+    #[arg(long, value_enum)]
+    renderer: Option<RendererArg>,
     /// `submit`: the most you agree to have held, in credits. Without it, `submit` quotes first,
     /// shows the quote, and agrees to exactly its hold: the network refuses the job rather than
     /// hold more (if the market moved in between, quote again).
@@ -169,8 +170,18 @@ pub fn run(command: JobCommand) -> Result<()> {
     }
 }
 
-/// The folder to upload and the main file inside it.
-fn scene_folder(scene: &Path, main_file: Option<&str>) -> Result<(PathBuf, String)> {
+/// What `--scene` names: a folder to send whole, or one file to send alone.
+struct SceneSource {
+    /// The folder the main file is in.
+    folder: PathBuf,
+    /// The main file, relative to `folder`.
+    main_file: String,
+    /// True when `--scene` named a file: only that file is sent.
+    single_file: bool,
+}
+
+/// Reads `--scene` and `--main-file`.
+fn scene_source(scene: &Path, main_file: Option<&str>) -> Result<SceneSource> {
     let metadata = std::fs::metadata(scene)
         .with_context(|| format!("reading the scene {}", scene.display()))?;
     if metadata.is_dir() {
@@ -183,7 +194,11 @@ fn scene_folder(scene: &Path, main_file: Option<&str>) -> Result<(PathBuf, Strin
         if !scene.join(main).is_file() {
             bail!("--main-file {main} is not a file in {}", scene.display());
         }
-        return Ok((scene.to_path_buf(), main.to_string()));
+        return Ok(SceneSource {
+            folder: scene.to_path_buf(),
+            main_file: main.to_string(),
+            single_file: false,
+        });
     }
     let Some(name) = scene.file_name().and_then(|n| n.to_str()) else {
         bail!("the scene file name of {} is not UTF-8", scene.display());
@@ -197,7 +212,24 @@ fn scene_folder(scene: &Path, main_file: Option<&str>) -> Result<(PathBuf, Strin
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    Ok((folder, name.to_string()))
+    Ok(SceneSource {
+        folder,
+        main_file: name.to_string(),
+        single_file: true,
+    })
+}
+
+/// The renderer: `--renderer`, else the one whose scenes look like the main file.
+fn renderer_for(args: &SpecArgs, main_file: &str) -> Result<RendererKind> {
+    match args.renderer {
+        Some(RendererArg::Builtin) => Ok(RendererKind::Builtin),
+        Some(RendererArg::Blender) => Ok(RendererKind::Blender),
+        None => RendererKind::for_main_file(main_file).with_context(|| {
+            format!(
+                "{main_file} is neither a .blend (Blender) nor a .toml (built-in) scene; choose --renderer"
+            )
+        }),
+    }
 }
 
 /// A bar on stderr, or a hidden one under `--json` or when stderr is not a terminal.
@@ -212,34 +244,78 @@ fn progress_bar(json: bool, length: u64, template: &str) -> ProgressBar {
     bar
 }
 
-/// Uploads the scene folder with a byte progress bar.
-async fn upload_scene(client: &Client, args: &SpecArgs) -> Result<UploadedAsset> {
-    let (folder, main_file) = scene_folder(&args.scene, args.main_file.as_deref())?;
+/// Uploads the scene with a byte progress bar: a folder whole, a single file alone, a `.blend`
+/// packed first. Says on stderr what it sends before sending it.
+async fn upload_scene(
+    client: &Client,
+    args: &SpecArgs,
+    source: &SceneSource,
+) -> Result<UploadedAsset> {
+    let blend = source.single_file && RendererKind::Blender.reads_main_file(&source.main_file);
+    let packed = if blend {
+        let path = source.folder.join(&source.main_file);
+        let packed = pictor_sdk::pack_blend(&path)
+            .await
+            .with_context(|| format!("packing {}", path.display()))?;
+        if !packed.packed {
+            eprintln!(
+                "pictor: Blender was not found (set {}): sending {} as it is; files it links from \
+                 outside are not sent",
+                pictor_sdk::blend::BLENDER_ENV,
+                source.main_file
+            );
+        }
+        Some(packed)
+    } else {
+        None
+    };
+    let (folder, main_file) = match &packed {
+        Some(packed) => (packed.folder.clone(), packed.main_file.clone()),
+        None => (source.folder.clone(), source.main_file.clone()),
+    };
+    // What will be sent, before it is: on stderr, also under --json (stdout stays one object).
+    match (&packed, source.single_file) {
+        (Some(packed), _) => eprintln!(
+            "pictor: sending {} ({} bytes{})",
+            main_file,
+            packed.size,
+            if packed.packed {
+                ", its external files packed in by Blender"
+            } else {
+                ""
+            }
+        ),
+        (None, true) => eprintln!("pictor: sending {main_file} alone"),
+        (None, false) => eprintln!(
+            "pictor: sending the folder {} (main file {main_file})",
+            folder.display()
+        ),
+    }
     let bar = progress_bar(
         args.json,
         0,
         "uploading {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
     );
     let progress = bar.clone();
-    let uploaded = client
+    let mut upload = client
         .assets()
         .upload_folder(&folder, main_file)
         .progress(move |event| {
             progress.set_length(event.bytes_total);
             progress.set_position(event.bytes_done);
-        })
+        });
+    if source.single_file {
+        upload = upload.only_main_file();
+    }
+    let uploaded = upload
         .send()
         .await
-        .with_context(|| format!("uploading the scene folder {}", folder.display()));
+        .with_context(|| format!("uploading the scene {}", args.scene.display()));
     bar.finish_and_clear();
     uploaded
 }
 
-fn build_spec(args: &SpecArgs, scene: AssetId) -> Result<JobSpec> {
-    let renderer = match args.renderer {
-        RendererArg::Builtin => RendererKind::Builtin,
-        RendererArg::Blender => RendererKind::Blender,
-    };
+fn build_spec(args: &SpecArgs, scene: AssetId, renderer: RendererKind) -> Result<JobSpec> {
     let output = match args.format {
         FormatArg::Png => OutputFormat::Png8,
         FormatArg::Png16 => OutputFormat::Png16,
@@ -263,7 +339,9 @@ fn build_spec(args: &SpecArgs, scene: AssetId) -> Result<JobSpec> {
 fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
     let client = args.network.client()?;
     // Refuse bad settings before uploading anything.
-    build_spec(&args, AssetId::of_bytes(b"settings check"))?;
+    let source = scene_source(&args.scene, args.main_file.as_deref())?;
+    let renderer = renderer_for(&args, &source.main_file)?;
+    build_spec(&args, AssetId::of_bytes(b"settings check"), renderer)?;
     let max_cost: Option<Money> = args
         .max_cost
         .as_deref()
@@ -271,8 +349,8 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
         .transpose()
         .map_err(|error| anyhow::anyhow!("--max-cost: {error}"))?;
     runtime()?.block_on(async {
-        let asset = upload_scene(&client, &args).await?;
-        let spec = build_spec(&args, asset.id.clone())?;
+        let asset = upload_scene(&client, &args, &source).await?;
+        let spec = build_spec(&args, asset.id.clone(), renderer)?;
         if submit {
             // The creator agrees to a cost before anything is held: the one given, or the quote's
             // hold, shown first.
@@ -340,7 +418,11 @@ fn quote_line(quote: &Quote, scene: &AssetId) -> String {
         duration(quote.eta_p90_secs),
         quote.escrow_hold,
         if quote.capped { ", capped" } else { "" },
-    )
+    ) + if quote.queued_until_online {
+        "; no worker is online now: the job waits in the queue and starts when one connects"
+    } else {
+        ""
+    }
 }
 
 /// `1h 02m`, `3m 20s`, `12s`.
@@ -492,22 +574,30 @@ mod tests {
     }
 
     #[test]
-    fn a_scene_file_uploads_its_folder_and_a_folder_needs_a_main_file() {
+    fn a_scene_file_is_sent_alone_and_a_folder_needs_a_main_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("scene.toml");
         std::fs::write(&file, "x").unwrap();
-        let (folder, main) = scene_folder(&file, None).unwrap();
+        let source = scene_source(&file, None).unwrap();
         assert_eq!(
-            (folder.as_path(), main.as_str()),
-            (dir.path(), "scene.toml")
+            (
+                source.folder.as_path(),
+                source.main_file.as_str(),
+                source.single_file
+            ),
+            (dir.path(), "scene.toml", true)
         );
-        assert!(scene_folder(dir.path(), None).is_err());
-        assert!(scene_folder(dir.path(), Some("other.toml")).is_err());
-        assert!(scene_folder(&file, Some("other.toml")).is_err());
-        let (folder, main) = scene_folder(dir.path(), Some("scene.toml")).unwrap();
+        assert!(scene_source(dir.path(), None).is_err());
+        assert!(scene_source(dir.path(), Some("other.toml")).is_err());
+        assert!(scene_source(&file, Some("other.toml")).is_err());
+        let source = scene_source(dir.path(), Some("scene.toml")).unwrap();
         assert_eq!(
-            (folder.as_path(), main.as_str()),
-            (dir.path(), "scene.toml")
+            (
+                source.folder.as_path(),
+                source.main_file.as_str(),
+                source.single_file
+            ),
+            (dir.path(), "scene.toml", false)
         );
     }
 }

@@ -97,7 +97,11 @@ impl<S: Store> Coordinator<S> {
             Some(check) if check.checker == Some(caller.id()) => check,
             _ => return Err(ServiceError::not_found(format!("check {check_id}"))),
         };
-        if check.state != CheckState::Leased {
+        // A verdict that arrives after its lease lapsed still counts while no other checker has
+        // taken the check (an expired check keeps its last holder until it is leased again): on a
+        // slow or busy machine a verification may outlast its lease, and doing it again would only
+        // outlast the next one too.
+        if check.state != CheckState::Leased && check.state != CheckState::Pending {
             return Err(ServiceError::new(
                 ErrorCode::StaleLease,
                 format!(

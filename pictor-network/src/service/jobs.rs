@@ -15,7 +15,7 @@ use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::clock::now_ms;
 use crate::store::{JobRow, SplitRow, Store, StoreTx, TaskRow, TaskSummary};
 use pictor_core::api::{ErrorCode, FrameView, JobView, PauseReason, Role};
-use pictor_core::job::{FrameSet, JobEvent, JobSpec, JobState, Tier};
+use pictor_core::job::{FrameSet, JobEvent, JobSpec, JobState, RendererKind, Tier};
 use pictor_core::ledger::{Account, TransferId};
 use pictor_core::money::Rounding;
 use pictor_core::pricing::{Quote, WorkEstimate, WorkerOffer};
@@ -129,13 +129,14 @@ impl<S: Store> Coordinator<S> {
         (samples_px / self.config.reference_samples_px_per_sec).max(1e-3)
     }
 
-    /// The offers of the workers seen recently, at the speeds the network believes (see
-    /// [`super::market`]).
-    pub(crate) async fn online_offers<T: StoreTx>(
+    /// The offers of the workers seen within `since_ms` of now, at the speeds the network
+    /// believes (see [`super::market`]).
+    async fn offers_seen_within<T: StoreTx>(
         &self,
         tx: &mut T,
+        since_ms: u64,
     ) -> ServiceResult<Vec<WorkerOffer>> {
-        let since = now_ms().saturating_sub(self.config.worker_online_ms);
+        let since = now_ms().saturating_sub(since_ms);
         Ok(tx
             .workers()
             .await?
@@ -145,32 +146,47 @@ impl<S: Store> Coordinator<S> {
             .collect())
     }
 
-    /// Quotes `spec` on the online offers, and answers the offers it was priced on: the price
-    /// outliers are left out unless the creator's deadline cannot be met without them.
+    /// Quotes `spec` and answers the offers it was priced on: the eligible workers online now, or,
+    /// while none is, those seen within `market_memory_ms` (the quote then says the job waits for
+    /// one). Price outliers are left out unless the creator's deadline cannot be met without them.
     async fn quote_in<T: StoreTx>(
         &self,
         tx: &mut T,
         spec: &JobSpec,
     ) -> ServiceResult<(Quote, Vec<WorkerOffer>)> {
         spec.validate()?;
-        let offers = self.online_offers(tx).await?;
-        let (usual, outliers) = self.config.market.partition_outliers(spec, offers);
+        let market = &self.config.market;
+        let online = self
+            .offers_seen_within(tx, self.config.worker_online_ms)
+            .await?;
+        let (mut usual, mut outliers) = market.partition_outliers(spec, online);
+        let queued_until_online = usual.is_empty();
+        if queued_until_online {
+            let recent = self
+                .offers_seen_within(tx, self.config.market_memory_ms)
+                .await?;
+            (usual, outliers) = market.partition_outliers(spec, recent);
+        }
         if usual.is_empty() {
             return Err(ServiceError::new(
                 ErrorCode::Infeasible,
-                "no worker able to render this job is online to price it; try again when workers are connected",
+                format!(
+                    "no worker able to render this job has been seen in the last {} days, so there is no market to price it on",
+                    self.config.market_memory_ms / 86_400_000
+                ),
             ));
         }
-        match self.quote_on(spec, usual.clone()) {
+        let (mut quote, offers) = match self.quote_on(spec, usual.clone()) {
             Err(pictor_core::Error::InfeasibleDeadline { .. })
                 if spec.deadline_secs.is_some() && !outliers.is_empty() =>
             {
                 let all: Vec<WorkerOffer> = usual.into_iter().chain(outliers).collect();
-                let quote = self.quote_on(spec, all.clone())?;
-                Ok((quote, all))
+                (self.quote_on(spec, all.clone())?, all)
             }
-            quoted => Ok((quoted?, usual)),
-        }
+            quoted => (quoted?, usual),
+        };
+        quote.queued_until_online = queued_until_online;
+        Ok((quote, offers))
     }
 
     fn quote_on(&self, spec: &JobSpec, offers: Vec<WorkerOffer>) -> pictor_core::Result<Quote> {
@@ -215,18 +231,43 @@ impl<S: Store> Coordinator<S> {
         Ok(costs.into_iter().collect())
     }
 
+    /// Checks the scene is the caller's, and that the job's renderer can read its main file: a job
+    /// whose workers could only fail is refused here, never sent to them.
     async fn owned_asset<T: StoreTx>(
         &self,
         tx: &mut T,
         caller: &Caller,
         spec: &JobSpec,
     ) -> ServiceResult<()> {
-        if tx.asset(caller.id(), spec.scene.as_str()).await?.is_none() {
+        let Some(asset) = tx.asset(caller.id(), spec.scene.as_str()).await? else {
             return Err(ServiceError {
                 code: ErrorCode::NotFound,
                 message: format!("asset {} not found; upload the scene first", spec.scene),
                 field: Some("scene".into()),
             });
+        };
+        let manifest: pictor_core::asset::Manifest =
+            serde_json::from_str(&asset.manifest_json).map_err(|e| ServiceError::internal(&e))?;
+        let main_file = manifest.main_file.as_str();
+        let renderer = spec.renderer.kind;
+        if !renderer.reads_main_file(main_file) {
+            let hint = match RendererKind::for_main_file(main_file) {
+                Some(kind) => format!(
+                    "set the renderer to {kind} for a .{} scene",
+                    kind.scene_extension()
+                ),
+                None => {
+                    "the main file must be a .blend (Blender) or a .toml (the built-in renderer)"
+                        .into()
+                }
+            };
+            return Err(ServiceError::invalid(
+                "renderer",
+                format!(
+                    "the {renderer} renderer reads .{} scenes, and the scene's main file is {main_file:?}; {hint}",
+                    renderer.scene_extension()
+                ),
+            ));
         }
         Ok(())
     }

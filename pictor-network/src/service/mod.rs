@@ -87,6 +87,9 @@ pub struct Config {
     pub reference_samples_px_per_sec: f64,
     /// A worker counts as online this long after its last request (default 60 s).
     pub worker_online_ms: u64,
+    /// While no worker able to render a job is online, the job is priced on the workers seen this
+    /// recently and waits in the queue (default 7 days); older offers are not a market any more.
+    pub market_memory_ms: u64,
     /// How often expired leases are swept (default 1 s).
     pub sweep_interval_ms: u64,
 }
@@ -108,6 +111,7 @@ impl Default for Config {
             manifest_limits: ManifestLimits::default(),
             reference_samples_px_per_sec: pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC,
             worker_online_ms: 60_000,
+            market_memory_ms: 7 * 24 * 3_600_000,
             sweep_interval_ms: 1_000,
         }
     }

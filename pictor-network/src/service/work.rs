@@ -665,8 +665,9 @@ impl<S: Store> Coordinator<S> {
             expired += 1;
         }
         for mut check in write.tx.expired_check_leases(now).await? {
+            // Back in the queue; its last holder stays recorded so that a late verdict of its own
+            // counts until another checker takes the check (see `post_verdict`).
             check.state = CheckState::Pending;
-            check.checker = None;
             check.lease_expires_ms = None;
             write.tx.update_check(&check).await?;
             expired += 1;
