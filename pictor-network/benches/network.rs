@@ -276,9 +276,11 @@ fn burst(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     for under_reads in [false, true] {
-        let (network, creator_key) = rt.block_on(async {
+        let (network, creator_key, worker, key) = rt.block_on(async {
             let network = Network::start(Config::default()).await;
-            let (creator, id, key) = network.account_with_key(Role::Creator, "studio").await;
+            let (worker, _, key) = network.worker("w", 1).await;
+            let (creator, id, creator_key) =
+                network.account_with_key(Role::Creator, "studio").await;
             network
                 .admin
                 .accounts()
@@ -312,11 +314,7 @@ fn burst(c: &mut Criterion) {
                     .build()
                     .expect("spec");
             creator.jobs().submit(spec).send().await.expect("submit");
-            (network, key)
-        });
-        let (worker, key) = rt.block_on(async {
-            let (worker, _, key) = network.worker("w", 1).await;
-            (worker, key)
+            (network, creator_key, worker, key)
         });
         let (checker, _) = rt.block_on(network.account(Role::Checker, "checker"));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -118,11 +118,26 @@ def test_a_missing_folder_raises_file_error(creator: pictor.Client, tmp_path: Pa
 
 
 def test_a_renderer_no_worker_offers_is_infeasible(
-    creator: pictor.Client, scene_folder: Path
+    creator: pictor.Client, scene_folder: Path, tmp_path: Path
 ) -> None:
     scene = creator.upload_folder(scene_folder, "scene.toml")
     quote_when_online(creator, tiny_spec(scene.id))  # A worker is online...
-    blender = pictor.JobSpec(scene.id, "1", renderer="blender", width=192, height=108, samples=16)
-    with pytest.raises(pictor.Infeasible) as raised:  # ...but it has no Blender.
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    (shot / "shot.blend").write_bytes(b"BLENDER-v304 (the scene's bytes do not matter here)")
+    blend = creator.upload_folder(shot, "shot.blend")
+    blender = pictor.JobSpec(blend.id, "1", renderer="blender", width=192, height=108, samples=16)
+    with pytest.raises(pictor.Infeasible) as raised:  # ...but none has Blender.
         creator.quote(blender)
     assert raised.value.status == 422
+
+
+def test_a_renderer_that_cannot_read_the_scene_is_refused_before_any_worker(
+    creator: pictor.Client, scene_folder: Path
+) -> None:
+    scene = creator.upload_folder(scene_folder, "scene.toml")
+    blender = pictor.JobSpec(scene.id, "1", renderer="blender", width=192, height=108, samples=16)
+    with pytest.raises(pictor.InvalidInput) as raised:  # Blender cannot read a .toml scene.
+        creator.quote(blender)
+    assert raised.value.status == 400
+    assert raised.value.field == "renderer"
