@@ -4,34 +4,16 @@
 
 mod common;
 
-use common::{Network, check_once, deliver, register_request, scene_folder};
+use common::{
+    Network, check_once, deliver, register_request, small_spec as spec, upload_test_scene as scene,
+};
 use pictor_core::api::{ErrorCode, Role, Verdict};
 use pictor_core::job::JobState;
-use pictor_core::{JobSpec, Money, TaskId};
+use pictor_core::{Money, TaskId};
 use pictor_network::service::Config;
-use pictor_sdk::Client;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-async fn scene(creator: &Client) -> pictor_core::AssetId {
-    let (_dir, folder) = scene_folder();
-    creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload")
-        .id
-}
-
-fn spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {
-    JobSpec::builder(scene, frames.parse().expect("frames"))
-        .resolution(64, 36)
-        .samples(16)
-        .build()
-        .expect("spec")
-}
 
 /// A raw HTTP caller, for what the SDK would never send.
 struct Raw {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Network, check_once, deliver, scene_folder};
+use common::{Network, check_once, deliver, small_spec as spec, upload_test_scene as scene};
 use futures_util::StreamExt;
 use pictor_core::api::{ErrorCode, Role, Verdict};
 use pictor_core::job::JobState;
@@ -14,25 +14,6 @@ use pictor_network::service::Config;
 use pictor_sdk::Client;
 use serde_json::json;
 use std::time::Duration;
-
-async fn scene(creator: &Client) -> pictor_core::AssetId {
-    let (_dir, folder) = scene_folder();
-    creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload")
-        .id
-}
-
-fn spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {
-    JobSpec::builder(scene, frames.parse().expect("frames"))
-        .resolution(64, 36)
-        .samples(16)
-        .build()
-        .expect("spec")
-}
 
 async fn output(worker: &Client, frame: u32, tag: &str) -> pictor_core::api::TaskOutput {
     worker

@@ -137,7 +137,7 @@ def test_a_renderer_that_cannot_read_the_scene_is_refused_before_any_worker(
 ) -> None:
     scene = creator.upload_folder(scene_folder, "scene.toml")
     blender = pictor.JobSpec(scene.id, "1", renderer="blender", width=192, height=108, samples=16)
-    with pytest.raises(pictor.InvalidInput) as raised:  # Blender cannot read a .toml scene.
+    with pytest.raises(pictor.ValidationError) as raised:  # Blender cannot read a .toml scene.
         creator.quote(blender)
     assert raised.value.status == 400
     assert raised.value.field == "renderer"

@@ -321,6 +321,13 @@ fn event_row(row: &SqliteRow) -> StoreResult<EventRow> {
     })
 }
 
+/// Job ids as read from an `INTEGER` column.
+fn job_ids(ids: Vec<i64>) -> StoreResult<Vec<u64>> {
+    ids.into_iter()
+        .map(|id| u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "job_id" }))
+        .collect()
+}
+
 /// The worker holding a leased task (the `lease_worker` column).
 fn lease_holder(state: &pictor_core::task::TaskState) -> Option<u64> {
     match state {
@@ -910,9 +917,7 @@ impl StoreTx for SqliteTx {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.tx)
                 .await?;
-        ids.into_iter()
-            .map(|id| u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "job_id" }))
-            .collect()
+        job_ids(ids)
     }
 
     async fn set_closing(&mut self, job: u64, closing: bool) -> StoreResult<()> {
@@ -934,9 +939,7 @@ impl StoreTx for SqliteTx {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *self.tx)
                 .await?;
-        ids.into_iter()
-            .map(|id| u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "job_id" }))
-            .collect()
+        job_ids(ids)
     }
 
     async fn record_failure(&mut self, job: u64, worker: u64) -> StoreResult<u32> {

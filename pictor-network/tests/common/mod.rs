@@ -173,6 +173,27 @@ pub fn scene_folder() -> (TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Uploads [`scene_folder`] as `creator`; answers the asset id.
+pub async fn upload_test_scene(creator: &Client) -> pictor_core::AssetId {
+    let (_dir, folder) = scene_folder();
+    creator
+        .assets()
+        .upload_folder(&folder, "scene.toml")
+        .send()
+        .await
+        .expect("upload")
+        .id
+}
+
+/// A small built-in job of `frames` (64×36, 16 samples) on `scene`.
+pub fn small_spec(scene: pictor_core::AssetId, frames: &str) -> pictor_core::JobSpec {
+    pictor_core::JobSpec::builder(scene, frames.parse().expect("frames"))
+        .resolution(64, 36)
+        .samples(16)
+        .build()
+        .expect("spec")
+}
+
 /// A `pictor serve` process and its URL.
 pub struct Served {
     pub child: Child,
