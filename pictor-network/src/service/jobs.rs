@@ -398,7 +398,7 @@ impl<S: Store> Coordinator<S> {
             let view = self.job_view_locked(write, &existing).await?;
             return Ok((view, false));
         }
-        self.owned_asset(&mut write.tx, caller, spec).await?;
+        // The scene was checked in `prepare_job`; assets are never changed or removed.
         let quote = &prepared.quote;
         let creator = Account::Creator(AccountId(caller.id()));
         let balance =
