@@ -93,16 +93,20 @@ impl AsyncClient {
     }
 
     /// Submits a job (see `Client.submit`).
-    #[pyo3(signature = (spec, idempotency_key = None))]
+    #[pyo3(signature = (spec, idempotency_key = None, max_cost = None))]
     fn submit<'py>(
         &self,
         py: Python<'py>,
         spec: JobSpec,
         idempotency_key: Option<String>,
+        max_cost: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut call = self.inner.jobs().submit(spec.spec);
         if let Some(key) = idempotency_key {
             call = call.idempotency_key(key);
+        }
+        if let Some(max_cost) = max_cost {
+            call = call.max_cost(crate::types::parse_money("max_cost", &max_cost)?);
         }
         future_into_py(py, async move {
             call.send()

@@ -182,17 +182,23 @@ impl Client {
     }
 
     /// Submits a job: its P90 cost (or the budget cap) moves into escrow. The same
-    /// `idempotency_key` submits at most one job (a repeat answers that job).
-    #[pyo3(signature = (spec, idempotency_key = None))]
+    /// `idempotency_key` submits at most one job (a repeat answers that job). `max_cost` (decimal
+    /// credits, the quote's `escrow_hold` the creator confirmed) is the most that may be held: a
+    /// higher hold raises `Infeasible` and holds nothing.
+    #[pyo3(signature = (spec, idempotency_key = None, max_cost = None))]
     fn submit(
         &self,
         py: Python<'_>,
         spec: JobSpec,
         idempotency_key: Option<String>,
+        max_cost: Option<String>,
     ) -> PyResult<Job> {
         let mut call = self.inner.jobs().submit(spec.spec);
         if let Some(key) = idempotency_key {
             call = call.idempotency_key(key);
+        }
+        if let Some(max_cost) = max_cost {
+            call = call.max_cost(crate::types::parse_money("max_cost", &max_cost)?);
         }
         wait(py, async move {
             call.send()

@@ -77,7 +77,13 @@ def test_quote_submit_watch_download(
     assert {tier.tier for tier in quote.tiers} == {"economy", "standard", "priority"}
 
     before = creator.account().balance_micros
-    job = creator.submit(spec, idempotency_key="python-test-job-1")
+    # A confirmed cost below the hold is refused, and nothing is held.
+    below = credits_text(quote.escrow_hold_micros - 1)
+    with pytest.raises(pictor.Infeasible) as refused:
+        creator.submit(spec, max_cost=below)
+    assert refused.value.field == "max_cost"
+    assert creator.account().balance_micros == before
+    job = creator.submit(spec, idempotency_key="python-test-job-1", max_cost=quote.escrow_hold)
     assert job.frames == "1-2" and job.frames_total == 2 and job.tasks_total == 2
     assert job.escrow_micros == quote.escrow_hold_micros
     assert creator.account().balance_micros == before - job.escrow_micros

@@ -358,8 +358,11 @@ class Client:
         """Uploads one file as a blob."""
     def quote(self, spec: JobSpec) -> Quote:
         """Prices a job; nothing is held."""
-    def submit(self, spec: JobSpec, idempotency_key: str | None = None) -> Job:
-        """Submits a job; its P90 cost (or the budget cap) moves into escrow."""
+    def submit(
+        self, spec: JobSpec, idempotency_key: str | None = None, max_cost: str | None = None
+    ) -> Job:
+        """Submits a job; its P90 cost (or the budget cap) moves into escrow, never more than
+        `max_cost` (decimal credits: the quote's `escrow_hold` the creator confirmed)."""
     def job(self, job_id: int) -> Job:
         """One job, with its state and progress."""
     def cancel(self, job_id: int) -> Job:
@@ -405,8 +408,10 @@ class AsyncClient:
         """Uploads one file as a blob."""
     def quote(self, spec: JobSpec) -> Awaitable[Quote]:
         """Prices a job."""
-    def submit(self, spec: JobSpec, idempotency_key: str | None = None) -> Awaitable[Job]:
-        """Submits a job."""
+    def submit(
+        self, spec: JobSpec, idempotency_key: str | None = None, max_cost: str | None = None
+    ) -> Awaitable[Job]:
+        """Submits a job (see `Client.submit`)."""
     def job(self, job_id: int) -> Awaitable[Job]:
         """One job."""
     def cancel(self, job_id: int) -> Awaitable[Job]:
