@@ -275,7 +275,7 @@ class Client {
 
   /** Submits a job: the quoted P90 cost (or the budget cap) moves into escrow. */
   submit(spec, options = {}) {
-    return call(() => this.#native.submit(spec, options.idempotencyKey))
+    return call(() => this.#native.submit(spec, options.idempotencyKey, options.maxCost))
   }
 
   /** One job. */

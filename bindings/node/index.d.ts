@@ -226,7 +226,12 @@ export declare class Client {
   /** Uploads one file as a blob. */
   uploadFile(path: string): Promise<UploadedBlob>
   quote(spec: JobSpecInput): Promise<Quote>
-  submit(spec: JobSpecInput, options?: { idempotencyKey?: string }): Promise<Job>
+  /**
+   * Submits a job. `maxCost` (credits, as an exact decimal string: the quote's `escrowHold` the
+   * creator confirmed) is the most that may be held: a higher hold rejects with an
+   * `InfeasibleError` (quote again), and nothing is held.
+   */
+  submit(spec: JobSpecInput, options?: { idempotencyKey?: string; maxCost?: string }): Promise<Job>
   getJob(jobId: number): Promise<Job>
   /** The caller's jobs, newest first, paged as they are read. */
   listJobs(options?: ListOptions): AsyncGenerator<Job, void, undefined>

@@ -53,8 +53,11 @@ export declare class NativeClient {
   uploadFile(path: string): Promise<UploadedBlob>
   /** Prices a spec: cost and ETA at P50 and P90. Nothing is held. */
   quote(spec: JobSpecInput): Promise<Quote>
-  /** Submits a job; the same `idempotency_key` never submits twice. */
-  submit(spec: JobSpecInput, idempotencyKey?: string | undefined | null): Promise<Job>
+  /**
+   * Submits a job; the same `idempotency_key` never submits twice. `max_cost` (decimal
+   * credits, the quote's escrow hold the creator confirmed) is the most that may be held.
+   */
+  submit(spec: JobSpecInput, idempotencyKey?: string | undefined | null, maxCost?: string | undefined | null): Promise<Job>
   /** One job. */
   getJob(job: number): Promise<Job>
   /** The caller's jobs, newest first, paged as they are read. */

@@ -155,16 +155,21 @@ impl NativeClient {
         Ok(self.inner.quotes().create(spec).await.napi()?.into())
     }
 
-    /// Submits a job; the same `idempotency_key` never submits twice.
+    /// Submits a job; the same `idempotency_key` never submits twice. `max_cost` (decimal
+    /// credits, the quote's escrow hold the creator confirmed) is the most that may be held.
     #[napi]
     pub async fn submit(
         &self,
         spec: JobSpecInput,
         idempotency_key: Option<String>,
+        max_cost: Option<String>,
     ) -> napi::Result<Job> {
         let mut submit = self.inner.jobs().submit(spec.into_spec()?);
         if let Some(key) = idempotency_key {
             submit = submit.idempotency_key(key);
+        }
+        if let Some(max_cost) = max_cost {
+            submit = submit.max_cost(parse_money("maxCost", &max_cost)?);
         }
         Ok(submit.send().await.napi()?.into())
     }

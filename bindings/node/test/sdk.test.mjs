@@ -416,6 +416,18 @@ describe('errors', () => {
       return true
     })
     await assert.rejects(creator.submit(tinySpec(scene, '1-2', { budgetCap: '0.000001' })), InfeasibleError)
+    // A confirmed cost below the hold is refused, and nothing is held.
+    const spec = tinySpec(scene, '1-2')
+    const quote = await creator.quote(spec)
+    const before = (await creator.account()).balance.micros
+    const below = (BigInt(quote.escrowHold.micros) - 1n).toString()
+    const credits = `${below.slice(0, -6) || '0'}.${below.slice(-6).padStart(6, '0')}`
+    await assert.rejects(creator.submit(spec, { maxCost: credits }), (error) => {
+      assert.ok(error instanceof InfeasibleError)
+      assert.match(error.message, /above the .* you confirmed/)
+      return true
+    })
+    assert.equal((await creator.account()).balance.micros, before)
   })
 
   test('a missing local file or folder is a FileError naming the path; uploads are deduplicated', async () => {
