@@ -54,14 +54,8 @@ async fn bench_network(workers: usize) -> Bench {
         registered.push((client, key));
     }
     let (checker, _) = network.account(Role::Checker, "checker").await;
-    let (_dir, folder) = scene_folder();
-    let asset = creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
-    let spec = JobSpec::builder(asset.id, format!("1-{JOB_FRAMES}").parse().expect("frames"))
+    let asset = common::upload_test_scene(&creator).await;
+    let spec = JobSpec::builder(asset, format!("1-{JOB_FRAMES}").parse().expect("frames"))
         .resolution(16, 16)
         .samples(1)
         .build()
@@ -80,23 +74,7 @@ async fn cycle(
     key: &ed25519_dalek::SigningKey,
     checker: &pictor_sdk::Client,
 ) {
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("a task");
-    common::deliver(worker, key, &lease, "bench")
-        .await
-        .expect("result");
-    // The checker takes whichever check is oldest; with N workers it may be another worker's.
-    if let Some(check) = checker.checks().lease().await.expect("check lease") {
-        checker
-            .checks()
-            .verdict(check.check, Verdict::Accept, serde_json::json!({}))
-            .await
-            .expect("verdict");
-    }
+    timed_cycle(worker, key, checker, &mut Vec::new()).await;
 }
 
 fn settle(c: &mut Criterion) {
@@ -291,28 +269,21 @@ fn burst(c: &mut Criterion) {
                 .send()
                 .await
                 .expect("deposit");
-            let (_dir, folder) = scene_folder();
-            let asset = creator
-                .assets()
-                .upload_folder(&folder, "scene.toml")
-                .send()
-                .await
-                .expect("upload");
+            let asset = common::upload_test_scene(&creator).await;
             // ~150 jobs to list, then the big job the cycle draws its tasks from.
             for _ in 0..150 {
-                let spec = JobSpec::builder(asset.id.clone(), "1".parse().expect("frames"))
+                let spec = JobSpec::builder(asset.clone(), "1".parse().expect("frames"))
                     .resolution(16, 16)
                     .samples(1)
                     .build()
                     .expect("spec");
                 creator.jobs().submit(spec).send().await.expect("submit");
             }
-            let spec =
-                JobSpec::builder(asset.id, format!("1-{JOB_FRAMES}").parse().expect("frames"))
-                    .resolution(16, 16)
-                    .samples(1)
-                    .build()
-                    .expect("spec");
+            let spec = JobSpec::builder(asset, format!("1-{JOB_FRAMES}").parse().expect("frames"))
+                .resolution(16, 16)
+                .samples(1)
+                .build()
+                .expect("spec");
             creator.jobs().submit(spec).send().await.expect("submit");
             (network, creator_key, worker, key)
         });
