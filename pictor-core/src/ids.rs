@@ -55,6 +55,11 @@ define_id!(
     /// A checker node.
     CheckerId
 );
+define_id!(
+    /// One verification of one task result: a checker leases it, and its verdict settles or
+    /// requeues the task. An escalated result gets a new check.
+    CheckId
+);
 
 /// A content-addressed scene: the BLAKE3 hash (64 lowercase hex digits) of the scene's manifest.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

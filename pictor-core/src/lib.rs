@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod asset;
+pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod job;
@@ -20,7 +21,7 @@ pub mod verify;
 
 pub use asset::{BlobHash, Manifest, ManifestEntry, ManifestLimits};
 pub use error::{Error, Result};
-pub use ids::{AccountId, AssetId, CheckerId, JobId, TaskId, WorkerId};
+pub use ids::{AccountId, AssetId, CheckId, CheckerId, JobId, TaskId, WorkerId};
 pub use job::{
     Engine, FrameSet, GpuVendor, HardwareRequirements, JobSpec, OutputFormat, RendererKind,
     Resolution, SeedPolicy, SplitMode, Tier, Version, VersionConstraint,

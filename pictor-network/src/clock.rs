@@ -1,11 +1,5 @@
-//! Wall-clock time as Unix milliseconds, the unit of every stored timestamp.
+//! Wall-clock time as Unix milliseconds, the unit of every stored timestamp: the core's
+//! [`pictor_core::clock`], re-exported. The coordinator reads time from the [`Clock`] in its
+//! configuration; this function is for the few places outside it (migrations, uptime).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Milliseconds since the Unix epoch (0 if the system clock is before 1970).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub use pictor_core::clock::{Clock, ManualClock, SystemClock, now_ms};

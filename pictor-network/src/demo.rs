@@ -10,7 +10,7 @@ use crate::service::{ADMIN_KEY_FILE, Config};
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pictor_core::api::{JobView, Role};
+use pictor_core::api::{JobEvent, JobView, Role};
 use pictor_core::job::{JobState, RendererKind};
 use pictor_core::ledger::{Account, Ledger, VerifyingKey, verify};
 use pictor_core::pricing::Quote;
@@ -399,15 +399,15 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
         };
         let Some(event) = next else { break };
         let event = event.context("following the job's events")?;
-        let worker = event.data.get("worker").and_then(serde_json::Value::as_u64);
-        match event.kind.as_str() {
-            "task_accepted" => {
+        let worker = event.event.worker().map(|w| w.0);
+        match &event.event {
+            JobEvent::TaskAccepted { .. } => {
                 job_bar.inc(1);
                 if let Some(w) = worker {
                     per_worker.entry(w).or_default().0 += 1;
                 }
             }
-            "task_rejected" => {
+            JobEvent::TaskRejected { .. } => {
                 rejected += 1;
                 job_bar.set_message(format!("({rejected} rejected)"));
                 if let Some(w) = worker {
@@ -421,8 +421,8 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
             }
             _ => {}
         }
-        if pictor_sdk::is_final_event(&event.kind) {
-            final_kind = event.kind;
+        if event.event.is_final() {
+            final_kind = event.kind().to_string();
             break;
         }
     }

@@ -139,7 +139,7 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
         .await
         .expect("the event stream ends after completion")
         .expect("events task");
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
     assert_eq!(kinds.first(), Some(&"submitted"));
     assert_eq!(kinds.last(), Some(&"completed"));
     assert_eq!(kinds.iter().filter(|k| **k == "task_accepted").count(), 3);

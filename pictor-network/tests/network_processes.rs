@@ -313,7 +313,7 @@ async fn wait_for_event(creator: &Client, job: pictor_core::JobId, kind: &str, w
             .unwrap_or_else(|_| panic!("no {kind} event within {within:?}"))
             .expect("stream")
             .expect("event");
-        if event.kind == kind {
+        if event.kind() == kind {
             return;
         }
     }
@@ -376,7 +376,7 @@ async fn three_worker_processes_and_a_checker_render_twelve_frames() {
     let (job, spec) = submit(&setup, "1-12").await;
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(
-        events.last().map(|e| e.kind.as_str()),
+        events.last().map(|e| e.kind()),
         Some("completed"),
         "{events:?}"
     );
@@ -438,9 +438,9 @@ async fn a_killed_worker_s_task_is_re_leased_and_paid_once() {
     let (_rescuer, _) = start_worker(&url, &setup.admin, setup.work.path(), "rescuer", "2").await;
     let _checker = start_checker(&url, &setup.admin, setup.work.path()).await;
     let events = wait_final(&setup.creator, job.id).await;
-    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    assert_eq!(events.last().map(|e| e.kind()), Some("completed"));
     assert!(
-        events.iter().any(|e| e.kind == "task_expired"),
+        events.iter().any(|e| e.kind() == "task_expired"),
         "the victim's lease expired"
     );
     let journal = setup
@@ -503,7 +503,7 @@ async fn a_killed_checker_s_check_is_reassigned() {
     std::fs::create_dir_all(&second_dir).expect("dir");
     let _second = start_checker(&url, &setup.admin, &second_dir).await;
     let events = wait_final(&setup.creator, job.id).await;
-    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    assert_eq!(events.last().map(|e| e.kind()), Some("completed"));
     let journal = setup
         .creator
         .ledger()
@@ -558,7 +558,7 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
         "same address: the agents reconnect by themselves"
     );
     let events = wait_final(&creator, job.id).await;
-    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("completed"));
+    assert_eq!(events.last().map(|e| e.kind()), Some("completed"));
     let journal = creator.ledger().fetch_journal().await.expect("journal");
     let settles = journal
         .entries()
@@ -646,7 +646,7 @@ async fn blender_workers_and_checker_render_four_frames() {
     let job = submit_when_online(&setup.creator, &spec, 200).await;
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(
-        events.last().map(|e| e.kind.as_str()),
+        events.last().map(|e| e.kind()),
         Some("completed"),
         "{events:?}"
     );
@@ -727,26 +727,27 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
     let _checker = start_checker(&back.url, &admin, work.path()).await;
     let events = wait_final(&creator, job.id).await;
     assert_eq!(
-        events.last().map(|e| e.kind.as_str()),
+        events.last().map(|e| e.kind()),
         Some("completed"),
         "{events:?}"
     );
-    let leases = events.iter().filter(|e| e.kind == "task_leased").count();
+    let leases = events.iter().filter(|e| e.kind() == "task_leased").count();
     assert_eq!(
         leases, 1,
         "delivered from the worker's spool, not rendered again: {events:?}"
     );
     let uploaded = events
         .iter()
-        .find(|e| e.kind == "task_uploaded")
+        .find(|e| e.kind() == "task_uploaded")
         .expect("uploaded");
     assert_eq!(
-        uploaded.data["worker"],
+        uploaded.event.data()["worker"],
         events
             .iter()
-            .find(|e| e.kind == "task_leased")
+            .find(|e| e.kind() == "task_leased")
             .expect("leased")
-            .data["worker"]
+            .event
+            .data()["worker"]
     );
 }
 
@@ -855,7 +856,7 @@ async fn a_blend_submitted_from_the_cli_renders_with_blender_and_sends_only_the_
 
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(
-        events.last().map(|e| e.kind.as_str()),
+        events.last().map(|e| e.kind()),
         Some("completed"),
         "{events:?}"
     );

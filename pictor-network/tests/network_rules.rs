@@ -308,13 +308,18 @@ async fn an_inconclusive_result_is_rendered_again_without_barring_its_worker() {
             .expect("events in time")
             .expect("the stream stays open")
             .expect("event");
-        if event.kind == "task_rejected" {
+        if event.kind() == "task_rejected" {
             break event;
         }
     };
-    assert_eq!(rejected.data["inconclusive"], true, "{:?}", rejected.data);
-    assert_eq!(rejected.data["worker_blocked"], false);
-    assert_eq!(rejected.data["worker"], json!(worker_id));
+    assert_eq!(
+        rejected.event.data()["inconclusive"],
+        true,
+        "{:?}",
+        rejected.event
+    );
+    assert_eq!(rejected.event.data()["worker_blocked"], false);
+    assert_eq!(rejected.event.data()["worker"], json!(worker_id));
     deliver(&worker, &worker_key, &again, "second")
         .await
         .expect("result");

@@ -2,7 +2,8 @@
 
 use crate::client::{Call, Client};
 use crate::error::Result;
-use pictor_core::api::{CheckId, CheckLease, TaskStateView, Verdict, VerdictSubmission, routes};
+use pictor_core::CheckId;
+use pictor_core::api::{CheckLease, TaskStateView, Verdict, VerdictSubmission, routes};
 use std::future::Future;
 
 /// The checker side; from [`Client::checks`]. Needs a checker key.

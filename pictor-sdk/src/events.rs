@@ -6,22 +6,22 @@ use crate::sse::{SseEvent, SseParser};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use pictor_core::JobId;
-use pictor_core::api::{JobEventView, routes};
+use pictor_core::api::{JobEvent, JobEventView, routes};
 use pictor_core::job::JobState;
 use std::collections::VecDeque;
 use std::pin::Pin;
 
-/// The event kinds after which a job's stream ends.
-pub const FINAL_EVENT_KINDS: [&str; 3] = ["completed", "failed", "cancelled"];
+/// The event kinds after which a job's stream ends ([`JobEvent::FINAL_KINDS`]).
+pub const FINAL_EVENT_KINDS: [&str; 3] = JobEvent::FINAL_KINDS;
 
-/// True for `completed`, `failed` and `cancelled`.
+/// True for `completed`, `failed` and `cancelled` ([`JobEvent::is_final_kind`]).
 ///
 /// ```
 /// assert!(pictor_sdk::is_final_event("completed"));
 /// assert!(!pictor_sdk::is_final_event("task_accepted"));
 /// ```
 pub fn is_final_event(kind: &str) -> bool {
-    FINAL_EVENT_KINDS.contains(&kind)
+    JobEvent::is_final_kind(kind)
 }
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -75,7 +75,7 @@ impl State {
             if let Some(raw) = self.pending.pop_front() {
                 match self.accept(raw) {
                     Some(Ok(event)) => {
-                        if is_final_event(&event.kind) {
+                        if event.event.is_final() {
                             self.finished = true;
                             self.connection = None;
                         }

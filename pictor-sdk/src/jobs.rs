@@ -133,7 +133,7 @@ impl Jobs {
     /// let events = client.jobs().events(job);
     /// futures_util::pin_mut!(events);
     /// while let Some(event) = events.try_next().await? {
-    ///     println!("#{} {}", event.seq, event.kind);
+    ///     println!("#{} {}", event.seq, event.kind());
     /// }
     /// # Ok(()) }
     /// ```

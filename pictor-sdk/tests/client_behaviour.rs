@@ -252,10 +252,18 @@ async fn uploads_resume_where_the_server_says_and_follow_offset_corrections() {
     assert_eq!(puts[1].headers["content-type"], "application/octet-stream");
 }
 
+/// One SSE event as the coordinator sends it: `kind` with typical data for that kind.
 fn sse_event(seq: u64, kind: &str) -> String {
-    format!(
-        "id: {seq}\nevent: {kind}\ndata: {{\"seq\":{seq},\"kind\":\"{kind}\",\"at_ms\":{seq}000,\"data\":{{}}}}\n\n"
-    )
+    let data = match kind {
+        "submitted" => {
+            serde_json::json!({"tasks": 1, "escrow_hold": 1_000_000, "strategy": "cost-under-deadline"})
+        }
+        "task_leased" => serde_json::json!({"task": 1, "worker": 2, "attempt": 1, "frames": [1]}),
+        "completed" => serde_json::json!({"frames": 1}),
+        other => panic!("no sample data for {other}"),
+    };
+    let view = serde_json::json!({"seq": seq, "kind": kind, "at_ms": seq * 1000, "data": data});
+    format!("id: {seq}\nevent: {kind}\ndata: {view}\n\n")
 }
 
 #[tokio::test]
@@ -298,7 +306,7 @@ async fn event_streams_reconnect_resume_without_duplicates_and_end_on_a_final_ev
         .unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [1, 2, 3]);
-    assert_eq!(events[2].kind, "completed");
+    assert_eq!(events[2].kind(), "completed");
     assert_eq!(log.lock().unwrap().len(), 3);
 }
 

@@ -391,9 +391,8 @@ impl From<JobView> for Job {
 pub struct JobEvent {
     /// Sequence number within the job, from 1.
     pub seq: i64,
-    /// What happened: `submitted`, `task_leased`, `task_progress`, `task_uploaded`, `task_accepted`,
-    /// `task_rejected`, `task_requeued`, `task_failed`, `paused`, `resumed`, `completed`, `failed`,
-    /// `cancelled`.
+    /// What happened: one of `pictor_core::api::JobEvent::KINDS` (`submitted`, `task_accepted`,
+    /// `completed`, …).
     pub kind: String,
     /// Unix time, ms.
     pub at_ms: i64,
@@ -405,9 +404,9 @@ impl From<JobEventView> for JobEvent {
     fn from(event: JobEventView) -> Self {
         JobEvent {
             seq: number(event.seq),
-            kind: event.kind,
+            kind: event.kind().to_string(),
             at_ms: number(event.at_ms),
-            data: event.data,
+            data: event.event.data(),
         }
     }
 }

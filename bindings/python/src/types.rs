@@ -417,9 +417,8 @@ pub struct JobEvent {
     /// Sequence number within the job, from 1.
     #[pyo3(get)]
     pub seq: u64,
-    /// What happened: `submitted`, `task_leased`, `task_progress`, `task_uploaded`,
-    /// `task_accepted`, `task_rejected`, `task_requeued`, `task_failed`, `paused`, `resumed`,
-    /// `completed`, `failed` or `cancelled`.
+    /// What happened: one of `pictor_core::api::JobEvent::KINDS` (`submitted`, `task_accepted`,
+    /// `completed`, …).
     #[pyo3(get)]
     pub kind: String,
     /// Unix time, milliseconds.
@@ -457,12 +456,13 @@ impl JobEvent {
 
 impl From<JobEventView> for JobEvent {
     fn from(view: JobEventView) -> Self {
-        let frame = view.data.get("frame").and_then(serde_json::Value::as_u64);
+        let data = view.event.data();
+        let frame = data.get("frame").and_then(serde_json::Value::as_u64);
         JobEvent {
             seq: view.seq,
-            kind: view.kind,
+            kind: view.kind().to_string(),
             at_ms: view.at_ms,
-            data_json: view.data.to_string(),
+            data_json: data.to_string(),
             frame,
         }
     }

@@ -10,4 +10,4 @@ pub use spec::{
     MAX_SAMPLES, MAX_TAG_LEN, MAX_TAGS, OutputFormat, RendererKind, RendererSpec, Resolution,
     SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
 };
-pub use state::{JobEvent, JobState};
+pub use state::{JobState, JobTransition};

@@ -28,7 +28,7 @@ pub enum JobState {
 /// Something that happens to a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum JobEvent {
+pub enum JobTransition {
     /// The creator submits and the escrow is held.
     Submit,
     /// A first task is leased.
@@ -55,9 +55,9 @@ impl JobState {
     }
 
     /// The next state, or [`Error::IllegalTransition`].
-    pub fn apply(self, event: JobEvent) -> Result<JobState> {
-        use JobEvent as E;
+    pub fn apply(self, event: JobTransition) -> Result<JobState> {
         use JobState as S;
+        use JobTransition as E;
         match (self, event) {
             (S::Quoted, E::Submit) => Ok(S::Queued),
             (S::Queued, E::Start) => Ok(S::Running),
@@ -82,15 +82,21 @@ mod tests {
     #[test]
     fn lifecycle_and_refusals() {
         let running = JobState::Quoted
-            .apply(JobEvent::Submit)
-            .and_then(|s| s.apply(JobEvent::Start))
+            .apply(JobTransition::Submit)
+            .and_then(|s| s.apply(JobTransition::Start))
             .expect("legal");
-        let paused = running.apply(JobEvent::Pause).expect("pause");
-        let resumed = paused.apply(JobEvent::Resume).expect("resume");
-        assert_eq!(resumed.apply(JobEvent::Complete), Ok(JobState::Completed));
-        assert!(JobState::Completed.apply(JobEvent::Cancel).is_err());
-        assert!(JobState::Quoted.apply(JobEvent::Complete).is_err());
-        assert!(paused.apply(JobEvent::Complete).is_err(), "resume first");
-        assert_eq!(paused.apply(JobEvent::Cancel), Ok(JobState::Cancelled));
+        let paused = running.apply(JobTransition::Pause).expect("pause");
+        let resumed = paused.apply(JobTransition::Resume).expect("resume");
+        assert_eq!(
+            resumed.apply(JobTransition::Complete),
+            Ok(JobState::Completed)
+        );
+        assert!(JobState::Completed.apply(JobTransition::Cancel).is_err());
+        assert!(JobState::Quoted.apply(JobTransition::Complete).is_err());
+        assert!(
+            paused.apply(JobTransition::Complete).is_err(),
+            "resume first"
+        );
+        assert_eq!(paused.apply(JobTransition::Cancel), Ok(JobState::Cancelled));
     }
 }

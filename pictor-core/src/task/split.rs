@@ -57,6 +57,14 @@ pub enum TaskWork {
 }
 
 impl TaskWork {
+    /// The frames the task renders: its chunk's frames, or the one frame a tile belongs to.
+    pub fn frames(&self) -> Vec<u32> {
+        match self {
+            TaskWork::Frames { frames } => frames.clone(),
+            TaskWork::Tile { frame, .. } => vec![*frame],
+        }
+    }
+
     /// Fraction-free measure of the task's size in pixel-frames (pixels × frames), used to share a
     /// job's work estimate among its tasks.
     pub fn pixel_frames(&self, spec: &JobSpec) -> u64 {

@@ -149,7 +149,7 @@ pub async fn run_checker(
                 match lease {
                     None => options.poll_interval,
                     Some(check) => {
-                        let id = check.check;
+                        let id = check.check.0;
                         let task = check.task.0;
                         let expires_at_ms = check.expires_at_ms;
                         let mut outcome =
@@ -237,7 +237,7 @@ async fn check_one(
     let result = verify_check(client, cache, &dir, backend, &check).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (verdict, evidence) = result?;
-    tracing::debug!(check = check.check, ?verdict, reasons = %evidence["reasons"], "verdict");
+    tracing::debug!(check = check.check.0, ?verdict, reasons = %evidence["reasons"], "verdict");
     let mut backoff = Backoff::default();
     let mut tries = 0;
     loop {

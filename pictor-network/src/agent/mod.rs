@@ -63,12 +63,7 @@ pub(crate) fn is_transient(error: &pictor_sdk::Error) -> bool {
     matches!(error, pictor_sdk::Error::Transport { .. }) || error.is_retryable()
 }
 
-/// Unix time in ms.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub(crate) use pictor_core::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pictor_core::api::JobView;
+use pictor_core::api::{JobEvent, JobView};
 use pictor_core::job::JobState;
 use pictor_core::{
     AssetId, FrameSet, JobId, JobSpec, Money, OutputFormat, Quote, RendererKind, Tier,
@@ -503,11 +503,11 @@ fn watch(args: JobArgs) -> Result<()> {
         futures_util::pin_mut!(events);
         let mut accepted: u64 = 0;
         while let Some(event) = events.try_next().await.inspect_err(|_| bar.abandon())? {
-            if event.kind == "task_accepted" {
+            if matches!(event.event, JobEvent::TaskAccepted { .. }) {
                 accepted += 1;
                 bar.set_position(accepted.min(u64::from(view.tasks_total)));
             }
-            bar.set_message(event.kind);
+            bar.set_message(event.kind());
         }
         let view = client.jobs().get(id).await?;
         bar.set_position(u64::from(view.tasks_accepted));

@@ -5,13 +5,14 @@
 use super::AppState;
 use super::error::{HttpResult, invalid};
 use super::extract::{Auth, Path, Query};
-use crate::service::{Caller, FINAL_EVENT_KINDS};
+use crate::service::Caller;
 use crate::store::Store;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
+use pictor_core::JobId;
 use pictor_core::api::JobEventView;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -31,7 +32,7 @@ pub struct EventsQuery {
 struct Cursor<S: Store> {
     state: AppState<S>,
     caller: Caller,
-    job: u64,
+    job: JobId,
     after: u64,
     buffered: VecDeque<JobEventView>,
     notices: broadcast::Receiver<u64>,
@@ -42,7 +43,7 @@ fn to_event(view: &JobEventView) -> Event {
     let data = serde_json::to_string(view).unwrap_or_else(|_| "{}".into());
     Event::default()
         .id(view.seq.to_string())
-        .event(view.kind.clone())
+        .event(view.kind())
         .data(data)
 }
 
@@ -50,7 +51,7 @@ fn to_event(view: &JobEventView) -> Event {
 pub async fn job_events<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(job): Path<u64>,
+    Path(job): Path<JobId>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
@@ -82,7 +83,7 @@ pub async fn job_events<S: Store>(
         loop {
             if let Some(view) = cursor.buffered.pop_front() {
                 cursor.after = view.seq;
-                if FINAL_EVENT_KINDS.contains(&view.kind.as_str()) {
+                if view.event.is_final() {
                     cursor.finished = true;
                 }
                 return Some((Ok::<Event, Infallible>(to_event(&view)), cursor));
@@ -114,7 +115,7 @@ pub async fn job_events<S: Store>(
             let wait = async {
                 loop {
                     match cursor.notices.recv().await {
-                        Ok(job) if job == cursor.job => return,
+                        Ok(job) if job == cursor.job.0 => return,
                         Ok(_) => continue,
                         Err(broadcast::error::RecvError::Lagged(_)) => return,
                         Err(broadcast::error::RecvError::Closed) => {

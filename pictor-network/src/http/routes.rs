@@ -14,13 +14,13 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use pictor_core::BlobHash;
 use pictor_core::api::{
     CreateAccountRequest, CreateJobRequest, DepositRequest, ErrorCode, FailureReport,
     HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, MissingBlobsRequest, Page, QuoteRequest,
     RegisterWorkerRequest, RerenderRequest, ResultSubmission, VerdictSubmission,
 };
 use pictor_core::asset::Manifest;
+use pictor_core::{AccountId, BlobHash, CheckId, JobId, TaskId};
 use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -130,7 +130,7 @@ pub async fn create_account<S: Store>(
 pub async fn get_account<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<AccountId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.account(&caller, id).await?).into_response())
 }
@@ -139,7 +139,7 @@ pub async fn get_account<S: Store>(
 pub async fn deposit<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<AccountId>,
     headers: HeaderMap,
     Body(request): Body<DepositRequest>,
 ) -> HttpResult<Response> {
@@ -335,7 +335,7 @@ pub async fn list_jobs<S: Store>(
 pub async fn get_job<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.get_job(&caller, id).await?).into_response())
 }
@@ -344,7 +344,7 @@ pub async fn get_job<S: Store>(
 pub async fn cancel_job<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.cancel_job(&caller, id).await?).into_response())
 }
@@ -353,7 +353,7 @@ pub async fn cancel_job<S: Store>(
 pub async fn pause_job<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.pause_job(&caller, id).await?).into_response())
 }
@@ -362,7 +362,7 @@ pub async fn pause_job<S: Store>(
 pub async fn resume_job<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.resume_job(&caller, id).await?).into_response())
 }
@@ -371,7 +371,7 @@ pub async fn resume_job<S: Store>(
 pub async fn rerender<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
     Body(request): Body<RerenderRequest>,
 ) -> HttpResult<Response> {
     Ok(Json(state.rerender(&caller, id, &request.frames).await?).into_response())
@@ -381,7 +381,7 @@ pub async fn rerender<S: Store>(
 pub async fn frames<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<JobId>,
 ) -> HttpResult<Response> {
     Ok(Json(state.frames(&caller, id).await?).into_response())
 }
@@ -390,7 +390,7 @@ pub async fn frames<S: Store>(
 pub async fn frame<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path((id, frame)): Path<(u64, u32)>,
+    Path((id, frame)): Path<(JobId, u32)>,
 ) -> HttpResult<Response> {
     let (hash, size) = state.frame_blob(&caller, id, frame).await?;
     let hash = parse_hash(&hash)?;
@@ -426,7 +426,7 @@ pub async fn lease<S: Store>(
 pub async fn heartbeat<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<TaskId>,
     Body(request): Body<HeartbeatRequest>,
 ) -> HttpResult<Response> {
     Ok(Json(state.heartbeat(&caller, id, &request).await?).into_response())
@@ -436,7 +436,7 @@ pub async fn heartbeat<S: Store>(
 pub async fn result<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<TaskId>,
     Body(request): Body<ResultSubmission>,
 ) -> HttpResult<Response> {
     Ok(Json(state.submit_result(&caller, id, &request).await?).into_response())
@@ -446,7 +446,7 @@ pub async fn result<S: Store>(
 pub async fn fail<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<TaskId>,
     Body(request): Body<FailureReport>,
 ) -> HttpResult<Response> {
     Ok(Json(state.fail_task(&caller, id, &request).await?).into_response())
@@ -467,7 +467,7 @@ pub async fn lease_check<S: Store>(
 pub async fn verdict<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Path(id): Path<u64>,
+    Path(id): Path<CheckId>,
     Body(request): Body<VerdictSubmission>,
 ) -> HttpResult<Response> {
     Ok(Json(state.post_verdict(&caller, id, &request).await?).into_response())

@@ -1,17 +1,14 @@
 //! Accounts, API keys, deposits and network counters.
 
 use super::auth::{hash_api_key, new_api_key, role_name};
+use super::escrow::deposit_transfer;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
-use crate::clock::now_ms;
 use crate::store::{AccountRow, Countable, Store, StoreTx};
 use pictor_core::api::{
     AccountView, CreateAccountRequest, CreatedAccount, DepositRequest, NetworkStats, Role,
 };
-use pictor_core::ledger::{Account, TransferId};
+use pictor_core::ledger::Account;
 use pictor_core::{AccountId, Money};
-
-/// Transfer ids of deposits have the top bit set; task holds never do.
-const DEPOSIT_ID_BIT: u128 = 1 << 127;
 
 /// The ledger account holding an account's money, by role.
 pub(crate) fn ledger_account(account: &AccountRow) -> Option<Account> {
@@ -73,7 +70,7 @@ impl<S: Store> Coordinator<S> {
                 role_name(request.role),
                 &request.name,
                 &hash_api_key(&key),
-                now_ms(),
+                write.now_ms,
             )
             .await
             .map_err(ServiceError::from);
@@ -100,8 +97,9 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Any account (admin only).
-    pub async fn account(&self, caller: &Caller, id: u64) -> ServiceResult<AccountView> {
+    pub async fn account(&self, caller: &Caller, id: AccountId) -> ServiceResult<AccountView> {
         caller.require(Role::Admin)?;
+        let id = id.0;
         let mut tx = self.read().await?;
         let account = tx
             .account(id)
@@ -116,11 +114,12 @@ impl<S: Store> Coordinator<S> {
     pub async fn deposit(
         &self,
         caller: &Caller,
-        id: u64,
+        id: AccountId,
         request: &DepositRequest,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<AccountView> {
         caller.require(Role::Admin)?;
+        let id = id.0;
         if request.amount == Money::ZERO {
             return Err(ServiceError::invalid("amount", "must be more than 0"));
         }
@@ -152,22 +151,10 @@ impl<S: Store> Coordinator<S> {
                     "deposits go to creator accounts",
                 ));
             }
-            let transfer = match idempotency_key {
-                Some(key) => {
-                    let digest = blake3::hash(format!("deposit\0{id}\0{key}").as_bytes());
-                    let mut bytes = [0u8; 16];
-                    bytes.copy_from_slice(&digest.as_bytes()[..16]);
-                    TransferId(u128::from_le_bytes(bytes) | DEPOSIT_ID_BIT)
-                }
-                None => TransferId(
-                    u128::from_le_bytes(super::auth::random_bytes::<16>()?) | DEPOSIT_ID_BIT,
-                ),
-            };
-            write
-                .ledger
-                .deposit(transfer, AccountId(id), request.amount)?;
+            let transfer = deposit_transfer(id, idempotency_key)?;
+            write.escrow().deposit(transfer, id, request.amount)?;
             self.resume_funded_jobs(&mut write, id).await?;
-            let view = account_view(|a| write.ledger.balance(a), &account);
+            let view = account_view(|a| write.balance(a), &account);
             if let Some(key) = idempotency_key {
                 let response =
                     serde_json::to_string(&view).map_err(|e| ServiceError::internal(&e))?;

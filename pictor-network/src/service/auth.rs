@@ -4,7 +4,6 @@
 //! fast hash is enough because the keys are random, not passwords.
 
 use super::{ADMIN_KEY_FILE, Coordinator, ServiceError, ServiceResult};
-use crate::clock::now_ms;
 use crate::store::{AccountRow, Countable, Store, StoreTx};
 use pictor_core::api::{ErrorCode, Role};
 use pictor_core::ledger::SigningKey;
@@ -160,7 +159,7 @@ impl<S: Store> Coordinator<S> {
             )?;
             let id = write
                 .tx
-                .insert_account("admin", "admin", &hash_api_key(&key), now_ms())
+                .insert_account("admin", "admin", &hash_api_key(&key), self.now_ms())
                 .await?;
             Ok(Some(id))
         }

@@ -17,21 +17,13 @@
 //! between, the sweeper finds the unfinished ones (`job_splits`, `jobs_closing`) and finishes them,
 //! so nothing is lost and every hold is either opened on its task or returned.
 
-use super::jobs::hold_transfer;
 use super::{Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::{SplitRow, Store, StoreTx, TaskRow};
-use pictor_core::ledger::{Account, TransferId};
 use pictor_core::task::{TaskEvent, TaskState, TaskWork};
-use pictor_core::{AccountId, JobId, JobSpec, Money};
+use pictor_core::{JobSpec, Money};
 
 /// Tasks inserted or closed per write transaction.
 pub const BATCH: u32 = 1_000;
-
-/// The pending transfer reserving the escrow of a job's tasks not inserted yet, generation
-/// `generation`. Bit 127 keeps it apart from every task hold (`task << 32 | generation`).
-pub fn reservation_transfer(job: u64, generation: u32) -> TransferId {
-    TransferId((1u128 << 127) | (u128::from(job) << 32) | u128::from(generation))
-}
 
 /// A task of a new job, as the split and the quote's plan made it.
 pub(crate) struct PlannedTask {
@@ -52,21 +44,19 @@ impl<S: Store> Coordinator<S> {
         tasks: &[PlannedTask],
         split: &mut SplitRow,
     ) -> ServiceResult<()> {
-        let creator = Account::Creator(AccountId(owner));
-        let escrow = Account::Escrow(JobId(job));
         let start = split.next_index as usize;
         let end = (start + BATCH as usize).min(tasks.len());
         if split.reservation_generation > 0 {
             write
-                .ledger
-                .void_pending(reservation_transfer(job, split.reservation_generation))?;
+                .escrow()
+                .release_reservation(job, split.reservation_generation)?;
         }
         let mut next_id = write.tx.next_task_id().await?;
         for (index, planned) in tasks.iter().enumerate().take(end).skip(start) {
             let hold = split.holds.get(index).copied().ok_or_else(|| {
                 ServiceError::internal(&format!("job {job} has no hold for task {index}"))
             })?;
-            let task = TaskRow {
+            let mut task = TaskRow {
                 id: next_id,
                 job_id: job,
                 index: u32::try_from(index)
@@ -76,15 +66,13 @@ impl<S: Store> Coordinator<S> {
                 state: TaskState::NEW,
                 outputs: None,
                 hold,
-                hold_generation: 1,
-                hold_open: true,
+                hold_generation: 0,
+                hold_open: false,
                 agreed_cost: None,
                 rejects: 0,
             };
+            write.escrow().open_hold(&mut task, owner, hold)?;
             write.tx.insert_task(&task).await?;
-            write
-                .ledger
-                .create_pending(hold_transfer(task.id, 1), creator, escrow, hold)?;
             next_id += 1;
         }
         split.next_index = u32::try_from(end).unwrap_or(u32::MAX);
@@ -92,12 +80,9 @@ impl<S: Store> Coordinator<S> {
         if end < tasks.len() {
             split.reservation_generation += 1;
             if rest > Money::ZERO {
-                write.ledger.create_pending(
-                    reservation_transfer(job, split.reservation_generation),
-                    creator,
-                    escrow,
-                    rest,
-                )?;
+                write
+                    .escrow()
+                    .reserve(job, owner, split.reservation_generation, rest)?;
             } else {
                 split.reservation_generation = 0;
             }
@@ -144,8 +129,8 @@ impl<S: Store> Coordinator<S> {
         if let Some(split) = write.tx.split(job).await? {
             if split.reservation_generation > 0 {
                 write
-                    .ledger
-                    .void_pending(reservation_transfer(job, split.reservation_generation))?;
+                    .escrow()
+                    .release_reservation(job, split.reservation_generation)?;
             }
             write.tx.delete_split(job).await?;
         }
@@ -167,12 +152,7 @@ impl<S: Store> Coordinator<S> {
                     .state
                     .apply(&TaskEvent::Cancel, &self.config.task_policy)?;
             }
-            if task.hold_open {
-                write
-                    .ledger
-                    .void_pending(hold_transfer(task.id, task.hold_generation))?;
-                task.hold_open = false;
-            }
+            write.escrow().void_hold(&mut task)?;
             write.tx.update_task(&task).await?;
             write.tx.drop_checks_of_task(task.id).await?;
         }

@@ -1,21 +1,22 @@
 //! Checks: checkers lease the verification of a task result and post a verdict that drives
-//! settlement. ACCEPT pays the hold out and records the frames; REJECT requeues the task for another
-//! worker, pays nothing and counts against the worker (barred from the job at the configured count);
-//! ESCALATE queues a re-check with more evidence, and an escalation past the cap counts as a reject.
+//! settlement. ACCEPT pays the hold out (through `escrow`) and records the frames; REJECT requeues
+//! the task for another worker, pays nothing and counts against the worker (barred from the job at
+//! the configured count); ESCALATE queues a re-check with more evidence, and an escalation past the
+//! cap is inconclusive: rendered again, not counted against the worker. The protocol the checker
+//! runs is docs/VERIFICATION.md.
 //!
 //! Known gap: the checker's fee is part of the settlement of accepted results, so a checker is paid
-//! only for ACCEPT verdicts. Paying rejects needs a stake from workers to pay from (see the notes).
+//! only for ACCEPT verdicts. Paying rejects needs a stake from workers to pay from (issue 19).
 
 use super::events::emit;
-use super::jobs::task_frames;
+use super::views::state_view;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
-use crate::clock::now_ms;
 use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, StoreTx, TaskRow};
-use pictor_core::api::{CheckLease, ErrorCode, Role, TaskStateView, Verdict, VerdictSubmission};
-use pictor_core::job::{JobEvent, JobState};
+use pictor_core::api::{
+    CheckLease, ErrorCode, JobEvent, Role, TaskStateView, Verdict, VerdictSubmission,
+};
 use pictor_core::task::{TaskEvent, TaskState};
-use pictor_core::{JobId, TaskId};
-use serde_json::json;
+use pictor_core::{CheckId, CheckerId, JobId, TaskId, WorkerId};
 
 /// Largest evidence document, bytes of JSON.
 pub const MAX_EVIDENCE_BYTES: usize = 1 << 20;
@@ -26,7 +27,7 @@ impl<S: Store> Coordinator<S> {
         caller.require(Role::Checker)?;
         let mut write = self.write().await?;
         let result = async {
-            let now = now_ms();
+            let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
             let Some(mut check) = write.tx.next_pending_check().await? else {
                 return Ok(None);
@@ -36,18 +37,14 @@ impl<S: Store> Coordinator<S> {
                 .task(check.task_id)
                 .await?
                 .ok_or_else(|| ServiceError::internal(&"check without task"))?;
-            let job = write
-                .tx
-                .job(task.job_id)
-                .await?
-                .ok_or_else(|| ServiceError::internal(&"task without job"))?;
+            let job = self.job_of_task(&mut write, &task).await?;
             let expires_at_ms = now.saturating_add(self.config.check_lease_ttl_ms);
             check.state = CheckState::Leased;
             check.checker = Some(caller.id());
             check.lease_expires_ms = Some(expires_at_ms);
             write.tx.update_check(&check).await?;
             Ok(Some(CheckLease {
-                check: check.id,
+                check: CheckId(check.id),
                 task: TaskId(task.id),
                 job: JobId(job.id),
                 attempt: check.attempt,
@@ -66,7 +63,7 @@ impl<S: Store> Coordinator<S> {
     pub async fn post_verdict(
         &self,
         caller: &Caller,
-        check_id: u64,
+        check_id: CheckId,
         submission: &VerdictSubmission,
     ) -> ServiceResult<TaskStateView> {
         caller.require(Role::Checker)?;
@@ -90,10 +87,10 @@ impl<S: Store> Coordinator<S> {
         &self,
         write: &mut Write<'_, S::Tx>,
         caller: &Caller,
-        check_id: u64,
+        check_id: CheckId,
         submission: &VerdictSubmission,
     ) -> ServiceResult<TaskStateView> {
-        let mut check = match write.tx.check(check_id).await? {
+        let mut check = match write.tx.check(check_id.0).await? {
             Some(check) if check.checker == Some(caller.id()) => check,
             _ => return Err(ServiceError::not_found(format!("check {check_id}"))),
         };
@@ -118,7 +115,7 @@ impl<S: Store> Coordinator<S> {
         let worker = match &task.state {
             TaskState::Verifying {
                 attempt, worker, ..
-            } if *attempt == check.attempt => worker.0,
+            } if *attempt == check.attempt => *worker,
             _ => {
                 check.state = CheckState::Dropped;
                 write.tx.update_check(&check).await?;
@@ -132,94 +129,49 @@ impl<S: Store> Coordinator<S> {
         check.verdict = Some(submission.verdict);
         check.evidence = Some(submission.evidence.clone());
         write.tx.update_check(&check).await?;
-        let mut job = write
-            .tx
-            .job(task.job_id)
-            .await?
-            .ok_or_else(|| ServiceError::internal(&"task without job"))?;
+        let mut job = self.job_of_task(write, &task).await?;
+        let checker = CheckerId(caller.id());
         // Still escalated after the last escalation: the statistics could not decide (an honest
         // worker who rendered more samples than asked lands here too). The result is not paid and
         // the task is rendered again, but the worker is not counted as a cheat.
         let inconclusive = submission.verdict == Verdict::Escalate
             && check.escalation >= self.config.max_escalations;
-        let verdict = if inconclusive {
-            Verdict::Reject
-        } else {
-            submission.verdict
-        };
-        match verdict {
+        match submission.verdict {
             Verdict::Accept => {
-                self.accept(write, &mut job, &mut task, worker, caller.id())
+                self.accept(write, &mut job, &mut task, worker, checker)
                     .await?
             }
             Verdict::Reject => {
-                let reason = submission
-                    .evidence
-                    .get("reasons")
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|| "rejected by the checker".into());
-                task.state = task.state.apply(
-                    &TaskEvent::Reject {
-                        reason: reason.clone(),
-                    },
-                    &self.config.task_policy,
-                )?;
-                task.agreed_cost = None;
-                task.outputs = None;
-                task.rejects += 1;
-                write.tx.update_task(&task).await?;
-                let blocked = if inconclusive {
-                    false
-                } else {
-                    let rejects = write.tx.record_reject(job.id, worker).await?;
-                    rejects >= self.config.block_after_rejects
-                };
-                if blocked {
-                    write.tx.block_worker(job.id, worker).await?;
-                }
-                Metrics::bump(&self.metrics.rejections);
-                self.after_requeue(
-                    write,
-                    &task,
-                    "task_rejected",
-                    json!({"task": task.id, "worker": worker, "checker": caller.id(), "reason": reason, "worker_blocked": blocked, "inconclusive": inconclusive}),
-                )
-                .await?;
+                self.reject(write, &job, &mut task, worker, checker, submission, false)
+                    .await?
+            }
+            Verdict::Escalate if inconclusive => {
+                self.reject(write, &job, &mut task, worker, checker, submission, true)
+                    .await?
             }
             Verdict::Escalate => {
-                write
-                    .tx
-                    .insert_check(&CheckRow {
-                        id: 0,
-                        task_id: task.id,
-                        attempt: check.attempt,
-                        escalation: check.escalation + 1,
-                        state: CheckState::Pending,
-                        checker: None,
-                        lease_expires_ms: None,
-                        verdict: None,
-                        evidence: None,
-                    })
-                    .await?;
-                emit(
-                    write,
-                    &mut job,
-                    "task_escalated",
-                    json!({"task": task.id, "escalation": check.escalation + 1}),
-                )
-                .await?;
+                let escalation = check.escalation + 1;
+                let again = CheckRow::waiting(task.id, check.attempt, escalation);
+                write.tx.insert_check(&again).await?;
+                let escalated = JobEvent::TaskEscalated {
+                    task: TaskId(task.id),
+                    escalation,
+                };
+                emit(write, &mut job, escalated).await?;
             }
         }
-        Ok(super::work::state_view(&task))
+        Ok(state_view(&task))
     }
 
+    /// Settles an accepted result: the hold pays out, the frames are recorded, the worker's record
+    /// grows, and the job completes with its last task.
     async fn accept(
         &self,
         write: &mut Write<'_, S::Tx>,
         job: &mut JobRow,
         task: &mut TaskRow,
-        worker: u64,
-        checker: u64,
+        worker: WorkerId,
+        checker: CheckerId,
     ) -> ServiceResult<()> {
         let attempt = match task.state {
             TaskState::Verifying { attempt, .. } => Some(attempt),
@@ -228,39 +180,94 @@ impl<S: Store> Coordinator<S> {
         task.state = task
             .state
             .apply(&TaskEvent::Accept, &self.config.task_policy)?;
-        let cost = self.settle(write, task, worker, checker)?;
+        let fees = self.config.pricing.fees;
+        let cost = write.escrow().settle(task, worker.0, checker.0, &fees)?;
         self.record_accepted_work(write, task, attempt).await?;
         write.tx.update_task(task).await?;
         for output in task.outputs.clone().unwrap_or_default() {
-            write
-                .tx
-                .insert_frame(&FrameRow {
-                    job_id: job.id,
-                    frame: output.frame,
-                    task_id: task.id,
-                    hash: output.hash,
-                    size: output.size,
-                })
-                .await?;
+            let frame = FrameRow {
+                job_id: job.id,
+                frame: output.frame,
+                task_id: task.id,
+                hash: output.hash,
+                size: output.size,
+            };
+            write.tx.insert_frame(&frame).await?;
         }
         Metrics::bump(&self.metrics.settlements);
-        emit(
-            write,
-            job,
-            "task_accepted",
-            json!({"task": task.id, "worker": worker, "checker": checker, "cost": cost, "frames": task_frames(&task.work)}),
-        )
-        .await?;
-        let done = write.tx.count_unaccepted_tasks(job.id).await? == 0;
-        if done && !job.state.is_final() {
-            if job.state == JobState::Paused {
-                job.state = job.state.apply(JobEvent::Resume)?;
-            }
-            job.state = job.state.apply(JobEvent::Complete)?;
-            job.paused_reason = None;
-            let frames = write.tx.frames_of(job.id).await?.len();
-            emit(write, job, "completed", json!({"frames": frames})).await?;
-            tracing::info!(job = job.id, "job completed");
+        let accepted = JobEvent::TaskAccepted {
+            task: TaskId(task.id),
+            worker,
+            checker,
+            cost,
+            frames: task.work.frames(),
+        };
+        emit(write, job, accepted).await?;
+        self.complete_if_done(write, job).await
+    }
+
+    /// A rejected (or, with `inconclusive`, undecided) result: nothing is paid, the task is
+    /// rendered again, and a rejection counts against the worker.
+    #[allow(clippy::too_many_arguments)]
+    async fn reject(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        job: &JobRow,
+        task: &mut TaskRow,
+        worker: WorkerId,
+        checker: CheckerId,
+        submission: &VerdictSubmission,
+        inconclusive: bool,
+    ) -> ServiceResult<()> {
+        let reason = submission
+            .evidence
+            .get("reasons")
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "rejected by the checker".into());
+        let reject = TaskEvent::Reject {
+            reason: reason.clone(),
+        };
+        task.state = task.state.apply(&reject, &self.config.task_policy)?;
+        task.agreed_cost = None;
+        task.outputs = None;
+        task.rejects += 1;
+        write.tx.update_task(task).await?;
+        let blocked = !inconclusive
+            && write.tx.record_reject(job.id, worker.0).await? >= self.config.block_after_rejects;
+        if blocked {
+            write.tx.block_worker(job.id, worker.0).await?;
+        }
+        Metrics::bump(&self.metrics.rejections);
+        let rejected = JobEvent::TaskRejected {
+            task: TaskId(task.id),
+            worker,
+            checker,
+            reason,
+            worker_blocked: blocked,
+            inconclusive,
+        };
+        self.after_requeue(write, task, rejected).await
+    }
+
+    /// Adds an accepted attempt to its worker's record: the task's bench work and the wall time
+    /// from its lease to its result, which become the worker's measured speed.
+    async fn record_accepted_work(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        task: &TaskRow,
+        attempt: Option<u32>,
+    ) -> ServiceResult<()> {
+        let Some(attempt) = attempt else {
+            return Ok(());
+        };
+        if let Some(row) = write.tx.attempt(task.id, attempt).await?
+            && let Some(delivered) = row.delivered_at_ms
+        {
+            let wall_ms = delivered.saturating_sub(row.leased_at_ms).max(1);
+            write
+                .tx
+                .add_accepted_work(row.worker_id, task.work_bench_ms, wall_ms)
+                .await?;
         }
         Ok(())
     }

@@ -1,32 +1,27 @@
 //! Job events: appended in the same transaction as the change they report, numbered per job, and
-//! announced to watchers after the commit.
+//! announced to watchers after the commit. The vocabulary is [`JobEvent`], defined once in
+//! `pictor_core::api`.
 
-use super::{Caller, Coordinator, ServiceResult, Write};
-use crate::clock::now_ms;
+use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::{EventRow, JobRow, Store, StoreTx};
-use pictor_core::api::JobEventView;
+use pictor_core::JobId;
+use pictor_core::api::{JobEvent, JobEventView};
 
-/// Event kinds that end a job's stream.
-pub const FINAL_EVENT_KINDS: [&str; 3] = ["completed", "failed", "cancelled"];
-
-/// Appends an event to `job` (bumping and saving its sequence and state) in the write's transaction.
+/// Appends `event` to `job` (bumping and saving its sequence and state) in the write's transaction.
 pub(crate) async fn emit<T: StoreTx>(
     write: &mut Write<'_, T>,
     job: &mut JobRow,
-    kind: &str,
-    data: serde_json::Value,
+    event: JobEvent,
 ) -> ServiceResult<()> {
     job.event_seq += 1;
-    write
-        .tx
-        .insert_event(&EventRow {
-            job_id: job.id,
-            seq: job.event_seq,
-            kind: kind.to_string(),
-            at_ms: now_ms(),
-            data,
-        })
-        .await?;
+    let row = EventRow {
+        job_id: job.id,
+        seq: job.event_seq,
+        kind: event.kind().to_string(),
+        at_ms: write.now_ms,
+        data: event.data(),
+    };
+    write.tx.insert_event(&row).await?;
     write.tx.update_job(job).await?;
     write.touched(job.id);
     Ok(())
@@ -37,22 +32,24 @@ impl<S: Store> Coordinator<S> {
     pub async fn events_after(
         &self,
         caller: &Caller,
-        job: u64,
+        job: JobId,
         after: u64,
         limit: u32,
     ) -> ServiceResult<Vec<JobEventView>> {
         let mut tx = self.read().await?;
         self.visible_job(&mut tx, caller, job).await?;
-        Ok(tx
-            .events_after(job, after, limit)
+        tx.events_after(job.0, after, limit)
             .await?
             .into_iter()
-            .map(|row| JobEventView {
-                seq: row.seq,
-                kind: row.kind,
-                at_ms: row.at_ms,
-                data: row.data,
+            .map(|row| {
+                let event = JobEvent::from_parts(&row.kind, row.data)
+                    .map_err(|e| ServiceError::internal(&e))?;
+                Ok(JobEventView {
+                    seq: row.seq,
+                    at_ms: row.at_ms,
+                    event,
+                })
             })
-            .collect())
+            .collect()
     }
 }

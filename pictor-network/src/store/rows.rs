@@ -215,6 +215,24 @@ pub struct CheckRow {
     pub evidence: Option<serde_json::Value>,
 }
 
+impl CheckRow {
+    /// A new check of `task`'s result of `attempt`, waiting for a checker (`escalation` checks of
+    /// the same result came before it).
+    pub fn waiting(task_id: u64, attempt: u32, escalation: u32) -> Self {
+        CheckRow {
+            id: 0,
+            task_id,
+            attempt,
+            escalation,
+            state: CheckState::Pending,
+            checker: None,
+            lease_expires_ms: None,
+            verdict: None,
+            evidence: None,
+        }
+    }
+}
+
 /// An accepted output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameRow {

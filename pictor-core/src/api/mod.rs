@@ -3,11 +3,14 @@
 //! that use them are described in `docs/ARCHITECTURE.md` §4.
 
 use crate::error::Error;
-use crate::ids::{AccountId, AssetId, JobId, TaskId, WorkerId};
+use crate::ids::{AccountId, AssetId, CheckId, JobId, TaskId, WorkerId};
 use crate::job::{GpuVendor, JobSpec, JobState, RendererKind, Version};
 use crate::money::Money;
 use crate::task::TaskWork;
 use serde::{Deserialize, Serialize};
+
+mod events;
+pub use events::{JobEvent, JobEventView};
 
 /// The version prefix of every route.
 pub const API_PREFIX: &str = "/v1";
@@ -402,21 +405,6 @@ pub enum PauseReason {
     Funds,
 }
 
-/// One event of a job, as streamed over SSE (`id:` is `seq`, `event:` is `kind`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobEventView {
-    /// Sequence number within the job, from 1; resume with `Last-Event-ID: seq`.
-    pub seq: u64,
-    /// What happened: `submitted`, `task_leased`, `task_progress`, `task_uploaded`, `task_accepted`,
-    /// `task_rejected`, `task_requeued`, `task_failed`, `paused`, `resumed`, `completed`, `failed`,
-    /// `cancelled`.
-    pub kind: String,
-    /// Unix time, ms.
-    pub at_ms: u64,
-    /// The event's details (task id, frame, progress, state, …).
-    pub data: serde_json::Value,
-}
-
 /// One output file of a task: a frame (or the task's tile of a still).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskOutput {
@@ -490,9 +478,6 @@ pub struct TaskStateView {
     /// Its current attempt (fencing token).
     pub attempt: u32,
 }
-
-/// Identifies one verification of one task result.
-pub type CheckId = u64;
 
 /// A check leased to a checker: everything it needs to run the protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -625,7 +610,7 @@ pub mod routes {
         format!("/v1/tasks/{id}/{action}")
     }
     /// `POST` (check holder): the verdict.
-    pub fn check_verdict(id: u64) -> String {
+    pub fn check_verdict(id: crate::CheckId) -> String {
         format!("/v1/checks/{id}/verdict")
     }
 }

@@ -1,0 +1,145 @@
+//! One write: the ledger lock, one store write transaction, and what to announce after the commit.
+//!
+//! The in-memory [`Ledger`] is a private field of [`Write`]: code outside this module reads
+//! balances through [`Write::balance`] and moves money only through [`Write::escrow`], so every
+//! hold, post and void of the ledger happens in [`super::escrow`]. The compiler enforces it.
+
+use super::escrow::Escrow;
+use super::{Coordinator, ServiceError, ServiceResult, ledger};
+use crate::store::{Store, StoreTx};
+use pictor_core::Money;
+use pictor_core::ledger::{Account, Ledger};
+use tokio::sync::MutexGuard;
+
+/// A write in progress: the ledger lock, the transaction, and the jobs whose watchers to wake
+/// after the commit.
+pub(crate) struct Write<'a, T: StoreTx> {
+    /// The store transaction every row of this write goes through.
+    pub(crate) tx: T,
+    /// The time of this write, read once from the coordinator's clock when it began.
+    pub(crate) now_ms: u64,
+    ledger: MutexGuard<'a, Ledger>,
+    journal_mark: usize,
+    touched_jobs: Vec<u64>,
+}
+
+impl<T: StoreTx> Write<'_, T> {
+    /// Remembers that `job` got events, to wake its watchers after the commit.
+    pub(crate) fn touched(&mut self, job: u64) {
+        if !self.touched_jobs.contains(&job) {
+            self.touched_jobs.push(job);
+        }
+    }
+
+    /// The balance of `account` including this write's changes so far.
+    pub(crate) fn balance(&self, account: Account) -> i128 {
+        self.ledger.balance(account)
+    }
+
+    /// The spendable balance of `account` as money (a negative balance, which the ledger never
+    /// produces for a creator, reads as zero).
+    pub(crate) fn available(&self, account: Account) -> Money {
+        Money::from_micros(u64::try_from(self.balance(account).max(0)).unwrap_or(0))
+    }
+
+    /// The escrow operations on this write's ledger: the only way to move money.
+    pub(crate) fn escrow(&mut self) -> Escrow<'_> {
+        Escrow::new(&mut self.ledger)
+    }
+}
+
+impl<S: Store> Coordinator<S> {
+    /// Starts a write: takes the ledger lock, then the store's write connection (the lock order).
+    pub(crate) async fn write(&self) -> ServiceResult<Write<'_, S::Tx>> {
+        let ledger = self.ledger.lock().await;
+        let journal_mark = ledger.journal().len();
+        let tx = self.store.begin_write().await?;
+        Ok(Write {
+            tx,
+            now_ms: self.now_ms(),
+            ledger,
+            journal_mark,
+            touched_jobs: Vec::new(),
+        })
+    }
+
+    /// Ends a write: commits on `Ok` (sealing and persisting new journal entries first), rolls back
+    /// on `Err`; in both failure cases the in-memory ledger is rebuilt from the store if it moved.
+    pub(crate) async fn finish<R>(
+        &self,
+        write: Write<'_, S::Tx>,
+        result: ServiceResult<R>,
+    ) -> ServiceResult<R> {
+        let Write {
+            mut tx,
+            mut ledger,
+            journal_mark,
+            touched_jobs,
+            ..
+        } = write;
+        let value = match result {
+            Ok(value) => value,
+            Err(error) => {
+                drop(tx);
+                if ledger.journal().len() != journal_mark {
+                    *ledger = ledger::load(&self.store, &self.key.verifying_key()).await?;
+                }
+                return Err(error);
+            }
+        };
+        let persisted = ledger::persist_new(&mut tx, &mut ledger, journal_mark, &self.key).await;
+        let committed = match persisted {
+            Ok(()) => tx.commit().await.map_err(ServiceError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = committed {
+            *ledger = ledger::load(&self.store, &self.key.verifying_key()).await?;
+            return Err(error);
+        }
+        self.publish_balances(&ledger, journal_mark);
+        drop(ledger);
+        for job in touched_jobs {
+            // Nobody listening is fine.
+            let _ = self.events.send(job);
+        }
+        Ok(value)
+    }
+
+    /// Publishes the balances the journal entries after `mark` changed (called after their commit).
+    fn publish_balances(&self, ledger: &Ledger, mark: usize) {
+        let entries = ledger.journal().entries().get(mark..).unwrap_or_default();
+        if entries.is_empty() {
+            return;
+        }
+        let mut balances = self
+            .committed_balances
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for entry in entries {
+            for account in [entry.posting.debit, entry.posting.credit] {
+                balances.insert(account, ledger.balance(account));
+            }
+        }
+    }
+
+    /// The balance of `account` as of the last committed write, without waiting for a writer.
+    pub fn committed_balance(&self, account: Account) -> i128 {
+        // A poisoned lock only means a panic elsewhere while publishing; the map is still whole.
+        let balances = self
+            .committed_balances
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        balances.get(&account).copied().unwrap_or(0)
+    }
+
+    /// A read-only transaction: waits for neither the ledger nor the writer.
+    pub(crate) async fn read(&self) -> ServiceResult<S::Tx> {
+        Ok(self.store.begin_read().await?)
+    }
+
+    /// A write transaction for a change that moves no money: the write connection alone, without
+    /// the ledger lock (the lock order allows it; see the module's docs).
+    pub(crate) async fn write_without_ledger(&self) -> ServiceResult<S::Tx> {
+        Ok(self.store.begin_write().await?)
+    }
+}
