@@ -10,7 +10,9 @@ use pictor_core::api::{ErrorCode, Role, Verdict};
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, Ledger};
 use pictor_core::{JobSpec, Money};
+use pictor_core::clock::ManualClock;
 use pictor_network::service::Config;
+use std::sync::Arc;
 use pictor_sdk::Client;
 use serde_json::json;
 use std::time::Duration;
@@ -25,9 +27,13 @@ async fn output(worker: &Client, frame: u32, tag: &str) -> pictor_core::api::Tas
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_tokens_foreign_leases_and_double_results_are_refused() {
-    let mut config = Config::default();
-    config.task_policy.lease_ttl_ms = 300;
-    config.sweep_interval_ms = 50;
+    // Time is data: the test moves the coordinator's clock past the lease instead of waiting.
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = Config {
+        clock: clock.clone(),
+        ..Config::default()
+    };
+    let lease_ttl_ms = config.task_policy.lease_ttl_ms;
     let network = Network::start(config).await;
     let (creator, _) = network.creator(1_000).await;
     let (w1, _, k1) = network.worker("w1", 2).await;
@@ -42,7 +48,7 @@ async fn stale_tokens_foreign_leases_and_double_results_are_refused() {
 
     let first = w1.workers().lease().await.expect("lease").expect("a task");
     // The lease lapses without a heartbeat; the task goes to w2 with a new fencing token.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.advance_ms(lease_ttl_ms + 1);
     let second = w2
         .workers()
         .lease()
@@ -463,11 +469,12 @@ async fn without_retries_the_charge_stays_within_the_quote() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_verdict_counts_until_another_checker_takes_the_check() {
+    let clock = Arc::new(ManualClock::starting_now());
     let config = Config {
-        check_lease_ttl_ms: 100,
-        sweep_interval_ms: 20,
+        clock: clock.clone(),
         ..Config::default()
     };
+    let check_lease_ttl_ms = config.check_lease_ttl_ms;
     let network = Network::start(config).await;
     let (creator, _) = network.creator(1_000).await;
     let (worker, _, key) = network.worker("w", 2).await;
@@ -496,7 +503,7 @@ async fn a_late_verdict_counts_until_another_checker_takes_the_check() {
         .await
         .expect("lease")
         .expect("a check");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance_ms(check_lease_ttl_ms + 1);
     slow.checks()
         .verdict(first.check, Verdict::Accept, json!({}))
         .await
@@ -508,7 +515,7 @@ async fn a_late_verdict_counts_until_another_checker_takes_the_check() {
         .await
         .expect("lease")
         .expect("a check");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance_ms(check_lease_ttl_ms + 1);
     let taken = other
         .checks()
         .lease()
