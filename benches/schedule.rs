@@ -14,7 +14,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use pictor::core::WorkerId;
 use pictor::core::ledger::{self, SigningKey, codec};
-use pictor::core::schedule::{CostUnderDeadline, FairShare, FastestFinish, MarketView, Scheduler};
+use pictor::schedule::{CostUnderDeadline, FairShare, FastestFinish, MarketView, Scheduler};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Instant;

@@ -16,9 +16,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use image_compare::prelude::RgbImage;
-use pictor::core::render::LinearImage;
-use pictor::core::verify::{CpuVerifier, FrameVerifier, StatParams, Thresholds, TileTriple};
-use pictor::core::verify::{Verdict, verify_frame};
+use pictor::render::LinearImage;
+use pictor::verify::{CpuVerifier, FrameVerifier, StatParams, Thresholds, TileTriple};
+use pictor::verify::{Verdict, verify_frame};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -4,10 +4,10 @@
 //! `cargo bench --features vulkan --bench verify_vulkan`. Without a Vulkan device it prints
 //! `SKIP: <reason>`. On lavapipe (Mesa's software Vulkan) the numbers check the plumbing, not speed.
 
-use pictor_core::render::LinearImage;
-use pictor_core::verify::synthetic::{self, NoiseKind};
-use pictor_core::verify::vulkan::VulkanVerifier;
-use pictor_core::verify::{CpuVerifier, FrameVerifier, StatParams, TileTriple, prepare};
+use pictor_render::LinearImage;
+use pictor_verify::synthetic::{self, NoiseKind};
+use pictor_verify::vulkan::VulkanVerifier;
+use pictor_verify::{CpuVerifier, FrameVerifier, StatParams, TileTriple, prepare};
 use std::time::{Duration, Instant};
 
 /// Median wall time of `runs` calls of `f`.

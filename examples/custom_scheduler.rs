@@ -9,11 +9,11 @@
 //!
 //! Run: `cargo run --example custom_scheduler`
 
-use pictor::core::schedule::{
+use pictor::core::{Error, Result, WorkerId};
+use pictor::schedule::{
     self, Assignment, Eligibility, MarketView, Plan, Scheduler, TaskRef, bounds,
     dispatch_in_plan_order,
 };
-use pictor::core::{Error, Result, WorkerId};
 
 /// Only workers at least this trustworthy get work; earliest finish among them.
 struct TrustedFirst {

@@ -22,10 +22,10 @@
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;
-use pictor::core::verify::CpuVerifier;
-use pictor::core::verify::intake::{DuplicateIndex, facts_of};
-use pictor::core::verify::protocol::{Checker, ProtocolConfig, VerifyJob, verify_image};
 use pictor::render::{BuiltinRenderer, LinearImage, RenderControl, RenderRequest, Renderer};
+use pictor::verify::CpuVerifier;
+use pictor::verify::intake::{DuplicateIndex, facts_of};
+use pictor::verify::protocol::{Checker, ProtocolConfig, VerifyJob, verify_image};
 use std::time::Instant;
 
 type Cheat = fn(&Ctx, u64) -> LinearImage;
@@ -371,7 +371,7 @@ struct Extremes {
 }
 
 impl Extremes {
-    fn add(&mut self, report: &pictor::core::verify::protocol::VerifyReport) {
+    fn add(&mut self, report: &pictor::verify::protocol::VerifyReport) {
         let Some(round) = report.rounds.first() else {
             return;
         };

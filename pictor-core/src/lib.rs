@@ -1,8 +1,10 @@
 //! # pictor-core
 //!
 //! The domain model of Pictor, a decentralized GPU rendering network: jobs and frame sets, tasks and
-//! their state machine, integer money, pricing and quotes, the pluggable scheduler, the hash-chained
-//! ledger model and the API wire types shared by the SDK and the network. No network I/O lives here.
+//! their state machine, integer money, pricing and quotes, the hash-chained ledger model, the clock,
+//! and the API wire types shared by the SDK and the network. No network I/O, no image codecs and no
+//! solvers live here: the scheduler is `pictor-schedule`, the frame verifier `pictor-verify`, the
+//! renderer interface `pictor-render`, so the SDK and the bindings build only what they use.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -14,10 +16,7 @@ pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod pricing;
-pub mod render;
-pub mod schedule;
 pub mod task;
-pub mod verify;
 
 pub use asset::{BlobHash, Manifest, ManifestEntry, ManifestLimits};
 pub use error::{Error, Result};
@@ -33,8 +32,4 @@ pub use money::{Money, Rounding};
 pub use pricing::{
     FeeSplit, OfferKind, PricingConfig, Quote, Reliability, TierMultipliers, TierQuote,
     WorkEstimate, WorkerOffer,
-};
-pub use schedule::{
-    Assignment, BUILTIN_STRATEGIES, JobView, MarketView, Plan, Scheduler, Speculation, TaskRef,
-    TaskStatus, TaskView, builtin,
 };

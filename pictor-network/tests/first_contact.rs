@@ -6,9 +6,9 @@ mod common;
 
 use common::{Network, check_once, deliver};
 use pictor_core::api::{ErrorCode, Role, Verdict};
+use pictor_core::clock::ManualClock;
 use pictor_core::job::{JobState, RendererKind};
 use pictor_core::{JobSpec, Money};
-use pictor_core::clock::ManualClock;
 use pictor_network::service::Config;
 use std::sync::Arc;
 

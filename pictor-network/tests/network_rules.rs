@@ -7,14 +7,14 @@ mod common;
 use common::{Network, check_once, deliver, small_spec as spec, upload_test_scene as scene};
 use futures_util::StreamExt;
 use pictor_core::api::{ErrorCode, Role, Verdict};
+use pictor_core::clock::ManualClock;
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, Ledger};
 use pictor_core::{JobSpec, Money};
-use pictor_core::clock::ManualClock;
 use pictor_network::service::Config;
-use std::sync::Arc;
 use pictor_sdk::Client;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 async fn output(worker: &Client, frame: u32, tag: &str) -> pictor_core::api::TaskOutput {

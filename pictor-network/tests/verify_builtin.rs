@@ -9,17 +9,17 @@
 
 use pictor_core::OutputFormat;
 use pictor_core::api::Verdict;
-use pictor_core::render::{
+use pictor_core::task::PixelRect;
+use pictor_render::BuiltinRenderer;
+use pictor_render::{
     LinearImage, RenderControl, RenderError, RenderOutput, RenderRequest, Renderer,
 };
-use pictor_core::task::PixelRect;
-use pictor_core::verify::CpuVerifier;
-use pictor_core::verify::challenge::{ChallengeConfig, ChallengeKey, select_tiles};
-use pictor_core::verify::intake::{DuplicateIndex, facts_of, pixel_hash};
-use pictor_core::verify::protocol::{
+use pictor_verify::CpuVerifier;
+use pictor_verify::challenge::{ChallengeConfig, ChallengeKey, select_tiles};
+use pictor_verify::intake::{DuplicateIndex, facts_of, pixel_hash};
+use pictor_verify::protocol::{
     Checker, ProtocolConfig, VerifyJob, VerifyReport, verify_frame_bytes,
 };
-use pictor_render::BuiltinRenderer;
 use std::process::Command;
 
 const W: u32 = 192;

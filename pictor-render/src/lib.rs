@@ -10,22 +10,22 @@
 //!   samples, seed, frame, border regions, output), many regions of a frame batched in one process.
 //!
 //! Renders produce linear RGBA `f32` ([`LinearImage`]), which encodes to PNG 8/16-bit (sRGB) or
-//! OpenEXR (linear). The trait and its request, control, output and error types live in
-//! `pictor_core::render` (so the verifier in `pictor-core` can drive any renderer) and are re-exported
-//! here.
+//! OpenEXR (linear). The [`Renderer`] trait and its request, control, output and error types are
+//! defined here; the verifier (`pictor-verify`) drives any renderer through them.
 #![warn(missing_docs)]
 
 pub mod blender;
 pub mod builtin;
 pub mod error;
 pub mod image;
+pub mod renderer;
 pub mod request;
 
 pub use blender::BlenderRenderer;
 pub use builtin::BuiltinRenderer;
 pub use error::{RenderError, Result};
 pub use image::LinearImage;
-pub use pictor_core::render::Renderer;
+pub use renderer::Renderer;
 pub use request::{
     CancelToken, Progress, ProgressCallback, RegionImage, RenderControl, RenderOutput,
     RenderRequest,

@@ -24,7 +24,7 @@
 //! let events = client.jobs().events(job.id);
 //! futures_util::pin_mut!(events);
 //! while let Some(event) = events.try_next().await? {
-//!     println!("{} {}", event.seq, event.kind);
+//!     println!("{} {}", event.seq, event.kind());
 //! }
 //! client.jobs().download_frames(job.id, "out").await?;
 //! # Ok(()) }

@@ -1,5 +1,5 @@
 //! The checker agent: leases checks, fetches the frames and the scene (through the same blob cache
-//! as the worker), runs the verification protocol of `pictor_core::verify` with its own renderer and
+//! as the worker), runs the verification protocol of `pictor_verify` with its own renderer and
 //! secret seeds, and posts the verdict with its evidence.
 
 use super::cache::BlobCache;
@@ -9,13 +9,13 @@ use anyhow::{Context, Result, bail};
 use pictor_core::api::{CheckLease, Verdict};
 use pictor_core::job::RendererKind;
 use pictor_core::task::TaskWork;
-use pictor_core::verify::intake::{DuplicateIndex, IntakeSpec, intake};
-use pictor_core::verify::protocol::{
-    Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
-};
-use pictor_core::verify::{CpuVerifier, FrameVerifier};
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
 use pictor_sdk::Client;
+use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
+use pictor_verify::protocol::{
+    Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
+};
+use pictor_verify::{CpuVerifier, FrameVerifier};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,7 +93,7 @@ pub fn frame_verifier(backend: &str) -> Result<Box<dyn FrameVerifier>> {
         "cpu" => Ok(Box::new(CpuVerifier)),
         #[cfg(feature = "vulkan")]
         "vulkan" => Ok(Box::new(
-            pictor_core::verify::vulkan::VulkanVerifier::new()
+            pictor_verify::vulkan::VulkanVerifier::new()
                 .context("--backend vulkan: opening a Vulkan device")?,
         )),
         #[cfg(not(feature = "vulkan"))]

@@ -3,10 +3,10 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
-use pictor_core::schedule::etc::EtcMatrix;
-use pictor_core::schedule::min_min::{BatchMinMinOptions, batch_min_min};
-use pictor_core::schedule::{
-    self, CostUnderDeadline, FastestFinish, MarketView, Scheduler, bounds, lp_bound,
+use pictor_schedule::etc::EtcMatrix;
+use pictor_schedule::min_min::{BatchMinMinOptions, batch_min_min};
+use pictor_schedule::{
+    self as schedule, CostUnderDeadline, FastestFinish, MarketView, Scheduler, bounds, lp_bound,
 };
 use serde::Serialize;
 use std::path::PathBuf;

@@ -4,12 +4,12 @@
 use super::render::FrameArgs;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use pictor_core::verify::intake::{DuplicateIndex, IntakeSpec, intake};
-use pictor_core::verify::protocol::{
+use pictor_render::RenderControl;
+use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
+use pictor_verify::protocol::{
     Checker, ProtocolConfig, VerifyJob, VerifyReport, verify_frame_bytes,
 };
-use pictor_core::verify::{CpuVerifier, FrameVerifier};
-use pictor_render::RenderControl;
+use pictor_verify::{CpuVerifier, FrameVerifier};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -94,7 +94,7 @@ fn frame_verifier(backend: BackendChoice) -> Result<Box<dyn FrameVerifier>> {
         BackendChoice::Cpu => Ok(Box::new(CpuVerifier)),
         #[cfg(feature = "vulkan")]
         BackendChoice::Vulkan => Ok(Box::new(
-            pictor_core::verify::vulkan::VulkanVerifier::new()
+            pictor_verify::vulkan::VulkanVerifier::new()
                 .context("--backend vulkan: opening a Vulkan device")?,
         )),
         #[cfg(not(feature = "vulkan"))]

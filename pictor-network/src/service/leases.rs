@@ -12,9 +12,9 @@ use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::store::{AttemptRow, CheckState, JobRow, Store, StoreTx, TaskRow, WorkerRow};
 use pictor_core::api::{ErrorCode, HeartbeatRequest, JobEvent, LeaseRenewal, Role, TaskLease};
 use pictor_core::job::{JobState, JobTransition};
-use pictor_core::schedule::{self, engine::offer_is_eligible};
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{JobId, TaskId, WorkerId};
+use pictor_schedule::{self as schedule, engine::offer_is_eligible};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 

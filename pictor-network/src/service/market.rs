@@ -18,8 +18,8 @@
 use crate::store::WorkerRow;
 use pictor_core::Money;
 use pictor_core::pricing::WorkerOffer;
-use pictor_core::schedule::{self, engine::offer_is_eligible};
 use pictor_core::{JobId, JobSpec, WorkerId};
+use pictor_schedule::{self as schedule, engine::offer_is_eligible};
 
 /// The market's bounds, with documented defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

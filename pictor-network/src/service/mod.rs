@@ -23,12 +23,12 @@
 //! Each module imports only from the layers below it (a test reads the `use super::` lines and
 //! fails on a circle):
 //!
-//! 1. **Plumbing:** [`config`] (settings), [`write`] (the write transaction: the ledger lock, the
+//! 1. **Plumbing:** `config` (settings), `write` (the write transaction: the ledger lock, the
 //!    store transaction, commit and rollback), `error`, `views` (rows → wire views), `auth`.
-//! 2. **Money and news:** [`escrow`] (every hold, top-up, settlement, void and deposit of the
-//!    ledger), [`events`] (job events appended in the write that causes them), `ledger` (journal
+//! 2. **Money and news:** `escrow` (every hold, top-up, settlement, void and deposit of the
+//!    ledger), `events` (job events appended in the write that causes them), `ledger` (journal
 //!    persistence and verification), `market` (what a worker may declare).
-//! 3. **The ripple:** [`lifecycle`] (what a task's change does to its job: requeue, failure,
+//! 3. **The ripple:** `lifecycle` (what a task's change does to its job: requeue, failure,
 //!    completion, closing an ended job's tasks) and `batches` (big jobs inserted and closed a
 //!    batch per write).
 //! 4. **Operations**, one module per concern: `accounts`, `assets`, `quotes`, `jobs` (submit and

@@ -11,8 +11,8 @@ use crate::store::{Store, StoreTx};
 use pictor_core::api::{ErrorCode, Role};
 use pictor_core::job::{JobSpec, RendererKind, Tier};
 use pictor_core::pricing::{Quote, WorkEstimate, WorkerOffer};
-use pictor_core::schedule::{self, MarketView};
 use pictor_core::{JobId, Money};
+use pictor_schedule::{self as schedule, MarketView};
 
 /// The scheduling strategy of a tier: economy and standard buy the cheapest plan that meets the
 /// deadline; priority buys the earliest finish.

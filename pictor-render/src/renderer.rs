@@ -1,0 +1,50 @@
+//! The renderer interface: the [`Renderer`] trait. What to render ([`RenderRequest`]), how to steer
+//! it ([`RenderControl`]) and what comes back ([`RenderOutput`]) are in [`crate::request`]; linear
+//! images and their codecs ([`LinearImage`](crate::LinearImage)) in [`crate::image`]. The
+//! verifier (`pictor-verify`) drives any renderer through this trait.
+
+use crate::error;
+use crate::request::{RenderControl, RenderOutput, RenderRequest};
+
+/// A renderer: Blender, the built-in path tracer, or your own.
+pub trait Renderer: Send + Sync {
+    /// `builtin`, `blender`, ...
+    fn name(&self) -> &str;
+
+    /// The renderer's version (Blender's `x.y.z`, the crate version for the built-in one).
+    fn version(&self) -> error::Result<String>;
+
+    /// Renders the request's regions (or its whole frame). Validates the request first; honours the
+    /// control's cancellation and timeout; reports progress through it.
+    fn render(
+        &self,
+        request: &RenderRequest,
+        control: &RenderControl,
+    ) -> error::Result<RenderOutput>;
+
+    /// Renders the request's regions (or its whole frame) once per seed of `seeds` — the request's
+    /// own `seed` is ignored — as one batch: one [`RenderOutput`] per seed, in the order of
+    /// `seeds`, each with one image per region in request order, each image exactly what
+    /// [`Renderer::render`] returns for the request with that seed (regions stay exact crops).
+    /// The checker renders its split references this way: one call per round instead of one per
+    /// seed.
+    ///
+    /// The default calls [`Renderer::render`] once per seed; the built-in renderer and Blender
+    /// override it to render the whole batch in one call (the scene loaded once, one Blender
+    /// process).
+    fn render_seeds(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+    ) -> error::Result<Vec<RenderOutput>> {
+        seeds
+            .iter()
+            .map(|&seed| {
+                let mut single = request.clone();
+                single.seed = seed;
+                self.render(&single, control)
+            })
+            .collect()
+    }
+}
