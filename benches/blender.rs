@@ -5,6 +5,8 @@
 //!
 //! Without Blender (`PICTOR_BLENDER`, else `blender` on `PATH`) it prints a skip line and measures
 //! nothing. Run: `cargo bench --bench blender`.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pictor_core::task::PixelRect;

@@ -8,6 +8,8 @@
 //!
 //! Criterion reports `thrpt` in samples × pixels per second; a summary with the ratios is printed at
 //! the end. Run: `cargo bench --bench render`.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pictor::render::builtin::sampler::PixelKey;

@@ -10,6 +10,8 @@
 //!   against hashing the same entries with no checks at all.
 //!
 //! Run: `cargo bench --bench schedule` (add a group name, e.g. `-- ledger`, to run one group).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pictor::core::WorkerId;

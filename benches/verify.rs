@@ -13,6 +13,8 @@
 //! Structure for further backends: each backend gets its own group built by [`backend_group`]
 //! (the Vulkan rows go in a `#[cfg(feature = "vulkan")]` function calling it with the Vulkan
 //! verifier, added to `criterion_group!` under the same cfg).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use image_compare::prelude::RgbImage;

@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --features vulkan --bench verify_vulkan`. Without a Vulkan device it prints
 //! `SKIP: <reason>`. On lavapipe (Mesa's software Vulkan) the numbers check the plumbing, not speed.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_render::LinearImage;
 use pictor_verify::synthetic::{self, NoiseKind};

@@ -8,6 +8,8 @@
 //! synthetic market.
 //!
 //! Run: `cargo run --example custom_scheduler`
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor::core::{Error, Result, WorkerId};
 use pictor::schedule::{

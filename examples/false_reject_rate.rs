@@ -19,6 +19,8 @@
 //! ratio, `ρ(e) − ρ(d)` and bias ratio go to stderr with their standard errors (a line
 //! `Z seed q q_se nr nr_se rho rho_se bias bias_se rho_e rho_d`), to calibrate the
 //! sampling-aware edges.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor::core::OutputFormat;
 use pictor::core::api::Verdict;

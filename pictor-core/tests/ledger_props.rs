@@ -1,5 +1,7 @@
 //! Property tests of the ledger model: invariants under random operations, exactly-once resolution,
 //! tamper detection and replay.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::ledger::{
     Account, Entry, Journal, Ledger, Seal, SigningKey, TransferId, TransferStatus, verify,

@@ -14,6 +14,8 @@
 //!
 //! Run: `cargo bench -p pictor-network --bench network` (add `-- settle`, `-- upload` or `-- burst`
 //! for one group).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -2,6 +2,8 @@
 //! verified and delivered byte-equal to a local render; the blob cache reused across jobs and
 //! evicting least-recently-used blobs; scene materialization refusing traversal; the idle command;
 //! and a cheating worker caught by the real checker.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The network commands of `pictor` end to end: the real binary serves a temporary data directory;
 //! `account`, `job quote` and `ledger verify` drive it; a tampered database fails `ledger verify --data`
 //! with exit status 2. No rendering: a worker is registered through the SDK so quotes have capacity.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::api::{RegisterWorkerRequest, WorkerHardware};
 use pictor_core::{GpuVendor, Money, RendererKind, Version};

@@ -1,5 +1,7 @@
 //! `pictor demo --json`: the embedded network renders, verifies and settles a job, and prints one JSON
 //! summary whose numbers add up.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! Durability: the coordinator (the real `pictor serve` process) is SIGKILLed mid-job and restarted
 //! on the same data dir — jobs, leases, escrow and ledger are intact, the job completes, nothing is
 //! paid twice. A tampered ledger row is detected and the coordinator refuses to start on it.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

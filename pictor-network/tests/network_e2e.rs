@@ -1,6 +1,8 @@
 //! End to end through the SDK against the real coordinator on 127.0.0.1: accounts, deposits, a
 //! deduplicated scene upload, quote, submit, signed worker results, checker verdicts, live events,
 //! frame downloads, and a ledger that balances and verifies.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

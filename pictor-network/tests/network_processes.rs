@@ -2,6 +2,8 @@
 //! checker render a 12-frame job with the built-in renderer; every frame equals a local `pictor render`
 //! of the same frame and seed, and the ledger balances and verifies. Fault: a worker SIGKILLed
 //! mid-task has its task re-leased after the lease TTL, and nothing is paid twice.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Exactly-once and escrow rules against the real coordinator: fencing tokens, foreign leases,
 //! concurrent results, idempotent submission, insufficient funds, pause on exhausted escrow and resume
 //! on deposit, expired leases, rejected results.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Security and bad input against the real coordinator: every route without a key, with a wrong
 //! key, and with another tenant's key; path traversal, oversized bodies and chunks, forged blobs and
 //! malformed JSON get clear 4xx errors and store nothing.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

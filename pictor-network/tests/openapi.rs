@@ -1,6 +1,8 @@
 //! The OpenAPI document: generated from the route table, served at `/v1/openapi.json`, committed as
 //! `docs/openapi.json` (this test fails when it drifts; run with `PICTOR_UPDATE_OPENAPI=1` to
 //! rewrite it), and every route of the table is served by the router.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

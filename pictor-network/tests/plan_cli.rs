@@ -1,4 +1,6 @@
 //! `pictor plan` end to end: the real binary, its JSON contract and its refusals.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 use std::process::Command;

@@ -1,5 +1,7 @@
 //! `pictor render` end to end: the real binary with the built-in renderer (always) and Blender (when
 //! installed; required when `PICTOR_REQUIRE_BLENDER=1`).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 use std::path::Path;

@@ -6,6 +6,8 @@
 //! (off-by-one reference crop). C13 (adaptive sampling parity): the built-in renderer has no adaptive
 //! sampling, so there is nothing to diverge; for Blender the job pins `use_adaptive_sampling` and the
 //! references must use the same setting (documented in docs/BENCHMARKS.md).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::OutputFormat;
 use pictor_core::api::Verdict;

@@ -1,6 +1,8 @@
 //! The Blender backend against the real binary. Without Blender each test prints `SKIP: <reason>`
 //! and passes — unless `PICTOR_REQUIRE_BLENDER=1`, which turns the skip into a failure. Frames are
 //! tiny (64×48, a few samples): each Blender start costs a second or two.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::job::Engine;
 use pictor_core::task::PixelRect;

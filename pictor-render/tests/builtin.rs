@@ -1,5 +1,7 @@
 //! The built-in path tracer: determinism, region/frame equality, honest noise, animation, bad input
 //! and interruption.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::task::PixelRect;
 use pictor_render::builtin::{BuiltinScene, demo_scene_toml};

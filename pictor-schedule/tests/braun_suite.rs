@@ -3,6 +3,8 @@
 //!
 //! Run with `cargo test -p pictor-schedule --test braun_suite -- --nocapture` to see the per-class
 //! ratios.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_schedule::etc::{BraunClass, EtcMatrix};
 use pictor_schedule::lp_bound::{makespan_lower_bound, trivial_lower_bound};

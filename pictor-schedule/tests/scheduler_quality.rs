@@ -1,5 +1,7 @@
 //! Scheduler quality against provable lower bounds, error minima, eligibility, fairness, determinism
 //! and quotes. Fixed seeds; big sizes only behind `#[ignore]` (run with `--release -- --ignored`).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::{
     AssetId, Error, GpuVendor, JobSpec, Money, Tier, Version, VersionConstraint, WorkEstimate,

@@ -1,6 +1,8 @@
 //! The client's own request behaviour (retries, idempotency keys, resumable uploads, event stream
 //! reconnection) against a throwaway raw-HTTP listener. Not a model of the Pictor server: each test
 //! scripts the few answers that exercise one client behaviour.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::TryStreamExt;
 use pictor_core::{AccountId, JobId, Money};

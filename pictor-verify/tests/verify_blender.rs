@@ -6,6 +6,8 @@
 //! Without Blender the test prints `SKIP: <reason>` and passes, unless `PICTOR_REQUIRE_BLENDER=1`.
 //! Small on purpose (160×96, N = 16): one Blender process per worker image (5) plus one per
 //! checker call (the preview pair, and each tile round with both seeds batched: 2–3 per case).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::OutputFormat;
 use pictor_core::api::Verdict;

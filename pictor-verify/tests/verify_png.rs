@@ -2,6 +2,8 @@
 //! rendered with the frame's own sample count (`ReferenceModel::Matched`), centred on the first. The split N/2-sample
 //! references rejected every honest PNG frame here (clamping is concave: noisier references lose
 //! more to it, so honest frames sat above `R̄`); a cheat must still be rejected.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -7,6 +7,8 @@
 //! `VERIFY_SEEDS=<n>` sets the number of seeds per honest case (default 40, about 20 s in the dev
 //! profile on 2 cores). The default thresholds were calibrated with `VERIFY_SEEDS=400` (2,400
 //! honest frames, 0 rejects). Cheats use `n/10` seeds (at least 10), the tamper sweep `n/2` (≥ 20).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_render::LinearImage;
 use pictor_verify::synthetic::{self, Fireflies, NoiseKind, Scene, Upscale};

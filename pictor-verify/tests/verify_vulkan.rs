@@ -14,6 +14,8 @@
 //! * `ssim_w`, `ssim_ref`: the number of windows (each SSIM is in [−1, 1]).
 //! * pooled `t_mean`, `bias_z`, `rho_*`, `ssim_*`: 1 (standardized statistics or values in [−1, 1]).
 #![cfg(feature = "vulkan")]
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::task::PixelRect;
 use pictor_render::LinearImage;
