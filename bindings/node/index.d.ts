@@ -104,7 +104,10 @@ export interface Job {
   createdAtMs: number
 }
 
-/** What a job event can say. */
+// The job events: generated from pictor_core::api::JobEvent (its JSON Schema) by the test below,
+// which fails when this block drifts and rewrites it with PICTOR_UPDATE_TYPINGS=1.
+// BEGIN GENERATED JobEvent (cargo test -p pictor-network --test wire_typings)
+/** What a job event can say: `pictor_core::api::JobEvent::KINDS`. */
 export type JobEventKind =
   | 'submitted'
   | 'started'
@@ -114,9 +117,8 @@ export type JobEventKind =
   | 'task_accepted'
   | 'task_rejected'
   | 'task_escalated'
-  | 'task_expired'
-  | 'task_requeued'
   | 'task_failed'
+  | 'task_expired'
   | 'paused'
   | 'resumed'
   | 'rerender'
@@ -124,16 +126,167 @@ export type JobEventKind =
   | 'failed'
   | 'cancelled'
 
-/** One event of a job; the stream ends after `completed`, `failed` or `cancelled`. */
-export interface JobEvent {
-  /** Sequence number within the job, from 1. */
-  seq: number
-  kind: JobEventKind | (string & {})
-  /** Unix time, ms. */
-  atMs: number
-  /** The details as the network sent them (task id, frame, progress, state, …). */
-  data: Record<string, unknown>
+/**
+ * The `data` of each kind of job event, as the network sends it (snake_case keys, passed through
+ * as JSON). Ids, counts and times are numbers, and so are amounts of money inside `data`: integers
+ * of micro-credits (1 credit = 1 000 000), not the `Money` objects of the rest of this API. (A
+ * value past `Number.MAX_SAFE_INTEGER`, which no real id, count or amount reaches, would arrive as
+ * a `bigint`.)
+ */
+export interface JobEventData {
+  /** The job was accepted: its escrow is held and its tasks queued. */
+  submitted: {
+    /** Tasks the job was split into. */
+    tasks: number
+    /** Money moved from the creator's balance into the job's escrow. In micro-credits. */
+    escrow_hold: number
+    /** The scheduling strategy that priced it. */
+    strategy: string
+  }
+  /** A worker leased the job's first task. */
+  started: Record<string, never>
+  /** A worker leased a task. */
+  task_leased: {
+    /** The task. */
+    task: number
+    /** The worker that holds the lease. */
+    worker: number
+    /** The lease's attempt (fencing token). */
+    attempt: number
+    /** The frames the task renders. */
+    frames: number[]
+  }
+  /** A worker reported progress on a task (with each heartbeat). */
+  task_progress: {
+    /** The task. */
+    task: number
+    /** The worker rendering it. */
+    worker: number
+    /** Progress, per mille (0..=1000). */
+    progress_permille: number
+  }
+  /** A worker delivered a task's signed result; it waits for a checker. */
+  task_uploaded: {
+    /** The task. */
+    task: number
+    /** The worker that rendered it. */
+    worker: number
+    /** The worker's wall-clock render time, ms (as reported, not trusted). */
+    render_ms: number
+    /** The outputs, one per frame (or the task's tile). */
+    outputs: Array<{
+      /** The frame number. */
+      frame: number
+      /** BLAKE3 hex of the uploaded image file (uploaded first as a blob). */
+      hash: string
+      /** Size in bytes. */
+      size: number
+    }>
+  }
+  /** A checker accepted a task's result: its frames are delivered and its hold paid out. */
+  task_accepted: {
+    /** The task. */
+    task: number
+    /** The worker paid. */
+    worker: number
+    /** The checker paid its fee. */
+    checker: number
+    /** What the task cost the creator. In micro-credits. */
+    cost: number
+    /** The frames now downloadable. */
+    frames: number[]
+  }
+  /** A checker rejected a task's result (or could not decide): the task is rendered again. */
+  task_rejected: {
+    /** The task. */
+    task: number
+    /** The worker whose result was rejected. */
+    worker: number
+    /** The checker that decided. */
+    checker: number
+    /** The checker's reasons, as JSON text. */
+    reason: string
+    /** Whether the worker is now barred from the job. */
+    worker_blocked: boolean
+    /** True when escalations ran out without a decision: not counted against the worker. */
+    inconclusive: boolean
+  }
+  /** A checker asked for a second check with more evidence. */
+  task_escalated: {
+    /** The task. */
+    task: number
+    /** How many times the result has been escalated. */
+    escalation: number
+  }
+  /** A worker reported it could not render a task; the task is queued again (or fails). */
+  task_failed: {
+    /** The task. */
+    task: number
+    /** The worker that gave up. */
+    worker: number
+    /** The worker's reason. */
+    message: string
+  }
+  /** A task's lease lapsed without a result; the task is queued again (or fails). */
+  task_expired: {
+    /** The task. */
+    task: number
+    /** The worker that held the lease. */
+    worker: number | null
+  }
+  /** The job stopped taking new leases. */
+  paused: {
+    /** Who or what paused it. */
+    reason: 'creator' | 'funds'
+    /** For a pause for funds: how much more the creator must deposit. In micro-credits. */
+    short?: number
+  }
+  /** The job takes leases again. */
+  resumed: {
+    /** What it was paused for. */
+    reason: 'creator' | 'funds'
+  }
+  /** The creator asked for frames again; their accepted outputs were withdrawn. */
+  rerender: {
+    /** The frames queued again. */
+    frames: number[]
+  }
+  /** Every task was accepted. Final. */
+  completed: {
+    /** Frames (or tiles) delivered. */
+    frames: number
+  }
+  /** A task ran out of attempts, so the job failed; its open holds returned. Final. */
+  failed: {
+    /** The task that failed. */
+    task: number
+    /** Attempts it had. */
+    attempts: number
+    /** The last failure's reason. */
+    reason: string
+  }
+  /** The creator cancelled the job; its open holds returned. Final. */
+  cancelled: Record<string, never>
 }
+
+/**
+ * One event of a job: a union discriminated by `kind`, so checking `event.kind` types
+ * `event.data` (`if (event.kind === 'task_accepted') event.data.frames`). The stream ends after
+ * `completed`, `failed` or `cancelled`.
+ */
+export type JobEvent = {
+  [K in JobEventKind]: {
+    /** Sequence number within the job, from 1. */
+    seq: number
+    /** What happened. */
+    kind: K
+    /** Unix time, ms. */
+    atMs: number
+    /** The event's details: see {@link JobEventData}. */
+    data: JobEventData[K]
+  }
+}[JobEventKind]
+// END GENERATED JobEvent
 
 export interface UploadProgress {
   bytesDone: number

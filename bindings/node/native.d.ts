@@ -170,9 +170,8 @@ export interface JobEvent {
   /** Sequence number within the job, from 1. */
   seq: number
   /**
-   * What happened: `submitted`, `task_leased`, `task_progress`, `task_uploaded`, `task_accepted`,
-   * `task_rejected`, `task_requeued`, `task_failed`, `paused`, `resumed`, `completed`, `failed`,
-   * `cancelled`.
+   * What happened: one of `pictor_core::api::JobEvent::KINDS` (`submitted`, `task_accepted`,
+   * `completed`, …).
    */
   kind: string
   /** Unix time, ms. */

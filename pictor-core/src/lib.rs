@@ -16,6 +16,9 @@ pub mod job;
 pub mod ledger;
 pub mod money;
 pub mod pricing;
+pub mod private_fs;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod task;
 
 pub use asset::{BlobHash, Manifest, ManifestEntry, ManifestLimits};

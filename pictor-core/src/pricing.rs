@@ -587,6 +587,7 @@ pub fn bench_millis(work_bench_secs: f64) -> Result<u64> {
 
 /// Cost of one tier for the same plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TierQuote {
     /// The tier.
     pub tier: Tier,
@@ -602,6 +603,7 @@ pub struct TierQuote {
 /// in which case the hold is the cap (`capped = true`) and the job pauses for a top-up if spend reaches
 /// it. The hold therefore never under-reserves the P90 cost unless capped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Quote {
     /// The strategy that planned the quote.
     pub strategy: String,

@@ -1,13 +1,11 @@
-//! The Pictor network: the coordinator service (HTTP API, store, blobs, escrow ledger, events) and
-//! the commands of the `pictor` CLI.
+//! The Pictor network: the coordinator service (HTTP API, store, blobs, escrow ledger, events),
+//! the demo and the commands of the `pictor` CLI. The worker and checker agents are `pictor-agent`.
 #![warn(missing_docs)]
 
-pub mod agent;
 pub mod blobs;
 pub mod clock;
 pub mod demo;
 pub mod http;
-pub mod private_fs;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -19,7 +19,7 @@ pub const BLOBS_DIR: &str = "blobs";
 /// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
 /// network key, bootstrap admin key.
 pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
-    crate::private_fs::create_private_dir(data_dir).map_err(|e| {
+    pictor_core::private_fs::create_private_dir(data_dir).map_err(|e| {
         ServiceError::internal(&format!("cannot create {}: {e}", data_dir.display()))
     })?;
     let database = data_dir.join(DATABASE_FILE);
@@ -28,7 +28,7 @@ pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordina
     for suffix in ["", "-wal", "-shm"] {
         let mut path = database.clone().into_os_string();
         path.push(suffix);
-        crate::private_fs::restrict_file(Path::new(&path)).map_err(|e| {
+        pictor_core::private_fs::restrict_file(Path::new(&path)).map_err(|e| {
             ServiceError::internal(&format!("cannot restrict {}: {e}", database.display()))
         })?;
     }

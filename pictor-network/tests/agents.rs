@@ -8,15 +8,15 @@
 mod common;
 
 use common::Network;
+use pictor_agent::scene::materialize;
+use pictor_agent::{
+    BlobCache, CheckerEvent, CheckerOptions, CheckerSummary, WorkerConfig, WorkerEvent,
+    WorkerOptions, WorkerSummary, init_worker, run_checker, run_worker,
+};
 use pictor_core::api::Role;
 use pictor_core::asset::{BlobHash, Manifest, ManifestEntry};
 use pictor_core::job::{JobState, SeedPolicy};
 use pictor_core::{JobId, JobSpec, Money, OutputFormat};
-use pictor_network::agent::scene::materialize;
-use pictor_network::agent::{
-    BlobCache, CheckerEvent, CheckerOptions, CheckerSummary, WorkerConfig, WorkerEvent,
-    WorkerOptions, WorkerSummary, init_worker, run_checker, run_worker,
-};
 use pictor_network::service::Config;
 use pictor_render::{BuiltinRenderer, RenderControl, RenderRequest, Renderer};
 use pictor_sdk::Client;
@@ -139,8 +139,7 @@ fn start_worker(
     events: Arc<Mutex<Vec<WorkerEvent>>>,
 ) -> Running<WorkerSummary> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let options = WorkerOptions {
-        cheat_sample_divisor: cheat,
+    let mut options = WorkerOptions {
         on_event: Some(Arc::new(move |event| {
             if !matches!(event, WorkerEvent::Idle) {
                 eprintln!("worker: {event:?}");
@@ -148,7 +147,12 @@ fn start_worker(
             events.lock().unwrap().push(event);
         })),
         poll_interval: Duration::from_millis(100),
+        ..WorkerOptions::default()
     };
+    if let Some(divisor) = cheat {
+        // The demo's cheating worker: the production worker wrapped around a cheating renderer.
+        options.renderers = pictor_network::demo::CheatingRenderer::factory(divisor);
+    }
     let handle = tokio::spawn(run_worker(config, options, async move {
         let _ = stopped.await;
     }));
@@ -165,15 +169,12 @@ async fn start_checker(network: &Network, dir: &Path) -> Running<CheckerSummary>
     let events = Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = oneshot::channel::<()>();
     let options = CheckerOptions {
-        network: network.url.clone(),
-        api_key: created.api_key,
-        backend: "cpu".into(),
-        cache_dir: dir.to_path_buf(),
         poll_interval: Duration::from_millis(100),
         on_event: Some(Arc::new(move |event: CheckerEvent| {
             eprintln!("checker: {event:?}");
             events.lock().unwrap().push(event);
         })),
+        ..CheckerOptions::new(&network.url, &created.api_key, dir.to_path_buf())
     };
     let handle = tokio::spawn(run_checker(options, async move {
         let _ = stopped.await;

@@ -1,6 +1,6 @@
-//! The coordinator's layout rules (docs/ARCHITECTURE.md, "Workspace layout"), checked on the source:
-//! service modules import one another without a circle, stay small, and only the escrow module
-//! moves money.
+//! The coordinator's and the agents' layout rules (docs/ARCHITECTURE.md, "Workspace layout"),
+//! checked on the source: service modules import one another without a circle, service and agent
+//! modules stay small, and only the escrow module moves money.
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -118,6 +118,38 @@ fn service_modules_stay_small() {
         assert!(
             lines <= MAX_LINES,
             "src/service/{name}.rs has {lines} lines, more than {MAX_LINES}: split it by concern"
+        );
+    }
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn agent_modules_stay_small() {
+    let agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pictor-agent/src");
+    let files = rust_files(&agent);
+    assert!(files.len() > 5, "the agent crate is at {}", agent.display());
+    for path in files {
+        let lines = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .count();
+        assert!(
+            lines <= MAX_LINES,
+            "{} has {lines} lines, more than {MAX_LINES}: split it by concern",
+            path.display()
         );
     }
 }

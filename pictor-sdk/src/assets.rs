@@ -8,11 +8,12 @@ use crate::scan::FileEntry;
 use crate::scan::{ScannedFile, hash_file, scan_file, scan_folder};
 use bytes::Bytes;
 use pictor_core::api::{
-    CommitManifestRequest, ErrorCode, ManifestEntry, MissingBlobsRequest, routes,
+    CommitAssetRequest, CommitManifestRequest, CommittedAsset, ErrorCode, ManifestEntry,
+    MissingBlobsRequest, MissingBlobsResponse, UploadChunkQuery, UploadProgress, UploadStatusQuery,
+    routes,
 };
 use pictor_core::asset::Manifest;
 use pictor_core::{AssetId, BlobHash};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -75,33 +76,6 @@ pub struct UploadedBlob {
     pub size: u64,
     /// What this upload moved.
     pub stats: UploadStats,
-}
-
-/// `{"received", "complete"}`: the state of a blob upload.
-#[derive(Clone, Copy, Debug, Deserialize)]
-struct UploadStatus {
-    received: u64,
-    complete: bool,
-}
-
-/// `{"missing": [hex…]}`.
-#[derive(Debug, Deserialize)]
-struct MissingBlobsAnswer {
-    missing: Vec<String>,
-}
-
-/// `POST /v1/assets` body.
-#[derive(Serialize)]
-struct CommitBody<'a> {
-    manifest: &'a CommitManifestRequest,
-}
-
-/// `POST /v1/assets` answer.
-#[derive(Deserialize)]
-struct CommittedAsset {
-    id: AssetId,
-    total_size: u64,
-    files: u32,
 }
 
 /// Where a blob's bytes come from.
@@ -344,15 +318,7 @@ impl UploadFolder {
             report(progress_now);
         }
         let committed: CommittedAsset = client
-            .json(
-                Call::post_json(
-                    routes::ASSETS,
-                    &CommitBody {
-                        manifest: &manifest,
-                    },
-                )?
-                .repeatable(),
-            )
+            .json(Call::post_json(routes::ASSETS, &CommitAssetRequest { manifest })?.repeatable())
             .await?;
         tracing::info!(asset = %committed.id, bytes_sent = stats.bytes_sent, "scene committed");
         Ok(UploadedAsset {
@@ -365,7 +331,7 @@ impl UploadFolder {
 }
 
 /// The manifest of a scanned folder; `main_file` must be one of its files.
-fn build_manifest(files: &[ScannedFile], main_file: &str) -> Result<CommitManifestRequest> {
+fn build_manifest(files: &[ScannedFile], main_file: &str) -> Result<Manifest> {
     let main_file = main_file.trim_start_matches("./").replace('\\', "/");
     if !files.iter().any(|file| file.entry.path == main_file) {
         return Err(Error::invalid(
@@ -381,9 +347,7 @@ fn build_manifest(files: &[ScannedFile], main_file: &str) -> Result<CommitManife
             size: file.entry.size,
         });
     }
-    Ok(CommitManifestRequest {
-        manifest: Manifest { entries, main_file },
-    })
+    Ok(Manifest { entries, main_file })
 }
 
 fn parse_hash(hex: &str) -> Result<BlobHash> {
@@ -398,10 +362,10 @@ async fn missing_blobs(client: &Client, hashes: Vec<String>) -> Result<Vec<Strin
         let request = MissingBlobsRequest {
             hashes: batch.iter().map(|h| parse_hash(h)).collect::<Result<_>>()?,
         };
-        let answer: MissingBlobsAnswer = client
+        let answer: MissingBlobsResponse = client
             .json(Call::post_json(routes::BLOBS_MISSING, &request)?.repeatable())
             .await?;
-        missing.extend(answer.missing);
+        missing.extend(answer.missing.iter().map(BlobHash::to_hex));
     }
     Ok(missing)
 }
@@ -432,13 +396,11 @@ async fn upload_blob(
     size: u64,
     on_position: &mut (dyn FnMut(u64) + Send),
 ) -> Result<UploadStats> {
-    let status: UploadStatus = match client
-        .json(Call::get(routes::blob_upload(hash)).query("size", size))
-        .await
-    {
+    let status_call = Call::get(routes::blob_upload(hash)).query_of(&UploadStatusQuery { size })?;
+    let status: UploadProgress = match client.json(status_call).await {
         Ok(status) => status,
         // Nothing staged yet may be told as "no such upload": start from zero.
-        Err(error) if error.code() == Some(ErrorCode::NotFound) => UploadStatus {
+        Err(error) if error.code() == Some(ErrorCode::NotFound) => UploadProgress {
             received: 0,
             complete: false,
         },
@@ -489,10 +451,9 @@ async fn upload_blob(
             }
         };
         let call = Call::put_bytes(routes::blob(hash), chunk)
-            .query("size", size)
-            .query("offset", offset)
+            .query_of(&UploadChunkQuery { size, offset })?
             .unbounded();
-        match client.json::<UploadStatus>(call).await {
+        match client.json::<UploadProgress>(call).await {
             Ok(status) => {
                 bytes_sent += len;
                 if status.complete {
@@ -621,13 +582,10 @@ mod tests {
         };
         let files = [file("a.blend"), file("tex/b.png")];
         let manifest = build_manifest(&files, "./a.blend").unwrap();
-        assert_eq!(manifest.manifest.main_file, "a.blend");
-        assert_eq!(manifest.manifest.entries.len(), 2);
+        assert_eq!(manifest.main_file, "a.blend");
+        assert_eq!(manifest.entries.len(), 2);
         assert!(build_manifest(&files, "missing.blend").is_err());
-        let json = serde_json::to_value(CommitBody {
-            manifest: &manifest,
-        })
-        .unwrap();
+        let json = serde_json::to_value(CommitAssetRequest { manifest }).unwrap();
         assert_eq!(json["manifest"]["main_file"], "a.blend");
         assert_eq!(json["manifest"]["entries"][1]["path"], "tex/b.png");
     }

@@ -388,7 +388,7 @@ impl Client {
 pub(crate) struct Call {
     pub(crate) method: Method,
     pub(crate) path: String,
-    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<(Bytes, &'static str)>,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) auth: bool,
@@ -473,16 +473,57 @@ impl Call {
         self
     }
 
-    /// Adds a query parameter.
-    pub(crate) fn query(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.query.push((name, value.to_string()));
-        self
+    /// Adds the fields of a query type of `pictor_core::api` (`UploadChunkQuery`, `ListJobsQuery`,
+    /// …) as query parameters, by their wire names; a field that serializes to nothing (an absent
+    /// option) adds none.
+    pub(crate) fn query_of(mut self, query: &impl Serialize) -> Result<Self> {
+        // Through JSON text, which keeps the fields in their declaration order (`?size=&offset=`).
+        let QueryFields(fields) = serde_json::to_string(query)
+            .and_then(|text| serde_json::from_str(&text))
+            .map_err(|error| Error::decode("query", error))?;
+        for (name, value) in fields {
+            let text = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            self.query.push((name, text));
+        }
+        Ok(self)
     }
 
     /// Adds a header.
     pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
+    }
+}
+
+/// The fields of a serialized query type in their order (a `serde_json::Map` would sort them).
+struct QueryFields(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for QueryFields {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = QueryFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a query type's fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<QueryFields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry()? {
+                    fields.push(field);
+                }
+                Ok(QueryFields(fields))
+            }
+        }
+        deserializer.deserialize_map(Fields)
     }
 }
 
@@ -495,6 +536,30 @@ pub(crate) fn new_idempotency_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_types_become_parameters_in_field_order() {
+        use pictor_core::api::{ListJobsQuery, UploadChunkQuery};
+        let call = Call::get("/v1/blobs/x")
+            .query_of(&UploadChunkQuery {
+                size: 20,
+                offset: 8,
+            })
+            .unwrap();
+        let pairs: Vec<(&str, &str)> = call
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(pairs, [("size", "20"), ("offset", "8")]);
+        let call = Call::get(routes::JOBS)
+            .query_of(&ListJobsQuery {
+                cursor: None,
+                limit: Some(5),
+            })
+            .unwrap();
+        assert_eq!(call.query, [("limit".to_string(), "5".to_string())]);
+    }
 
     #[test]
     fn builder_validates_and_urls_join() {

@@ -6,7 +6,8 @@ use crate::events::job_events;
 use crate::frames::{DownloadedFrame, download_frames};
 use futures_util::Stream;
 use pictor_core::api::{
-    CreateJobRequest, FrameView, JobEventView, JobView, Page, RerenderRequest, routes,
+    CreateJobRequest, FrameView, JobEventView, JobView, ListJobsQuery, Page, RerenderRequest,
+    routes,
 };
 use pictor_core::{FrameSet, JobId, JobSpec, Money};
 use std::collections::VecDeque;
@@ -267,13 +268,14 @@ impl ListJobs {
                 if state.started && state.cursor.is_none() {
                     return None;
                 }
-                let mut call = Call::get(routes::JOBS);
-                if let Some(cursor) = &state.cursor {
-                    call = call.query("cursor", cursor);
-                }
-                if let Some(limit) = state.page_size {
-                    call = call.query("limit", limit);
-                }
+                let query = ListJobsQuery {
+                    cursor: state.cursor.clone(),
+                    limit: state.page_size,
+                };
+                let call = match Call::get(routes::JOBS).query_of(&query) {
+                    Ok(call) => call,
+                    Err(error) => return Some((Err(error), None)),
+                };
                 match state.client.json::<Page<JobView>>(call).await {
                     Ok(page) => {
                         if state.started

@@ -3,7 +3,7 @@
 use crate::client::{Call, Client};
 use crate::error::{Error, Result};
 use futures_util::{Stream, TryStreamExt};
-use pictor_core::api::{LedgerEntriesPage, LedgerHead, routes};
+use pictor_core::api::{LedgerEntriesPage, LedgerEntriesQuery, LedgerHead, routes};
 use pictor_core::ledger::codec::{decode_entry, decode_seal};
 use pictor_core::ledger::{Entry, Journal, Seal};
 use std::future::Future;
@@ -130,14 +130,15 @@ impl LedgerEntries {
             if state.done {
                 return None;
             }
-            let mut call = Call::get(routes::LEDGER_ENTRIES).public();
-            if let Some(after) = state.after {
-                call = call.query("after", after);
-            }
-            if let Some(limit) = state.page_size {
-                call = call.query("limit", limit);
-            }
-            let page = match state.client.json::<LedgerEntriesPage>(call).await {
+            let query = LedgerEntriesQuery {
+                after: state.after,
+                limit: state.page_size,
+            };
+            let page = match Call::get(routes::LEDGER_ENTRIES).public().query_of(&query) {
+                Ok(call) => state.client.json::<LedgerEntriesPage>(call).await,
+                Err(error) => Err(error),
+            };
+            let page = match page {
                 Ok(page) => page,
                 Err(error) => {
                     state.done = true;

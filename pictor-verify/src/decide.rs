@@ -1,4 +1,4 @@
-//! From pooled statistics to a verdict: the thresholds table of `VERIFICATION.md` as configuration.
+//! From pooled statistics to a verdict: the thresholds table of `docs/VERIFICATION.md` as configuration.
 
 use super::stats::{PooledStats, inverse_normal_cdf, student_t_quantile};
 use super::{CHANNELS, Verdict};

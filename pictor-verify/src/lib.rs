@@ -1,4 +1,4 @@
-//! Frame verification statistics (see `VERIFICATION.md`): is a worker's frame an honest Monte Carlo
+//! Frame verification statistics (see `docs/VERIFICATION.md`): is a worker's frame an honest Monte Carlo
 //! render of the requested scene, judged against two independent half-sample references?
 //!
 //! # Pipeline

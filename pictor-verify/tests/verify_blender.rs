@@ -1,4 +1,4 @@
-//! The checker protocol of `VERIFICATION.md` with Blender on both sides (Cycles, CPU): the worker's
+//! The checker protocol of `docs/VERIFICATION.md` with Blender on both sides (Cycles, CPU): the worker's
 //! frames and the checker's references are real Blender renders of a small animated scene.
 //! Matrix cases: H1 honest, C1 (N/2, N/4), C2 (N/4 + blur), C3 (half resolution, upscaled), C4 (the
 //! next frame), C6 (black), C8 (10 % of the area tampered), C9 (2 % exposure, channel swap).

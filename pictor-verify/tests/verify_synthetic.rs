@@ -1,4 +1,4 @@
-//! The verification test matrix of `VERIFICATION.md` on synthetic frames: 16 tiles of 64×64 (a
+//! The verification test matrix of `docs/VERIFICATION.md` on synthetic frames: 16 tiles of 64×64 (a
 //! 256×256 frame), references at N/2 with independent seeds, honest cases H1–H5 (zero rejects over
 //! many seeds) and cheats C1–C4, C6–C10 (rejected). C5 (duplicates) and C11–C13 (challenge and
 //! protocol) are tested with the intake/protocol code. Prints a table of verdict counts and the

@@ -118,7 +118,7 @@ impl Case {
     }
 }
 
-/// The synthetic matrix of `VERIFICATION.md` (honest H1–H5, cheats C1–C10) plus degenerate frames.
+/// The synthetic matrix of `docs/VERIFICATION.md` (honest H1–H5, cheats C1–C10) plus degenerate frames.
 fn matrix() -> Vec<Case> {
     let gauss = NoiseKind::Gaussian;
     let scene = synthetic::scene(SIZE, SIZE, 3, None);

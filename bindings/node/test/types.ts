@@ -32,3 +32,33 @@ export const checks: [
 export function forwards(spec: sdk.JobSpecInput, options: sdk.ClientOptions): [native.JobSpecInput, native.ClientOptions] {
   return [spec, options]
 }
+
+// A job event is a union discriminated by `kind` (generated from pictor_core::api::JobEvent):
+// checking the kind types the data, money inside `data` is a number of micro-credits.
+export function describeEvent(event: sdk.JobEvent): string {
+  switch (event.kind) {
+    case 'task_accepted': {
+      const frames: number[] = event.data.frames
+      const costMicros: number = event.data.cost
+      return `${frames.join(',')} for ${costMicros} µcr`
+    }
+    case 'paused': {
+      const short: number | undefined = event.data.short
+      return `${event.data.reason} ${short ?? 0}`
+    }
+    case 'task_expired': {
+      const worker: number | null = event.data.worker
+      return `${event.data.task} ${worker ?? '-'}`
+    }
+    default:
+      return event.kind
+  }
+}
+
+export function unnarrowed(event: sdk.JobEvent): unknown {
+  // @ts-expect-error `data` has a kind's fields only once `kind` is checked
+  return event.data.cost
+}
+
+// The final kinds are kinds of the vocabulary.
+export const finalKindsAreKinds: (typeof sdk.FINAL_EVENT_KINDS)[number] extends sdk.JobEventKind ? true : false = true

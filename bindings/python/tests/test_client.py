@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 import pictor
+from pictor.events import TaskAcceptedData
 from conftest import quote_when_online, tiny_spec
 from pictor_network import Network
 
@@ -140,10 +142,12 @@ def test_rerender_pause_and_cancel_a_running_job(
         if event.kind == "task_accepted":
             first_accepted = event
             break
-    assert first_accepted is not None and first_accepted.data["frames"]
+    assert first_accepted is not None
+    accepted_data = cast(TaskAcceptedData, first_accepted.data)
+    assert accepted_data["frames"] and isinstance(accepted_data["cost"], int)
     paused = creator.pause(job.id)
     assert paused.state == "paused" and paused.paused_reason == "creator"
-    frame = first_accepted.data["frames"][0]
+    frame = accepted_data["frames"][0]
     rerendered = creator.rerender(job.id, str(frame))
     assert rerendered.tasks_total == job.tasks_total + 1
     with pytest.raises(pictor.ValidationError) as invalid:

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 /// Something that happened to a job, as its creator sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum JobEvent {
     /// The job was accepted: its escrow is held and its tasks queued.
@@ -263,6 +264,7 @@ impl JobEvent {
 
 /// One event of a job's stream, as `GET /v1/jobs/{id}/events` sends it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobEventView {
     /// Sequence number within the job, from 1; resume with `Last-Event-ID: seq`.
     pub seq: u64,

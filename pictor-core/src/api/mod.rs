@@ -19,6 +19,7 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
 /// Machine-readable error codes. Each maps to one HTTP status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -66,6 +67,7 @@ impl ErrorCode {
 
 /// The body of every error response: `{"error": {"code", "message", "field"?}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ApiError,
@@ -73,6 +75,7 @@ pub struct ErrorBody {
 
 /// One error as sent over the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     /// Machine-readable code.
     pub code: ErrorCode,
@@ -106,6 +109,8 @@ impl From<&Error> for ApiError {
 
 /// One page of a list; follow `next_cursor` for the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Page_of_{T}"))]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
@@ -114,8 +119,44 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// The query of `GET /v1/jobs`: which page of the caller's jobs (newest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ListJobsQuery {
+    /// The `next_cursor` of the previous page; absent (or empty) for the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Jobs per page (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The query of `GET /v1/jobs/{id}/events`: resume a job's stream after an event (the
+/// `Last-Event-ID` header, when sent, wins).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct JobEventsQuery {
+    /// Send only the events with a greater `seq` (default 0: from the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// The query of `GET /v1/ledger/entries`: a page of the public journal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LedgerEntriesQuery {
+    /// Send only the entries with a greater sequence number (the `next_after` of the previous
+    /// page); absent for the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+    /// Entries per page (default 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
 /// The role an API key acts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the network.
@@ -132,6 +173,7 @@ pub enum Role {
 
 /// An account as its owner (or an admin) sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountView {
     /// The account.
     pub id: AccountId,
@@ -147,6 +189,7 @@ pub use crate::asset::{BlobHash, Manifest, ManifestEntry};
 
 /// `POST /v1/assets/missing`: which of these blobs does the network lack?
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MissingBlobsRequest {
     /// BLAKE3 hashes of the scene's files.
     pub hashes: Vec<BlobHash>,
@@ -154,6 +197,7 @@ pub struct MissingBlobsRequest {
 
 /// The answer to [`MissingBlobsRequest`]: the hashes the caller must upload before committing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MissingBlobsResponse {
     /// The requested hashes the network does not hold (or the caller has not proven it holds).
     pub missing: Vec<BlobHash>,
@@ -161,6 +205,7 @@ pub struct MissingBlobsResponse {
 
 /// The answer to one chunk of a resumable blob upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadProgress {
     /// Bytes of the blob received so far: the offset of the next chunk.
     pub received: u64,
@@ -168,10 +213,55 @@ pub struct UploadProgress {
     pub complete: bool,
 }
 
-/// `POST /v1/assets`: commit a manifest whose blobs are all uploaded; answers an [`AssetId`].
+/// The query of `GET /v1/blobs/{hash}/upload`: how much of an upload is staged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UploadStatusQuery {
+    /// The blob's whole size in bytes: an upload is identified by its hash and its size.
+    pub size: u64,
+}
+
+/// The query of `PUT /v1/blobs/{hash}`: where one chunk of a resumable upload goes (the request
+/// body is the chunk's bytes; the answer an [`UploadProgress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UploadChunkQuery {
+    /// The blob's whole size in bytes, the same for every chunk.
+    pub size: u64,
+    /// Where the chunk starts in the blob: the `received` of the last answer (0 to start).
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// `POST /v1/assets`: commit the manifest of a scene whose blobs the caller has all uploaded;
+/// answers a [`CommittedAsset`] (201).
 ///
-/// On the wire the manifest's fields sit at the top level: `{"entries": [...], "main_file": ...}`.
+/// On the wire the manifest is nested: `{"manifest": {"entries": [...], "main_file": ...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CommitAssetRequest {
+    /// The scene's files and main file.
+    pub manifest: Manifest,
+}
+
+/// The answer to [`CommitAssetRequest`]: the new asset's id, to put in a job spec's `scene`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CommittedAsset {
+    /// The asset id: the hash of the canonical manifest.
+    pub id: AssetId,
+    /// Sum of the files' sizes, bytes.
+    pub total_size: u64,
+    /// Number of files.
+    pub files: u32,
+}
+
+/// A committed manifest in the flat form `GET /v1/assets/{id}` answers:
+/// `{"entries": [...], "main_file": ...}` (the SDK's `Assets::manifest` returns it).
+///
+/// Committing takes a [`CommitAssetRequest`] instead, which nests the manifest under `manifest`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommitManifestRequest {
     /// The scene's files and main file.
     #[serde(flatten)]
@@ -180,6 +270,7 @@ pub struct CommitManifestRequest {
 
 /// `POST /v1/jobs` (send an `Idempotency-Key`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateJobRequest {
     /// What to render.
     pub spec: JobSpec,
@@ -192,6 +283,7 @@ pub struct CreateJobRequest {
 
 /// A job as its creator sees it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobView {
     /// The job.
     pub id: JobId,
@@ -218,6 +310,7 @@ pub struct JobView {
 
 /// A frame (or tile) that passed verification and can be downloaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FrameView {
     /// The task that produced it.
     pub task: TaskId,
@@ -231,6 +324,7 @@ pub struct FrameView {
 
 /// A worker's hardware and software, declared at registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkerHardware {
     /// GPU maker.
     pub vendor: GpuVendor,
@@ -244,6 +338,7 @@ pub struct WorkerHardware {
 
 /// `POST /v1/workers`: register a worker with its public key and its own price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RegisterWorkerRequest {
     /// Display name.
     pub name: String,
@@ -266,6 +361,7 @@ fn one_slot() -> u32 {
 
 /// A leased task, as the worker receives it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskLease {
     /// The task.
     pub task: TaskId,
@@ -285,6 +381,7 @@ pub struct TaskLease {
 
 /// `POST /v1/tasks/{id}/heartbeat`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HeartbeatRequest {
     /// The lease's fencing token.
     pub attempt: u32,
@@ -294,6 +391,7 @@ pub struct HeartbeatRequest {
 
 /// `POST /v1/tasks/{id}/result`: the rendered output, committed by hash and signed by the worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResultSubmission {
     /// The lease's fencing token.
     pub attempt: u32,
@@ -307,6 +405,7 @@ pub struct ResultSubmission {
 
 /// A checker's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The frame is honest work: pay the worker.
@@ -319,15 +418,17 @@ pub enum Verdict {
 
 /// `POST /v1/checks/{id}/verdict`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VerdictSubmission {
     /// The verdict.
     pub verdict: Verdict,
-    /// Every statistic and the tile list (see VERIFICATION.md), as JSON.
+    /// Every statistic and the tile list (see docs/VERIFICATION.md), as JSON.
     pub evidence: serde_json::Value,
 }
 
 /// A worker in the public list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkerView {
     /// The worker.
     pub id: WorkerId,
@@ -345,6 +446,7 @@ pub struct WorkerView {
 
 /// The ledger's head, for public verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LedgerHead {
     /// Sequence number of the last entry.
     pub seq: u64,
@@ -358,6 +460,7 @@ pub struct LedgerHead {
 
 /// `POST /v1/accounts` (admin): open an account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateAccountRequest {
     /// The role its API key acts in.
     pub role: Role,
@@ -367,6 +470,7 @@ pub struct CreateAccountRequest {
 
 /// The answer to [`CreateAccountRequest`]: the account and its API key, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedAccount {
     /// The new account.
     pub account: AccountView,
@@ -376,6 +480,7 @@ pub struct CreatedAccount {
 
 /// `POST /v1/accounts/{id}/deposits` (admin): credit an account from outside the network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DepositRequest {
     /// The amount, > 0.
     pub amount: Money,
@@ -383,6 +488,7 @@ pub struct DepositRequest {
 
 /// `POST /v1/quotes` and the body of a job submission's quote check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuoteRequest {
     /// What would be rendered.
     pub spec: JobSpec,
@@ -390,6 +496,7 @@ pub struct QuoteRequest {
 
 /// `POST /v1/jobs/{id}/rerender`: render these frames again (they must belong to the job).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RerenderRequest {
     /// The frames to render again.
     pub frames: crate::job::FrameSet,
@@ -397,6 +504,7 @@ pub struct RerenderRequest {
 
 /// Why a job is paused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
     /// The creator paused it.
@@ -407,6 +515,7 @@ pub enum PauseReason {
 
 /// One output file of a task: a frame (or the task's tile of a still).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskOutput {
     /// The frame number.
     pub frame: u32,
@@ -452,6 +561,7 @@ pub fn result_signing_message(
 
 /// The answer to a heartbeat: the lease's new expiry, and whether the job still wants the work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LeaseRenewal {
     /// Unix time in ms when the lease now lapses.
     pub expires_at_ms: u64,
@@ -461,6 +571,7 @@ pub struct LeaseRenewal {
 
 /// `POST /v1/tasks/{id}/fail`: the lease holder could not render.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FailureReport {
     /// The lease's fencing token.
     pub attempt: u32,
@@ -470,6 +581,7 @@ pub struct FailureReport {
 
 /// The state of a task as the network answers a result or failure.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskStateView {
     /// The task.
     pub task: TaskId,
@@ -481,6 +593,7 @@ pub struct TaskStateView {
 
 /// A check leased to a checker: everything it needs to run the protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckLease {
     /// The check.
     pub check: CheckId,
@@ -504,6 +617,7 @@ pub struct CheckLease {
 
 /// Network-wide counters for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkStats {
     /// Accounts in all.
     pub accounts: u64,
@@ -521,6 +635,7 @@ pub struct NetworkStats {
 
 /// A page of the public journal: entries and seals in their canonical binary encodings, hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LedgerEntriesPage {
     /// Entries with `seq > after`, in order (hex of [`crate::ledger::codec::encode_entry`]).
     pub entries: Vec<String>,
@@ -651,6 +766,16 @@ mod tests {
             "main_file": "scene.blend",
         });
         assert!(serde_json::from_value::<CommitManifestRequest>(bad).is_err());
+        let commit = CommitAssetRequest {
+            manifest: request.manifest.clone(),
+        };
+        assert_eq!(
+            serde_json::to_value(&commit).expect("json"),
+            serde_json::json!({ "manifest": json })
+        );
+        let query: UploadChunkQuery =
+            serde_json::from_value(serde_json::json!({ "size": 9 })).expect("parse");
+        assert_eq!(query, UploadChunkQuery { size: 9, offset: 0 });
         let missing: MissingBlobsRequest =
             serde_json::from_value(serde_json::json!({ "hashes": [hash.to_hex()] }))
                 .expect("parse");

@@ -14,6 +14,7 @@ const ASSET_ID_DOMAIN: &[u8] = b"pictor.manifest.v1\0";
 
 /// One file of a scene.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ManifestEntry {
     /// Path relative to the scene folder, `/`-separated (see
     /// [`check_relative_path`](super::check_relative_path) for the rules).
@@ -46,6 +47,7 @@ pub struct ManifestEntry {
 /// assert_eq!(reordered.asset_id(), manifest.asset_id());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Manifest {
     /// The scene's files, in any order.
     pub entries: Vec<ManifestEntry>,

@@ -22,6 +22,7 @@ pub const MAX_TAG_LEN: usize = 64;
 
 /// Which program renders the job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RendererKind {
     /// Blender, run headless.
@@ -81,6 +82,7 @@ impl FromStr for RendererKind {
 
 /// Blender's render engines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// Cycles, the path tracer (bit-reproducible on CPU with a fixed seed).
@@ -91,6 +93,7 @@ pub enum Engine {
 
 /// A renderer version `major.minor.patch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Version {
     /// Major version.
     pub major: u32,
@@ -217,6 +220,7 @@ impl From<VersionConstraint> for String {
 
 /// The renderer a job needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RendererSpec {
     /// Blender or the built-in path tracer.
     pub kind: RendererKind,
@@ -244,6 +248,7 @@ impl Default for RendererSpec {
 
 /// Output image size in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Resolution {
     /// Width in pixels.
     pub width: u32,
@@ -282,6 +287,7 @@ impl Resolution {
 
 /// How the Monte Carlo seed is chosen per frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "mode", content = "seed")]
 pub enum SeedPolicy {
     /// The same seed on every frame (noise pattern stays put: good for stills).
@@ -308,6 +314,7 @@ impl Default for SeedPolicy {
 
 /// Output image format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
     /// 8-bit sRGB PNG.
@@ -345,6 +352,7 @@ impl FromStr for OutputFormat {
 
 /// How a job is cut into tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "mode")]
 pub enum SplitMode {
     /// Consecutive frames (in frame order), `frames_per_task` at a time.
@@ -371,6 +379,7 @@ impl Default for SplitMode {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// Cheapest capacity, whenever it is free.
@@ -413,6 +422,7 @@ impl FromStr for Tier {
 
 /// GPU makers a job may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GpuVendor {
     /// NVIDIA.
@@ -429,6 +439,7 @@ pub enum GpuVendor {
 
 /// What hardware a worker needs to take the job's tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HardwareRequirements {
     /// Minimum GPU memory in MiB (0: no minimum).
     #[serde(default)]
@@ -451,6 +462,7 @@ pub struct HardwareRequirements {
 /// # Ok::<(), pictor_core::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobSpec {
     /// The uploaded scene (manifest hash).
     pub scene: AssetId,

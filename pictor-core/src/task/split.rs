@@ -12,6 +12,7 @@ pub const MAX_TASKS_PER_JOB: usize = 100_000;
 
 /// A pixel rectangle, from the top-left corner of the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PixelRect {
     /// Left column.
     pub x: u32,
@@ -40,6 +41,7 @@ impl PixelRect {
 
 /// What one task renders.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum TaskWork {
     /// Whole frames, in increasing order.

@@ -58,7 +58,7 @@ impl FsBlobStore {
             locks: Mutex::new(HashMap::new()),
         };
         for dir in [&root, &inner.blobs, &inner.uploads, &inner.tmp] {
-            crate::private_fs::create_private_dir(dir)
+            pictor_core::private_fs::create_private_dir(dir)
                 .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
         }
         let mut leftovers = tokio::fs::read_dir(&inner.tmp)
@@ -141,7 +141,7 @@ impl Inner {
             std::fs::create_dir_all(dir)
                 .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
         }
-        let mut file = crate::private_fs::private_file_options()
+        let mut file = pictor_core::private_fs::private_file_options()
             .create(true)
             .append(true)
             .open(staging)
@@ -375,7 +375,7 @@ fn remove_if_present(path: &Path) -> BlobResult<()> {
 /// Writes `bytes` to a new file at `path` and fsyncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> BlobResult<()> {
     let context = || format!("writing {}", path.display());
-    let mut file = crate::private_fs::private_file_options()
+    let mut file = pictor_core::private_fs::private_file_options()
         .write(true)
         .create_new(true)
         .open(path)

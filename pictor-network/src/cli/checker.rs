@@ -3,7 +3,7 @@
 use super::network_args::{network_url, runtime};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use pictor_network::agent::{CheckerEvent, CheckerOptions, run_checker};
+use pictor_agent::{CheckerEvent, CheckerOptions, run_checker};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,15 +61,13 @@ pub fn run(command: CheckerCommand) -> Result<()> {
         }
     });
     let options = CheckerOptions {
-        network,
-        api_key,
         backend: match args.backend {
             Backend::Cpu => "cpu".into(),
             Backend::Vulkan => "vulkan".into(),
         },
-        cache_dir: args.cache_dir,
         poll_interval: Duration::from_secs_f64(args.poll_secs.clamp(0.05, 60.0)),
         on_event: Some(on_event),
+        ..CheckerOptions::new(&network, &api_key, args.cache_dir)
     };
     super::worker::init_tracing();
     let summary = runtime()?.block_on(run_checker(options, super::shutdown_signal()))?;

@@ -4,10 +4,10 @@ use super::network_args::runtime;
 use super::render::RendererChoice;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use pictor_core::Money;
-use pictor_network::agent::{
+use pictor_agent::{
     WorkerConfig, WorkerEvent, WorkerOptions, benchmark_builtin, init_worker, run_worker,
 };
+use pictor_core::Money;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -78,9 +78,6 @@ pub struct RunArgs {
     /// Seconds between lease requests while idle.
     #[arg(long, default_value_t = 1.0)]
     poll_secs: f64,
-    /// Demo only: render with samples / N (a cheating worker).
-    #[arg(long, hide = true)]
-    cheat_sample_divisor: Option<u32>,
 }
 
 fn renderer_name(choice: RendererChoice) -> &'static str {
@@ -210,9 +207,9 @@ fn run_agent(args: RunArgs) -> Result<()> {
         WorkerEvent::Idle => {}
     });
     let options = WorkerOptions {
-        cheat_sample_divisor: args.cheat_sample_divisor,
         on_event: Some(on_event),
         poll_interval: Duration::from_secs_f64(args.poll_secs.clamp(0.05, 60.0)),
+        ..WorkerOptions::default()
     };
     init_tracing();
     let summary = runtime()?.block_on(run_worker(config, options, super::shutdown_signal()))?;

@@ -13,21 +13,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use pictor_core::JobId;
-use pictor_core::api::JobEventView;
-use serde::Deserialize;
+use pictor_core::api::{JobEventView, JobEventsQuery};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
 const BATCH: u32 = 256;
-
-/// Query of the events route.
-#[derive(Debug, Deserialize)]
-pub struct EventsQuery {
-    #[serde(default)]
-    after: Option<u64>,
-}
 
 struct Cursor<S: Store> {
     state: AppState<S>,
@@ -52,7 +44,7 @@ pub async fn job_events<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Path(job): Path<JobId>,
-    Query(query): Query<EventsQuery>,
+    Query(query): Query<JobEventsQuery>,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
     let header_after = match headers.get("last-event-id") {

@@ -2,9 +2,24 @@
 //! against (a test requests every row and fails on a route the router does not serve; another fails
 //! when the committed `docs/openapi.json` drifts from [`document`]).
 //!
-//! Request and response bodies are named by their Rust types in `pictor_core::api` (the wire types
-//! shared with the SDK); their JSON schemas are not generated yet.
+//! Request and response bodies are the wire types of `pictor_core::api`; their JSON Schemas come
+//! from the types themselves (`schemars`, pictor-core's `schema` feature) and sit under
+//! `components.schemas`, each operation pointing at its bodies with `$ref`. Query parameters are
+//! the fields of the `pictor_core::api` query types (`UploadChunkQuery`, `ListJobsQuery`, …).
 
+use pictor_core::api::{
+    AccountView, CheckLease, CommitAssetRequest, CommittedAsset, CreateAccountRequest,
+    CreateJobRequest, CreatedAccount, DepositRequest, ErrorBody, FailureReport, FrameView,
+    HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, JobEventView, JobEventsQuery, JobView, LeaseRenewal,
+    LedgerEntriesPage, LedgerEntriesQuery, LedgerHead, ListJobsQuery, Manifest,
+    MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page, QuoteRequest,
+    RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease, TaskStateView,
+    UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission, WorkerView,
+};
+use pictor_core::pricing::Quote;
+use pictor_core::schema::openapi_generator;
+use pictor_core::schema::schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use pictor_core::{AssetId, BlobHash};
 use serde_json::{Map, Value, json};
 
 /// Who may call a route.
@@ -40,6 +55,30 @@ impl Access {
     }
 }
 
+/// Writes a schema into a generator: a `$ref` to `components.schemas` for a named wire type (the
+/// generator collects the definition), or an inline schema.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// What a request or a response carries.
+#[derive(Clone, Copy, Debug)]
+pub enum Body {
+    /// `application/json` of this schema.
+    Json(SchemaFn),
+    /// `text/event-stream` (Server-Sent Events) whose every event's `data:` is JSON of this schema.
+    EventStream(SchemaFn),
+    /// Raw bytes of this media type (`application/octet-stream`, `text/plain`).
+    Bytes(&'static str),
+}
+
+/// A request header a route reads: its name and what it does.
+#[derive(Clone, Copy, Debug)]
+pub struct HeaderDoc {
+    /// The header's name.
+    pub name: &'static str,
+    /// What it does.
+    pub description: &'static str,
+}
+
 /// One route of the API.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteDoc {
@@ -51,10 +90,29 @@ pub struct RouteDoc {
     pub access: Access,
     /// What it does.
     pub summary: &'static str,
-    /// The request body type, if any.
-    pub request: Option<&'static str>,
-    /// The success status and body type.
-    pub response: (u16, &'static str),
+    /// The request body, if any.
+    pub request: Option<Body>,
+    /// The success status and its body.
+    pub response: (u16, Body),
+    /// The query string's parameters: the inline object schema of a `pictor_core::api` query type,
+    /// one parameter per property.
+    pub query: Option<SchemaFn>,
+    /// A request header the route reads, if any.
+    pub header: Option<HeaderDoc>,
+}
+
+impl RouteDoc {
+    /// The route with its query parameters (see [`RouteDoc::query`]).
+    const fn query(mut self, query: SchemaFn) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// The route with a request header it reads.
+    const fn header(mut self, header: HeaderDoc) -> Self {
+        self.header = Some(header);
+        self
+    }
 }
 
 const fn route(
@@ -62,8 +120,8 @@ const fn route(
     path: &'static str,
     access: Access,
     summary: &'static str,
-    request: Option<&'static str>,
-    response: (u16, &'static str),
+    request: Option<Body>,
+    response: (u16, Body),
 ) -> RouteDoc {
     RouteDoc {
         method,
@@ -72,21 +130,69 @@ const fn route(
         summary,
         request,
         response,
+        query: None,
+        header: None,
     }
 }
+
+/// The `$ref` of a wire type (its definition lands in the generator).
+fn schema_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// The inline schema of a query type: an object whose properties are the parameters.
+fn query_of<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
+}
+
+/// A JSON body of a wire type.
+const fn json<T: JsonSchema>() -> Body {
+    Body::Json(schema_of::<T>)
+}
+
+/// `GET /health`'s answer.
+fn health_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "properties": {"status": {"const": "ok"}},
+        "required": ["status"],
+    })
+}
+
+/// `GET /v1/openapi.json`'s answer.
+fn document_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "object", "description": "This OpenAPI 3.1 document."})
+}
+
+const IDEMPOTENCY_KEY: HeaderDoc = HeaderDoc {
+    name: IDEMPOTENCY_KEY_HEADER,
+    description: "A client-chosen key (visible ASCII) that makes the request safe to retry: a repeat with the same key answers the first request's result instead of acting twice.",
+};
+
+const LAST_EVENT_ID: HeaderDoc = HeaderDoc {
+    name: "Last-Event-ID",
+    description: "The `seq` of the last event received: the stream resumes after it (wins over `?after=`).",
+};
 
 use Access::*;
 
 /// Every route of the API.
 pub const ROUTES: &[RouteDoc] = &[
-    route("get", "/health", Public, "Liveness.", None, (200, "Health")),
+    route(
+        "get",
+        "/health",
+        Public,
+        "Liveness.",
+        None,
+        (200, Body::Json(health_schema)),
+    ),
     route(
         "get",
         "/metrics",
         Public,
         "Prometheus text metrics.",
         None,
-        (200, "text/plain"),
+        (200, Body::Bytes("text/plain")),
     ),
     route(
         "get",
@@ -94,15 +200,15 @@ pub const ROUTES: &[RouteDoc] = &[
         Public,
         "This document.",
         None,
-        (200, "OpenAPI"),
+        (200, Body::Json(document_schema)),
     ),
     route(
         "post",
         "/v1/accounts",
         Admin,
         "Open an account; answers its API key once.",
-        Some("CreateAccountRequest"),
-        (201, "CreatedAccount"),
+        Some(json::<CreateAccountRequest>()),
+        (201, json::<CreatedAccount>()),
     ),
     route(
         "get",
@@ -110,23 +216,24 @@ pub const ROUTES: &[RouteDoc] = &[
         Admin,
         "One account with its balance.",
         None,
-        (200, "AccountView"),
+        (200, json::<AccountView>()),
     ),
     route(
         "post",
         "/v1/accounts/{id}/deposits",
         Admin,
         "Credit a creator (Idempotency-Key).",
-        Some("DepositRequest"),
-        (200, "AccountView"),
-    ),
+        Some(json::<DepositRequest>()),
+        (200, json::<AccountView>()),
+    )
+    .header(IDEMPOTENCY_KEY),
     route(
         "get",
         "/v1/account",
         AnyKey,
         "The caller's own account.",
         None,
-        (200, "AccountView"),
+        (200, json::<AccountView>()),
     ),
     route(
         "get",
@@ -134,15 +241,15 @@ pub const ROUTES: &[RouteDoc] = &[
         Admin,
         "Network counters.",
         None,
-        (200, "NetworkStats"),
+        (200, json::<NetworkStats>()),
     ),
     route(
         "post",
         "/v1/blobs/missing",
         Uploader,
         "Which of these blobs the caller has not uploaded.",
-        Some("MissingBlobsRequest"),
-        (200, "MissingBlobsResponse"),
+        Some(json::<MissingBlobsRequest>()),
+        (200, json::<MissingBlobsResponse>()),
     ),
     route(
         "get",
@@ -150,31 +257,33 @@ pub const ROUTES: &[RouteDoc] = &[
         Uploader,
         "Bytes staged of an upload (?size=S).",
         None,
-        (200, "UploadProgress"),
-    ),
+        (200, json::<UploadProgress>()),
+    )
+    .query(query_of::<UploadStatusQuery>),
     route(
         "put",
         "/v1/blobs/{hash}",
         Uploader,
         "Upload a chunk (?size=S&offset=O, octet-stream body).",
-        Some("application/octet-stream"),
-        (200, "UploadProgress"),
-    ),
+        Some(Body::Bytes("application/octet-stream")),
+        (200, json::<UploadProgress>()),
+    )
+    .query(query_of::<UploadChunkQuery>),
     route(
         "get",
         "/v1/blobs/{hash}",
         AnyKey,
         "Download a blob the caller may read.",
         None,
-        (200, "application/octet-stream"),
+        (200, Body::Bytes("application/octet-stream")),
     ),
     route(
         "post",
         "/v1/assets",
         Creator,
         "Commit a scene manifest whose blobs are uploaded.",
-        Some("CommitAssetBody"),
-        (201, "CommittedAsset"),
+        Some(json::<CommitAssetRequest>()),
+        (201, json::<CommittedAsset>()),
     ),
     route(
         "get",
@@ -182,39 +291,41 @@ pub const ROUTES: &[RouteDoc] = &[
         AnyKey,
         "A manifest (its creator, or the workers and checkers of a job using it).",
         None,
-        (200, "Manifest"),
+        (200, json::<Manifest>()),
     ),
     route(
         "post",
         "/v1/quotes",
         Creator,
         "Price a job on the workers online.",
-        Some("QuoteRequest"),
-        (200, "Quote"),
+        Some(json::<QuoteRequest>()),
+        (200, json::<Quote>()),
     ),
     route(
         "post",
         "/v1/jobs",
         Creator,
         "Submit a job (Idempotency-Key); holds the escrow.",
-        Some("CreateJobRequest"),
-        (201, "JobView"),
-    ),
+        Some(json::<CreateJobRequest>()),
+        (201, json::<JobView>()),
+    )
+    .header(IDEMPOTENCY_KEY),
     route(
         "get",
         "/v1/jobs",
         Creator,
         "The caller's jobs (?cursor=&limit=).",
         None,
-        (200, "Page<JobView>"),
-    ),
+        (200, json::<Page<JobView>>()),
+    )
+    .query(query_of::<ListJobsQuery>),
     route(
         "get",
         "/v1/jobs/{id}",
         Creator,
         "One job.",
         None,
-        (200, "JobView"),
+        (200, json::<JobView>()),
     ),
     route(
         "post",
@@ -222,7 +333,7 @@ pub const ROUTES: &[RouteDoc] = &[
         Creator,
         "Cancel; open holds return.",
         None,
-        (200, "JobView"),
+        (200, json::<JobView>()),
     ),
     route(
         "post",
@@ -230,7 +341,7 @@ pub const ROUTES: &[RouteDoc] = &[
         Creator,
         "Pause (no new leases).",
         None,
-        (200, "JobView"),
+        (200, json::<JobView>()),
     ),
     route(
         "post",
@@ -238,15 +349,15 @@ pub const ROUTES: &[RouteDoc] = &[
         Creator,
         "Resume.",
         None,
-        (200, "JobView"),
+        (200, json::<JobView>()),
     ),
     route(
         "post",
         "/v1/jobs/{id}/rerender",
         Creator,
         "Render frames again.",
-        Some("RerenderRequest"),
-        (200, "JobView"),
+        Some(json::<RerenderRequest>()),
+        (200, json::<JobView>()),
     ),
     route(
         "get",
@@ -254,15 +365,17 @@ pub const ROUTES: &[RouteDoc] = &[
         Creator,
         "Server-Sent Events (Last-Event-ID to resume).",
         None,
-        (200, "text/event-stream of JobEventView"),
-    ),
+        (200, Body::EventStream(schema_of::<JobEventView>)),
+    )
+    .query(query_of::<JobEventsQuery>)
+    .header(LAST_EVENT_ID),
     route(
         "get",
         "/v1/jobs/{id}/frames",
         Creator,
         "Accepted outputs.",
         None,
-        (200, "Vec<FrameView>"),
+        (200, json::<Vec<FrameView>>()),
     ),
     route(
         "get",
@@ -270,15 +383,15 @@ pub const ROUTES: &[RouteDoc] = &[
         Creator,
         "One accepted frame's bytes.",
         None,
-        (200, "application/octet-stream"),
+        (200, Body::Bytes("application/octet-stream")),
     ),
     route(
         "post",
         "/v1/workers",
         Worker,
         "Register or update the caller's worker.",
-        Some("RegisterWorkerRequest"),
-        (200, "WorkerView"),
+        Some(json::<RegisterWorkerRequest>()),
+        (200, json::<WorkerView>()),
     ),
     route(
         "get",
@@ -286,7 +399,7 @@ pub const ROUTES: &[RouteDoc] = &[
         Public,
         "Registered workers.",
         None,
-        (200, "Vec<WorkerView>"),
+        (200, json::<Vec<WorkerView>>()),
     ),
     route(
         "post",
@@ -294,31 +407,31 @@ pub const ROUTES: &[RouteDoc] = &[
         Worker,
         "Lease the best eligible task (204: none).",
         None,
-        (200, "TaskLease"),
+        (200, json::<TaskLease>()),
     ),
     route(
         "post",
         "/v1/tasks/{id}/heartbeat",
         Worker,
         "Extend a lease, report progress.",
-        Some("HeartbeatRequest"),
-        (200, "LeaseRenewal"),
+        Some(json::<HeartbeatRequest>()),
+        (200, json::<LeaseRenewal>()),
     ),
     route(
         "post",
         "/v1/tasks/{id}/result",
         Worker,
         "Submit the signed result.",
-        Some("ResultSubmission"),
-        (200, "TaskStateView"),
+        Some(json::<ResultSubmission>()),
+        (200, json::<TaskStateView>()),
     ),
     route(
         "post",
         "/v1/tasks/{id}/fail",
         Worker,
         "Report a failure.",
-        Some("FailureReport"),
-        (200, "TaskStateView"),
+        Some(json::<FailureReport>()),
+        (200, json::<TaskStateView>()),
     ),
     route(
         "post",
@@ -326,15 +439,15 @@ pub const ROUTES: &[RouteDoc] = &[
         Checker,
         "Lease a check (204: none).",
         None,
-        (200, "CheckLease"),
+        (200, json::<CheckLease>()),
     ),
     route(
         "post",
         "/v1/checks/{id}/verdict",
         Checker,
         "Post the verdict with its evidence.",
-        Some("VerdictSubmission"),
-        (200, "TaskStateView"),
+        Some(json::<VerdictSubmission>()),
+        (200, json::<TaskStateView>()),
     ),
     route(
         "get",
@@ -342,7 +455,7 @@ pub const ROUTES: &[RouteDoc] = &[
         Public,
         "The signed journal head.",
         None,
-        (200, "LedgerHead"),
+        (200, json::<LedgerHead>()),
     ),
     route(
         "get",
@@ -350,53 +463,179 @@ pub const ROUTES: &[RouteDoc] = &[
         Public,
         "Journal entries (?after=&limit=).",
         None,
-        (200, "LedgerEntriesPage"),
-    ),
+        (200, json::<LedgerEntriesPage>()),
+    )
+    .query(query_of::<LedgerEntriesQuery>),
 ];
 
-fn body_schema(type_name: &str) -> Value {
-    json!({"description": format!("`{type_name}` (pictor_core::api wire type)")})
+/// The schema of a path parameter, by its name and route: `{hash}` a [`BlobHash`], the `{id}` of
+/// `/v1/assets/{id}` an [`AssetId`], every other (`{id}`, `{frame}`) an unsigned integer.
+fn path_parameter_schema(path: &str, name: &str, generator: &mut SchemaGenerator) -> Value {
+    let schema = match name {
+        "hash" => schema_of::<BlobHash>(generator),
+        "id" if path.starts_with("/v1/assets/") => schema_of::<AssetId>(generator),
+        "frame" => schema_of::<u32>(generator),
+        _ => schema_of::<u64>(generator),
+    };
+    schema.to_value()
 }
 
-fn content(type_name: &str) -> Value {
-    let media = if type_name.contains('/') && !type_name.contains(' ') {
-        type_name.to_string()
-    } else if type_name.starts_with("text/event-stream") {
-        "text/event-stream".to_string()
-    } else {
-        "application/json".to_string()
+/// A query parameter's schema without `null`: an absent option is an absent parameter.
+fn without_null(mut schema: Value) -> Value {
+    if let Some(types) = schema.get("type").and_then(Value::as_array) {
+        let types: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        schema["type"] = match types.as_slice() {
+            [single] => single.clone(),
+            _ => Value::Array(types),
+        };
+    }
+    if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
+        let any: Vec<Value> = any
+            .iter()
+            .filter(|s| s.get("type").is_none_or(|t| t != "null"))
+            .cloned()
+            .collect();
+        match (any.as_slice(), schema.as_object_mut()) {
+            ([single], Some(object)) => {
+                object.remove("anyOf");
+                if let Some(fields) = single.as_object() {
+                    object.extend(fields.clone());
+                }
+            }
+            _ => schema["anyOf"] = Value::Array(any),
+        }
+    }
+    schema
+}
+
+/// The query parameters of a query type's object schema, one per property.
+fn query_parameters(query: SchemaFn, generator: &mut SchemaGenerator) -> Vec<Value> {
+    let schema = query(generator).to_value();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|names| names.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object() else {
+        return Vec::new();
     };
-    json!({ media: {"schema": body_schema(type_name)} })
+    properties
+        .iter()
+        .map(|(name, property)| {
+            let mut property = without_null(property.clone());
+            let description = property
+                .as_object_mut()
+                .and_then(|p| p.remove("description"))
+                .unwrap_or(Value::Null);
+            let mut parameter = json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": property,
+            });
+            if !description.is_null() {
+                parameter["description"] = description;
+            }
+            parameter
+        })
+        .collect()
+}
+
+fn content(body: &Body, generator: &mut SchemaGenerator) -> Value {
+    let (media, schema) = match body {
+        Body::Json(schema) => ("application/json", schema(generator).to_value()),
+        // The schema of each event's `data:` (the response's description tells the framing).
+        Body::EventStream(schema) => ("text/event-stream", schema(generator).to_value()),
+        Body::Bytes(media) => (*media, json!({"type": "string", "contentMediaType": media})),
+    };
+    json!({ media: {"schema": schema} })
+}
+
+fn success_description(body: &Body) -> &'static str {
+    match body {
+        Body::EventStream(_) => {
+            "success: Server-Sent Events, each with `id:` the event's seq, `event:` its kind and `data:` the event as JSON of the schema"
+        }
+        _ => "success",
+    }
+}
+
+/// An `operationId` from the method and the path: `get_v1_jobs_id_events`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_string();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        id.push('_');
+        id.extend(
+            segment
+                .chars()
+                .filter(|c| !matches!(c, '{' | '}'))
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    id
 }
 
 /// The OpenAPI document.
 pub fn document() -> Value {
+    let mut generator = openapi_generator();
+    let error =
+        json!({"application/json": {"schema": schema_of::<ErrorBody>(&mut generator).to_value()}});
     let mut paths = Map::new();
     for doc in ROUTES {
-        let entry = paths
-            .entry(doc.path.to_string())
-            .or_insert_with(|| json!({}));
-        let parameters: Vec<Value> = doc
+        let mut parameters: Vec<Value> = doc
             .path
             .split('/')
             .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|name| {
+                json!({
+                    "name": name,
+                    "in": "path",
+                    "required": true,
+                    "schema": path_parameter_schema(doc.path, name, &mut generator),
+                })
+            })
             .collect();
+        if let Some(query) = doc.query {
+            parameters.extend(query_parameters(query, &mut generator));
+        }
+        if let Some(header) = doc.header {
+            parameters.push(json!({
+                "name": header.name,
+                "in": "header",
+                "required": false,
+                "description": header.description,
+                "schema": {"type": "string"},
+            }));
+        }
         let mut operation = json!({
+            "operationId": operation_id(doc.method, doc.path),
             "summary": doc.summary,
             "description": format!("Access: {}.", doc.access.describe()),
             "parameters": parameters,
             "responses": {
-                doc.response.0.to_string(): {"description": "success", "content": content(doc.response.1)},
-                "4XX": {"description": "`{\"error\": {\"code\", \"message\", \"field\"?}}`"}
+                doc.response.0.to_string(): {
+                    "description": success_description(&doc.response.1),
+                    "content": content(&doc.response.1, &mut generator),
+                },
+                "4XX": {
+                    "description": "refused: `{\"error\": {\"code\", \"message\", \"field\"?}}`",
+                    "content": error.clone(),
+                },
+                "5XX": {
+                    "description": "a fault on the server's side (code `internal`)",
+                    "content": error.clone(),
+                },
             }
         });
         if doc.access != Public {
             operation["security"] = json!([{"bearer": []}]);
         }
-        if let Some(request) = doc.request {
-            operation["requestBody"] = json!({"required": true, "content": content(request)});
+        if let Some(request) = &doc.request {
+            operation["requestBody"] =
+                json!({"required": true, "content": content(request, &mut generator)});
         }
+        let entry = paths
+            .entry(doc.path.to_string())
+            .or_insert_with(|| json!({}));
         entry[doc.method] = operation;
     }
     json!({
@@ -404,9 +643,12 @@ pub fn document() -> Value {
         "info": {
             "title": "Pictor network API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Decentralized GPU rendering: creators, workers, checkers, escrow ledger."
+            "description": "Decentralized GPU rendering: creators, workers, checkers, escrow ledger. Amounts of money are integers of micro-credits (1 credit = 1 000 000)."
         },
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": Value::Object(generator.take_definitions(true)),
+        },
         "paths": Value::Object(paths),
     })
 }

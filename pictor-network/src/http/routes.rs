@@ -15,13 +15,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pictor_core::api::{
-    CreateAccountRequest, CreateJobRequest, DepositRequest, ErrorCode, FailureReport,
-    HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, MissingBlobsRequest, Page, QuoteRequest,
-    RegisterWorkerRequest, RerenderRequest, ResultSubmission, VerdictSubmission,
+    CommitAssetRequest, CreateAccountRequest, CreateJobRequest, DepositRequest, ErrorCode,
+    FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, LedgerEntriesQuery, ListJobsQuery,
+    MissingBlobsRequest, Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest,
+    ResultSubmission, UploadChunkQuery, UploadStatusQuery, VerdictSubmission,
 };
-use pictor_core::asset::Manifest;
 use pictor_core::{AccountId, BlobHash, CheckId, JobId, TaskId};
-use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -172,20 +171,12 @@ pub async fn missing_blobs<S: Store>(
     Ok(Json(state.missing_blobs(&caller, &request.hashes).await?).into_response())
 }
 
-/// Query of the upload routes.
-#[derive(Debug, Deserialize)]
-pub struct UploadQuery {
-    size: u64,
-    #[serde(default)]
-    offset: u64,
-}
-
 /// `GET /v1/blobs/{hash}/upload?size=S`.
 pub async fn upload_status<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Path(hash): Path<String>,
-    Query(query): Query<UploadQuery>,
+    Query(query): Query<UploadStatusQuery>,
 ) -> HttpResult<Response> {
     let hash = parse_hash(&hash)?;
     Ok(Json(state.upload_status(&caller, hash, query.size).await?).into_response())
@@ -196,7 +187,7 @@ pub async fn upload_chunk<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
     Path(hash): Path<String>,
-    Query(query): Query<UploadQuery>,
+    Query(query): Query<UploadChunkQuery>,
     body: Result<Bytes, BytesRejection>,
 ) -> HttpResult<Response> {
     let hash = parse_hash(&hash)?;
@@ -247,17 +238,11 @@ async fn blob_response<S: Store>(
         .into_response())
 }
 
-/// Body of `POST /v1/assets`.
-#[derive(Debug, Deserialize)]
-pub struct CommitAssetBody {
-    manifest: Manifest,
-}
-
 /// `POST /v1/assets`.
 pub async fn commit_asset<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Body(body): Body<CommitAssetBody>,
+    Body(body): Body<CommitAssetRequest>,
 ) -> HttpResult<Response> {
     let committed = state.commit_asset(&caller, &body.manifest).await?;
     Ok((StatusCode::CREATED, Json(committed)).into_response())
@@ -300,20 +285,11 @@ pub async fn submit<S: Store>(
     Ok((status, Json(view)).into_response())
 }
 
-/// Query of `GET /v1/jobs`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    #[serde(default)]
-    cursor: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
 /// `GET /v1/jobs?cursor=&limit=`.
 pub async fn list_jobs<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<ListJobsQuery>,
 ) -> HttpResult<Response> {
     let after = match query.cursor.as_deref() {
         None | Some("") => 0,
@@ -478,19 +454,10 @@ pub async fn ledger_head<S: Store>(State(state): State<AppState<S>>) -> HttpResu
     Ok(Json(state.ledger_head().await?).into_response())
 }
 
-/// Query of `GET /v1/ledger/entries`.
-#[derive(Debug, Deserialize)]
-pub struct EntriesQuery {
-    #[serde(default)]
-    after: Option<u64>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
 /// `GET /v1/ledger/entries?after=&limit=` (public).
 pub async fn ledger_entries<S: Store>(
     State(state): State<AppState<S>>,
-    Query(query): Query<EntriesQuery>,
+    Query(query): Query<LedgerEntriesQuery>,
 ) -> HttpResult<Response> {
     Ok(Json(
         state

@@ -8,24 +8,12 @@
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::blobs::{BlobStore, UploadKey};
 use crate::store::{AssetRow, Store, StoreTx};
-use pictor_core::api::{ErrorCode, MissingBlobsResponse, Role, UploadProgress};
+use pictor_core::api::{CommittedAsset, ErrorCode, MissingBlobsResponse, Role, UploadProgress};
 use pictor_core::asset::Manifest;
 use pictor_core::{AccountId, BlobHash};
-use serde::{Deserialize, Serialize};
 
 /// Most hashes one missing-blob query may ask about.
 pub const MAX_MISSING_QUERY: usize = 10_000;
-
-/// The answer to a manifest commit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommittedAsset {
-    /// The asset id (BLAKE3 of the canonical manifest).
-    pub id: String,
-    /// Sum of the file sizes.
-    pub total_size: u64,
-    /// Number of files.
-    pub files: u32,
-}
 
 const UPLOADERS: [Role; 3] = [Role::Creator, Role::Worker, Role::Farm];
 
@@ -164,7 +152,7 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<CommittedAsset> {
         caller.require(Role::Creator)?;
         manifest.validate(&self.config.manifest_limits)?;
-        let id = manifest.asset_id().to_string();
+        let id = manifest.asset_id();
         // Each entry's size must be its blob's: workers and quotas trust the manifest's sizes.
         // Checked before the write begins (a stat per file), since blobs never change once stored.
         for (i, entry) in manifest.entries.iter().enumerate() {
@@ -200,7 +188,7 @@ impl<S: Store> Coordinator<S> {
                 .map_err(|_| ServiceError::invalid("entries", "too many entries"))?;
             let row = AssetRow {
                 owner: caller.id(),
-                id: id.clone(),
+                id: id.to_string(),
                 manifest_json,
                 total_size: manifest.total_size(),
                 files,

@@ -9,7 +9,6 @@ use pictor_core::api::{ErrorCode, Role};
 use pictor_core::ledger::SigningKey;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
-use std::io::Write as _;
 use std::path::Path;
 
 /// The account behind a request's API key.
@@ -80,23 +79,10 @@ pub(crate) fn new_api_key() -> ServiceResult<String> {
     Ok(format!("pk_{}", hex::encode(random_bytes::<24>()?)))
 }
 
-/// Writes `contents` to a new file readable by its owner only (mode 0600), atomically.
+/// Writes `contents` to a file readable by its owner only (mode 0600), atomically
+/// ([`pictor_core::private_fs::write_private_file`]).
 pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> ServiceResult<()> {
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&tmp)
-        .map_err(|e| ServiceError::internal(&format!("{}: {e}", tmp.display())))?;
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| ServiceError::internal(&format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path)
+    pictor_core::private_fs::write_private_file(path, contents)
         .map_err(|e| ServiceError::internal(&format!("{}: {e}", path.display())))
 }
 

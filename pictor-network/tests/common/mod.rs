@@ -256,7 +256,7 @@ pub async fn deliver(
     tag: &str,
 ) -> pictor_sdk::Result<pictor_core::api::TaskStateView> {
     let mut outputs = Vec::new();
-    for frame in pictor_network::agent::worker::frames_of(&lease.work) {
+    for frame in lease.work.frames() {
         let bytes = format!("{tag}:{}:{frame}", lease.task.0)
             .into_bytes()
             .repeat(50);

@@ -2,7 +2,9 @@
 
 from collections.abc import Awaitable, Callable
 from os import PathLike
-from typing import Any, final
+from typing import final
+
+from .events import JobEventData, JobEventKind
 
 __version__: str
 __all__ = [
@@ -258,12 +260,14 @@ class DownloadedFrame:
 
 @final
 class JobEvent:
-    """One event of a job."""
+    """One event of a job: ``kind`` says what happened, ``data`` (a ``dict``) the details, typed
+    per kind in :mod:`pictor.events` (check ``kind``, then ``cast`` ``data`` to that kind's
+    ``TypedDict``)."""
 
     @property
     def seq(self) -> int: ...
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> JobEventKind: ...
     @property
     def at_ms(self) -> int: ...
     @property
@@ -271,7 +275,7 @@ class JobEvent:
     @property
     def frame(self) -> int | None: ...
     @property
-    def data(self) -> Any: ...
+    def data(self) -> JobEventData: ...
     @property
     def is_final(self) -> bool: ...
 

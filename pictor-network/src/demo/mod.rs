@@ -2,14 +2,18 @@
 //! N worker agents and one checker agent, a creator with credits — rendering a job end to end: upload,
 //! quote, submit, live progress, verification, settlement, download, and a verified ledger.
 
-use crate::agent::checker::{CheckerOptions, run_checker};
-use crate::agent::config::WorkerConfig;
-use crate::agent::worker::{WorkerEvent, WorkerOptions, init_worker, run_worker};
+mod cheat;
+
+pub use cheat::CheatingRenderer;
+
 use crate::server;
 use crate::service::{ADMIN_KEY_FILE, Config};
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pictor_agent::checker::{CheckerOptions, run_checker};
+use pictor_agent::config::WorkerConfig;
+use pictor_agent::{WorkerEvent, WorkerOptions, init_worker, run_worker};
 use pictor_core::api::{JobEvent, JobView, Role};
 use pictor_core::job::{JobState, RendererKind};
 use pictor_core::ledger::{Account, Ledger, VerifyingKey, verify};
@@ -290,11 +294,14 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
             WorkerEvent::Failed { message, .. } => bar.set_message(format!("failed: {message}")),
             WorkerEvent::Idle | WorkerEvent::Connected { .. } => {}
         });
-        let worker_options = WorkerOptions {
-            cheat_sample_divisor: cheat.then_some(4),
+        let mut worker_options = WorkerOptions {
             on_event: Some(on_event),
             poll_interval: Duration::from_millis(200),
+            ..WorkerOptions::default()
         };
+        if cheat {
+            worker_options.renderers = CheatingRenderer::factory(4);
+        }
         let stop = stop_rx.clone();
         agents.push(tokio::spawn(async move {
             run_worker(config, worker_options, stopped(stop))
@@ -304,12 +311,12 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
     }
     let checker_account = admin.accounts().create(Role::Checker, "checker-1").await?;
     let checker_options = CheckerOptions {
-        network: url.clone(),
-        api_key: checker_account.api_key.clone(),
-        backend: "cpu".into(),
-        cache_dir: data.join("cache").join("checker"),
         poll_interval: Duration::from_millis(200),
-        on_event: None,
+        ..CheckerOptions::new(
+            &url,
+            &checker_account.api_key,
+            data.join("cache").join("checker"),
+        )
     };
     agents.push(tokio::spawn({
         let stop = stop_rx.clone();

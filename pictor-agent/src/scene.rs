@@ -3,7 +3,7 @@
 //! [`safe_join`] — hard links into the cache (a copy where linking
 //! fails), never a path outside the folder.
 
-use super::cache::{BlobCache, PinGuard};
+use crate::cache::{BlobCache, PinGuard};
 use anyhow::{Context, Result};
 use pictor_core::AssetId;
 use pictor_core::asset::{Manifest, safe_join};

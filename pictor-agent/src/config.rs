@@ -171,29 +171,11 @@ pub(crate) fn renderer_choice(name: &str) -> Result<&'static str> {
     }
 }
 
-/// Writes a file readable by its owner only (mode 0600 on Unix), atomically.
+/// Writes a file readable by its owner only (mode 0600 on Unix), atomically
+/// ([`pictor_core::private_fs::write_private_file`]).
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    pictor_core::private_fs::write_private_file(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes a signing key (64 hex digits of its secret) with mode 0600.

@@ -220,7 +220,7 @@ impl BlobCache {
             }
             let tmp = path.with_file_name(format!(
                 ".{hash}.{}.partial",
-                (super::random_unit() * f64::from(u32::MAX)) as u32
+                (crate::retry::random_unit() * f64::from(u32::MAX)) as u32
             ));
             std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
             make_read_only(&tmp);

@@ -1,0 +1,185 @@
+//! Verifying one check: fetch the scene and the worker's outputs, run the protocol of
+//! docs/VERIFICATION.md on each frame with this checker's renderer and secret seeds, and combine
+//! the frames' verdicts into the task's, with the evidence.
+
+use crate::cache::BlobCache;
+use crate::scene::fetch_scene;
+use anyhow::{Context, Result, bail};
+use pictor_core::api::{CheckLease, Verdict};
+use pictor_core::job::RendererKind;
+use pictor_core::task::TaskWork;
+use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
+use pictor_sdk::Client;
+use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
+use pictor_verify::protocol::{
+    Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
+};
+use pictor_verify::{CpuVerifier, FrameVerifier};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The statistics backend `backend` names.
+pub fn frame_verifier(backend: &str) -> Result<Box<dyn FrameVerifier>> {
+    match backend.trim().to_ascii_lowercase().as_str() {
+        "cpu" => Ok(Box::new(CpuVerifier)),
+        #[cfg(feature = "vulkan")]
+        "vulkan" => Ok(Box::new(
+            pictor_verify::vulkan::VulkanVerifier::new()
+                .context("--backend vulkan: opening a Vulkan device")?,
+        )),
+        #[cfg(not(feature = "vulkan"))]
+        "vulkan" => bail!(
+            "--backend vulkan: this pictor was built without the vulkan feature \
+             (cargo build --features vulkan); use --backend cpu"
+        ),
+        other => bail!("unknown backend {other:?}: use cpu or vulkan"),
+    }
+}
+
+/// Fetches a check's scene and outputs (through the blob cache) and runs the protocol on them;
+/// answers the verdict and its evidence.
+pub(super) async fn verify_check(
+    client: &Client,
+    cache: &Arc<BlobCache>,
+    dir: &Path,
+    backend: &str,
+    check: &CheckLease,
+) -> Result<(Verdict, serde_json::Value)> {
+    let scene = fetch_scene(client, cache, &check.spec.scene, &dir.join("scene"))
+        .await
+        .context("fetching the scene")?;
+    let _pin = cache.pin(check.outputs.iter().map(|o| o.hash.clone()));
+    let mut frames = Vec::with_capacity(check.outputs.len());
+    for output in &check.outputs {
+        let path = cache
+            .fetch(client, &output.hash, output.size)
+            .await
+            .with_context(|| format!("downloading the output of frame {}", output.frame))?;
+        frames.push((output.frame, path));
+    }
+    let expected = check.work.frames();
+    let check = check.clone();
+    let main_file = scene.main_file.clone();
+    let backend = backend.to_string();
+    let verdict = tokio::task::spawn_blocking(move || {
+        verify_frames(&check, &main_file, &backend, &frames, &expected)
+    })
+    .await
+    .context("the verifier panicked")??;
+    drop(scene);
+    Ok(verdict)
+}
+
+/// Runs the protocol on every frame of the result and combines the verdicts: any reject rejects,
+/// else any escalation escalates, else accept.
+fn verify_frames(
+    check: &CheckLease,
+    main_file: &Path,
+    backend: &str,
+    frames: &[(u32, PathBuf)],
+    expected: &[u32],
+) -> Result<(Verdict, serde_json::Value)> {
+    let mut reasons: Vec<String> = Vec::new();
+    let listed: Vec<u32> = frames.iter().map(|(f, _)| *f).collect();
+    if listed != expected {
+        reasons.push(format!(
+            "the result lists frames {listed:?} where the task is {expected:?}"
+        ));
+        return Ok((Verdict::Reject, evidence(&[], &reasons)));
+    }
+    if let TaskWork::Tile { .. } = check.work {
+        bail!("verifying tiles of a still is not supported by this checker yet");
+    }
+    let spec = &check.spec;
+    let (width, height) = (spec.resolution.width, spec.resolution.height);
+    // Read every frame first: a frame that does not decode or has the wrong size is a bad output
+    // (reject) whatever the other frames hold.
+    let mut bytes_of = Vec::with_capacity(frames.len());
+    let intake_spec = IntakeSpec {
+        format: Some(spec.output),
+        ..IntakeSpec::new(width, height)
+    };
+    for (frame, path) in frames {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        match intake(&bytes, &intake_spec) {
+            Ok(_) => {}
+            Err(error) => {
+                reasons.push(format!("frame {frame}: {error}"));
+                return Ok((Verdict::Reject, evidence(&[], &reasons)));
+            }
+        }
+        bytes_of.push((*frame, bytes));
+    }
+    let renderer: Box<dyn Renderer> = match spec.renderer.kind {
+        RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
+        RendererKind::Blender => Box::new(BlenderRenderer::default()),
+    };
+    let verifier = frame_verifier(backend)?;
+    let mut secret = [0u8; 32];
+    {
+        use rand::TryRngCore;
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut secret)
+            .context("reading the operating system's random source")?;
+    }
+    let checker = Checker {
+        renderer: renderer.as_ref(),
+        verifier: verifier.as_ref(),
+        secret,
+        config: ProtocolConfig::default(),
+        control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
+    };
+    let mut reports: Vec<VerifyReport> = Vec::with_capacity(bytes_of.len());
+    for (frame, bytes) in &bytes_of {
+        // Duplicates are looked for among the task's other frames only.
+        let mut others = DuplicateIndex::new();
+        for (other, other_bytes) in &bytes_of {
+            if other != frame
+                && let Ok(taken) = intake(other_bytes, &intake_spec)
+            {
+                others.insert(*other, &taken.facts);
+            }
+        }
+        let job = VerifyJob {
+            scene: Some(main_file.to_path_buf()),
+            frame: *frame,
+            width,
+            height,
+            samples: spec.samples,
+            worker_seed: spec.seed.seed_for(*frame),
+            engine: spec.renderer.engine,
+            format: Some(spec.output),
+        };
+        match verify_frame_bytes(&checker, &job, bytes, &others) {
+            Ok(report) => {
+                for reason in &report.reasons {
+                    reasons.push(format!("frame {frame}: {reason}"));
+                }
+                reports.push(report);
+            }
+            Err(ProtocolError::Intake(error)) => {
+                reasons.push(format!("frame {frame}: {error}"));
+                return Ok((Verdict::Reject, evidence(&reports, &reasons)));
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("verifying frame {frame}")));
+            }
+        }
+    }
+    let verdict = if reports.iter().any(|r| r.verdict == Verdict::Reject) {
+        Verdict::Reject
+    } else if reports.iter().any(|r| r.verdict == Verdict::Escalate) {
+        Verdict::Escalate
+    } else {
+        Verdict::Accept
+    };
+    Ok((verdict, evidence(&reports, &reasons)))
+}
+
+fn evidence(reports: &[VerifyReport], reasons: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "frames": reports,
+        "reasons": reasons,
+    })
+}

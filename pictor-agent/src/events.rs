@@ -1,0 +1,59 @@
+//! What the worker tells whoever runs it (the CLI prints it, the demo draws progress bars).
+
+use std::sync::Arc;
+
+/// What the worker is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerEvent {
+    /// Registered with the network as this worker.
+    Connected {
+        /// The worker's id.
+        worker: u64,
+    },
+    /// A task was leased.
+    Leased {
+        /// The task.
+        task: u64,
+        /// Its job.
+        job: u64,
+        /// Its frames.
+        frames: Vec<u32>,
+    },
+    /// Render progress of a task (per-mille).
+    Progress {
+        /// The task.
+        task: u64,
+        /// Done, 0..=1000.
+        permille: u16,
+    },
+    /// The task's signed result was accepted for checking.
+    Submitted {
+        /// The task.
+        task: u64,
+    },
+    /// The task failed (and was reported failed when the network could be told).
+    Failed {
+        /// The task.
+        task: u64,
+        /// Why.
+        message: String,
+    },
+    /// No task fits now.
+    Idle,
+}
+
+/// A callback receiving [`WorkerEvent`]s.
+pub type EventCallback = Arc<dyn Fn(WorkerEvent) + Send + Sync>;
+
+/// Where events go: the callback of the worker's options, or nowhere.
+#[derive(Clone, Default)]
+pub(crate) struct EventSink(pub(crate) Option<EventCallback>);
+
+impl EventSink {
+    /// Hands `event` to the callback, if there is one.
+    pub(crate) fn emit(&self, event: WorkerEvent) {
+        if let Some(callback) = &self.0 {
+            callback(event);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Task execution: one leased task end to end — fetch its scene into the cache, render its frames
+//! (heartbeating meanwhile), upload the outputs, sign the result, keep it in the outbox and deliver
+//! it. Every failure is reported to the network or dropped on purpose, never a panic of the worker.
+
+use crate::cache::BlobCache;
+use crate::events::{EventSink, WorkerEvent};
+use crate::heartbeat::{CancelSlot, Heartbeat};
+use crate::outbox::{Outbox, Pending};
+use crate::retry::{RetryPolicy, is_transient, retry};
+use crate::scene::fetch_scene;
+use ed25519_dalek::SigningKey;
+use pictor_core::api::{ErrorCode, TaskLease};
+use pictor_core::clock::Clock;
+use pictor_core::job::{JobSpec, RendererKind, Resolution};
+use pictor_core::task::TaskWork;
+use pictor_render::image::write_atomically;
+use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, RenderRequest, Renderer};
+use pictor_sdk::Client;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Makes the renderer for a job's renderer kind. The production worker uses
+/// [`standard_renderer`]; the demo wraps it in a cheating renderer to show the checkers at work.
+pub type RendererFactory = Arc<dyn Fn(RendererKind) -> Box<dyn Renderer> + Send + Sync>;
+
+/// The renderer a worker runs for `kind`: the built-in path tracer or Blender.
+pub fn standard_renderer(kind: RendererKind) -> Box<dyn Renderer> {
+    match kind {
+        RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
+        RendererKind::Blender => Box::new(BlenderRenderer::default()),
+    }
+}
+
+/// What every task of a worker shares.
+pub(crate) struct TaskContext {
+    pub(crate) client: Client,
+    pub(crate) key: SigningKey,
+    pub(crate) cache: Arc<BlobCache>,
+    /// Per-task folders (`<cache>/tasks/<task>-<attempt>`).
+    pub(crate) work_dir: PathBuf,
+    pub(crate) outbox: Outbox,
+    pub(crate) renderers: RendererFactory,
+    pub(crate) events: EventSink,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl TaskContext {
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+}
+
+/// How a task ended, for the worker's summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The network took the signed result.
+    Submitted,
+    /// It failed, was dropped, or waits in the outbox for the next run.
+    Failed,
+}
+
+/// Why a task did not produce a result.
+enum TaskError {
+    /// Report it to the network with `fail`, so another worker takes the task at once.
+    Failed(String),
+    /// The lease is not ours any more (stale, cancelled, or the network is gone while stopping):
+    /// nothing to report.
+    Dropped(String),
+}
+
+/// Renders one leased task, end to end.
+pub(crate) async fn run_task(ctx: Arc<TaskContext>, lease: TaskLease) -> Outcome {
+    let task = lease.task;
+    let dir = ctx.work_dir.join(format!("{}-{}", task.0, lease.attempt));
+    let outcome = render_and_submit(&ctx, &lease, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let message = match outcome {
+        Ok(outcome) => return outcome,
+        Err(TaskError::Dropped(message)) => message,
+        Err(TaskError::Failed(message)) => {
+            // Tell the network, once; if it cannot be told, the lease lapses on its own.
+            let reported = ctx
+                .client
+                .workers()
+                .fail(task, lease.attempt, message.clone())
+                .await;
+            if let Err(error) = reported {
+                tracing::warn!(task = task.0, %error, "could not report the failure");
+            }
+            message
+        }
+    };
+    ctx.events.emit(WorkerEvent::Failed {
+        task: task.0,
+        message,
+    });
+    Outcome::Failed
+}
+
+async fn render_and_submit(
+    ctx: &Arc<TaskContext>,
+    lease: &TaskLease,
+    dir: &Path,
+) -> Result<Outcome, TaskError> {
+    let task = lease.task;
+    // The scene, into the cache and the task folder, retried while the network is down and the
+    // lease lasts.
+    let clock = ctx.clock.clone();
+    let expires_at_ms = lease.expires_at_ms;
+    let scene_dir = dir.join("scene");
+    let scene = retry(
+        &ctx.retry,
+        || expires_at_ms > clock.now_ms(),
+        || fetch_scene(&ctx.client, &ctx.cache, &lease.scene, &scene_dir),
+    )
+    .await
+    .map_err(|error| TaskError::Failed(format!("fetching the scene: {error}")))?;
+
+    let progress = Arc::new(AtomicU16::new(0));
+    let cancel = pictor_render::CancelToken::new();
+    let done = Arc::new(AtomicBool::new(false));
+    let reason = CancelSlot::default();
+    let heartbeat = tokio::spawn(
+        Heartbeat {
+            client: ctx.client.clone(),
+            lease: lease.clone(),
+            progress: progress.clone(),
+            cancel: cancel.clone(),
+            done: done.clone(),
+            reason: reason.clone(),
+            stop: ctx.stop.clone(),
+            clock: ctx.clock.clone(),
+            events: ctx.events.clone(),
+        }
+        .run(),
+    );
+    let job = RenderJob {
+        renderer: (ctx.renderers)(lease.spec.renderer.kind),
+        spec: lease.spec.clone(),
+        work: lease.work.clone(),
+        main_file: scene.main_file.clone(),
+        out_dir: dir.join("out"),
+        progress,
+        cancel,
+    };
+    let rendered = tokio::task::spawn_blocking(move || job.render()).await;
+    done.store(true, Ordering::Relaxed);
+    heartbeat.abort();
+    let (files, render_ms) = match rendered {
+        Ok(Ok(files)) => files,
+        Ok(Err(message)) => {
+            return Err(match reason.get() {
+                Some(reason) if reason.report_failure() => TaskError::Failed(reason.to_string()),
+                Some(reason) => TaskError::Dropped(reason.to_string()),
+                None => TaskError::Failed(message),
+            });
+        }
+        Err(join) => return Err(TaskError::Failed(format!("the render panicked: {join}"))),
+    };
+    ctx.events.emit(WorkerEvent::Progress {
+        task: task.0,
+        permille: 1000,
+    });
+    let outputs = upload_outputs(ctx, files).await?;
+    let result = pictor_sdk::sign_result(&ctx.key, task, lease.attempt, outputs, render_ms)
+        .map_err(|e| TaskError::Failed(format!("signing: {e}")))?;
+    drop(scene);
+    let pending = Pending { task, result };
+    ctx.outbox
+        .put(&pending)
+        .map_err(|e| TaskError::Failed(format!("{e:#}")))?;
+    Ok(deliver(ctx, pending).await)
+}
+
+/// Uploads the rendered files as blobs, retrying while the network is down and the worker is not
+/// stopping.
+async fn upload_outputs(
+    ctx: &TaskContext,
+    files: Vec<(u32, PathBuf)>,
+) -> Result<Vec<pictor_core::api::TaskOutput>, TaskError> {
+    let mut outputs = Vec::with_capacity(files.len());
+    for (frame, path) in files {
+        let uploaded = retry(
+            &ctx.retry,
+            || !ctx.stopping(),
+            || ctx.client.workers().upload_output(path.clone(), frame),
+        )
+        .await;
+        match uploaded {
+            Ok(output) => outputs.push(output),
+            Err(error) if is_transient(&error) => {
+                return Err(TaskError::Dropped(format!(
+                    "uploading frame {frame}: {error}"
+                )));
+            }
+            Err(error) => {
+                return Err(TaskError::Failed(format!(
+                    "uploading frame {frame}: {error}"
+                )));
+            }
+        }
+    }
+    Ok(outputs)
+}
+
+/// Submits a result from the outbox until the network has it: resubmitted with backoff while the
+/// network is down (a few more tries once the worker is stopping, then left in the outbox for the
+/// next run), removed from the outbox when taken or refused for good (a `409`: the lease moved on).
+pub(crate) async fn deliver(ctx: &TaskContext, pending: Pending) -> Outcome {
+    let task = pending.task;
+    let mut tries_after_stop = 0;
+    let keep_trying = || {
+        if ctx.stopping() {
+            tries_after_stop += 1;
+        }
+        tries_after_stop <= 3
+    };
+    let submitted = retry(&ctx.retry, keep_trying, || {
+        ctx.client
+            .workers()
+            .submit_result(task, pending.result.clone())
+    })
+    .await;
+    let (outcome, message) = match submitted {
+        Ok(_) => {
+            ctx.events.emit(WorkerEvent::Submitted { task: task.0 });
+            (Outcome::Submitted, None)
+        }
+        Err(error) if is_transient(&error) => {
+            // Kept in the outbox for the next run.
+            let message = format!("network unreachable; result kept in the outbox: {error}");
+            ctx.events.emit(WorkerEvent::Failed {
+                task: task.0,
+                message,
+            });
+            return Outcome::Failed;
+        }
+        Err(error) => {
+            let message = match error.code() {
+                Some(ErrorCode::StaleLease) => {
+                    format!("the lease moved on; result dropped: {error}")
+                }
+                _ => format!("result refused: {error}"),
+            };
+            (Outcome::Failed, Some(message))
+        }
+    };
+    if let Err(error) = ctx.outbox.remove(&pending) {
+        tracing::warn!(task = task.0, error = %format!("{error:#}"), "could not clear the outbox");
+    }
+    if let Some(message) = message {
+        ctx.events.emit(WorkerEvent::Failed {
+            task: task.0,
+            message,
+        });
+    }
+    outcome
+}
+
+/// One task's frames to render, on a blocking thread.
+struct RenderJob {
+    renderer: Box<dyn Renderer>,
+    spec: JobSpec,
+    work: TaskWork,
+    main_file: PathBuf,
+    out_dir: PathBuf,
+    progress: Arc<AtomicU16>,
+    cancel: pictor_render::CancelToken,
+}
+
+impl RenderJob {
+    /// Renders every frame of the task (or its tile), encodes it in the job's format and writes it
+    /// to the task's folder; answers the files and the render time in ms.
+    fn render(self) -> Result<(Vec<(u32, PathBuf)>, u64), String> {
+        let RenderJob {
+            renderer,
+            spec,
+            work,
+            main_file,
+            out_dir,
+            progress,
+            cancel,
+        } = self;
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
+        let frames = work.frames();
+        let region = match &work {
+            TaskWork::Tile { region, .. } => Some(*region),
+            TaskWork::Frames { .. } => None,
+        };
+        let count = frames.len().max(1) as f32;
+        let started = Instant::now();
+        let mut files = Vec::new();
+        for (index, &frame) in frames.iter().enumerate() {
+            let reporter = progress.clone();
+            let control = RenderControl {
+                cancel: cancel.clone(),
+                timeout: Duration::from_secs(24 * 3600),
+                progress: Some(Arc::new(move |p: pictor_render::Progress| {
+                    let permille = ((index as f32 + p.fraction) / count * 1000.0) as u16;
+                    reporter.store(permille.min(1000), Ordering::Relaxed);
+                })),
+            };
+            let request = RenderRequest {
+                scene: Some(main_file.clone()),
+                frame,
+                resolution: Resolution {
+                    width: spec.resolution.width,
+                    height: spec.resolution.height,
+                },
+                samples: spec.samples,
+                seed: spec.seed.seed_for(frame),
+                regions: region.into_iter().collect(),
+                engine: spec.renderer.engine,
+            };
+            let output = renderer
+                .render(&request, &control)
+                .map_err(|e| e.to_string())?;
+            let image = output
+                .regions
+                .into_iter()
+                .next()
+                .ok_or_else(|| "the renderer returned no image".to_string())?
+                .image;
+            let bytes = image
+                .encode(spec.output)
+                .map_err(|e| format!("encoding frame {frame}: {e}"))?;
+            let path = out_dir.join(pictor_sdk::frames::frame_file_name(
+                frame,
+                spec.output.extension(),
+            ));
+            write_atomically(&path, &bytes)
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            files.push((frame, path));
+            progress.store(
+                (((index + 1) as f32 / count) * 1000.0) as u16,
+                Ordering::Relaxed,
+            );
+        }
+        Ok((
+            files,
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ))
+    }
+}

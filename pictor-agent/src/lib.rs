@@ -1,0 +1,44 @@
+//! # pictor-agent
+//!
+//! The programs a GPU owner and a checker run against a Pictor network, built on `pictor-sdk`, cut
+//! by concern:
+//!
+//! - [`config`] — `worker.toml`, the file a GPU owner imports, and the worker's key.
+//! - [`events`] — what the worker tells whoever runs it ([`WorkerEvent`]).
+//! - [`registration`] — `init_worker`, what the machine offers (renderers, hardware, benchmark)
+//!   and registering it.
+//! - [`worker`] — `run_worker`: the run loop that leases tasks, `slots` at a time, and the idle
+//!   command between them.
+//! - [`executor`] — one leased task end to end: fetch the scene, render, upload, sign.
+//! - [`heartbeat`] — renewing a lease while its task renders, and why a render is cancelled
+//!   ([`CancelReason`]).
+//! - [`outbox`] — signed results kept on disk until the network has them ([`Outbox`]).
+//! - [`checker`] — `run_checker`: lease checks, verify with `pictor-verify`, post verdicts.
+//! - [`cache`], [`scene`] — the content-addressed blob cache and safe scene materialization.
+//! - [`idle`] — the `--idle-command` supervisor.
+//! - [`retry`] — the one retry helper, with its policy as data ([`RetryPolicy`]).
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod checker;
+pub mod config;
+pub mod events;
+pub mod executor;
+pub mod heartbeat;
+pub mod idle;
+pub mod outbox;
+pub mod registration;
+pub mod retry;
+pub mod scene;
+pub mod worker;
+
+pub use cache::BlobCache;
+pub use checker::{CheckerEvent, CheckerOptions, CheckerSummary, run_checker};
+pub use config::WorkerConfig;
+pub use events::WorkerEvent;
+pub use executor::{RendererFactory, standard_renderer};
+pub use heartbeat::CancelReason;
+pub use outbox::Outbox;
+pub use registration::{benchmark_builtin, init_worker};
+pub use retry::RetryPolicy;
+pub use worker::{WorkerOptions, WorkerSummary, run_worker};
