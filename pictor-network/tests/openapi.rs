@@ -45,6 +45,17 @@ fn the_committed_document_matches_the_code() {
     );
 }
 
+#[test]
+fn every_route_template_is_documented_and_every_documented_path_is_a_template() {
+    use pictor_core::api::routes::ALL;
+    let documented: std::collections::BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+    let templates: std::collections::BTreeSet<&str> = ALL.iter().copied().collect();
+    assert_eq!(
+        documented, templates,
+        "pictor_core::api::routes and the OpenAPI route table must name the same paths"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_served() {
     let network = Network::start(Config::default()).await;

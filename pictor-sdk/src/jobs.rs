@@ -75,7 +75,7 @@ impl Jobs {
         &self,
         id: JobId,
     ) -> impl Future<Output = Result<JobView>> + Send + 'static + use<> {
-        self.action(id, "cancel")
+        self.action(id, routes::JOB_CANCEL)
     }
 
     /// Pauses a job: no new leases until resumed.
@@ -83,7 +83,7 @@ impl Jobs {
         &self,
         id: JobId,
     ) -> impl Future<Output = Result<JobView>> + Send + 'static + use<> {
-        self.action(id, "pause")
+        self.action(id, routes::JOB_PAUSE)
     }
 
     /// Resumes a paused job.
@@ -91,21 +91,18 @@ impl Jobs {
         &self,
         id: JobId,
     ) -> impl Future<Output = Result<JobView>> + Send + 'static + use<> {
-        self.action(id, "resume")
+        self.action(id, routes::JOB_RESUME)
     }
 
     fn action(
         &self,
         id: JobId,
-        action: &'static str,
+        template: &'static str,
     ) -> impl Future<Output = Result<JobView>> + Send + 'static + use<> {
         let client = self.client.clone();
+        let path = routes::fill(template, &[&id]);
         // State transitions are sent once: a repeat of a cancel that went through answers a conflict.
-        async move {
-            client
-                .json(Call::post_empty(routes::job_action(id.0, action)))
-                .await
-        }
+        async move { client.json(Call::post_empty(path)).await }
     }
 
     /// Renders these frames of the job again.
@@ -115,11 +112,9 @@ impl Jobs {
         frames: FrameSet,
     ) -> impl Future<Output = Result<JobView>> + Send + 'static + use<> {
         let client = self.client.clone();
+        let path = routes::fill(routes::JOB_RERENDER, &[&id]);
         async move {
-            let call = Call::post_json(
-                routes::job_action(id.0, "rerender"),
-                &RerenderRequest { frames },
-            )?;
+            let call = Call::post_json(path, &RerenderRequest { frames })?;
             client.json(call).await
         }
     }

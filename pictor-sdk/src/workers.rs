@@ -73,8 +73,8 @@ impl Workers {
                 attempt,
                 progress_permille: progress_permille.min(1000),
             };
-            let call =
-                Call::post_json(routes::task_action(task.0, "heartbeat"), &request)?.repeatable();
+            let call = Call::post_json(routes::fill(routes::TASK_HEARTBEAT, &[&task]), &request)?
+                .repeatable();
             client.json(call).await
         }
     }
@@ -132,7 +132,7 @@ impl Workers {
     ) -> impl Future<Output = Result<TaskStateView>> + Send + 'static + use<> {
         let client = self.client.clone();
         async move {
-            let call = Call::post_json(routes::task_action(task.0, "result"), &result)?;
+            let call = Call::post_json(routes::fill(routes::TASK_RESULT, &[&task]), &result)?;
             client.json(call).await
         }
     }
@@ -150,7 +150,7 @@ impl Workers {
             message: message.into(),
         };
         async move {
-            let call = Call::post_json(routes::task_action(task.0, "fail"), &report)?;
+            let call = Call::post_json(routes::fill(routes::TASK_FAIL, &[&task]), &report)?;
             client.json(call).await
         }
     }

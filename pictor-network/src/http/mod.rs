@@ -21,6 +21,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use pictor_core::api::routes as paths;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -37,7 +38,7 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
         usize::try_from(coordinator.config().blob_limits.max_chunk_bytes).unwrap_or(usize::MAX);
     let blob_routes = Router::new()
         .route(
-            "/v1/blobs/{hash}",
+            paths::BLOB,
             put(routes::upload_chunk::<S>).get(routes::download_blob::<S>),
         )
         .layer(DefaultBodyLimit::max(chunk_limit.saturating_add(1)))
@@ -46,43 +47,43 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             refuse_declared_oversize,
         ));
     Router::new()
-        .route("/health", get(routes::health))
-        .route("/metrics", get(routes::metrics::<S>))
-        .route("/v1/openapi.json", get(routes::openapi))
-        .route("/v1/accounts", post(routes::create_account::<S>))
-        .route("/v1/accounts/{id}", get(routes::get_account::<S>))
-        .route("/v1/accounts/{id}/deposits", post(routes::deposit::<S>))
-        .route("/v1/account", get(routes::me::<S>))
-        .route("/v1/stats", get(routes::stats::<S>))
-        .route("/v1/blobs/missing", post(routes::missing_blobs::<S>))
-        .route("/v1/blobs/{hash}/upload", get(routes::upload_status::<S>))
-        .route("/v1/assets", post(routes::commit_asset::<S>))
-        .route("/v1/assets/{id}", get(routes::get_asset::<S>))
-        .route("/v1/quotes", post(routes::quote::<S>))
+        .route(paths::HEALTH, get(routes::health))
+        .route(paths::METRICS, get(routes::metrics::<S>))
+        .route(paths::OPENAPI, get(routes::openapi))
+        .route(paths::ACCOUNTS, post(routes::create_account::<S>))
+        .route(paths::ACCOUNT_BY_ID, get(routes::get_account::<S>))
+        .route(paths::DEPOSITS, post(routes::deposit::<S>))
+        .route(paths::ACCOUNT, get(routes::me::<S>))
+        .route(paths::STATS, get(routes::stats::<S>))
+        .route(paths::BLOBS_MISSING, post(routes::missing_blobs::<S>))
+        .route(paths::BLOB_UPLOAD, get(routes::upload_status::<S>))
+        .route(paths::ASSETS, post(routes::commit_asset::<S>))
+        .route(paths::ASSET, get(routes::get_asset::<S>))
+        .route(paths::QUOTES, post(routes::quote::<S>))
         .route(
-            "/v1/jobs",
+            paths::JOBS,
             post(routes::submit::<S>).get(routes::list_jobs::<S>),
         )
-        .route("/v1/jobs/{id}", get(routes::get_job::<S>))
-        .route("/v1/jobs/{id}/cancel", post(routes::cancel_job::<S>))
-        .route("/v1/jobs/{id}/pause", post(routes::pause_job::<S>))
-        .route("/v1/jobs/{id}/resume", post(routes::resume_job::<S>))
-        .route("/v1/jobs/{id}/rerender", post(routes::rerender::<S>))
-        .route("/v1/jobs/{id}/events", get(events::job_events::<S>))
-        .route("/v1/jobs/{id}/frames", get(routes::frames::<S>))
-        .route("/v1/jobs/{id}/frames/{frame}", get(routes::frame::<S>))
+        .route(paths::JOB, get(routes::get_job::<S>))
+        .route(paths::JOB_CANCEL, post(routes::cancel_job::<S>))
+        .route(paths::JOB_PAUSE, post(routes::pause_job::<S>))
+        .route(paths::JOB_RESUME, post(routes::resume_job::<S>))
+        .route(paths::JOB_RERENDER, post(routes::rerender::<S>))
+        .route(paths::JOB_EVENTS, get(events::job_events::<S>))
+        .route(paths::JOB_FRAMES, get(routes::frames::<S>))
+        .route(paths::JOB_FRAME, get(routes::frame::<S>))
         .route(
-            "/v1/workers",
+            paths::WORKERS,
             post(routes::register_worker::<S>).get(routes::list_workers::<S>),
         )
-        .route("/v1/leases", post(routes::lease::<S>))
-        .route("/v1/tasks/{id}/heartbeat", post(routes::heartbeat::<S>))
-        .route("/v1/tasks/{id}/result", post(routes::result::<S>))
-        .route("/v1/tasks/{id}/fail", post(routes::fail::<S>))
-        .route("/v1/checks/lease", post(routes::lease_check::<S>))
-        .route("/v1/checks/{id}/verdict", post(routes::verdict::<S>))
-        .route("/v1/ledger/head", get(routes::ledger_head::<S>))
-        .route("/v1/ledger/entries", get(routes::ledger_entries::<S>))
+        .route(paths::LEASES, post(routes::lease::<S>))
+        .route(paths::TASK_HEARTBEAT, post(routes::heartbeat::<S>))
+        .route(paths::TASK_RESULT, post(routes::result::<S>))
+        .route(paths::TASK_FAIL, post(routes::fail::<S>))
+        .route(paths::CHECK_LEASES, post(routes::lease_check::<S>))
+        .route(paths::CHECK_VERDICT, post(routes::verdict::<S>))
+        .route(paths::LEDGER_HEAD, get(routes::ledger_head::<S>))
+        .route(paths::LEDGER_ENTRIES, get(routes::ledger_entries::<S>))
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(middleware::from_fn_with_state(
             json_limit,

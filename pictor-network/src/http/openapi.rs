@@ -14,7 +14,7 @@ use pictor_core::api::{
     LedgerEntriesPage, LedgerEntriesQuery, LedgerHead, ListJobsQuery, Manifest,
     MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page, QuoteRequest,
     RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease, TaskStateView,
-    UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission, WorkerView,
+    UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission, WorkerView, routes,
 };
 use pictor_core::pricing::Quote;
 use pictor_core::schema::openapi_generator;
@@ -180,7 +180,7 @@ use Access::*;
 pub const ROUTES: &[RouteDoc] = &[
     route(
         "get",
-        "/health",
+        routes::HEALTH,
         Public,
         "Liveness.",
         None,
@@ -188,7 +188,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/metrics",
+        routes::METRICS,
         Public,
         "Prometheus text metrics.",
         None,
@@ -196,7 +196,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/openapi.json",
+        routes::OPENAPI,
         Public,
         "This document.",
         None,
@@ -204,7 +204,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/accounts",
+        routes::ACCOUNTS,
         Admin,
         "Open an account; answers its API key once.",
         Some(json::<CreateAccountRequest>()),
@@ -212,7 +212,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/accounts/{id}",
+        routes::ACCOUNT_BY_ID,
         Admin,
         "One account with its balance.",
         None,
@@ -220,7 +220,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/accounts/{id}/deposits",
+        routes::DEPOSITS,
         Admin,
         "Credit a creator (Idempotency-Key).",
         Some(json::<DepositRequest>()),
@@ -229,7 +229,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .header(IDEMPOTENCY_KEY),
     route(
         "get",
-        "/v1/account",
+        routes::ACCOUNT,
         AnyKey,
         "The caller's own account.",
         None,
@@ -237,7 +237,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/stats",
+        routes::STATS,
         Admin,
         "Network counters.",
         None,
@@ -245,7 +245,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/blobs/missing",
+        routes::BLOBS_MISSING,
         Uploader,
         "Which of these blobs the caller has not uploaded.",
         Some(json::<MissingBlobsRequest>()),
@@ -253,7 +253,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/blobs/{hash}/upload",
+        routes::BLOB_UPLOAD,
         Uploader,
         "Bytes staged of an upload (?size=S).",
         None,
@@ -262,7 +262,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .query(query_of::<UploadStatusQuery>),
     route(
         "put",
-        "/v1/blobs/{hash}",
+        routes::BLOB,
         Uploader,
         "Upload a chunk (?size=S&offset=O, octet-stream body).",
         Some(Body::Bytes("application/octet-stream")),
@@ -271,7 +271,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .query(query_of::<UploadChunkQuery>),
     route(
         "get",
-        "/v1/blobs/{hash}",
+        routes::BLOB,
         AnyKey,
         "Download a blob the caller may read.",
         None,
@@ -279,7 +279,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/assets",
+        routes::ASSETS,
         Creator,
         "Commit a scene manifest whose blobs are uploaded.",
         Some(json::<CommitAssetRequest>()),
@@ -287,7 +287,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/assets/{id}",
+        routes::ASSET,
         AnyKey,
         "A manifest (its creator, or the workers and checkers of a job using it).",
         None,
@@ -295,7 +295,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/quotes",
+        routes::QUOTES,
         Creator,
         "Price a job on the workers online.",
         Some(json::<QuoteRequest>()),
@@ -303,7 +303,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/jobs",
+        routes::JOBS,
         Creator,
         "Submit a job (Idempotency-Key); holds the escrow.",
         Some(json::<CreateJobRequest>()),
@@ -312,7 +312,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .header(IDEMPOTENCY_KEY),
     route(
         "get",
-        "/v1/jobs",
+        routes::JOBS,
         Creator,
         "The caller's jobs (?cursor=&limit=).",
         None,
@@ -321,7 +321,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .query(query_of::<ListJobsQuery>),
     route(
         "get",
-        "/v1/jobs/{id}",
+        routes::JOB,
         Creator,
         "One job.",
         None,
@@ -329,7 +329,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/jobs/{id}/cancel",
+        routes::JOB_CANCEL,
         Creator,
         "Cancel; open holds return.",
         None,
@@ -337,7 +337,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/jobs/{id}/pause",
+        routes::JOB_PAUSE,
         Creator,
         "Pause (no new leases).",
         None,
@@ -345,7 +345,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/jobs/{id}/resume",
+        routes::JOB_RESUME,
         Creator,
         "Resume.",
         None,
@@ -353,7 +353,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/jobs/{id}/rerender",
+        routes::JOB_RERENDER,
         Creator,
         "Render frames again.",
         Some(json::<RerenderRequest>()),
@@ -361,7 +361,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/jobs/{id}/events",
+        routes::JOB_EVENTS,
         Creator,
         "Server-Sent Events (Last-Event-ID to resume).",
         None,
@@ -371,7 +371,7 @@ pub const ROUTES: &[RouteDoc] = &[
     .header(LAST_EVENT_ID),
     route(
         "get",
-        "/v1/jobs/{id}/frames",
+        routes::JOB_FRAMES,
         Creator,
         "Accepted outputs.",
         None,
@@ -379,7 +379,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/jobs/{id}/frames/{frame}",
+        routes::JOB_FRAME,
         Creator,
         "One accepted frame's bytes.",
         None,
@@ -387,7 +387,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/workers",
+        routes::WORKERS,
         Worker,
         "Register or update the caller's worker.",
         Some(json::<RegisterWorkerRequest>()),
@@ -395,7 +395,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/workers",
+        routes::WORKERS,
         Public,
         "Registered workers.",
         None,
@@ -403,7 +403,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/leases",
+        routes::LEASES,
         Worker,
         "Lease the best eligible task (204: none).",
         None,
@@ -411,7 +411,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/tasks/{id}/heartbeat",
+        routes::TASK_HEARTBEAT,
         Worker,
         "Extend a lease, report progress.",
         Some(json::<HeartbeatRequest>()),
@@ -419,7 +419,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/tasks/{id}/result",
+        routes::TASK_RESULT,
         Worker,
         "Submit the signed result.",
         Some(json::<ResultSubmission>()),
@@ -427,7 +427,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/tasks/{id}/fail",
+        routes::TASK_FAIL,
         Worker,
         "Report a failure.",
         Some(json::<FailureReport>()),
@@ -435,7 +435,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/checks/lease",
+        routes::CHECK_LEASES,
         Checker,
         "Lease a check (204: none).",
         None,
@@ -443,7 +443,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
-        "/v1/checks/{id}/verdict",
+        routes::CHECK_VERDICT,
         Checker,
         "Post the verdict with its evidence.",
         Some(json::<VerdictSubmission>()),
@@ -451,7 +451,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/ledger/head",
+        routes::LEDGER_HEAD,
         Public,
         "The signed journal head.",
         None,
@@ -459,7 +459,7 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "get",
-        "/v1/ledger/entries",
+        routes::LEDGER_ENTRIES,
         Public,
         "Journal entries (?after=&limit=).",
         None,
@@ -473,7 +473,7 @@ pub const ROUTES: &[RouteDoc] = &[
 fn path_parameter_schema(path: &str, name: &str, generator: &mut SchemaGenerator) -> Value {
     let schema = match name {
         "hash" => schema_of::<BlobHash>(generator),
-        "id" if path.starts_with("/v1/assets/") => schema_of::<AssetId>(generator),
+        "id" if path == routes::ASSET => schema_of::<AssetId>(generator),
         "frame" => schema_of::<u32>(generator),
         _ => schema_of::<u64>(generator),
     };
