@@ -145,9 +145,12 @@ export interface JobEventData {
   }
   /** A worker leased the job's first task. */
   started: Record<string, never>
-  /** A worker leased a task. */
+  /**
+   * A worker leased a pending task (its first lease or a retry); the worker must now heartbeat
+   * to keep the lease.
+   */
   task_leased: {
-    /** The task. */
+    /** The task leased: the id the worker's heartbeats, result and failure report name. */
     task: number
     /** The worker that holds the lease. */
     worker: number
@@ -158,16 +161,16 @@ export interface JobEventData {
   }
   /** A worker reported progress on a task (with each heartbeat). */
   task_progress: {
-    /** The task. */
+    /** The task the heartbeat was for; its lease now lapses `lease_ttl_ms` after `at_ms`. */
     task: number
-    /** The worker rendering it. */
+    /** The worker holding the task's lease, which sent the heartbeat. */
     worker: number
     /** Progress, per mille (0..=1000). */
     progress_permille: number
   }
   /** A worker delivered a task's signed result; it waits for a checker. */
   task_uploaded: {
-    /** The task. */
+    /** The task whose result arrived; it is now `verifying` and a check for it is queued. */
     task: number
     /** The worker that rendered it. */
     worker: number
@@ -175,7 +178,7 @@ export interface JobEventData {
     render_ms: number
     /** The outputs, one per frame (or the task's tile). */
     outputs: Array<{
-      /** The frame number. */
+      /** The frame this file renders; for a tile task, the still's frame number. */
       frame: number
       /** BLAKE3 hex of the uploaded image file (uploaded first as a blob). */
       hash: string
@@ -185,11 +188,11 @@ export interface JobEventData {
   }
   /** A checker accepted a task's result: its frames are delivered and its hold paid out. */
   task_accepted: {
-    /** The task. */
+    /** The task accepted; `GET /v1/jobs/{id}/frames` lists its outputs under this id. */
     task: number
-    /** The worker paid. */
+    /** The worker that rendered the result; its earnings get the worker's share of `cost`. */
     worker: number
-    /** The checker paid its fee. */
+    /** The checker whose accept verdict settled the task; it earns the checker's fee. */
     checker: number
     /** What the task cost the creator. In micro-credits. */
     cost: number
@@ -198,11 +201,11 @@ export interface JobEventData {
   }
   /** A checker rejected a task's result (or could not decide): the task is rendered again. */
   task_rejected: {
-    /** The task. */
+    /** The task rejected: queued again with its next attempt, or failed if out of attempts. */
     task: number
     /** The worker whose result was rejected. */
     worker: number
-    /** The checker that decided. */
+    /** The checker whose verdict (a reject, or an escalation past the cap) ended the check. */
     checker: number
     /** The checker's reasons, as JSON text. */
     reason: string
@@ -213,23 +216,23 @@ export interface JobEventData {
   }
   /** A checker asked for a second check with more evidence. */
   task_escalated: {
-    /** The task. */
+    /** The task whose result is checked again; it stays `verifying` until a later verdict. */
     task: number
     /** How many times the result has been escalated. */
     escalation: number
   }
   /** A worker reported it could not render a task; the task is queued again (or fails). */
   task_failed: {
-    /** The task. */
+    /** The task given up on: queued again with its next attempt, or failed if out of attempts. */
     task: number
-    /** The worker that gave up. */
+    /** The worker that held the lease; the failure counts against it in this job. */
     worker: number
     /** The worker's reason. */
     message: string
   }
   /** A task's lease lapsed without a result; the task is queued again (or fails). */
   task_expired: {
-    /** The task. */
+    /** The task whose lease lapsed; a late heartbeat or result of that lease is refused. */
     task: number
     /** The worker that held the lease. */
     worker: number | null
@@ -248,7 +251,10 @@ export interface JobEventData {
   }
   /** The creator asked for frames again; their accepted outputs were withdrawn. */
   rerender: {
-    /** The frames queued again. */
+    /**
+     * Every frame of the accepted tasks that held the requested frames (a whole chunk or still
+     * is redone), ascending, without duplicates.
+     */
     frames: number[]
   }
   /** Every task was accepted. Final. */
@@ -258,7 +264,10 @@ export interface JobEventData {
   }
   /** A task ran out of attempts, so the job failed; its open holds returned. Final. */
   failed: {
-    /** The task that failed. */
+    /**
+     * The task that ran out of attempts (its last `task_failed`, `task_expired` or
+     * `task_rejected` event came just before this one).
+     */
     task: number
     /** Attempts it had. */
     attempts: number

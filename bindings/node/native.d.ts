@@ -78,9 +78,12 @@ export declare class NativeClient {
   downloadFrames(job: number, dir: string): Promise<Array<DownloadedFrame>>
 }
 
-/** An account. */
+/** An account, as `me`, `getAccount` and `deposit` answer it. */
 export interface Account {
-  /** The account id. */
+  /**
+   * The account's id, as `getAccount` and `deposit` take it (for a worker or checker account
+   * also its worker or checker id).
+   */
   id: number
   /** `"admin"`, `"creator"`, `"worker"`, `"checker"` or `"farm"`. */
   role: string
@@ -109,7 +112,7 @@ export interface ClientOptions {
 
 /** A frame written by `downloadFrames`. */
 export interface DownloadedFrame {
-  /** The frame number. */
+  /** The frame number, also in the file name; a tiled still gives one merged file, one entry. */
   frame: number
   /** Where it was written: `dir/frame_0001.png`. */
   path: string
@@ -133,7 +136,7 @@ export interface FeeSplit {
 export interface Frame {
   /** The task that produced it. */
   task: number
-  /** The frame number. */
+  /** The frame number; a still cut into tiles is listed once per tile, each with its own `task`. */
   frame: number
   /** BLAKE3 hex of the image file. */
   hash: string
@@ -143,7 +146,7 @@ export interface Frame {
 
 /** A job as its creator sees it. */
 export interface Job {
-  /** The job id. */
+  /** The job's id: what `getJob`, `watch`, `frames`, `cancelJob` and the other job methods take. */
   id: number
   /** `"quoted"`, `"queued"`, `"running"`, `"paused"`, `"completed"`, `"failed"` or `"cancelled"`. */
   state: string
@@ -247,7 +250,7 @@ export interface Money {
 
 /** A new account and its API key (shown this once; keep it secret). */
 export interface NewAccount {
-  /** The account. */
+  /** The account just opened; its balance stays zero until a deposit (or earnings). */
   account: Account
   /** The API key (`pk_…`). */
   apiKey: string
@@ -287,7 +290,7 @@ export interface TierQuote {
   costP90: Money
 }
 
-/** A committed scene. */
+/** What `uploadFolder` answers: the committed scene's asset id and size, and what the upload moved. */
 export interface UploadedAsset {
   /** The asset id to put in a job spec's `scene`. */
   id: string

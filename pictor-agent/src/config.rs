@@ -14,7 +14,7 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
 /// own folder; [`WorkerConfig::load`] resolves them.
 ///
 /// ```
-/// use pictor_network::agent::WorkerConfig;
+/// use pictor_agent::WorkerConfig;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("worker.toml");
 /// let config = WorkerConfig {

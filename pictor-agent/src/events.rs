@@ -10,32 +10,32 @@ pub enum WorkerEvent {
         /// The worker's id.
         worker: u64,
     },
-    /// A task was leased.
+    /// The network leased a task to this worker; rendering it starts now.
     Leased {
-        /// The task.
+        /// The task's id; the task's later `Progress`, `Submitted` and `Failed` events name it.
         task: u64,
-        /// Its job.
+        /// The job the task belongs to.
         job: u64,
-        /// Its frames.
+        /// The frames the task renders (for a tile, the still's frame).
         frames: Vec<u32>,
     },
     /// Render progress of a task (per-mille).
     Progress {
-        /// The task.
+        /// The leased task reported on (by a heartbeat, or 1000 once its render is done).
         task: u64,
         /// Done, 0..=1000.
         permille: u16,
     },
     /// The task's signed result was accepted for checking.
     Submitted {
-        /// The task.
+        /// The task whose result the network took; a checker verifies it next.
         task: u64,
     },
     /// The task failed (and was reported failed when the network could be told).
     Failed {
-        /// The task.
+        /// The task whose render or delivery failed; an undelivered result stays in the outbox.
         task: u64,
-        /// Why.
+        /// Why: the renderer's error, or why the result could not be delivered.
         message: String,
     },
     /// No task fits now.

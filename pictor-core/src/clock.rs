@@ -22,7 +22,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_ms(&self) -> u64;
 }
 
-/// The wall clock.
+/// The real clock (`SystemTime`): what the coordinator and the agents read outside tests.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 

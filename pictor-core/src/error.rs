@@ -57,7 +57,7 @@ pub enum Error {
     /// No plan fits in the budget; `minimum` is the cheapest feasible cost.
     #[error("budget of {requested} is infeasible: the cheapest plan costs at least {minimum}")]
     InfeasibleBudget {
-        /// The budget cap asked for.
+        /// The job's `budget_cap`, below `minimum`.
         requested: Money,
         /// The cheapest cost any plan can achieve.
         minimum: Money,
@@ -65,7 +65,7 @@ pub enum Error {
     /// No worker satisfies a job's requirements.
     #[error("no eligible worker for job {job}: {reason}")]
     NoEligibleWorker {
-        /// The job concerned.
+        /// The job's id as text (for a quote, a provisional id the job does not keep).
         job: String,
         /// Why every worker was filtered out.
         reason: String,

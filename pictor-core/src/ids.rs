@@ -53,7 +53,7 @@ define_id!(
     AccountId
 );
 define_id!(
-    /// A checker node.
+    /// A checker: the account id of a checker key, which leases checks and posts verdicts.
     CheckerId
 );
 define_id!(
@@ -91,7 +91,7 @@ impl AssetId {
         AssetId(hash.to_hex().to_string())
     }
 
-    /// The hex text of the hash.
+    /// The 64 lowercase hex digits of the hash, as on the wire.
     pub fn as_str(&self) -> &str {
         &self.0
     }

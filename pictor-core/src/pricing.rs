@@ -173,7 +173,7 @@ pub enum OfferKind {
 /// What a worker (or a farm) offers the network: price, speed, reliability and hardware.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkerOffer {
-    /// The worker.
+    /// The worker making the offer (its account id).
     pub worker: WorkerId,
     /// Price per bench-hour of work, set by the worker.
     pub price_per_bench_hour: Money,
@@ -589,7 +589,7 @@ pub fn bench_millis(work_bench_secs: f64) -> Result<u64> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TierQuote {
-    /// The tier.
+    /// The tier these costs are for; `Quote::tiers` lists every tier, cheapest first.
     pub tier: Tier,
     /// Cost at P50 work in that tier.
     pub cost_p50: Money,

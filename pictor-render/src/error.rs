@@ -21,7 +21,7 @@ pub enum RenderError {
     /// The scene file does not exist or cannot be read.
     #[error("scene {path} not found or unreadable: {reason}")]
     SceneNotFound {
-        /// The path given.
+        /// The scene file's path, as the request gave it.
         path: PathBuf,
         /// The operating system's reason.
         reason: String,
@@ -29,7 +29,7 @@ pub enum RenderError {
     /// The scene file exists but is not a valid scene.
     #[error("scene {path} is invalid: {reason}")]
     SceneInvalid {
-        /// The path given.
+        /// The scene file's path: as given, or canonicalised when Blender itself refused it.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
@@ -43,15 +43,16 @@ pub enum RenderError {
     /// The Blender found is older than Pictor supports.
     #[error("Blender {found} is too old; Pictor needs {required} or newer")]
     BlenderTooOld {
-        /// The version found.
+        /// The version `blender --version` reported, e.g. `3.1.2`.
         found: String,
-        /// The minimum supported version.
+        /// `MIN_BLENDER_VERSION`, as text.
         required: String,
     },
     /// Blender's Python raised an error (in our override script or the scene's own scripts).
     #[error("Blender Python error: {message}\n--- Blender's last lines ---\n{last_lines}")]
     BlenderPython {
-        /// The exception line.
+        /// Our script's error message, or the exception line (`RuntimeError: …`) of the last
+        /// traceback.
         message: String,
         /// Blender's last output lines.
         last_lines: String,
@@ -67,7 +68,7 @@ pub enum RenderError {
     /// The render took longer than its timeout and was stopped.
     #[error("render timed out after {0:?}")]
     Timeout(Duration),
-    /// The render was cancelled.
+    /// The caller set the render's `CancelToken`; a Blender child process is killed.
     #[error("render cancelled")]
     Cancelled,
     /// Encoding or decoding an image failed.
@@ -83,7 +84,7 @@ pub enum RenderError {
     Io {
         /// What we were doing.
         context: String,
-        /// The underlying error.
+        /// The I/O error itself, kept as this error's `source`.
         #[source]
         source: std::io::Error,
     },

@@ -218,7 +218,7 @@ pub struct RegionImage {
     pub image: LinearImage,
 }
 
-/// The result of a render.
+/// What a render answers: one image per requested region, its wall time and the renderer used.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RenderOutput {
     /// One image per requested region (one for a whole frame), in request order.

@@ -149,9 +149,9 @@ impl TaskRef {
 /// One task in a worker's planned queue.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlannedTask {
-    /// The job.
+    /// Id of the task's job (`view.jobs[at.job].id` in the planned view).
     pub job: JobId,
-    /// The task.
+    /// Id of the task; dispatch skips the entry once the task at `at` is another or not waiting.
     pub task: TaskId,
     /// Where the task was in the planned view.
     pub at: TaskRef,
@@ -168,7 +168,7 @@ pub struct PlannedTask {
 /// A worker's planned queue, in start order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkerPlan {
-    /// The worker.
+    /// The worker whose queue this is; `Plan::workers` lists them in `view.workers` order.
     pub worker: WorkerId,
     /// Its tasks, by predicted start.
     pub tasks: Vec<PlannedTask>,
@@ -177,7 +177,7 @@ pub struct WorkerPlan {
 /// What a plan predicts for one job.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobPlan {
-    /// The job.
+    /// Id of the job; `Plan::job` finds the outcome by it.
     pub job: JobId,
     /// Predicted cost of its planned tasks.
     pub cost: Money,
@@ -478,11 +478,11 @@ fn task_view(view: &MarketView, at: TaskRef) -> Result<&TaskView> {
 /// A task handed to a worker.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
-    /// The worker.
+    /// The worker that asked for work (the `worker` passed to `dispatch`).
     pub worker: WorkerId,
-    /// The job.
+    /// The job of the assigned task (`view.jobs[at.job].id`).
     pub job: JobId,
-    /// The task.
+    /// Id of the task to lease to `worker`; still waiting in the view when dispatched.
     pub task: TaskId,
     /// Where the task is in the view.
     pub at: TaskRef,
@@ -495,9 +495,9 @@ pub struct Assignment {
 /// A running task worth duplicating on another (idle, faster) worker: first valid result wins.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Speculation {
-    /// The job.
+    /// The job of the running task (`view.jobs[at.job].id`).
     pub job: JobId,
-    /// The task.
+    /// Id of the running task to duplicate; the first valid result of the two copies wins.
     pub task: TaskId,
     /// Where the task is in the view.
     pub at: TaskRef,

@@ -31,7 +31,7 @@ pub enum TaskStatus {
 /// One task of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskView {
-    /// The task.
+    /// The task's id; plans and assignments name the task by it, and by its position (`TaskRef`).
     pub id: TaskId,
     /// Estimated work in bench-seconds (≥ 0, finite).
     pub work_bench_secs: f64,
@@ -40,7 +40,7 @@ pub struct TaskView {
 }
 
 impl TaskView {
-    /// A waiting task.
+    /// An unleased task of `work_bench_secs` estimated work, which the scheduler may place.
     pub fn waiting(id: TaskId, work_bench_secs: f64) -> Self {
         TaskView {
             id,
@@ -58,7 +58,7 @@ impl TaskView {
 /// What a job needs from the market.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
-    /// The job.
+    /// The job's id; `Plan::jobs` reports on it in `view.jobs` order.
     pub id: JobId,
     /// Service tier (price multiplier and fair-share weight).
     pub tier: Tier,

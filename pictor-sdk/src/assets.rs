@@ -40,7 +40,7 @@ pub struct UploadProgressEvent {
     pub files_total: u64,
 }
 
-/// A progress callback.
+/// The callback `UploadFolder::progress` installs: called after each chunk, at start and at end.
 pub type ProgressCallback = Arc<dyn Fn(UploadProgressEvent) + Send + Sync>;
 
 /// What an upload moved.
@@ -54,7 +54,7 @@ pub struct UploadStats {
     pub blobs_skipped: u64,
 }
 
-/// A committed scene.
+/// What `upload_folder` answers once the manifest is committed: the asset and what was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadedAsset {
     /// The asset id to put in a [`JobSpec`](pictor_core::JobSpec).

@@ -29,7 +29,8 @@ pub enum Error {
     /// [`ErrorBody`](pictor_core::api::ErrorBody).
     #[error("{code:?} ({status}): {message}{}", request_id.as_deref().map(|id| format!(" [request {id}]")).unwrap_or_default())]
     Api {
-        /// The HTTP status.
+        /// The response's HTTP status (4xx or 5xx); when the body was not JSON, `code` is derived
+        /// from it.
         status: u16,
         /// The machine-readable code (derived from the status when the body was not JSON).
         code: ErrorCode,
@@ -58,9 +59,9 @@ pub enum Error {
     /// Reading or writing a local file failed.
     #[error("i/o error on {}: {source}", path.display())]
     Io {
-        /// The file or folder.
+        /// The local file or folder being read or written (a scene file, a download target, …).
         path: PathBuf,
-        /// The cause.
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -75,7 +76,7 @@ pub enum Error {
     /// An argument was refused before anything was sent.
     #[error("invalid {field}: {reason}")]
     InvalidInput {
-        /// The argument.
+        /// The refused argument or setting, e.g. `endpoint`, `chunk_size` or `outputs[0].hash`.
         field: String,
         /// Why it was refused.
         reason: String,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// A frame written by [`Jobs::download_frames`](crate::jobs::Jobs::download_frames).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownloadedFrame {
-    /// The frame number.
+    /// The frame number, also in the file name; a tiled still gives one merged file, one entry.
     pub frame: u32,
     /// Where it was written: `dir/frame_{frame:04}.{ext}`.
     pub path: PathBuf,

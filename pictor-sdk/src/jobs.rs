@@ -51,7 +51,7 @@ impl Jobs {
         async move { client.json(Call::get(routes::job(id.0))).await }
     }
 
-    /// The caller's jobs, newest first, paging through cursors as the stream is read.
+    /// The caller's jobs, oldest first, paging through cursors as the stream is read.
     ///
     /// ```no_run
     /// # async fn demo(client: pictor_sdk::Client) -> pictor_sdk::Result<()> {

@@ -167,7 +167,7 @@ pub struct Decision {
     pub verdict: Verdict,
     /// One line per statistic outside its accept range, naming the statistic and its value.
     pub reasons: Vec<String>,
-    /// The pooled statistics.
+    /// The statistics the thresholds were applied to, pooled over every checked tile.
     pub stats: PooledStats,
 }
 

@@ -61,9 +61,9 @@ pub enum IntakeError {
     /// The file is larger than [`MAX_FILE_BYTES`].
     #[error("the image file is {bytes} bytes, over the {limit}-byte cap")]
     FileTooLarge {
-        /// Its size.
+        /// The file's size in bytes.
         bytes: u64,
-        /// The cap.
+        /// The largest file accepted, in bytes (`MAX_FILE_BYTES`).
         limit: u64,
     },
     /// Neither PNG nor OpenEXR (or not an image at all).
@@ -78,7 +78,7 @@ pub enum IntakeError {
         width: u32,
         /// Claimed height.
         height: u32,
-        /// The pixel cap.
+        /// Most pixels accepted: the spec's `max_pixels` (a side over `MAX_DIMENSION` also fails).
         limit: u64,
     },
     /// The frame's dimensions are not the job's: refused before decoding.
@@ -147,7 +147,7 @@ impl FrameFacts {
         out
     }
 
-    /// The dHash as a number.
+    /// The dHash as 64 bits, to compare by Hamming distance; 0 if the hex is malformed.
     pub fn dhash_bits(&self) -> u64 {
         u64::from_str_radix(&self.dhash, 16).unwrap_or(0)
     }
@@ -366,12 +366,12 @@ pub struct FrameFingerprint {
 pub enum DuplicateMatch {
     /// Bit-identical pixels: the same image submitted for two frames. Reject.
     Exact {
-        /// The other frame.
+        /// The indexed frame with bit-identical pixels (the same `pixel_hash`).
         frame: u32,
     },
     /// dHash within [`PERCEPTUAL_DISTANCE`]: noted as evidence only.
     Perceptual {
-        /// The other frame.
+        /// The indexed frame whose dHash is within `PERCEPTUAL_DISTANCE` bits.
         frame: u32,
         /// Hamming distance of the dHashes.
         distance: u32,
@@ -385,7 +385,7 @@ pub struct DuplicateIndex {
 }
 
 impl DuplicateIndex {
-    /// An empty index.
+    /// An empty index: `insert` the frames to compare against, then ask `matches`.
     pub fn new() -> Self {
         DuplicateIndex::default()
     }

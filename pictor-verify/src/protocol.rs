@@ -155,7 +155,7 @@ pub enum ProtocolError {
     /// Invalid job or configuration.
     #[error("invalid {field}: {reason}")]
     Invalid {
-        /// The field.
+        /// The offending job or configuration field, e.g. `samples` or `tiles`.
         field: &'static str,
         /// What is wrong.
         reason: String,
@@ -289,7 +289,7 @@ pub struct VerifyReport {
     pub renderer_calls: u32,
     /// Wall-clock time of everything else (decode, hashing, statistics), ms.
     pub verify_ms: u64,
-    /// The statistics backend.
+    /// The `FrameVerifier` backend that computed the statistics, e.g. `cpu` or `vulkan`.
     pub backend: String,
     /// The renderer and its version.
     pub renderer: String,

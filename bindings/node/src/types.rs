@@ -177,7 +177,7 @@ impl From<pictor_sdk::UploadStats> for UploadStats {
     }
 }
 
-/// A committed scene.
+/// What `uploadFolder` answers: the committed scene's asset id and size, and what the upload moved.
 #[napi(object)]
 pub struct UploadedAsset {
     /// The asset id to put in a job spec's `scene`.
@@ -347,7 +347,7 @@ impl From<JobSpec> for JobSpecView {
 /// A job as its creator sees it.
 #[napi(object)]
 pub struct Job {
-    /// The job id.
+    /// The job's id: what `getJob`, `watch`, `frames`, `cancelJob` and the other job methods take.
     pub id: i64,
     /// `"quoted"`, `"queued"`, `"running"`, `"paused"`, `"completed"`, `"failed"` or `"cancelled"`.
     pub state: String,
@@ -416,7 +416,7 @@ impl From<JobEventView> for JobEvent {
 pub struct Frame {
     /// The task that produced it.
     pub task: i64,
-    /// The frame number.
+    /// The frame number; a still cut into tiles is listed once per tile, each with its own `task`.
     pub frame: u32,
     /// BLAKE3 hex of the image file.
     pub hash: String,
@@ -438,7 +438,7 @@ impl From<FrameView> for Frame {
 /// A frame written by `downloadFrames`.
 #[napi(object)]
 pub struct DownloadedFrame {
-    /// The frame number.
+    /// The frame number, also in the file name; a tiled still gives one merged file, one entry.
     pub frame: u32,
     /// Where it was written: `dir/frame_0001.png`.
     pub path: String,
@@ -459,10 +459,11 @@ impl From<pictor_sdk::DownloadedFrame> for DownloadedFrame {
     }
 }
 
-/// An account.
+/// An account, as `me`, `getAccount` and `deposit` answer it.
 #[napi(object)]
 pub struct Account {
-    /// The account id.
+    /// The account's id, as `getAccount` and `deposit` take it (for a worker or checker account
+    /// also its worker or checker id).
     pub id: i64,
     /// `"admin"`, `"creator"`, `"worker"`, `"checker"` or `"farm"`.
     pub role: String,
@@ -486,7 +487,7 @@ impl From<AccountView> for Account {
 /// A new account and its API key (shown this once; keep it secret).
 #[napi(object)]
 pub struct NewAccount {
-    /// The account.
+    /// The account just opened; its balance stays zero until a deposit (or earnings).
     pub account: Account,
     /// The API key (`pk_…`).
     pub api_key: String,

@@ -104,7 +104,7 @@ impl JobSpec {
         self.spec.samples
     }
 
-    /// The service tier.
+    /// The service tier: `economy`, `standard` or `priority` (price multiplier and dispatch order).
     #[getter]
     fn tier(&self) -> String {
         wire_name(&self.spec.tier)

@@ -32,7 +32,7 @@ pub(crate) fn parse_money(field: &str, text: &str) -> PyResult<Money> {
 #[pyclass(module = "pictor._pictor", frozen, get_all)]
 #[derive(Clone, Debug)]
 pub struct Account {
-    /// The account id.
+    /// The account's id (for a worker or checker account also its worker or checker id).
     pub id: u64,
     /// Its role: `creator`, `worker`, `checker` or `admin`.
     pub role: String,
@@ -273,7 +273,7 @@ impl From<pictor_core::Quote> for Quote {
 #[pyclass(module = "pictor._pictor", frozen, get_all)]
 #[derive(Clone, Debug)]
 pub struct Job {
-    /// The job id.
+    /// The job's id: what `job`, `cancel`, `watch`, `frames` and the other job methods take.
     pub id: u64,
     /// Its state: `queued`, `running`, `paused`, `completed`, `failed` or `cancelled`.
     pub state: String,
@@ -346,7 +346,7 @@ impl From<JobView> for Job {
 pub struct Frame {
     /// The task that rendered it.
     pub task: u64,
-    /// The frame number.
+    /// The frame number; a still cut into tiles is listed once per tile, each with its own `task`.
     pub frame: u32,
     /// BLAKE3 hex of the image file.
     pub hash: String,
@@ -379,7 +379,7 @@ impl From<FrameView> for Frame {
 #[pyclass(module = "pictor._pictor", frozen, get_all)]
 #[derive(Clone, Debug)]
 pub struct DownloadedFrame {
-    /// The frame number.
+    /// The frame number, also in the file name; a tiled still gives one merged file, one entry.
     pub frame: u32,
     /// Where it was written: `dir/frame_0007.png`.
     pub path: String,
@@ -424,7 +424,7 @@ pub struct JobEvent {
     /// Unix time, milliseconds.
     #[pyo3(get)]
     pub at_ms: u64,
-    /// The details as JSON text.
+    /// The event's fields as JSON text (the wire's `data`); the `data` property parses it.
     #[pyo3(get)]
     pub data_json: String,
     /// The frame number the event is about, when it names one.

@@ -70,23 +70,23 @@ impl std::fmt::Debug for CheckerOptions {
 /// What the checker is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckerEvent {
-    /// The network answered.
+    /// The first check lease request succeeded (sent once per run, before any other event).
     Connected,
-    /// A verdict was posted.
+    /// A verdict was posted and the network took it; `CheckerSummary` counts it.
     Checked {
-        /// The check.
+        /// The check's id, as leased (`CheckLease::check`).
         check: u64,
-        /// The task checked.
+        /// The task whose result was checked.
         task: u64,
-        /// The verdict.
+        /// The verdict posted: it settles, requeues or re-checks the task.
         verdict: Verdict,
     },
     /// No verdict could be reached (a render failed, the network refused the verdict): the check
     /// is left to expire and be reassigned.
     Error {
-        /// The check.
+        /// The check left without a verdict; once its lease lapses another checker may take it.
         check: u64,
-        /// Why.
+        /// The error that stopped the check, with its chain of causes.
         message: String,
     },
 }

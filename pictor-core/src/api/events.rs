@@ -38,9 +38,10 @@ pub enum JobEvent {
     },
     /// A worker leased the job's first task.
     Started {},
-    /// A worker leased a task.
+    /// A worker leased a pending task (its first lease or a retry); the worker must now heartbeat
+    /// to keep the lease.
     TaskLeased {
-        /// The task.
+        /// The task leased: the id the worker's heartbeats, result and failure report name.
         task: TaskId,
         /// The worker that holds the lease.
         worker: WorkerId,
@@ -51,16 +52,16 @@ pub enum JobEvent {
     },
     /// A worker reported progress on a task (with each heartbeat).
     TaskProgress {
-        /// The task.
+        /// The task the heartbeat was for; its lease now lapses `lease_ttl_ms` after `at_ms`.
         task: TaskId,
-        /// The worker rendering it.
+        /// The worker holding the task's lease, which sent the heartbeat.
         worker: WorkerId,
         /// Progress, per mille (0..=1000).
         progress_permille: u16,
     },
     /// A worker delivered a task's signed result; it waits for a checker.
     TaskUploaded {
-        /// The task.
+        /// The task whose result arrived; it is now `verifying` and a check for it is queued.
         task: TaskId,
         /// The worker that rendered it.
         worker: WorkerId,
@@ -71,11 +72,11 @@ pub enum JobEvent {
     },
     /// A checker accepted a task's result: its frames are delivered and its hold paid out.
     TaskAccepted {
-        /// The task.
+        /// The task accepted; `GET /v1/jobs/{id}/frames` lists its outputs under this id.
         task: TaskId,
-        /// The worker paid.
+        /// The worker that rendered the result; its earnings get the worker's share of `cost`.
         worker: WorkerId,
-        /// The checker paid its fee.
+        /// The checker whose accept verdict settled the task; it earns the checker's fee.
         checker: CheckerId,
         /// What the task cost the creator.
         cost: Money,
@@ -84,11 +85,11 @@ pub enum JobEvent {
     },
     /// A checker rejected a task's result (or could not decide): the task is rendered again.
     TaskRejected {
-        /// The task.
+        /// The task rejected: queued again with its next attempt, or failed if out of attempts.
         task: TaskId,
         /// The worker whose result was rejected.
         worker: WorkerId,
-        /// The checker that decided.
+        /// The checker whose verdict (a reject, or an escalation past the cap) ended the check.
         checker: CheckerId,
         /// The checker's reasons, as JSON text.
         reason: String,
@@ -99,23 +100,23 @@ pub enum JobEvent {
     },
     /// A checker asked for a second check with more evidence.
     TaskEscalated {
-        /// The task.
+        /// The task whose result is checked again; it stays `verifying` until a later verdict.
         task: TaskId,
         /// How many times the result has been escalated.
         escalation: u32,
     },
     /// A worker reported it could not render a task; the task is queued again (or fails).
     TaskFailed {
-        /// The task.
+        /// The task given up on: queued again with its next attempt, or failed if out of attempts.
         task: TaskId,
-        /// The worker that gave up.
+        /// The worker that held the lease; the failure counts against it in this job.
         worker: WorkerId,
         /// The worker's reason.
         message: String,
     },
     /// A task's lease lapsed without a result; the task is queued again (or fails).
     TaskExpired {
-        /// The task.
+        /// The task whose lease lapsed; a late heartbeat or result of that lease is refused.
         task: TaskId,
         /// The worker that held the lease.
         worker: Option<WorkerId>,
@@ -135,7 +136,8 @@ pub enum JobEvent {
     },
     /// The creator asked for frames again; their accepted outputs were withdrawn.
     Rerender {
-        /// The frames queued again.
+        /// Every frame of the accepted tasks that held the requested frames (a whole chunk or still
+        /// is redone), ascending, without duplicates.
         frames: Vec<u32>,
     },
     /// Every task was accepted. Final.
@@ -145,7 +147,8 @@ pub enum JobEvent {
     },
     /// A task ran out of attempts, so the job failed; its open holds returned. Final.
     Failed {
-        /// The task that failed.
+        /// The task that ran out of attempts (its last `task_failed`, `task_expired` or
+        /// `task_rejected` event came just before this one).
         task: TaskId,
         /// Attempts it had.
         attempts: u32,

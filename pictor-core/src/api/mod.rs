@@ -69,7 +69,8 @@ impl ErrorCode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
-    /// The error.
+    /// What went wrong: a `code` that fixes the HTTP status, a message, and (for input errors)
+    /// the offending field.
     pub error: ApiError,
 }
 
@@ -112,14 +113,15 @@ impl From<&Error> for ApiError {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "schema", schemars(rename = "Page_of_{T}"))]
 pub struct Page<T> {
-    /// The items of this page.
+    /// At most the requested `limit` items, in the list's order (a full page can be followed by
+    /// an empty last one).
     pub items: Vec<T>,
     /// Opaque cursor of the next page; `None` on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
-/// The query of `GET /v1/jobs`: which page of the caller's jobs (newest first).
+/// The query of `GET /v1/jobs`: which page of the caller's jobs (oldest first: ids above the cursor, ascending).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ListJobsQuery {
@@ -175,9 +177,10 @@ pub enum Role {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountView {
-    /// The account.
+    /// The account's id (`/v1/accounts/{id}`); a worker's or checker's account id is also its
+    /// worker or checker id.
     pub id: AccountId,
-    /// Its role.
+    /// The role its API key acts in; it decides which routes the key may call.
     pub role: Role,
     /// Display name.
     pub name: String,
@@ -285,9 +288,9 @@ pub struct CreateJobRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobView {
-    /// The job.
+    /// The job's id: the `{id}` of the `/v1/jobs/{id}/…` routes.
     pub id: JobId,
-    /// Its state.
+    /// Where the job is in its life; `completed`, `failed` and `cancelled` are final.
     pub state: JobState,
     /// What was asked for.
     pub spec: JobSpec,
@@ -314,7 +317,8 @@ pub struct JobView {
 pub struct FrameView {
     /// The task that produced it.
     pub task: TaskId,
-    /// The frame number.
+    /// The frame number, one of the job's `frames`; a still cut into tiles is listed once per
+    /// tile task.
     pub frame: u32,
     /// BLAKE3 hex of the image file.
     pub hash: String,
@@ -363,13 +367,13 @@ fn one_slot() -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskLease {
-    /// The task.
+    /// The task leased: the `{id}` of its heartbeat, result and fail routes.
     pub task: TaskId,
-    /// Its job.
+    /// The job the task belongs to (`scene` and `spec` below are that job's).
     pub job: JobId,
     /// The fencing token: present it with every heartbeat, result and failure.
     pub attempt: u32,
-    /// The scene to download.
+    /// The scene's asset id: fetch the manifest with `GET /v1/assets/{id}`, then its files' blobs.
     pub scene: AssetId,
     /// The job's spec: renderer, resolution, samples, seed policy, output format.
     pub spec: JobSpec,
@@ -420,7 +424,8 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VerdictSubmission {
-    /// The verdict.
+    /// `accept` pays the worker, `reject` requeues the task, `escalate` queues a re-check with more
+    /// evidence (past the escalation cap it is inconclusive).
     pub verdict: Verdict,
     /// Every statistic and the tile list (see docs/VERIFICATION.md), as JSON.
     pub evidence: serde_json::Value,
@@ -430,7 +435,7 @@ pub struct VerdictSubmission {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WorkerView {
-    /// The worker.
+    /// The worker's id: the account id of its API key (leases and events name it).
     pub id: WorkerId,
     /// Display name.
     pub name: String,
@@ -472,7 +477,8 @@ pub struct CreateAccountRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreatedAccount {
-    /// The new account.
+    /// The account just opened; its balance is zero until a deposit (or, for a worker or
+    /// checker, until it earns).
     pub account: AccountView,
     /// The secret API key (`pk_…`); the network stores only its hash.
     pub api_key: String,
@@ -507,7 +513,7 @@ pub struct RerenderRequest {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
-    /// The creator paused it.
+    /// The creator paused it with `POST /v1/jobs/{id}/pause`; `POST /v1/jobs/{id}/resume` lifts it.
     Creator,
     /// The escrow ran out; a deposit resumes it.
     Funds,
@@ -517,7 +523,7 @@ pub enum PauseReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskOutput {
-    /// The frame number.
+    /// The frame this file renders; for a tile task, the still's frame number.
     pub frame: u32,
     /// BLAKE3 hex of the uploaded image file (uploaded first as a blob).
     pub hash: String,
@@ -565,7 +571,8 @@ pub fn result_signing_message(
 pub struct LeaseRenewal {
     /// Unix time in ms when the lease now lapses.
     pub expires_at_ms: u64,
-    /// False when the job was cancelled or paused: stop rendering and drop the task.
+    /// False once the job ended (cancelled or failed): stop rendering and drop the task. A paused
+    /// job lets its running tasks finish, so this stays true while it is paused.
     pub keep_going: bool,
 }
 
@@ -583,7 +590,7 @@ pub struct FailureReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskStateView {
-    /// The task.
+    /// The task the result, failure report or verdict was about.
     pub task: TaskId,
     /// Its state name (`pending`, `leased`, `uploaded`, `verifying`, `accepted`, `failed`, `cancelled`).
     pub state: String,
@@ -595,7 +602,7 @@ pub struct TaskStateView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckLease {
-    /// The check.
+    /// The check leased: the `{id}` to post its verdict to (`POST /v1/checks/{id}/verdict`).
     pub check: CheckId,
     /// The task whose result is checked.
     pub task: TaskId,

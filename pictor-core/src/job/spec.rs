@@ -218,7 +218,8 @@ impl From<VersionConstraint> for String {
     }
 }
 
-/// The renderer a job needs.
+/// Which renderer, engine and versions a job needs; only workers with a matching renderer
+/// installed lease its tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RendererSpec {
@@ -384,7 +385,7 @@ impl Default for SplitMode {
 pub enum Tier {
     /// Cheapest capacity, whenever it is free.
     Economy,
-    /// The default.
+    /// The default tier: the base price (×1 unless configured), dispatched after priority jobs.
     #[default]
     Standard,
     /// Fastest reliable capacity first.

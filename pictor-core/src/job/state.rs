@@ -32,7 +32,7 @@ pub enum JobState {
 pub enum JobTransition {
     /// The creator submits and the escrow is held.
     Submit,
-    /// A first task is leased.
+    /// The job's first task is leased: `Queued` becomes `Running`.
     Start,
     /// The creator pauses, or the escrow is spent.
     Pause,
@@ -40,9 +40,9 @@ pub enum JobTransition {
     Resume,
     /// The last task is accepted.
     Complete,
-    /// A task failed for good.
+    /// A task ran out of attempts; a queued, running or paused job fails.
     Fail,
-    /// The creator cancels.
+    /// The creator cancels; allowed from every state that is not final.
     Cancel,
 }
 

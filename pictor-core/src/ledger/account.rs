@@ -68,7 +68,7 @@ pub enum Account {
     External,
     /// A creator's balance, owned by an account.
     Creator(AccountId),
-    /// The escrow of one job.
+    /// The escrow of one job: holds from its creator's balance wait here until settled or returned.
     Escrow(JobId),
     /// A worker owner's earnings.
     Worker(AccountId),

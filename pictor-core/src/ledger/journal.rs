@@ -70,7 +70,7 @@ pub struct Entry {
     pub seq: u64,
     /// The previous entry's `hash` ([`Digest::ZERO`] for the genesis entry).
     pub prev_hash: Digest,
-    /// The posting recorded.
+    /// The double-entry posting recorded; replaying all postings in order rebuilds the ledger.
     pub posting: Posting,
     /// [`entry_hash`] of this entry's `seq`, `prev_hash` and `posting`.
     pub hash: Digest,
@@ -105,7 +105,7 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// An empty journal.
+    /// An empty journal; its first entry will be the genesis (`seq` 0, `prev_hash` all zeros).
     pub fn new() -> Self {
         Journal::default()
     }
@@ -131,7 +131,7 @@ impl Journal {
         &self.seals
     }
 
-    /// The number of entries.
+    /// The number of entries, which is also the `seq` the next entry gets.
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -35,7 +35,7 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// An empty ledger.
+    /// An empty ledger: every balance zero, no transfers, an empty journal.
     pub fn new() -> Self {
         Ledger::default()
     }
@@ -205,7 +205,7 @@ impl Ledger {
         self.open.iter().filter_map(|id| self.transfers.get(id))
     }
 
-    /// The journal.
+    /// The journal of every posting so far, hash-chained and sealed; persist it, not the ledger.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

@@ -96,7 +96,7 @@ impl Transfer {
 pub enum PostingKind {
     /// External → creator: a deposit.
     Deposit,
-    /// A direct transfer.
+    /// Non-escrow account → another at once (`Ledger::transfer`), e.g. a withdrawal to `External`.
     Direct,
     /// Payer → escrow: opens a pending transfer.
     Hold,
@@ -143,10 +143,10 @@ pub struct Posting {
     pub transfer: TransferId,
     /// What the posting does.
     pub kind: PostingKind,
-    /// The account debited.
+    /// The account `amount` leaves: its credit balance goes down.
     pub debit: Account,
-    /// The account credited.
+    /// The account `amount` arrives in: its credit balance goes up.
     pub credit: Account,
-    /// The amount moved.
+    /// The amount moved; never zero except for the `Release` of a fully settled hold.
     pub amount: Money,
 }

@@ -85,9 +85,9 @@ pub enum TamperReason {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("journal rejected at entry {seq}: {reason}")]
 pub struct TamperReport {
-    /// The first bad entry.
+    /// The first untrusted entry's `seq` (for a seal fault, the first entry that seal covers).
     pub seq: u64,
-    /// Why.
+    /// What is wrong at that entry (or with the seal meant to cover it).
     pub reason: TamperReason,
     /// The last entry still authenticated: covered by a valid seal, over an intact chain, before the
     /// fault. `None` when no entry is.

@@ -46,7 +46,7 @@ impl PixelRect {
 pub enum TaskWork {
     /// Whole frames, in increasing order.
     Frames {
-        /// The frames of this chunk.
+        /// The chunk's frames: at most `frames_per_task`, consecutive in the job's frame order.
         frames: Vec<u32>,
     },
     /// One tile of a still.

@@ -96,7 +96,7 @@ pub enum TaskState {
 pub enum TaskEvent {
     /// A worker takes the task.
     Lease {
-        /// The worker.
+        /// The worker taking the lease; it becomes the task's holder until the lease ends.
         worker: WorkerId,
         /// Current Unix time in ms.
         now_ms: u64,
@@ -117,7 +117,7 @@ pub enum TaskEvent {
     Fail {
         /// Fencing token presented.
         attempt: u32,
-        /// Why.
+        /// The worker's message; the task's failure reason if this was its last attempt.
         reason: String,
     },
     /// The lease holder uploads its result.
@@ -136,7 +136,7 @@ pub enum TaskEvent {
         /// The verdict's summary.
         reason: String,
     },
-    /// The job is cancelled.
+    /// The job is cancelled (or failed): any task not yet final becomes `Cancelled`.
     Cancel,
 }
 
@@ -157,7 +157,7 @@ impl TaskEvent {
 }
 
 impl TaskState {
-    /// The initial state.
+    /// The state of a new task: pending, its first lease to be attempt 1.
     pub const NEW: TaskState = TaskState::Pending { attempt: 1 };
 
     /// The state's name (`pending`, `leased`, ...).
@@ -342,7 +342,7 @@ impl TaskState {
 pub struct Task {
     /// The task's id.
     pub id: TaskId,
-    /// The job it belongs to.
+    /// The job it belongs to; with `index` it places the task in the job's split.
     pub job: JobId,
     /// Position in the job's split (merge order for tiles).
     pub index: u32,
@@ -353,7 +353,7 @@ pub struct Task {
 }
 
 impl Task {
-    /// A new pending task.
+    /// A new task of `job`, `Pending` for its first attempt (`TaskState::NEW`).
     pub fn new(id: TaskId, job: JobId, index: u32, work: TaskWork) -> Self {
         Task {
             id,

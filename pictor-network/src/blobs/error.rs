@@ -46,7 +46,7 @@ pub enum BlobError {
     /// The store holds no blob with this hash.
     #[error("blob {0} not found")]
     NotFound(BlobHash),
-    /// The file system failed.
+    /// Reading or writing the store's files failed (a full disk, permissions, …).
     #[error("i/o error while {context}")]
     Io {
         /// What the store was doing, with the path.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// same blob; the same owner announcing another size for the same hash starts a separate staging.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UploadKey {
-    /// The uploading account.
+    /// The uploading account; only its own requests see or extend this staging.
     pub owner: AccountId,
     /// The announced BLAKE3 hash of the whole blob.
     pub hash: BlobHash,

@@ -61,7 +61,7 @@ pub struct CreateArgs {
 pub struct DepositArgs {
     #[command(flatten)]
     admin: AdminArgs,
-    /// The account to credit.
+    /// Id of the creator account to credit (deposits go only to creator accounts).
     #[arg(long, value_name = "ID")]
     account: u64,
     /// Credits to deposit (decimal credits, exact to 1 µcr: `100`, `2.5`).

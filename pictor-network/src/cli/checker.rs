@@ -18,7 +18,7 @@ pub enum CheckerCommand {
 /// Statistics backends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
-    /// The CPU backend.
+    /// Statistics on the CPU (rayon); available in every build.
     Cpu,
     /// The Vulkan compute backend (builds with the vulkan feature).
     Vulkan,

@@ -57,7 +57,7 @@ enum Command {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ExitStatus {
-    /// The process exit status.
+    /// The process exit status: 2 for a tampered ledger, 3 for a job that did not complete.
     pub code: u8,
     message: String,
 }

@@ -50,7 +50,7 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    /// A client with the key.
+    /// A client of `--network` (or `PICTOR_NETWORK`) sending the account's key.
     pub fn client(&self) -> Result<Client> {
         let endpoint = network_url(self.network.as_deref())?;
         build_client(&endpoint, Some(&self.key.key()?))

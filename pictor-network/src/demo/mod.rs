@@ -92,7 +92,7 @@ pub struct WorkerSummaryLine {
 /// The demo's summary (`--json` prints it).
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoSummary {
-    /// The job.
+    /// Id of the demo job on the network the demo ran; its frames were downloaded to `out`.
     pub job_id: u64,
     /// Frames asked for.
     pub frames: u32,
@@ -100,13 +100,13 @@ pub struct DemoSummary {
     pub accepted: u64,
     /// Task results rejected.
     pub rejected: u64,
-    /// The quote.
+    /// The quote asked for just before submitting (the submit prices the job again).
     pub quote: Quote,
     /// What the job cost.
     pub charged: Money,
     /// What came back to the creator from the escrow hold.
     pub refunded: Money,
-    /// The workers.
+    /// One line per demo worker, by account id (a cheating worker has `cheat` set).
     pub workers: Vec<WorkerSummaryLine>,
     /// The checker's fees.
     pub checker_earned: Money,

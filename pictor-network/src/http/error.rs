@@ -30,7 +30,7 @@ impl IntoResponse for HttpError {
     }
 }
 
-/// The result of a handler.
+/// What a handler answers: its response, or an `HttpError` sent as the JSON error body.
 pub type HttpResult<T> = Result<T, HttpError>;
 
 /// A 400 naming a field.

@@ -39,7 +39,8 @@ fn to_event(view: &JobEventView) -> Event {
         .data(data)
 }
 
-/// The SSE handler.
+/// `GET /v1/jobs/{id}/events`: streams the job's events after `Last-Event-ID` (else `?after=`)
+/// and ends the stream after a final event.
 pub async fn job_events<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,

@@ -29,13 +29,13 @@ pub enum Access {
     Public,
     /// Any valid key.
     AnyKey,
-    /// An admin key.
+    /// An admin key: operator routes such as opening accounts, deposits and the counters.
     Admin,
-    /// A creator key.
+    /// A creator key, acting on its own jobs and assets only.
     Creator,
     /// A worker (or farm) key.
     Worker,
-    /// A checker key.
+    /// A checker key, acting on the checks it leased only.
     Checker,
     /// A creator's or a worker's key (uploads), or the key of whoever may read the blob.
     Uploader,
@@ -574,7 +574,8 @@ fn operation_id(method: &str, path: &str) -> String {
     id
 }
 
-/// The OpenAPI document.
+/// The OpenAPI 3.1 document as JSON: served at `GET /v1/openapi.json`, committed as
+/// `docs/openapi.json`.
 pub fn document() -> Value {
     let mut generator = openapi_generator();
     let error =

@@ -14,12 +14,12 @@ use std::path::Path;
 /// The account behind a request's API key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    /// The account.
+    /// The key's account, read on every request; its role decides what the key may do.
     pub account: AccountRow,
 }
 
 impl Caller {
-    /// The account id.
+    /// The account id; for a worker or checker key also its worker or checker id.
     pub fn id(&self) -> u64 {
         self.account.id
     }
@@ -74,7 +74,7 @@ pub(crate) fn random_bytes<const N: usize>() -> ServiceResult<[u8; N]> {
     Ok(bytes)
 }
 
-/// A fresh API key.
+/// A fresh API key: `pk_` and 48 hex digits (24 random bytes); only its hash is stored.
 pub(crate) fn new_api_key() -> ServiceResult<String> {
     Ok(format!("pk_{}", hex::encode(random_bytes::<24>()?)))
 }

@@ -26,7 +26,8 @@ pub struct Config {
     pub block_after_failures: u32,
     /// What a worker may declare and what the network believes of it.
     pub market: MarketRules,
-    /// Escalations of one result before it counts as rejected (default 2).
+    /// Escalations of one result before it is inconclusive: not paid, rendered again, and not
+    /// counted against its worker (default 2).
     pub max_escalations: u32,
     /// Largest JSON request body, bytes (default 4 MiB).
     pub max_body_bytes: usize,

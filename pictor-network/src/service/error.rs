@@ -60,7 +60,7 @@ impl ServiceError {
         ServiceError::new(ErrorCode::Internal, "internal error; see the server log")
     }
 
-    /// The wire form.
+    /// The body sent to the client: code, message and field (an internal cause stays in the log).
     pub fn to_api(&self) -> ApiError {
         ApiError {
             code: self.code,

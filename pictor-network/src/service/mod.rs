@@ -113,7 +113,8 @@ pub struct Coordinator<S: Store> {
     data_dir: PathBuf,
 }
 
-/// File names in the data directory.
+/// File name of the network's ed25519 signing key (64 hex digits) in the data directory, generated
+/// at first start.
 pub const NETWORK_KEY_FILE: &str = "network.key";
 /// The bootstrap admin key, written at first start with mode 0600.
 pub const ADMIN_KEY_FILE: &str = "admin.key";
@@ -148,27 +149,27 @@ impl<S: Store> Coordinator<S> {
         Ok(coordinator)
     }
 
-    /// The settings.
+    /// The settings the coordinator was opened with; they do not change while it runs.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// The counters.
+    /// The counters `/metrics` exports, bumped as requests are served.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
-    /// The blob store.
+    /// The blob store holding uploaded scene files and rendered outputs, by BLAKE3 hash.
     pub fn blobs(&self) -> &FsBlobStore {
         &self.blobs
     }
 
-    /// The store.
+    /// The database of the coordinator's state; writing to it directly bypasses the ledger.
     pub fn store(&self) -> &S {
         &self.store
     }
 
-    /// The data directory.
+    /// The directory holding the network key and the bootstrap admin key.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

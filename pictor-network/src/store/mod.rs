@@ -14,7 +14,7 @@ pub use rows::*;
 
 use std::future::Future;
 
-/// A failure of the store.
+/// A failure of the store; the service logs it and answers 500 `internal`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -24,7 +24,7 @@ pub enum StoreError {
     /// A stored JSON column did not decode (a corrupt row or a newer schema).
     #[error("stored {column} does not decode: {source}")]
     Corrupt {
-        /// The column.
+        /// Name of the column whose JSON failed to decode (or, on a write, to encode), e.g. `spec`.
         column: &'static str,
         /// The decoder's error.
         source: serde_json::Error,
@@ -32,7 +32,8 @@ pub enum StoreError {
     /// A stored value is out of its type's range.
     #[error("stored {column} is out of range")]
     OutOfRange {
-        /// The column.
+        /// Name of the column (or bound value) whose integer does not fit, e.g. `size`; writes
+        /// check it too.
         column: &'static str,
     },
 }
@@ -42,7 +43,7 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// A database of the coordinator's state.
 pub trait Store: Clone + Send + Sync + 'static {
-    /// A transaction.
+    /// The transaction both `begin_write` and `begin_read` hand out (a read one refuses writes).
     type Tx: StoreTx;
 
     /// Starts a write transaction. Writes are serialised (one at a time); a write never waits for
@@ -185,7 +186,7 @@ pub trait StoreTx: Send {
 
     /// Inserts a task (its id is chosen by the caller).
     fn insert_task(&mut self, row: &TaskRow) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The next free task id.
+    /// One more than the largest task id so far (1 in an empty store); the caller picks task ids.
     fn next_task_id(&mut self) -> impl Future<Output = StoreResult<u64>> + Send;
     /// One task.
     fn task(&mut self, id: u64) -> impl Future<Output = StoreResult<Option<TaskRow>>> + Send;
@@ -360,7 +361,7 @@ pub trait StoreTx: Send {
         from: u64,
         to: u64,
     ) -> impl Future<Output = StoreResult<Vec<(u64, Vec<u8>)>>> + Send;
-    /// The last seal.
+    /// The seal with the highest `upto_seq`, as `(upto_seq, bytes)`; `None` before the first seal.
     fn last_ledger_seal(
         &mut self,
     ) -> impl Future<Output = StoreResult<Option<(u64, Vec<u8>)>>> + Send;

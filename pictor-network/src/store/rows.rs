@@ -7,12 +7,13 @@ use pictor_core::pricing::Quote;
 use pictor_core::task::{TaskState, TaskWork};
 use serde::{Deserialize, Serialize};
 
-/// An account.
+/// An account: who an API key acts for (its keys are stored elsewhere, only as hashes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRow {
-    /// Its id.
+    /// Its id, assigned on insertion; a worker or checker account's id is also its worker or
+    /// checker id.
     pub id: u64,
-    /// The role of its key.
+    /// The role its API key acts in, fixed at creation: it decides which routes the key may call.
     pub role: Role,
     /// Display name.
     pub name: String,
@@ -57,7 +58,7 @@ pub struct WorkRecord {
 /// A job still being split into tasks, batch by batch (see `service::batches`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SplitRow {
-    /// The job.
+    /// The job being split; the row is deleted once every task is inserted or the job ends.
     pub job_id: u64,
     /// The split index of the next task to insert.
     pub next_index: u32,
@@ -83,7 +84,7 @@ pub struct TaskSummary {
 /// One attempt at a task: which worker leased it and when its result arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AttemptRow {
-    /// The task.
+    /// The task attempted; `(task_id, attempt)` identifies the row.
     pub task_id: u64,
     /// The attempt (the lease's fencing token).
     pub attempt: u32,
@@ -112,12 +113,12 @@ pub struct AssetRow {
     pub hashes: Vec<String>,
 }
 
-/// A job.
+/// A job as stored: spec, state, quote and event counter (its tasks are rows of their own).
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobRow {
     /// Its id (0 before insertion).
     pub id: u64,
-    /// The creator.
+    /// Account id of the creator that submitted it; only it (or an admin) can see the job.
     pub owner: u64,
     /// The submission's idempotency key.
     pub idempotency_key: Option<String>,
@@ -125,7 +126,7 @@ pub struct JobRow {
     pub request_hash: String,
     /// What to render.
     pub spec: JobSpec,
-    /// Its state.
+    /// Where it is in its life; when `Paused`, `paused_reason` says why.
     pub state: JobState,
     /// Why it is paused.
     pub paused_reason: Option<PauseReason>,
@@ -137,12 +138,12 @@ pub struct JobRow {
     pub event_seq: u64,
 }
 
-/// A task.
+/// A task as stored: its work, state, escrow hold and the outputs of its current result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskRow {
-    /// Its id.
+    /// Its id, chosen by the caller (see `next_task_id`) before insertion.
     pub id: u64,
-    /// Its job.
+    /// Id of the job it belongs to.
     pub job_id: u64,
     /// Position in the job's split.
     pub index: u32,
@@ -172,16 +173,16 @@ pub struct TaskRow {
 pub enum CheckState {
     /// Waiting for a checker.
     Pending,
-    /// A checker holds it.
+    /// A checker holds its lease until `lease_expires_ms`; once that lapses it is `Pending` again.
     Leased,
-    /// A verdict was recorded.
+    /// A verdict was recorded in `verdict` and `evidence`. Final.
     Done,
     /// The result it checked no longer matters (job cancelled or re-rendered).
     Dropped,
 }
 
 impl CheckState {
-    /// The stored name.
+    /// The name stored in the `checks.state` column (`pending`, `leased`, `done`, `dropped`).
     pub fn as_str(self) -> &'static str {
         match self {
             CheckState::Pending => "pending",
@@ -197,7 +198,7 @@ impl CheckState {
 pub struct CheckRow {
     /// Its id (0 before insertion).
     pub id: u64,
-    /// The task.
+    /// The task whose result is checked; `(task_id, attempt, escalation)` is unique among checks.
     pub task_id: u64,
     /// The attempt whose result is checked.
     pub attempt: u32,
@@ -233,12 +234,12 @@ impl CheckRow {
     }
 }
 
-/// An accepted output.
+/// An accepted output file: one per frame of an accepted chunk, or one per tile task of a still.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameRow {
-    /// The job.
+    /// The job the output belongs to (`GET /v1/jobs/{id}/frames` lists its rows).
     pub job_id: u64,
-    /// The frame number.
+    /// The frame number; the tiles of a still all carry the still's frame (one row per tile task).
     pub frame: u32,
     /// The task that produced it.
     pub task_id: u64,
@@ -248,17 +249,17 @@ pub struct FrameRow {
     pub size: u64,
 }
 
-/// A job event.
+/// A job event as stored: a `JobEvent`'s kind and data, numbered per job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventRow {
-    /// The job.
+    /// The job the event belongs to; `(job_id, seq)` is unique.
     pub job_id: u64,
     /// Sequence number within the job, from 1.
     pub seq: u64,
-    /// What happened.
+    /// The event's kind: its wire name (`task_accepted`, …).
     pub kind: String,
     /// When, Unix ms.
     pub at_ms: u64,
-    /// Details.
+    /// The event's fields as JSON (the wire's `data`); `JobEvent::from_parts` rebuilds the event.
     pub data: serde_json::Value,
 }

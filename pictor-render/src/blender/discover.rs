@@ -21,9 +21,9 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// A Blender executable that answered `--version` with a supported version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlenderInstall {
-    /// The executable.
+    /// The executable: the configured path, `PICTOR_BLENDER`'s, or `blender` found on `PATH`.
     pub path: PathBuf,
-    /// Its version.
+    /// The version `blender --version` reported; at least `MIN_BLENDER_VERSION`.
     pub version: Version,
 }
 

@@ -153,7 +153,7 @@ fn reader(pipe: impl Read + Send + 'static, tail: Tail, events: Sender<Event>) -
 /// How a Blender run ended (when it ended by itself).
 #[derive(Debug)]
 pub(crate) struct Finished {
-    /// The exit status.
+    /// How Blender's process exited, code or signal (`describe_status` puts it in words).
     pub status: ExitStatus,
     /// The script reported its settings applied.
     pub ready: bool,

@@ -19,7 +19,7 @@ pub(crate) enum Material {
 /// What happens to a path at a surface.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Scatter {
-    /// The path ends.
+    /// The path ends here: it hit an emitter, or the scattered direction is invalid.
     Absorbed,
     /// It continues along `dir` with its throughput multiplied by `weight`. `diffuse` paths had light
     /// sampled explicitly at this vertex (next-event estimation); specular ones did not.

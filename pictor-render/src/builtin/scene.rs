@@ -56,7 +56,7 @@ pub const MAX_MAGNITUDE: f64 = 1e6;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuiltinScene {
-    /// The camera.
+    /// The `[camera]` table: where the image is seen from, its field of view and its lens.
     pub camera: CameraSpec,
     /// What rays that hit nothing see (black when absent).
     #[serde(default)]
@@ -64,7 +64,7 @@ pub struct BuiltinScene {
     /// Materials by name.
     #[serde(default)]
     pub materials: BTreeMap<String, MaterialSpec>,
-    /// The objects.
+    /// The shapes, each naming an entry of `materials`; at most `MAX_OBJECTS` (none: only sky).
     #[serde(default)]
     pub objects: Vec<ObjectSpec>,
 }
@@ -124,7 +124,7 @@ impl Default for SkySpec {
     }
 }
 
-/// A material.
+/// How a surface scatters or emits light; objects name one by its key in `materials`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MaterialSpec {
@@ -161,7 +161,7 @@ pub enum MaterialSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Keyframe {
-    /// The frame number.
+    /// The frame at which the offset is exactly `translate`; frames must increase strictly.
     pub frame: u32,
     /// Offset added to the object's coordinates at this frame.
     pub translate: [f64; 3],
@@ -171,7 +171,7 @@ pub struct Keyframe {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ObjectSpec {
-    /// A sphere.
+    /// A sphere; emissive spheres emit outwards.
     Sphere {
         /// Centre.
         center: [f64; 3],
@@ -183,9 +183,9 @@ pub enum ObjectSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         keyframes: Vec<Keyframe>,
     },
-    /// An infinite plane.
+    /// An infinite plane through `point`; its front, the side that emits, faces along `normal`.
     Plane {
-        /// A point of the plane.
+        /// Any point on the plane; with `normal` it fixes the plane.
         point: [f64; 3],
         /// Its normal (any non-zero length); emissive planes emit towards it.
         normal: [f64; 3],
@@ -208,7 +208,8 @@ pub enum ObjectSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         keyframes: Vec<Keyframe>,
     },
-    /// A triangle mesh.
+    /// A triangle mesh; its vertices and triangles count towards `MAX_VERTICES` and
+    /// `MAX_TRIANGLES`, summed over all meshes.
     Mesh {
         /// Vertex positions.
         vertices: Vec<[f64; 3]>,

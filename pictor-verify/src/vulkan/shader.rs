@@ -14,7 +14,7 @@ use pictor_core::error::Result;
 pub(crate) struct WgslSource {
     /// File name, e.g. `tile_sums.wgsl`.
     pub name: &'static str,
-    /// The WGSL text.
+    /// The WGSL source text, built into the binary with `include_str!`.
     pub source: &'static str,
     /// The `@compute` entry point's name.
     pub entry_point: &'static str,

@@ -44,7 +44,7 @@ JobEventKind: TypeAlias = Literal[
 class TaskOutputData(TypedDict):
     """One output file of a task: a frame (or the task's tile of a still)."""
     frame: int
-    """The frame number."""
+    """The frame this file renders; for a tile task, the still's frame number."""
     hash: str
     """BLAKE3 hex of the uploaded image file (uploaded first as a blob)."""
     size: int
@@ -66,9 +66,10 @@ class StartedData(TypedDict):
 
 
 class TaskLeasedData(TypedDict):
-    """The ``data`` of a ``task_leased`` event. A worker leased a task."""
+    """The ``data`` of a ``task_leased`` event. A worker leased a pending task (its first lease or a retry); the worker must now heartbeat
+    to keep the lease."""
     task: int
-    """The task."""
+    """The task leased: the id the worker's heartbeats, result and failure report name."""
     worker: int
     """The worker that holds the lease."""
     attempt: int
@@ -80,9 +81,9 @@ class TaskLeasedData(TypedDict):
 class TaskProgressData(TypedDict):
     """The ``data`` of a ``task_progress`` event. A worker reported progress on a task (with each heartbeat)."""
     task: int
-    """The task."""
+    """The task the heartbeat was for; its lease now lapses `lease_ttl_ms` after `at_ms`."""
     worker: int
-    """The worker rendering it."""
+    """The worker holding the task's lease, which sent the heartbeat."""
     progress_permille: int
     """Progress, per mille (0..=1000)."""
 
@@ -90,7 +91,7 @@ class TaskProgressData(TypedDict):
 class TaskUploadedData(TypedDict):
     """The ``data`` of a ``task_uploaded`` event. A worker delivered a task's signed result; it waits for a checker."""
     task: int
-    """The task."""
+    """The task whose result arrived; it is now `verifying` and a check for it is queued."""
     worker: int
     """The worker that rendered it."""
     render_ms: int
@@ -102,11 +103,11 @@ class TaskUploadedData(TypedDict):
 class TaskAcceptedData(TypedDict):
     """The ``data`` of a ``task_accepted`` event. A checker accepted a task's result: its frames are delivered and its hold paid out."""
     task: int
-    """The task."""
+    """The task accepted; `GET /v1/jobs/{id}/frames` lists its outputs under this id."""
     worker: int
-    """The worker paid."""
+    """The worker that rendered the result; its earnings get the worker's share of `cost`."""
     checker: int
-    """The checker paid its fee."""
+    """The checker whose accept verdict settled the task; it earns the checker's fee."""
     cost: int
     """What the task cost the creator. In micro-credits."""
     frames: list[int]
@@ -116,11 +117,11 @@ class TaskAcceptedData(TypedDict):
 class TaskRejectedData(TypedDict):
     """The ``data`` of a ``task_rejected`` event. A checker rejected a task's result (or could not decide): the task is rendered again."""
     task: int
-    """The task."""
+    """The task rejected: queued again with its next attempt, or failed if out of attempts."""
     worker: int
     """The worker whose result was rejected."""
     checker: int
-    """The checker that decided."""
+    """The checker whose verdict (a reject, or an escalation past the cap) ended the check."""
     reason: str
     """The checker's reasons, as JSON text."""
     worker_blocked: bool
@@ -132,7 +133,7 @@ class TaskRejectedData(TypedDict):
 class TaskEscalatedData(TypedDict):
     """The ``data`` of a ``task_escalated`` event. A checker asked for a second check with more evidence."""
     task: int
-    """The task."""
+    """The task whose result is checked again; it stays `verifying` until a later verdict."""
     escalation: int
     """How many times the result has been escalated."""
 
@@ -140,9 +141,9 @@ class TaskEscalatedData(TypedDict):
 class TaskFailedData(TypedDict):
     """The ``data`` of a ``task_failed`` event. A worker reported it could not render a task; the task is queued again (or fails)."""
     task: int
-    """The task."""
+    """The task given up on: queued again with its next attempt, or failed if out of attempts."""
     worker: int
-    """The worker that gave up."""
+    """The worker that held the lease; the failure counts against it in this job."""
     message: str
     """The worker's reason."""
 
@@ -150,7 +151,7 @@ class TaskFailedData(TypedDict):
 class TaskExpiredData(TypedDict):
     """The ``data`` of a ``task_expired`` event. A task's lease lapsed without a result; the task is queued again (or fails)."""
     task: int
-    """The task."""
+    """The task whose lease lapsed; a late heartbeat or result of that lease is refused."""
     worker: int | None
     """The worker that held the lease."""
 
@@ -176,7 +177,8 @@ class ResumedData(TypedDict):
 class RerenderData(TypedDict):
     """The ``data`` of a ``rerender`` event. The creator asked for frames again; their accepted outputs were withdrawn."""
     frames: list[int]
-    """The frames queued again."""
+    """Every frame of the accepted tasks that held the requested frames (a whole chunk or still
+    is redone), ascending, without duplicates."""
 
 
 class CompletedData(TypedDict):
@@ -188,7 +190,8 @@ class CompletedData(TypedDict):
 class FailedData(TypedDict):
     """The ``data`` of a ``failed`` event. A task ran out of attempts, so the job failed; its open holds returned. Final."""
     task: int
-    """The task that failed."""
+    """The task that ran out of attempts (its last `task_failed`, `task_expired` or
+    `task_rejected` event came just before this one)."""
     attempts: int
     """Attempts it had."""
     reason: str
