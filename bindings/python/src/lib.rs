@@ -3,6 +3,7 @@
 //! the module's one tokio runtime and maps the error onto the `PictorError` tree.
 
 mod aio;
+mod calls;
 mod client;
 mod error;
 mod events;
