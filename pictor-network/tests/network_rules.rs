@@ -163,12 +163,22 @@ async fn a_replayed_submission_creates_one_job() {
     assert_eq!(first.id, replay.id);
     let conflict = creator
         .jobs()
-        .submit(spec(asset, "1-5"))
+        .submit(spec(asset.clone(), "1-5"))
         .idempotency_key("order-17")
         .send()
         .await
         .expect_err("same key, other job");
     assert_eq!(conflict.code(), Some(ErrorCode::Conflict));
+    // The same key and spec with a confirmed cost is another request too, not a replay.
+    let other_cost = creator
+        .jobs()
+        .submit(spec(asset.clone(), "1-4"))
+        .idempotency_key("order-17")
+        .max_cost(Money::from_credits(999).expect("credits"))
+        .send()
+        .await
+        .expect_err("same key, other max_cost");
+    assert_eq!(other_cost.code(), Some(ErrorCode::Conflict), "{other_cost}");
     let jobs: Vec<_> =
         futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send()).await;
     assert_eq!(jobs.len(), 1);
@@ -178,6 +188,75 @@ async fn a_replayed_submission_creates_one_job() {
         ledger.balance(Account::Creator(creator_id)),
         1_000_000_000 - i128::from(first.escrow.micros()),
         "escrow held once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_its_creator_paused_stays_paused_through_a_rerender_and_a_deposit() {
+    let network = Network::start(Config::default()).await;
+    let (creator, creator_id) = network.creator(0).await;
+    let (worker, _, key) = network.worker("w", 2).await;
+    let (checker, _) = network.account(Role::Checker, "c").await;
+    let asset = scene(&creator).await;
+    let quote = creator
+        .quotes()
+        .create(spec(asset.clone(), "1-2"))
+        .await
+        .expect("quote");
+    network
+        .admin
+        .accounts()
+        .deposit(creator_id, quote.escrow_hold)
+        .send()
+        .await
+        .expect("deposit");
+    let job = creator
+        .jobs()
+        .submit(spec(asset, "1-2"))
+        .send()
+        .await
+        .expect("submit");
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
+    deliver(&worker, &key, &lease, "w").await.expect("result");
+    check_once(&checker, Verdict::Accept).await;
+    let paused = creator.jobs().pause(job.id).await.expect("pause");
+    assert_eq!(paused.state, JobState::Paused);
+    // The re-render's hold is not covered, but the job stays paused by its creator.
+    let rerendered = creator
+        .jobs()
+        .rerender(job.id, "1".parse().expect("frames"))
+        .await
+        .expect("rerender");
+    assert_eq!(rerendered.state, JobState::Paused);
+    assert_eq!(
+        rerendered.paused_reason,
+        Some(pictor_core::api::PauseReason::Creator)
+    );
+    // A deposit does not resume a job its creator paused.
+    network
+        .admin
+        .accounts()
+        .deposit(creator_id, Money::from_credits(100).expect("credits"))
+        .send()
+        .await
+        .expect("deposit");
+    let still = creator.jobs().get(job.id).await.expect("job");
+    assert_eq!(still.state, JobState::Paused, "the creator's pause holds");
+    assert_eq!(
+        still.paused_reason,
+        Some(pictor_core::api::PauseReason::Creator)
+    );
+    // The creator resumes it: the missing hold opens and the work goes on.
+    let resumed = creator.jobs().resume(job.id).await.expect("resume");
+    assert_eq!(resumed.state, JobState::Running);
+    assert!(
+        worker.workers().lease().await.expect("lease").is_some(),
+        "the resumed job's tasks are leased again"
     );
 }
 

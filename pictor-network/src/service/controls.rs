@@ -127,8 +127,12 @@ impl<S: Store> Coordinator<S> {
         emit(write, &mut row, JobEvent::Rerender { frames: redone }).await?;
         let (covered, balance, needed) = self.open_missing_holds(write, &row).await?;
         if !covered && row.state == JobState::Paused {
-            row.paused_reason = Some(PauseReason::Funds);
-            write.tx.update_job(&row).await?;
+            // A job its creator paused stays the creator's to resume (a deposit must not resume
+            // it); resuming it then opens the missing holds or answers the shortfall.
+            if row.paused_reason != Some(PauseReason::Creator) {
+                row.paused_reason = Some(PauseReason::Funds);
+                write.tx.update_job(&row).await?;
+            }
         } else if !covered {
             row.state = row.state.apply(JobTransition::Pause)?;
             row.paused_reason = Some(PauseReason::Funds);

@@ -35,7 +35,13 @@ impl<S: Store> Coordinator<S> {
                 "must be 1 to 128 characters",
             ));
         }
-        let hash = request_hash(spec)?;
+        // The key names the whole request: the same key with another spec or another confirmed
+        // cost is a different request (a conflict), not a replay. Without a `max_cost` the hash is
+        // the spec's alone, as it was before `max_cost` existed.
+        let hash = match max_cost {
+            None => request_hash(spec)?,
+            Some(cost) => request_hash(&(spec, cost))?,
+        };
         // The write re-checks what may have changed since the job was prepared (the key, the
         // balance).
         let prepared = self.prepare_job(caller, spec, max_cost).await?;
@@ -66,7 +72,7 @@ impl<S: Store> Coordinator<S> {
         {
             if existing.request_hash != hash {
                 return Err(ServiceError::conflict(
-                    "this Idempotency-Key was used for a different job",
+                    "this Idempotency-Key was used for a different request (another spec or max_cost)",
                 ));
             }
             let view = self.job_view_locked(write, &existing).await?;
