@@ -101,6 +101,15 @@ impl Error {
         }
     }
 
+    /// The request field the network named as the cause (`renderer.version`, `scene`, …), for an
+    /// [`Error::Api`] that names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Api { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The network's `x-request-id` of the failed response, for [`Error::Api`].
     pub fn request_id(&self) -> Option<&str> {
         match self {

@@ -6,6 +6,7 @@
 //! or uploaded twice is stored once) plus a manifest naming them; the manifest's
 //! [`asset_id`](Manifest::asset_id) is the scene's id.
 
+pub mod blend;
 mod hash;
 mod manifest;
 mod path;

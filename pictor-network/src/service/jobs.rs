@@ -47,7 +47,7 @@ impl<S: Store> Coordinator<S> {
         let prepared = self.prepare_job(caller, spec, max_cost).await?;
         let mut write = self.write().await?;
         let result = self
-            .submit_in(&mut write, caller, spec, idempotency_key, &hash, &prepared)
+            .submit_in(&mut write, caller, idempotency_key, &hash, &prepared)
             .await;
         let (view, created) = self.finish(write, result).await?;
         if !created {
@@ -62,7 +62,6 @@ impl<S: Store> Coordinator<S> {
         &self,
         write: &mut Write<'_, S::Tx>,
         caller: &Caller,
-        spec: &JobSpec,
         idempotency_key: Option<&str>,
         hash: &str,
         prepared: &PreparedJob,
@@ -89,7 +88,7 @@ impl<S: Store> Coordinator<S> {
             owner: caller.id(),
             idempotency_key: idempotency_key.map(str::to_string),
             request_hash: hash.to_string(),
-            spec: spec.clone(),
+            spec: prepared.spec.clone(),
             state: JobState::Quoted.apply(JobTransition::Submit)?,
             paused_reason: None,
             quote: quote.clone(),

@@ -31,7 +31,8 @@
 //! 3. **The ripple:** `lifecycle` (what a task's change does to its job: requeue, failure,
 //!    completion, closing an ended job's tasks) and `batches` (big jobs inserted and closed a
 //!    batch per write).
-//! 4. **Operations**, one module per concern: `accounts`, `assets`, `quotes`, `jobs` (submit and
+//! 4. **Operations**, one module per concern: `accounts`, `assets`, `scenes` (what a job's scene
+//!    needs: its renderer, the Blender that saved it), `quotes`, `jobs` (submit and
 //!    read), `controls` (cancel, pause, resume, re-render), `registry` (workers), `leases`
 //!    (dispatch, heartbeat, expiry), `results` (intake of signed results and failures), `checks`
 //!    (checker leases and verdicts).
@@ -54,6 +55,7 @@ pub mod market;
 mod quotes;
 mod registry;
 mod results;
+mod scenes;
 mod views;
 mod write;
 

@@ -9,7 +9,7 @@ use super::escrow::split_hold;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::store::{Store, StoreTx};
 use pictor_core::api::{ErrorCode, Role};
-use pictor_core::job::{JobSpec, RendererKind, Tier};
+use pictor_core::job::{JobSpec, Tier};
 use pictor_core::pricing::{Quote, WorkEstimate, WorkerOffer};
 use pictor_core::{JobId, Money};
 use pictor_schedule::{self as schedule, MarketView};
@@ -23,8 +23,41 @@ pub fn strategy_for(tier: Tier) -> &'static str {
     }
 }
 
+/// The 422 of a job no worker seen recently can render; when workers with the job's renderer were
+/// seen, but none with a version the job accepts, it names the versions they have.
+fn no_market(spec: &JobSpec, recent: &[WorkerOffer], days: u64) -> ServiceError {
+    let kind = spec.renderer.kind;
+    let mut versions: Vec<String> = recent
+        .iter()
+        .flat_map(|offer| offer.renderers.iter())
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, v)| v.to_string())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    if versions.is_empty() {
+        return ServiceError::new(
+            ErrorCode::Infeasible,
+            format!(
+                "no worker able to render this job has been seen in the last {days} days, so there is no market to price it on"
+            ),
+        );
+    }
+    ServiceError {
+        code: ErrorCode::Infeasible,
+        message: format!(
+            "no worker seen in the last {days} days has {kind} {} (this job's scene needs it); the workers have {kind} {}",
+            spec.renderer.version,
+            versions.join(", ")
+        ),
+        field: Some("renderer.version".into()),
+    }
+}
+
 /// What a submit prices and plans before its write begins.
 pub(crate) struct PreparedJob {
+    /// The spec as the network runs it (its renderer version narrowed to what the scene needs).
+    pub spec: JobSpec,
     /// The quote the creator pays.
     pub quote: Quote,
     /// The tasks the job splits into.
@@ -79,13 +112,11 @@ impl<S: Store> Coordinator<S> {
             (usual, outliers) = market.partition_outliers(spec, recent);
         }
         if usual.is_empty() {
-            return Err(ServiceError::new(
-                ErrorCode::Infeasible,
-                format!(
-                    "no worker able to render this job has been seen in the last {} days, so there is no market to price it on",
-                    self.config.market_memory_ms / 86_400_000
-                ),
-            ));
+            let days = self.config.market_memory_ms / 86_400_000;
+            let recent = self
+                .offers_seen_within(tx, self.config.market_memory_ms)
+                .await?;
+            return Err(no_market(spec, &recent, days));
         }
         let (mut quote, offers) = match self.quote_on(spec, usual.clone()) {
             Err(pictor_core::Error::InfeasibleDeadline { .. })
@@ -142,53 +173,12 @@ impl<S: Store> Coordinator<S> {
         Ok(costs.into_iter().collect())
     }
 
-    /// Checks the scene is the caller's, and that the job's renderer can read its main file: a job
-    /// whose workers could only fail is refused here, never sent to them.
-    pub(crate) async fn owned_asset<T: StoreTx>(
-        &self,
-        tx: &mut T,
-        caller: &Caller,
-        spec: &JobSpec,
-    ) -> ServiceResult<()> {
-        let Some(asset) = tx.asset(caller.id(), spec.scene.as_str()).await? else {
-            return Err(ServiceError {
-                code: ErrorCode::NotFound,
-                message: format!("asset {} not found; upload the scene first", spec.scene),
-                field: Some("scene".into()),
-            });
-        };
-        let manifest: pictor_core::asset::Manifest =
-            serde_json::from_str(&asset.manifest_json).map_err(|e| ServiceError::internal(&e))?;
-        let main_file = manifest.main_file.as_str();
-        let renderer = spec.renderer.kind;
-        if !renderer.reads_main_file(main_file) {
-            let hint = match RendererKind::for_main_file(main_file) {
-                Some(kind) => format!(
-                    "set the renderer to {kind} for a .{} scene",
-                    kind.scene_extension()
-                ),
-                None => {
-                    "the main file must be a .blend (Blender) or a .toml (the built-in renderer)"
-                        .into()
-                }
-            };
-            return Err(ServiceError::invalid(
-                "renderer",
-                format!(
-                    "the {renderer} renderer reads .{} scenes, and the scene's main file is {main_file:?}; {hint}",
-                    renderer.scene_extension()
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// Prices `spec` on the workers online now (creator only; the scene must be the caller's).
     pub async fn quote(&self, caller: &Caller, spec: &JobSpec) -> ServiceResult<Quote> {
         caller.require(Role::Creator)?;
         let mut tx = self.read().await?;
-        self.owned_asset(&mut tx, caller, spec).await?;
-        Ok(self.quote_in(&mut tx, spec).await?.0)
+        let spec = self.scene_spec(&mut tx, caller, spec).await?;
+        Ok(self.quote_in(&mut tx, &spec).await?.0)
     }
 
     /// Quotes `spec` on the market, checks the cost against the creator's `max_cost`, splits it
@@ -201,10 +191,11 @@ impl<S: Store> Coordinator<S> {
         spec: &JobSpec,
         max_cost: Option<Money>,
     ) -> ServiceResult<PreparedJob> {
-        let (quote, offers) = {
+        let (spec, quote, offers) = {
             let mut tx = self.read().await?;
-            self.owned_asset(&mut tx, caller, spec).await?;
-            self.quote_in(&mut tx, spec).await?
+            let spec = self.scene_spec(&mut tx, caller, spec).await?;
+            let (quote, offers) = self.quote_in(&mut tx, &spec).await?;
+            (spec, quote, offers)
         };
         if let Some(max_cost) = max_cost
             && quote.escrow_hold > max_cost
@@ -218,11 +209,12 @@ impl<S: Store> Coordinator<S> {
                 field: Some("max_cost".into()),
             });
         }
-        let tasks = planned_tasks(spec, self.bench_secs_per_frame(spec))?;
-        let pixel_frames: Vec<u64> = tasks.iter().map(|t| t.work.pixel_frames(spec)).collect();
-        let planned = self.planned_costs(spec, offers, tasks.len())?;
+        let tasks = planned_tasks(&spec, self.bench_secs_per_frame(&spec))?;
+        let pixel_frames: Vec<u64> = tasks.iter().map(|t| t.work.pixel_frames(&spec)).collect();
+        let planned = self.planned_costs(&spec, offers, tasks.len())?;
         let holds = split_hold(quote.escrow_hold, planned.as_deref(), &pixel_frames)?;
         Ok(PreparedJob {
+            spec,
             quote,
             tasks,
             holds,

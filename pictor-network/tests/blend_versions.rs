@@ -1,0 +1,231 @@
+//! A `.blend` is only sent to workers whose Blender can open it (issue 15, "Blender versions"):
+//! the coordinator reads the version that saved the scene from the file's header (plain, zstd or
+//! gzip), the job asks at least for that Blender, and a job no worker can open gets a clear 422.
+//! Against the real coordinator on 127.0.0.1; the last test saves scenes with the real Blender.
+
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Network;
+use pictor_core::api::Role;
+use pictor_core::job::{RendererKind, Version, VersionConstraint};
+use pictor_core::{AssetId, JobSpec};
+use pictor_network::service::Config;
+use pictor_sdk::Client;
+use std::path::Path;
+
+/// Registers a worker offering Blender `blender` and the built-in renderer.
+async fn blender_worker(network: &Network, blender: Version) {
+    let (worker, id) = network.account(Role::Worker, "blender-box").await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(id.0));
+    let mut request = common::register_request("blender-box", &key, 2);
+    request
+        .hardware
+        .renderers
+        .push((RendererKind::Blender, blender));
+    worker.workers().register(request).await.expect("register");
+}
+
+/// Uploads a folder holding one main file `name` with `bytes`.
+async fn upload(creator: &Client, name: &str, bytes: &[u8]) -> AssetId {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join(name), bytes).expect("write");
+    creator
+        .assets()
+        .upload_folder(dir.path(), name)
+        .send()
+        .await
+        .expect("upload")
+        .id
+}
+
+fn blender_spec(scene: AssetId, version: VersionConstraint) -> JobSpec {
+    JobSpec::builder(scene, "1".parse().expect("frames"))
+        .renderer(RendererKind::Blender)
+        .renderer_version(version)
+        .resolution(64, 36)
+        .samples(4)
+        .build()
+        .expect("spec")
+}
+
+/// A plain `.blend` header from Blender `major.minor` (up to 4.x), then some bytes.
+fn header(major: u32, minor: u32) -> Vec<u8> {
+    let mut bytes = format!("BLENDER-v{major}{minor:02}").into_bytes();
+    bytes.extend_from_slice(b"REND and the rest of a scene");
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blender_job_asks_at_least_for_the_blender_that_saved_its_scene() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    blender_worker(&network, Version::new(3, 4, 1)).await;
+    let scene = upload(&creator, "shot.blend", &header(3, 4)).await;
+    let quote = creator
+        .quotes()
+        .create(blender_spec(scene.clone(), VersionConstraint::Any))
+        .await
+        .expect("a 3.4 scene is priced on a 3.4.1 worker");
+    assert!(quote.escrow_hold.micros() > 0);
+    let job = creator
+        .jobs()
+        .submit(blender_spec(scene, VersionConstraint::Any))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(
+        job.spec.renderer.version,
+        VersionConstraint::AtLeast(Version::new(3, 4, 0)),
+        "the job names the Blender its scene needs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scene_no_worker_can_open_is_refused_naming_the_versions() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    blender_worker(&network, Version::new(3, 4, 1)).await;
+    // Saved by a Blender newer than any worker's: never sent, a 422 that says why.
+    let newer = upload(&creator, "shot.blend", &header(4, 2)).await;
+    let error = creator
+        .quotes()
+        .create(blender_spec(newer.clone(), VersionConstraint::Any))
+        .await
+        .expect_err("no worker has Blender 4.2");
+    assert_eq!(error.status(), Some(422), "{error}");
+    assert_eq!(error.field(), Some("renderer.version"), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(">=4.2.0") && message.contains("3.4.1"),
+        "{message}"
+    );
+    let refused = creator
+        .jobs()
+        .submit(blender_spec(newer.clone(), VersionConstraint::Any))
+        .send()
+        .await
+        .expect_err("nothing is submitted");
+    assert_eq!(refused.status(), Some(422));
+    assert_eq!(
+        futures_util::StreamExt::collect::<Vec<_>>(creator.jobs().list().send())
+            .await
+            .len(),
+        0,
+        "no job was created"
+    );
+    // Asking for an older Blender than the one that saved the scene cannot work either.
+    let asked_older = creator
+        .quotes()
+        .create(blender_spec(
+            newer,
+            VersionConstraint::Exactly(Version::new(3, 4, 1)),
+        ))
+        .await
+        .expect_err("Blender 3.4.1 cannot open a 4.2 scene");
+    assert_eq!(asked_older.status(), Some(422));
+    assert_eq!(asked_older.field(), Some("renderer.version"));
+    assert!(
+        asked_older.to_string().contains("saved by Blender 4.2"),
+        "{asked_older}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_main_file_that_is_not_a_blend_or_does_not_decompress_is_refused() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    blender_worker(&network, Version::new(3, 4, 1)).await;
+    for (bytes, what) in [
+        (&b"PK\x03\x04 a zip named .blend"[..], "not a Blender file"),
+        (
+            &b"\x28\xb5\x2f\xfd not really zstd"[..],
+            "does not decompress",
+        ),
+        (&b"\x1f\x8b\x08 not really gzip"[..], "does not decompress"),
+    ] {
+        let scene = upload(&creator, "shot.blend", bytes).await;
+        let error = creator
+            .quotes()
+            .create(blender_spec(scene, VersionConstraint::Any))
+            .await
+            .expect_err("refused");
+        assert_eq!(error.status(), Some(400), "{error}");
+        assert_eq!(error.field(), Some("scene"), "{error}");
+        assert!(error.to_string().contains(what), "{error}");
+    }
+}
+
+/// Blender, or a printed skip (a failure under `PICTOR_REQUIRE_BLENDER=1`).
+fn blender_or_skip() -> bool {
+    match pictor_render::Renderer::version(&pictor_render::BlenderRenderer::new()) {
+        Ok(_) => true,
+        Err(error) => {
+            let reason = format!("Blender unavailable: {error}");
+            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            false
+        }
+    }
+}
+
+/// Saves Blender's factory scene to `path`, compressed (zstd) or not.
+fn save_factory_scene(path: &Path, compress: bool) {
+    let python = if compress { "True" } else { "False" };
+    let saved = std::process::Command::new(
+        std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()),
+    )
+    .args(["-b", "--factory-startup", "--python-expr"])
+    .arg(format!(
+        "import bpy; bpy.ops.wm.save_as_mainfile(filepath={:?}, compress={python})",
+        path.display().to_string()
+    ))
+    .output()
+    .expect("blender runs");
+    assert!(
+        saved.status.success() && path.exists(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
+    if !blender_or_skip() {
+        return;
+    }
+    let installed = pictor_render::BlenderRenderer::new()
+        .install()
+        .expect("blender")
+        .version;
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    blender_worker(&network, installed).await;
+    let dir = tempfile::tempdir().expect("dir");
+    for compress in [false, true] {
+        let path = dir.path().join(format!("factory-{compress}.blend"));
+        save_factory_scene(&path, compress);
+        let bytes = std::fs::read(&path).expect("read");
+        assert_eq!(
+            pictor_core::asset::blend::compression_of(&bytes).is_some(),
+            compress,
+            "Blender compressed the file as asked"
+        );
+        let scene = upload(&creator, "scene.blend", &bytes).await;
+        let job = creator
+            .jobs()
+            .submit(blender_spec(scene, VersionConstraint::Any))
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(
+            job.spec.renderer.version,
+            VersionConstraint::AtLeast(Version::new(installed.major, installed.minor, 0)),
+            "compress={compress}"
+        );
+    }
+}
