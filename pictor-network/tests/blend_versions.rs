@@ -14,7 +14,6 @@ use pictor_core::job::{RendererKind, Version, VersionConstraint};
 use pictor_core::{AssetId, JobSpec};
 use pictor_network::service::Config;
 use pictor_sdk::Client;
-use std::path::Path;
 
 /// Registers a worker offering Blender `blender` and the built-in renderer.
 async fn blender_worker(network: &Network, blender: Version) {
@@ -158,44 +157,9 @@ async fn a_main_file_that_is_not_a_blend_or_does_not_decompress_is_refused() {
     }
 }
 
-/// Blender, or a printed skip (a failure under `PICTOR_REQUIRE_BLENDER=1`).
-fn blender_or_skip() -> bool {
-    match pictor_render::Renderer::version(&pictor_render::BlenderRenderer::new()) {
-        Ok(_) => true,
-        Err(error) => {
-            let reason = format!("Blender unavailable: {error}");
-            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
-                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
-            }
-            println!("SKIP: {reason}");
-            false
-        }
-    }
-}
-
-/// Saves Blender's factory scene to `path`, compressed (zstd) or not.
-fn save_factory_scene(path: &Path, compress: bool) {
-    let python = if compress { "True" } else { "False" };
-    let saved = std::process::Command::new(
-        std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()),
-    )
-    .args(["-b", "--factory-startup", "--python-expr"])
-    .arg(format!(
-        "import bpy; bpy.ops.wm.save_as_mainfile(filepath={:?}, compress={python})",
-        path.display().to_string()
-    ))
-    .output()
-    .expect("blender runs");
-    assert!(
-        saved.status.success() && path.exists(),
-        "{}",
-        String::from_utf8_lossy(&saved.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
-    if !blender_or_skip() {
+    if !common::blender_or_skip() {
         return;
     }
     let installed = pictor_render::BlenderRenderer::new()
@@ -208,7 +172,7 @@ async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
     let dir = tempfile::tempdir().expect("dir");
     for compress in [false, true] {
         let path = dir.path().join(format!("factory-{compress}.blend"));
-        save_factory_scene(&path, compress);
+        common::save_factory_scene(&path, compress);
         let bytes = std::fs::read(&path).expect("read");
         assert_eq!(
             pictor_core::asset::blend::compression_of(&bytes).is_some(),

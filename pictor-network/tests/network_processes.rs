@@ -574,24 +574,9 @@ async fn workers_reconnect_to_a_restarted_coordinator_and_the_job_completes() {
     drop(work);
 }
 
-/// Blender, or a printed skip (a failure under `PICTOR_REQUIRE_BLENDER=1`).
-fn blender_or_skip() -> bool {
-    match pictor_render::Renderer::version(&pictor_render::BlenderRenderer::new()) {
-        Ok(_) => true,
-        Err(error) => {
-            let reason = format!("Blender unavailable: {error}");
-            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
-                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
-            }
-            println!("SKIP: {reason}");
-            false
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blender_workers_and_checker_render_four_frames() {
-    if !blender_or_skip() {
+    if !common::blender_or_skip() {
         return;
     }
     let setup = setup(&[]).await;
@@ -600,20 +585,7 @@ async fn blender_workers_and_checker_render_four_frames() {
     let folder = setup.work.path().join("blend");
     std::fs::create_dir_all(&folder).expect("folder");
     let blend = folder.join("factory.blend");
-    let saved =
-        Command::new(std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()))
-            .args(["-b", "--factory-startup", "--python-expr"])
-            .arg(format!(
-                "import bpy; bpy.ops.wm.save_as_mainfile(filepath={:?})",
-                blend.display().to_string()
-            ))
-            .output()
-            .expect("blender runs");
-    assert!(
-        saved.status.success() && blend.exists(),
-        "{}",
-        String::from_utf8_lossy(&saved.stderr)
-    );
+    common::save_factory_scene(&blend, false);
     let mut agents = Vec::new();
     for (i, price) in ["2", "3"].iter().enumerate() {
         agents.push(
@@ -755,7 +727,7 @@ async fn a_frame_finished_while_the_network_is_down_is_delivered_when_it_is_back
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blend_submitted_from_the_cli_renders_with_blender_and_sends_only_the_scene() {
-    if !blender_or_skip() {
+    if !common::blender_or_skip() {
         return;
     }
     let setup = setup(&[]).await;

@@ -284,3 +284,38 @@ pub async fn check_once(
         .expect("verdict");
     check
 }
+
+/// Blender, or a printed skip (a failure under `PICTOR_REQUIRE_BLENDER=1`).
+pub fn blender_or_skip() -> bool {
+    match pictor_render::Renderer::version(&pictor_render::BlenderRenderer::new()) {
+        Ok(_) => true,
+        Err(error) => {
+            let reason = format!("Blender unavailable: {error}");
+            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            false
+        }
+    }
+}
+
+/// Saves Blender's factory scene to `path`, compressed (zstd) or not.
+pub fn save_factory_scene(path: &Path, compress: bool) {
+    let python = if compress { "True" } else { "False" };
+    let saved = std::process::Command::new(
+        std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into()),
+    )
+    .args(["-b", "--factory-startup", "--python-expr"])
+    .arg(format!(
+        "import bpy; bpy.ops.wm.save_as_mainfile(filepath={:?}, compress={python})",
+        path.display().to_string()
+    ))
+    .output()
+    .expect("blender runs");
+    assert!(
+        saved.status.success() && path.exists(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+}
