@@ -35,13 +35,9 @@ impl<S: Store> Coordinator<S> {
                 "must be 1 to 128 characters",
             ));
         }
-        // The key names the whole request: the same key with another spec or another confirmed
-        // cost is a different request (a conflict), not a replay. Without a `max_cost` the hash is
-        // the spec's alone, as it was before `max_cost` existed.
-        let hash = match max_cost {
-            None => request_hash(spec)?,
-            Some(cost) => request_hash(&(spec, cost))?,
-        };
+        // The key names the spec: a retry with the same spec answers the first job, whatever
+        // `max_cost` it carries (clients retry without restating it).
+        let hash = request_hash(spec)?;
         // The write re-checks what may have changed since the job was prepared (the key, the
         // balance).
         let prepared = self.prepare_job(caller, spec, max_cost).await?;
@@ -71,7 +67,7 @@ impl<S: Store> Coordinator<S> {
         {
             if existing.request_hash != hash {
                 return Err(ServiceError::conflict(
-                    "this Idempotency-Key was used for a different request (another spec or max_cost)",
+                    "this Idempotency-Key was used for a different job",
                 ));
             }
             let view = self.job_view_locked(write, &existing).await?;
