@@ -11,8 +11,9 @@ use pictor_core::ledger::{
 };
 use pictor_network::server::DATABASE_FILE;
 use pictor_network::service::NETWORK_KEY_FILE;
+use pictor_network::store::Store;
+use pictor_network::store::prelude::*;
 use pictor_network::store::sqlite::SqliteStore;
-use pictor_network::store::{Store, StoreTx};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

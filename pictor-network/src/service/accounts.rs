@@ -3,7 +3,8 @@
 use super::auth::{hash_api_key, new_api_key, role_name};
 use super::escrow::deposit_transfer;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
-use crate::store::{AccountRow, Countable, Store, StoreTx};
+use crate::store::prelude::*;
+use crate::store::{AccountRow, Countable, Store};
 use pictor_core::api::{
     AccountView, CreateAccountRequest, CreatedAccount, DepositRequest, NetworkStats, Role,
 };

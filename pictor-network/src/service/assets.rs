@@ -7,7 +7,8 @@
 
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::blobs::{BlobStore, UploadKey};
-use crate::store::{AssetRow, Store, StoreTx};
+use crate::store::prelude::*;
+use crate::store::{AssetRow, Store};
 use pictor_core::api::{CommittedAsset, ErrorCode, MissingBlobsResponse, Role, UploadProgress};
 use pictor_core::asset::Manifest;
 use pictor_core::{AccountId, BlobHash};

@@ -4,7 +4,8 @@
 //! fast hash is enough because the keys are random, not passwords.
 
 use super::{ADMIN_KEY_FILE, Coordinator, ServiceError, ServiceResult};
-use crate::store::{AccountRow, Countable, Store, StoreTx};
+use crate::store::prelude::*;
+use crate::store::{AccountRow, Countable, Store};
 use pictor_core::api::{ErrorCode, Role};
 use pictor_core::ledger::SigningKey;
 use rand::TryRngCore;

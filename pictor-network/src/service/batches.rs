@@ -18,7 +18,8 @@
 //! so nothing is lost and every hold is either opened on its task or returned.
 
 use super::{Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{SplitRow, Store, StoreTx, TaskRow};
+use crate::store::prelude::*;
+use crate::store::{SplitRow, Store, TaskRow};
 use pictor_core::task::{TaskEvent, TaskState, TaskWork};
 use pictor_core::{JobSpec, Money};
 

@@ -11,7 +11,8 @@
 use super::events::emit;
 use super::views::state_view;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
-use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, StoreTx, TaskRow};
+use crate::store::prelude::*;
+use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, TaskRow};
 use pictor_core::api::{
     CheckLease, ErrorCode, JobEvent, Role, TaskStateView, Verdict, VerdictSubmission,
 };

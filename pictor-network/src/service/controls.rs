@@ -3,7 +3,8 @@
 use super::escrow::shortfall_error;
 use super::events::emit;
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{Store, StoreTx, TaskRow};
+use crate::store::prelude::*;
+use crate::store::{Store, TaskRow};
 use pictor_core::api::{JobEvent, JobView, PauseReason};
 use pictor_core::job::{FrameSet, JobState, JobTransition};
 use pictor_core::task::TaskState;

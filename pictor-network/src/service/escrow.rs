@@ -26,7 +26,8 @@
 //! out an [`Escrow`] to move money.
 
 use super::{Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{JobRow, Store, StoreTx, TaskRow};
+use crate::store::prelude::*;
+use crate::store::{JobRow, Store, TaskRow};
 use pictor_core::api::ErrorCode;
 use pictor_core::ledger::{Account, Ledger, TransferId};
 use pictor_core::money::Rounding;

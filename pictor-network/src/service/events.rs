@@ -3,7 +3,8 @@
 //! `pictor_core::api`.
 
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{EventRow, JobRow, Store, StoreTx};
+use crate::store::prelude::*;
+use crate::store::{EventRow, JobRow, Store};
 use pictor_core::JobId;
 use pictor_core::api::{JobEvent, JobEventView};
 

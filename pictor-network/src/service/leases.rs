@@ -9,7 +9,8 @@
 use super::events::emit;
 use super::views::current_attempt;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
-use crate::store::{AttemptRow, CheckState, JobRow, Store, StoreTx, TaskRow, WorkerRow};
+use crate::store::prelude::*;
+use crate::store::{AttemptRow, CheckState, JobRow, Store, TaskRow, WorkerRow};
 use pictor_core::api::{ErrorCode, HeartbeatRequest, JobEvent, LeaseRenewal, Role, TaskLease};
 use pictor_core::job::{JobState, JobTransition};
 use pictor_core::task::{TaskEvent, TaskState};

@@ -2,7 +2,8 @@
 //! commit is sealed with the network key, and at start the journal is verified and replayed.
 
 use super::{Coordinator, ServiceError, ServiceResult};
-use crate::store::{Store, StoreTx};
+use crate::store::Store;
+use crate::store::prelude::*;
 use pictor_core::api::{LedgerEntriesPage, LedgerHead};
 use pictor_core::ledger::{
     Journal, Ledger, SigningKey, TamperReport, VerifyReport, VerifyingKey, codec, verify,

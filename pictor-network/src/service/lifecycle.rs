@@ -7,7 +7,8 @@
 
 use super::events::emit;
 use super::{Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{JobRow, Store, StoreTx, TaskRow};
+use crate::store::prelude::*;
+use crate::store::{JobRow, Store, TaskRow};
 use pictor_core::TaskId;
 use pictor_core::api::{JobEvent, PauseReason};
 use pictor_core::job::{JobState, JobTransition};

@@ -7,7 +7,8 @@
 use super::batches::{PlannedTask, planned_tasks};
 use super::escrow::split_hold;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
-use crate::store::{Store, StoreTx};
+use crate::store::Store;
+use crate::store::prelude::*;
 use pictor_core::api::{ErrorCode, Role};
 use pictor_core::job::{JobSpec, Tier};
 use pictor_core::pricing::{Quote, WorkEstimate, WorkerOffer};

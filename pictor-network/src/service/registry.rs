@@ -3,7 +3,8 @@
 
 use super::views::worker_view;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
-use crate::store::{Store, StoreTx, WorkRecord, WorkerRow};
+use crate::store::prelude::*;
+use crate::store::{Store, WorkRecord, WorkerRow};
 use pictor_core::api::{RegisterWorkerRequest, Role, WorkerView};
 use pictor_core::ledger::VerifyingKey;
 

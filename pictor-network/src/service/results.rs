@@ -6,7 +6,8 @@ use super::events::emit;
 use super::views::state_view;
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::blobs::BlobStore;
-use crate::store::{CheckRow, Store, StoreTx, TaskRow, WorkerRow};
+use crate::store::prelude::*;
+use crate::store::{CheckRow, Store, TaskRow, WorkerRow};
 use pictor_core::api::{
     ErrorCode, FailureReport, JobEvent, ResultSubmission, TaskStateView, result_signing_message,
 };

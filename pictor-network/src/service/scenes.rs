@@ -5,7 +5,8 @@
 
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::blobs::BlobStore;
-use crate::store::{Store, StoreTx};
+use crate::store::Store;
+use crate::store::prelude::*;
 use pictor_core::BlobHash;
 use pictor_core::api::ErrorCode;
 use pictor_core::asset::Manifest;

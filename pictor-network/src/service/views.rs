@@ -2,7 +2,8 @@
 
 use super::escrow::job_account;
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
-use crate::store::{JobRow, Store, StoreTx, TaskRow, TaskSummary, WorkerRow};
+use crate::store::prelude::*;
+use crate::store::{JobRow, Store, TaskRow, TaskSummary, WorkerRow};
 use pictor_core::api::{JobView, Role, TaskStateView, WorkerView};
 use pictor_core::task::TaskState;
 use pictor_core::{JobId, Money, TaskId, WorkerId};

@@ -6,7 +6,8 @@
 
 use super::escrow::Escrow;
 use super::{Coordinator, ServiceError, ServiceResult, ledger};
-use crate::store::{Store, StoreTx};
+use crate::store::Store;
+use crate::store::prelude::*;
 use pictor_core::Money;
 use pictor_core::ledger::{Account, Ledger};
 use tokio::sync::MutexGuard;

@@ -1,0 +1,34 @@
+//! Checks of task results: their queue, leases and verdicts.
+
+use super::*;
+use std::future::Future;
+
+/// Checks of task results: their queue, leases and verdicts.
+pub trait ChecksTx: Send {
+    /// Inserts a check; answers its id.
+    fn insert_check(&mut self, row: &CheckRow) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// One check.
+    fn check(&mut self, id: u64) -> impl Future<Output = StoreResult<Option<CheckRow>>> + Send;
+
+    /// Writes a check's mutable columns.
+    fn update_check(&mut self, row: &CheckRow) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Drops the waiting or leased checks of a task (its result no longer matters).
+    fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The oldest check waiting for a checker.
+    fn next_pending_check(&mut self) -> impl Future<Output = StoreResult<Option<CheckRow>>> + Send;
+
+    /// Leased checks whose lease lapsed before `now_ms`.
+    fn expired_check_leases(
+        &mut self,
+        now_ms: u64,
+    ) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
+
+    /// Counts checks in a state.
+    fn count_checks_in_state(
+        &mut self,
+        state: &str,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+}
