@@ -8,11 +8,13 @@ mod common;
 
 use common::{Network, check_once, deliver, small_spec as spec, upload_test_scene as scene};
 use futures_util::StreamExt;
-use pictor_core::api::{ErrorCode, Role, Verdict};
+use pictor_core::api::{ErrorCode, JobView, Role, Verdict};
 use pictor_core::clock::ManualClock;
 use pictor_core::job::JobState;
+use pictor_core::ledger::SigningKey;
 use pictor_core::ledger::{Account, Ledger};
-use pictor_core::{JobSpec, Money};
+use pictor_core::pricing::Quote;
+use pictor_core::{AccountId, AssetId, JobSpec, Money};
 use pictor_network::service::Config;
 use pictor_sdk::Client;
 use serde_json::json;
@@ -181,18 +183,18 @@ async fn a_replayed_submission_creates_one_job() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_its_creator_paused_stays_paused_through_a_rerender_and_a_deposit() {
-    let network = Network::start(Config::default()).await;
-    let (creator, creator_id) = network.creator(0).await;
-    let (worker, _, key) = network.worker("w", 2).await;
-    let (checker, _) = network.account(Role::Checker, "c").await;
-    let asset = scene(&creator).await;
-    let quote = creator
-        .quotes()
-        .create(spec(asset.clone(), "1-2"))
-        .await
-        .expect("quote");
+/// Deposits exactly the quoted hold, submits frames 1-2 and has frame 1 rendered and accepted:
+/// the creator's balance is then only frame 1's refund. Answers the job.
+async fn frame_one_accepted(
+    network: &Network,
+    creator: (&Client, AccountId),
+    worker: (&Client, &SigningKey),
+    checker: &Client,
+    asset: AssetId,
+    quote: &Quote,
+) -> JobView {
+    let (creator, creator_id) = creator;
+    let (worker, key) = worker;
     network
         .admin
         .accounts()
@@ -212,8 +214,32 @@ async fn a_job_its_creator_paused_stays_paused_through_a_rerender_and_a_deposit(
         .await
         .expect("lease")
         .expect("task");
-    deliver(&worker, &key, &lease, "w").await.expect("result");
-    check_once(&checker, Verdict::Accept).await;
+    deliver(worker, key, &lease, "w").await.expect("result");
+    check_once(checker, Verdict::Accept).await;
+    job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_its_creator_paused_stays_paused_through_a_rerender_and_a_deposit() {
+    let network = Network::start(Config::default()).await;
+    let (creator, creator_id) = network.creator(0).await;
+    let (worker, _, key) = network.worker("w", 2).await;
+    let (checker, _) = network.account(Role::Checker, "c").await;
+    let asset = scene(&creator).await;
+    let quote = creator
+        .quotes()
+        .create(spec(asset.clone(), "1-2"))
+        .await
+        .expect("quote");
+    let job = frame_one_accepted(
+        &network,
+        (&creator, creator_id),
+        (&worker, &key),
+        &checker,
+        asset,
+        &quote,
+    )
+    .await;
     let paused = creator.jobs().pause(job.id).await.expect("pause");
     assert_eq!(paused.state, JobState::Paused);
     // The re-render's hold is not covered, but the job stays paused by its creator.
@@ -280,27 +306,15 @@ async fn short_balance_refuses_and_exhausted_escrow_pauses_until_a_deposit() {
     );
 
     // Exactly the hold: the job runs; frame 1 is accepted.
-    network
-        .admin
-        .accounts()
-        .deposit(creator_id, quote.escrow_hold)
-        .send()
-        .await
-        .expect("deposit");
-    let job = creator
-        .jobs()
-        .submit(spec(asset, "1-2"))
-        .send()
-        .await
-        .expect("submit");
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver(&worker, &key, &lease, "w").await.expect("result");
-    check_once(&checker, Verdict::Accept).await;
+    let job = frame_one_accepted(
+        &network,
+        (&creator, creator_id),
+        (&worker, &key),
+        &checker,
+        asset,
+        &quote,
+    )
+    .await;
 
     // Re-rendering frame 1 needs a new hold the balance (only the refund of frame 1) cannot cover.
     let paused = creator
