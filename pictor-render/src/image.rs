@@ -121,7 +121,7 @@ impl LinearImage {
         };
         let mut bytes = Cursor::new(Vec::new());
         match format {
-            OutputFormat::Png8 => {
+            OutputFormat::Scene | OutputFormat::Png8 => {
                 let samples: Vec<u8> = self.srgb_samples(255.0).map(|v| v as u8).collect();
                 let buffer: ImageBuffer<Rgba<u8>, Vec<u8>> =
                     ImageBuffer::from_raw(self.width, self.height, samples)

@@ -16,7 +16,9 @@
 
 pub mod blender;
 pub mod builtin;
+pub mod compare;
 pub mod error;
+pub mod evidence;
 pub mod image;
 pub mod renderer;
 pub mod request;

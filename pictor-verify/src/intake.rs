@@ -222,7 +222,7 @@ pub fn intake(bytes: &[u8], spec: &IntakeSpec) -> Result<Intake, IntakeError> {
         (ImageFormat::OpenExr, ColorType::Rgb32F | ColorType::Rgba32F) => OutputFormat::Exr,
         (_, other) => return Err(IntakeError::UnsupportedLayout(format!("{other:?}"))),
     };
-    if let Some(expected) = spec.format
+    if let Some(expected) = spec.format.map(OutputFormat::encoded)
         && expected != found
     {
         return Err(IntakeError::WrongFormat { found, expected });

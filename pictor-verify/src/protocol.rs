@@ -220,7 +220,9 @@ impl ReferenceModel {
     pub fn for_format(format: OutputFormat) -> ReferenceModel {
         match format {
             OutputFormat::Exr => ReferenceModel::Split,
-            OutputFormat::Png8 | OutputFormat::Png16 => ReferenceModel::Matched,
+            OutputFormat::Scene | OutputFormat::Png8 | OutputFormat::Png16 => {
+                ReferenceModel::Matched
+            }
         }
     }
 

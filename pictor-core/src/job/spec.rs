@@ -318,6 +318,10 @@ impl Default for SeedPolicy {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutputFormat {
+    /// The scene's own output settings (a Blender job's default): Blender writes the file format,
+    /// bit depth, codec and colour management the .blend names. The built-in renderer, which has
+    /// no such settings, writes an 8-bit sRGB PNG.
+    Scene,
     /// 8-bit sRGB PNG.
     Png8,
     /// 16-bit sRGB PNG.
@@ -327,11 +331,23 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// The file extension, without the dot.
+    /// The file extension, without the dot. For [`OutputFormat::Scene`] it is the built-in
+    /// renderer's `png`; a Blender output names its own file ([`crate::api::TaskOutput::name`]).
     pub fn extension(&self) -> &'static str {
         match self {
-            OutputFormat::Png8 | OutputFormat::Png16 => "png",
+            OutputFormat::Scene | OutputFormat::Png8 | OutputFormat::Png16 => "png",
             OutputFormat::Exr => "exr",
+        }
+    }
+}
+
+impl OutputFormat {
+    /// The format of a frame Pictor encodes itself (the built-in renderer, raw renders):
+    /// [`OutputFormat::Scene`] means an 8-bit sRGB PNG there, every other format itself.
+    pub fn encoded(self) -> OutputFormat {
+        match self {
+            OutputFormat::Scene => OutputFormat::Png8,
+            other => other,
         }
     }
 }
@@ -340,12 +356,13 @@ impl FromStr for OutputFormat {
     type Err = Error;
     fn from_str(text: &str) -> Result<Self> {
         match text {
+            "scene" => Ok(OutputFormat::Scene),
             "png" | "png8" => Ok(OutputFormat::Png8),
             "png16" => Ok(OutputFormat::Png16),
             "exr" => Ok(OutputFormat::Exr),
             other => Err(Error::invalid(
                 "output",
-                format!("{other:?}: expected png, png16 or exr"),
+                format!("{other:?}: expected scene, png, png16 or exr"),
             )),
         }
     }

@@ -32,6 +32,7 @@
 //!   temporary folder (script, spec, EXRs) is removed on every path, success or failure.
 
 pub mod discover;
+pub mod finish;
 pub mod process;
 pub mod script;
 
@@ -145,25 +146,11 @@ impl BlenderRenderer {
         request.validate()?;
         script::validate_for_blender(request)?;
         let scene = request.scene.as_deref().map(resolve_scene).transpose()?;
-        let setup = self
-            .setup_script
-            .as_deref()
-            .map(|path| {
-                std::fs::canonicalize(path).map_err(|error| {
-                    RenderError::io(format!("setup script {}", path.display()), error)
-                })
-            })
-            .transpose()?;
+        let setup = self.setup_script_path()?;
         let install = self.install()?;
         control.check(started)?;
 
-        let base = self.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let work = tempfile::Builder::new()
-            .prefix("pictor-blender-")
-            .tempdir_in(&base)
-            .map_err(|error| {
-                RenderError::io(format!("creating a folder in {}", base.display()), error)
-            })?;
+        let work = self.work_folder()?;
         let script_path = work.path().join("pictor_override.py");
         let spec_path = work.path().join("spec.json");
         let spec = script::build_seeded_spec(
@@ -173,50 +160,17 @@ impl BlenderRenderer {
             work.path(),
             setup.as_deref(),
         );
-        let spec_json = serde_json::to_vec_pretty(&spec).map_err(|error| {
-            RenderError::invalid("scene", format!("not representable: {error}"))
-        })?;
-        std::fs::write(&script_path, script::OVERRIDE_SCRIPT).map_err(|error| {
-            RenderError::io(format!("writing {}", script_path.display()), error)
-        })?;
-        std::fs::write(&spec_path, spec_json)
-            .map_err(|error| RenderError::io(format!("writing {}", spec_path.display()), error))?;
-
-        let mut command = Command::new(&install.path);
-        command.args([
-            "-b",
-            "--factory-startup",
-            "-noaudio",
-            "-Y",
-            "--python-exit-code",
-            "1",
-        ]);
-        if let Some(threads) = self.threads {
-            command.arg("--threads").arg(threads.to_string());
-        }
-        if let Some(scene) = &scene {
-            command.arg(scene);
-        }
-        command
-            .arg("--python")
-            .arg(&script_path)
-            .arg("--")
-            .arg(&spec_path)
-            .current_dir(work.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        write_script_and_spec(&script_path, script::OVERRIDE_SCRIPT, &spec_path, &spec)?;
+        let mut command = self.blender_command(
+            &install,
+            scene.as_deref(),
+            &script_path,
+            &spec_path,
+            work.path(),
+        );
 
         let count = spec.regions.len();
-        self.spawns.fetch_add(1, Ordering::Relaxed);
-        let finished = process::run(
-            &mut command,
-            control,
-            started,
-            count,
-            |pid| self.last_pid.store(pid, Ordering::Relaxed),
-            |fraction| control.report(fraction, started),
-        )?;
+        let finished = self.run_blender(&mut command, control, started, count)?;
         if !finished.status.success() || !finished.done || finished.error.is_some() {
             let eevee = request.engine == Some(Engine::Eevee);
             return Err(process::failure(&finished, scene.as_deref(), eevee));
@@ -262,6 +216,101 @@ impl BlenderRenderer {
         }
         Ok(outputs)
     }
+
+    /// Runs one Blender process to its end (counted in [`Self::spawn_count`]), reporting progress
+    /// over `regions` renders.
+    fn run_blender(
+        &self,
+        command: &mut Command,
+        control: &RenderControl,
+        started: Instant,
+        regions: usize,
+    ) -> Result<process::Finished> {
+        self.spawns.fetch_add(1, Ordering::Relaxed);
+        process::run(
+            command,
+            control,
+            started,
+            regions,
+            |pid| self.last_pid.store(pid, Ordering::Relaxed),
+            |fraction| control.report(fraction, started),
+        )
+    }
+
+    /// The canonical path of the operator's setup script, if one is configured.
+    fn setup_script_path(&self) -> Result<Option<PathBuf>> {
+        self.setup_script
+            .as_deref()
+            .map(|path| {
+                std::fs::canonicalize(path).map_err(|error| {
+                    RenderError::io(format!("setup script {}", path.display()), error)
+                })
+            })
+            .transpose()
+    }
+
+    /// A fresh temporary folder for one Blender run (script, spec, outputs), removed when dropped.
+    fn work_folder(&self) -> Result<tempfile::TempDir> {
+        let base = self.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+        tempfile::Builder::new()
+            .prefix("pictor-blender-")
+            .tempdir_in(&base)
+            .map_err(|error| {
+                RenderError::io(format!("creating a folder in {}", base.display()), error)
+            })
+    }
+
+    /// `blender -b --factory-startup -noaudio -Y --python-exit-code 1 [--threads N] [scene]
+    /// --python <script> -- <spec>`, run in `work`, stdout and stderr piped (see the module docs).
+    fn blender_command(
+        &self,
+        install: &BlenderInstall,
+        scene: Option<&Path>,
+        script_path: &Path,
+        spec_path: &Path,
+        work: &Path,
+    ) -> Command {
+        let mut command = Command::new(&install.path);
+        command.args([
+            "-b",
+            "--factory-startup",
+            "-noaudio",
+            "-Y",
+            "--python-exit-code",
+            "1",
+        ]);
+        if let Some(threads) = self.threads {
+            command.arg("--threads").arg(threads.to_string());
+        }
+        if let Some(scene) = scene {
+            command.arg(scene);
+        }
+        command
+            .arg("--python")
+            .arg(script_path)
+            .arg("--")
+            .arg(spec_path)
+            .current_dir(work)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+}
+
+/// Writes a constant script and its JSON spec for one Blender run.
+fn write_script_and_spec(
+    script_path: &Path,
+    script: &str,
+    spec_path: &Path,
+    spec: &impl serde::Serialize,
+) -> Result<()> {
+    let spec_json = serde_json::to_vec_pretty(spec)
+        .map_err(|error| RenderError::invalid("scene", format!("not representable: {error}")))?;
+    std::fs::write(script_path, script)
+        .map_err(|error| RenderError::io(format!("writing {}", script_path.display()), error))?;
+    std::fs::write(spec_path, spec_json)
+        .map_err(|error| RenderError::io(format!("writing {}", spec_path.display()), error))
 }
 
 impl Renderer for BlenderRenderer {

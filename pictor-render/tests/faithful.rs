@@ -1,0 +1,269 @@
+//! Faithful renders against Blender's own: for scenes saved with the settings artists use, the frame
+//! [`BlenderRenderer::render_finished`] delivers must equal the frame `blender -b scene.blend -f 1`
+//! writes from the same scene and seed, sample for sample. Without Blender each test prints
+//! `SKIP: <reason>` and passes — unless `PICTOR_REQUIRE_BLENDER=1`.
+//!
+//! Dither (Blender's default intensity 1.0 is kept in every scene here) is a deterministic
+//! function of the pixel, so it is equal too: the bound asserted is exact equality.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pictor_core::job::{OutputFormat, Resolution};
+use pictor_render::blender::finish::{FinishRequest, FinishedFrame};
+use pictor_render::compare::{FrameDifference, compare_frames};
+use pictor_render::evidence::Evidence;
+use pictor_render::{BlenderRenderer, RenderControl, RenderError, Renderer};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SEED: u64 = 7;
+
+fn blender_or_skip() -> Option<BlenderRenderer> {
+    let renderer = BlenderRenderer::new();
+    match renderer.version() {
+        Ok(_) => Some(renderer),
+        Err(error) => {
+            let reason = format!("Blender unavailable: {error}");
+            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            None
+        }
+    }
+}
+
+fn blender_path(renderer: &BlenderRenderer) -> PathBuf {
+    renderer.install().expect("install").path
+}
+
+/// Saves the factory scene with `options` (see tests/scenes/make_scene.py) as `dir/scene.blend`.
+fn make_scene(renderer: &BlenderRenderer, dir: &Path, mut options: serde_json::Value) -> PathBuf {
+    let path = dir.join("scene.blend");
+    options["save_as"] = json!(path);
+    options["seed"] = json!(SEED);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenes/make_scene.py");
+    let output = Command::new(blender_path(renderer))
+        .args([
+            "-b",
+            "--factory-startup",
+            "-noaudio",
+            "--python-exit-code",
+            "1",
+        ])
+        .arg("--python")
+        .arg(&script)
+        .arg("--")
+        .arg(options.to_string())
+        .output()
+        .expect("run Blender");
+    assert!(
+        output.status.success() && path.is_file(),
+        "saving the scene failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    path
+}
+
+/// What `blender -b scene.blend -f 1` writes (into `dir/direct`).
+fn direct_render(renderer: &BlenderRenderer, scene: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("direct");
+    let output = Command::new(blender_path(renderer))
+        .args(["-b", "--factory-startup", "-noaudio"])
+        .arg(scene)
+        .arg("-o")
+        .arg(out.join("frame_####"))
+        .args(["-f", "1"])
+        .output()
+        .expect("run Blender");
+    assert!(output.status.success(), "direct render failed");
+    let written: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap_or_else(|error| {
+            panic!(
+                "Blender wrote nothing ({error}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    written.into_iter().next().expect("one file")
+}
+
+fn finish_request(scene: &Path, dir: &Path, output: Option<OutputFormat>) -> FinishRequest {
+    FinishRequest {
+        scene: scene.to_path_buf(),
+        frame: 1,
+        resolution: Resolution {
+            width: 96,
+            height: 64,
+        },
+        samples: 16,
+        seed: SEED,
+        engine: None,
+        output,
+        out_dir: dir.join("out"),
+        evidence: dir.join("evidence/frame_0001.exr"),
+    }
+}
+
+fn faithful(renderer: &BlenderRenderer, scene: &Path, dir: &Path) -> FinishedFrame {
+    renderer
+        .render_finished(&finish_request(scene, dir, None), &RenderControl::default())
+        .unwrap_or_else(|error| panic!("faithful render failed: {error}"))
+}
+
+fn difference(a: &Path, b: &Path) -> FrameDifference {
+    compare_frames(
+        &std::fs::read(a).expect("read"),
+        &std::fs::read(b).expect("read"),
+    )
+    .expect("comparable frames")
+}
+
+/// Renders `options`' scene both ways and asserts the frames are equal; answers the faithful
+/// render for further checks.
+fn assert_faithful(options: serde_json::Value) -> Option<(tempfile::TempDir, FinishedFrame)> {
+    let renderer = blender_or_skip()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = make_scene(&renderer, dir.path(), options.clone());
+    let direct = direct_render(&renderer, &scene, dir.path());
+    let finished = faithful(&renderer, &scene, dir.path());
+    let difference = difference(&finished.deliverable, &direct);
+    assert!(
+        difference.differing == 0,
+        "{options}: the delivered frame differs from Blender's own: {difference:?}"
+    );
+    assert!(difference.samples >= 96 * 64 * 3, "{difference:?}");
+    // The evidence holds the view layer's linear combined light.
+    let evidence = Evidence::decode(&std::fs::read(&finished.evidence).expect("evidence"))
+        .expect("evidence decodes");
+    assert_eq!((evidence.width(), evidence.height()), (96, 64));
+    assert_eq!(evidence.view_layers(), ["ViewLayer"]);
+    assert!(evidence.noisy_combined("ViewLayer").is_some());
+    Some((dir, finished))
+}
+
+#[test]
+fn filmic_with_a_look_and_exposure_as_png8_equals_blender_s_own() {
+    let Some((_dir, finished)) = assert_faithful(json!({
+        "view_transform": "Filmic", "look": "Medium High Contrast", "exposure": 0.7,
+        "file_format": "PNG", "color_depth": "8",
+    })) else {
+        return;
+    };
+    let settings = &finished.settings;
+    assert_eq!(settings.view_transform, "Filmic");
+    assert_eq!(settings.look, "Medium High Contrast");
+    assert!((settings.exposure - 0.7).abs() < 1e-6);
+    assert_eq!(settings.dither, 1.0);
+    // The scene's naming: `//render/frame_####` → frame_0001.png in the task's folder.
+    assert_eq!(
+        finished.deliverable.file_name().and_then(|n| n.to_str()),
+        Some("frame_0001.png")
+    );
+}
+
+#[test]
+fn standard_as_png16_equals_blender_s_own() {
+    let Some((_dir, finished)) = assert_faithful(json!({
+        "view_transform": "Standard", "file_format": "PNG", "color_depth": "16",
+        "filepath": "//shots/sh010_##.png",
+    })) else {
+        return;
+    };
+    assert_eq!(finished.settings.color_depth, "16");
+    assert_eq!(
+        finished.deliverable.file_name().and_then(|n| n.to_str()),
+        Some("sh010_01.png")
+    );
+}
+
+#[test]
+fn adaptive_sampling_as_jpeg_equals_blender_s_own_and_records_sample_counts() {
+    let Some((_dir, finished)) = assert_faithful(json!({
+        "adaptive": true, "adaptive_threshold": 0.05,
+        "file_format": "JPEG", "quality": 90,
+    })) else {
+        return;
+    };
+    assert!(finished.settings.adaptive_sampling);
+    let evidence = Evidence::decode(&std::fs::read(&finished.evidence).expect("read")).expect("ok");
+    let counts = evidence
+        .sample_counts("ViewLayer")
+        .expect("the sample count pass is recorded");
+    let (min, max) = counts
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    assert!(min >= 0.0 && max <= 16.0 && max > 0.0, "{min}..{max}");
+}
+
+#[test]
+fn a_glare_compositor_as_multilayer_exr_equals_blender_s_own() {
+    let Some(renderer) = blender_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = make_scene(
+        &renderer,
+        dir.path(),
+        json!({"glare": true, "file_format": "OPEN_EXR_MULTILAYER", "color_depth": "32"}),
+    );
+    let direct = direct_render(&renderer, &scene, dir.path());
+    let finished = faithful(&renderer, &scene, dir.path());
+    assert!(finished.settings.compositing);
+    let difference = difference(&finished.deliverable, &direct);
+    assert_eq!(difference.differing, 0, "{difference:?}");
+    assert!(difference.unmatched_channels.is_empty(), "{difference:?}");
+    // The composite is not the view layer's combined light: glare changed it.
+    let evidence = Evidence::decode(&std::fs::read(&finished.evidence).expect("read")).expect("ok");
+    let composite = evidence.composite().expect("composite");
+    let combined = evidence.noisy_combined("ViewLayer").expect("combined");
+    assert_ne!(composite, combined);
+}
+
+#[test]
+fn a_format_the_job_names_overrides_only_the_format() {
+    let Some(renderer) = blender_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = make_scene(
+        &renderer,
+        dir.path(),
+        json!({"view_transform": "Filmic", "file_format": "JPEG"}),
+    );
+    let request = finish_request(&scene, dir.path(), Some(OutputFormat::Png16));
+    let finished = renderer
+        .render_finished(&request, &RenderControl::default())
+        .expect("render");
+    assert_eq!(finished.settings.file_format, "PNG");
+    assert_eq!(finished.settings.color_depth, "16");
+    assert_eq!(finished.settings.view_transform, "Filmic");
+    let bytes = std::fs::read(&finished.deliverable).expect("read");
+    assert_eq!(
+        image::guess_format(&bytes).expect("format"),
+        image::ImageFormat::Png
+    );
+}
+
+#[test]
+fn a_denoised_scene_on_a_blender_without_a_denoiser_fails_clearly() {
+    let Some(renderer) = blender_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = make_scene(&renderer, dir.path(), json!({"denoise": true}));
+    match renderer.render_finished(
+        &finish_request(&scene, dir.path(), None),
+        &RenderControl::default(),
+    ) {
+        // A Blender built with OpenImageDenoise renders it (the official builds do).
+        Ok(finished) => assert!(finished.settings.denoise),
+        Err(RenderError::SceneInvalid { reason, .. }) => {
+            assert!(reason.contains("denois"), "{reason}");
+        }
+        Err(other) => panic!("expected a clear refusal, got {other}"),
+    }
+}
