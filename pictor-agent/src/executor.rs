@@ -9,10 +9,11 @@ use crate::outbox::{Outbox, Pending};
 use crate::retry::{RetryPolicy, is_transient, retry};
 use crate::scene::fetch_scene;
 use ed25519_dalek::SigningKey;
-use pictor_core::api::{ErrorCode, TaskLease};
+use pictor_core::api::{ErrorCode, EvidenceFile, TaskLease, valid_output_name};
 use pictor_core::clock::Clock;
 use pictor_core::job::{JobSpec, RendererKind, Resolution};
 use pictor_core::task::TaskWork;
+use pictor_render::blender::finish::FinishRequest;
 use pictor_render::image::write_atomically;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, RenderRequest, Renderer};
 use pictor_sdk::Client;
@@ -181,15 +182,33 @@ async fn render_and_submit(
 /// stopping.
 async fn upload_outputs(
     ctx: &TaskContext,
-    files: Vec<(u32, PathBuf)>,
+    files: Vec<RenderedFile>,
 ) -> Result<Vec<pictor_core::api::TaskOutput>, TaskError> {
     let mut outputs = Vec::with_capacity(files.len());
-    for (frame, path) in files {
-        let uploaded = retry(
-            &ctx.retry,
-            || !ctx.stopping(),
-            || ctx.client.workers().upload_output(path.clone(), frame),
-        )
+    for file in files {
+        let frame = file.frame;
+        let uploaded = async {
+            let mut output = retry(
+                &ctx.retry,
+                || !ctx.stopping(),
+                || ctx.client.workers().upload_output(file.path.clone(), frame),
+            )
+            .await?;
+            if let Some(evidence) = &file.evidence {
+                let uploaded = retry(
+                    &ctx.retry,
+                    || !ctx.stopping(),
+                    || ctx.client.workers().upload_output(evidence.clone(), frame),
+                )
+                .await?;
+                output.evidence = Some(EvidenceFile {
+                    hash: uploaded.hash,
+                    size: uploaded.size,
+                });
+            }
+            output.name = file.name.clone();
+            Ok::<_, pictor_sdk::Error>(output)
+        }
         .await;
         match uploaded {
             Ok(output) => outputs.push(output),
@@ -262,6 +281,17 @@ pub(crate) async fn deliver(ctx: &TaskContext, pending: Pending) -> Outcome {
     outcome
 }
 
+/// One rendered frame on disk, ready to upload.
+struct RenderedFile {
+    frame: u32,
+    /// The deliverable.
+    path: PathBuf,
+    /// The name the scene gives it, for a frame Blender finished with the scene's settings.
+    name: Option<String>,
+    /// Its evidence, for a frame Blender finished with the scene's settings.
+    evidence: Option<PathBuf>,
+}
+
 /// One task's frames to render, on a blocking thread.
 struct RenderJob {
     renderer: Box<dyn Renderer>,
@@ -274,9 +304,10 @@ struct RenderJob {
 }
 
 impl RenderJob {
-    /// Renders every frame of the task (or its tile), encodes it in the job's format and writes it
-    /// to the task's folder; answers the files and the render time in ms.
-    fn render(self) -> Result<(Vec<(u32, PathBuf)>, u64), String> {
+    /// Renders every frame of the task (or its tile) and writes it to the task's folder — finished
+    /// and written by Blender with the scene's settings, or encoded by Pictor in the job's
+    /// format; answers the files and the render time in ms.
+    fn render(self) -> Result<(Vec<RenderedFile>, u64), String> {
         let RenderJob {
             renderer,
             spec,
@@ -306,6 +337,21 @@ impl RenderJob {
                     reporter.store(permille.min(1000), Ordering::Relaxed);
                 })),
             };
+            if spec.delivers_scene_output() {
+                files.push(finish_frame(
+                    renderer.as_ref(),
+                    &spec,
+                    &main_file,
+                    &out_dir,
+                    frame,
+                    &control,
+                )?);
+                progress.store(
+                    (((index + 1) as f32 / count) * 1000.0) as u16,
+                    Ordering::Relaxed,
+                );
+                continue;
+            }
             let request = RenderRequest {
                 scene: Some(main_file.clone()),
                 frame,
@@ -336,7 +382,12 @@ impl RenderJob {
             ));
             write_atomically(&path, &bytes)
                 .map_err(|e| format!("writing {}: {e}", path.display()))?;
-            files.push((frame, path));
+            files.push(RenderedFile {
+                frame,
+                path,
+                name: None,
+                evidence: None,
+            });
             progress.store(
                 (((index + 1) as f32 / count) * 1000.0) as u16,
                 Ordering::Relaxed,
@@ -347,4 +398,51 @@ impl RenderJob {
             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         ))
     }
+}
+
+/// Renders `frame` with the scene's own settings: Blender writes the deliverable into `out_dir`
+/// under the scene's name, and the evidence into `out_dir/.evidence/`.
+fn finish_frame(
+    renderer: &dyn Renderer,
+    spec: &JobSpec,
+    main_file: &Path,
+    out_dir: &Path,
+    frame: u32,
+    control: &RenderControl,
+) -> Result<RenderedFile, String> {
+    let request = FinishRequest {
+        scene: main_file.to_path_buf(),
+        frame,
+        resolution: spec.resolution,
+        samples: spec.samples,
+        seed: spec.seed.seed_for(frame),
+        engine: spec.renderer.engine,
+        output: None,
+        out_dir: out_dir.join(format!("frame-{frame}")),
+        evidence: out_dir
+            .join(".evidence")
+            .join(format!("frame_{frame:06}.exr")),
+    };
+    let finished = renderer
+        .render_finished(&request, control)
+        .map_err(|e| e.to_string())?;
+    let name = finished
+        .deliverable
+        .file_name()
+        .and_then(|name| name.to_str())
+        .filter(|name| valid_output_name(name))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "frame {frame}: the scene names its file {:?}, which cannot be delivered: \
+                 use letters, digits and ._- +#() in the output path's file name",
+                finished.deliverable.file_name().unwrap_or_default()
+            )
+        })?;
+    Ok(RenderedFile {
+        frame,
+        path: finished.deliverable,
+        name: Some(name),
+        evidence: Some(finished.evidence),
+    })
 }

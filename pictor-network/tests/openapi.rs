@@ -399,11 +399,7 @@ fn validate(doc: &Value, name: &str, value: &impl Serialize) -> Result<(), Strin
 
 fn one_event_of_each_kind() -> Vec<JobEvent> {
     let (task, worker, checker) = (TaskId(1), WorkerId(2), CheckerId(3));
-    let output = TaskOutput {
-        frame: 1,
-        hash: "ab".repeat(32),
-        size: 3,
-    };
+    let output = TaskOutput::new(1, "ab".repeat(32), 3);
     vec![
         JobEvent::Submitted {
             tasks: 3,

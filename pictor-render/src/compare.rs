@@ -6,7 +6,7 @@
 //! samples differ and by how much at most, in the format's own units.
 
 use crate::error::{RenderError, Result};
-use crate::evidence::Evidence;
+use crate::evidence::{COMPOSITE_LAYER, Evidence};
 use image::{DynamicImage, ImageFormat};
 use serde::{Deserialize, Serialize};
 use std::io::Cursor;
@@ -84,6 +84,27 @@ pub fn compare_frames(a: &[u8], b: &[u8]) -> Result<FrameDifference> {
     Ok(difference)
 }
 
+/// Compares a delivered frame with the same scene's finishing of its evidence
+/// ([`crate::BlenderRenderer::refinish_frame`]): as [`compare_frames`], except that a multilayer
+/// OpenEXR is compared on the layers the refinishing writes (the composite); its render passes
+/// are the evidence's own, compared by the checker against the evidence itself.
+pub fn compare_finishing(delivered: &[u8], refinished: &[u8]) -> Result<FrameDifference> {
+    let exr = image::guess_format(delivered).ok() == Some(ImageFormat::OpenExr);
+    if exr {
+        let composite = format!("{COMPOSITE_LAYER}.");
+        let delivered_layers = Evidence::decode(delivered)?;
+        if delivered_layers
+            .channel_names()
+            .any(|name| name.starts_with(&composite))
+        {
+            return compare_exr_channels(delivered, refinished, |name| {
+                name.starts_with(&composite)
+            });
+        }
+    }
+    compare_frames(delivered, refinished)
+}
+
 /// Integer samples at the image's own depth (8-bit images as 0..=255, 16-bit as 0..=65535).
 fn code_values(image: &DynamicImage) -> Vec<u16> {
     match image {
@@ -96,6 +117,15 @@ fn code_values(image: &DynamicImage) -> Vec<u16> {
 }
 
 fn compare_exr(a: &[u8], b: &[u8]) -> Result<FrameDifference> {
+    compare_exr_channels(a, b, |_| true)
+}
+
+/// Compares the channels `compared` selects (by full name) of two OpenEXR files.
+fn compare_exr_channels(
+    a: &[u8],
+    b: &[u8],
+    compared: impl Fn(&str) -> bool,
+) -> Result<FrameDifference> {
     let (a, b) = (Evidence::decode(a)?, Evidence::decode(b)?);
     let size = (a.width(), a.height());
     if size != (b.width(), b.height()) {
@@ -114,7 +144,7 @@ fn compare_exr(a: &[u8], b: &[u8]) -> Result<FrameDifference> {
         max_abs: 0.0,
         unmatched_channels: Vec::new(),
     };
-    for name in a.channel_names() {
+    for name in a.channel_names().filter(|name| compared(name)) {
         let (Some(x), Some(y)) = (a.channel(name), b.channel(name)) else {
             difference.unmatched_channels.push(name.to_string());
             continue;
@@ -133,7 +163,7 @@ fn compare_exr(a: &[u8], b: &[u8]) -> Result<FrameDifference> {
             }
         }
     }
-    for name in b.channel_names() {
+    for name in b.channel_names().filter(|name| compared(name)) {
         if a.channel(name).is_none() {
             difference.unmatched_channels.push(name.to_string());
         }

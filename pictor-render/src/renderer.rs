@@ -3,7 +3,8 @@
 //! images and their codecs ([`LinearImage`](crate::LinearImage)) in [`crate::image`]. The
 //! verifier (`pictor-verify`) drives any renderer through this trait.
 
-use crate::error;
+use crate::blender::finish::{FinishRequest, FinishedFrame};
+use crate::error::{self, RenderError};
 use crate::request::{RenderControl, RenderOutput, RenderRequest};
 
 /// A renderer: Blender, the built-in path tracer, or your own.
@@ -46,5 +47,23 @@ pub trait Renderer: Send + Sync {
                 self.render(&single, control)
             })
             .collect()
+    }
+
+    /// Renders one frame with the scene's own settings and lets the renderer write the file the
+    /// scene asks for, keeping the evidence a checker verifies it with (see
+    /// [`crate::blender::finish`]). Only Blender has scene settings; the default refuses.
+    fn render_finished(
+        &self,
+        request: &FinishRequest,
+        control: &RenderControl,
+    ) -> error::Result<FinishedFrame> {
+        let _ = (request, control);
+        Err(RenderError::invalid(
+            "output",
+            format!(
+                "the {} renderer has no scene settings to finish frames with: ask for png, png16 or exr",
+                self.name()
+            ),
+        ))
     }
 }

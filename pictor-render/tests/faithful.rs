@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pictor_core::job::{OutputFormat, Resolution};
-use pictor_render::blender::finish::{FinishRequest, FinishedFrame};
+use pictor_render::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest};
 use pictor_render::compare::{FrameDifference, compare_frames};
 use pictor_render::evidence::Evidence;
 use pictor_render::{BlenderRenderer, RenderControl, RenderError, Renderer};
@@ -142,7 +142,43 @@ fn assert_faithful(options: serde_json::Value) -> Option<(tempfile::TempDir, Fin
     assert_eq!((evidence.width(), evidence.height()), (96, 64));
     assert_eq!(evidence.view_layers(), ["ViewLayer"]);
     assert!(evidence.noisy_combined("ViewLayer").is_some());
+    // The checker's second check: the scene's finishing run on the evidence gives the deliverable.
+    let refinished = refinish(&renderer, &scene, dir.path(), &finished);
+    let again = finishing_difference(&finished.deliverable, &refinished);
+    assert!(
+        again.differing == 0,
+        "{options}: refinished differs: {again:?}"
+    );
     Some((dir, finished))
+}
+
+fn refinish(
+    renderer: &BlenderRenderer,
+    scene: &Path,
+    dir: &Path,
+    finished: &FinishedFrame,
+) -> PathBuf {
+    let request = RefinishRequest {
+        scene: scene.to_path_buf(),
+        frame: 1,
+        resolution: Resolution {
+            width: 96,
+            height: 64,
+        },
+        evidence: finished.evidence.clone(),
+        out_dir: dir.join("refinished"),
+    };
+    renderer
+        .refinish_frame(&request, &RenderControl::default())
+        .unwrap_or_else(|error| panic!("refinishing failed: {error}"))
+}
+
+fn finishing_difference(delivered: &Path, refinished: &Path) -> FrameDifference {
+    pictor_render::compare::compare_finishing(
+        &std::fs::read(delivered).expect("read"),
+        &std::fs::read(refinished).expect("read"),
+    )
+    .expect("comparable frames")
 }
 
 #[test]
@@ -221,6 +257,33 @@ fn a_glare_compositor_as_multilayer_exr_equals_blender_s_own() {
     let composite = evidence.composite().expect("composite");
     let combined = evidence.noisy_combined("ViewLayer").expect("combined");
     assert_ne!(composite, combined);
+    // Refinishing the evidence runs the glare again and gives the delivered composite.
+    let refinished = refinish(&renderer, &scene, dir.path(), &finished);
+    let again = finishing_difference(&finished.deliverable, &refinished);
+    assert!(again.identical(), "{again:?}");
+}
+
+#[test]
+fn a_deliverable_that_is_not_the_finishing_of_its_evidence_is_told_apart() {
+    let Some(renderer) = blender_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = json!({"view_transform": "Filmic", "file_format": "PNG", "color_depth": "16"});
+    let scene = make_scene(&renderer, dir.path(), options.clone());
+    let finished = faithful(&renderer, &scene, dir.path());
+    // The same scene with +3 % exposure: a plausible frame, but not this evidence's finishing.
+    let other_dir = dir.path().join("brighter");
+    std::fs::create_dir_all(&other_dir).expect("dir");
+    let mut brighter = options;
+    brighter["exposure"] = json!(0.0426); // log2(1.03)
+    let brighter_scene = make_scene(&renderer, &other_dir, brighter);
+    let edited = faithful(&renderer, &brighter_scene, &other_dir);
+    let refinished = refinish(&renderer, &scene, dir.path(), &finished);
+    let honest = finishing_difference(&finished.deliverable, &refinished);
+    assert!(honest.identical(), "{honest:?}");
+    let cheat = finishing_difference(&edited.deliverable, &refinished);
+    assert!(cheat.differing > 96 * 64, "{cheat:?}");
 }
 
 #[test]

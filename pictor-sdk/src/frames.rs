@@ -45,8 +45,9 @@ pub(crate) async fn download_frames(
         by_frame.entry(frame.frame).or_default().push(frame);
     }
     let mut written = Vec::with_capacity(by_frame.len());
+    let mut names_used = std::collections::BTreeSet::new();
     for (frame, views) in by_frame {
-        let path = dir.join(frame_file_name(frame, extension));
+        let path = dir.join(delivered_name(frame, &views, extension, &mut names_used));
         let expected = match views.as_slice() {
             [single] => Some(single.hash.to_ascii_lowercase()),
             _ => None,
@@ -79,6 +80,30 @@ pub(crate) async fn download_frames(
     Ok(written)
 }
 
+/// The file name a frame downloads under: the name the scene gave it (a frame Blender wrote with
+/// the scene's settings, `shot_0001.png`) when it is a plain file name not used yet in this
+/// download, else `frame_NNNN.<ext>`.
+fn delivered_name(
+    frame: u32,
+    views: &[FrameView],
+    extension: &str,
+    used: &mut std::collections::BTreeSet<String>,
+) -> String {
+    let scene_name = match views {
+        [single] => single
+            .name
+            .as_deref()
+            .filter(|name| pictor_core::api::valid_output_name(name)),
+        _ => None,
+    };
+    let name = match scene_name {
+        Some(name) if !used.contains(name) => name.to_string(),
+        _ => frame_file_name(frame, extension),
+    };
+    used.insert(name.clone());
+    name
+}
+
 /// The size of `path` when it exists and hashes to `expected`.
 async fn already_there(path: &Path, expected: &str) -> Option<u64> {
     let path = path.to_path_buf();
@@ -97,6 +122,27 @@ mod tests {
     fn frame_names_are_zero_padded() {
         assert_eq!(frame_file_name(7, "png"), "frame_0007.png");
         assert_eq!(frame_file_name(12345, "exr"), "frame_12345.exr");
+    }
+
+    #[test]
+    fn scene_names_are_used_once_and_only_when_plain() {
+        let view = |frame: u32, name: Option<&str>| FrameView {
+            task: pictor_core::TaskId(frame.into()),
+            frame,
+            hash: "00".repeat(32),
+            size: 1,
+            name: name.map(str::to_string),
+        };
+        let mut used = std::collections::BTreeSet::new();
+        let one = delivered_name(1, &[view(1, Some("sh_01.png"))], "png", &mut used);
+        assert_eq!(one, "sh_01.png");
+        // A second frame claiming the same name, or a name with a path in it, falls back.
+        let two = delivered_name(2, &[view(2, Some("sh_01.png"))], "png", &mut used);
+        assert_eq!(two, "frame_0002.png");
+        let three = delivered_name(3, &[view(3, Some("../x.png"))], "png", &mut used);
+        assert_eq!(three, "frame_0003.png");
+        let four = delivered_name(4, &[view(4, None)], "exr", &mut used);
+        assert_eq!(four, "frame_0004.exr");
     }
 
     #[tokio::test]

@@ -88,11 +88,7 @@ impl Workers {
         let upload = self.client.assets().upload_file(path);
         async move {
             let blob = upload.await?;
-            Ok(TaskOutput {
-                frame,
-                hash: blob.hash,
-                size: blob.size,
-            })
+            Ok(TaskOutput::new(frame, blob.hash, blob.size))
         }
     }
 
@@ -106,11 +102,7 @@ impl Workers {
         let upload = self.client.assets().upload_bytes(bytes);
         async move {
             let blob = upload.await?;
-            Ok(TaskOutput {
-                frame,
-                hash: blob.hash,
-                size: blob.size,
-            })
+            Ok(TaskOutput::new(frame, blob.hash, blob.size))
         }
     }
 
@@ -165,7 +157,7 @@ impl Workers {
 /// use pictor_core::api::{TaskOutput, result_signing_message};
 ///
 /// let key = SigningKey::from_bytes(&[7; 32]);
-/// let outputs = vec![TaskOutput { frame: 1, hash: "ab".repeat(32), size: 10 }];
+/// let outputs = vec![TaskOutput::new(1, "ab".repeat(32), 10)];
 /// let result = pictor_sdk::sign_result(&key, TaskId(3), 2, outputs.clone(), 1500)?;
 /// let message = result_signing_message(TaskId(3), 2, &outputs)?;
 /// let signature = ed25519_dalek::Signature::from_slice(&hex::decode(&result.signature_hex)?)?;
@@ -211,16 +203,8 @@ mod tests {
     fn signed_results_verify_with_the_public_key_only_for_their_content() {
         let key = SigningKey::from_bytes(&[9; 32]);
         let outputs = vec![
-            TaskOutput {
-                frame: 4,
-                hash: blake3::hash(b"four").to_hex().to_string(),
-                size: 4,
-            },
-            TaskOutput {
-                frame: 5,
-                hash: blake3::hash(b"five").to_hex().to_string(),
-                size: 4,
-            },
+            TaskOutput::new(4, blake3::hash(b"four").to_hex().to_string(), 4),
+            TaskOutput::new(5, blake3::hash(b"five").to_hex().to_string(), 4),
         ];
         let result = sign_result(&key, TaskId(11), 3, outputs.clone(), 900).unwrap();
         assert_eq!(result.attempt, 3);
@@ -250,11 +234,7 @@ mod tests {
     #[test]
     fn bad_output_hashes_are_refused_before_signing() {
         let key = SigningKey::from_bytes(&[9; 32]);
-        let outputs = vec![TaskOutput {
-            frame: 1,
-            hash: "not hex".into(),
-            size: 1,
-        }];
+        let outputs = vec![TaskOutput::new(1, "not hex".into(), 1)];
         let error = sign_result(&key, TaskId(1), 1, outputs, 0).unwrap_err();
         match error {
             Error::InvalidInput { field, .. } => assert_eq!(field, "outputs[0].hash"),

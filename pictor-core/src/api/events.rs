@@ -314,11 +314,7 @@ mod tests {
                 task,
                 worker,
                 render_ms: 9,
-                outputs: vec![TaskOutput {
-                    frame: 1,
-                    hash: "ab".into(),
-                    size: 3,
-                }],
+                outputs: vec![TaskOutput::new(1, "ab".into(), 3)],
             },
             JobEvent::TaskAccepted {
                 task,

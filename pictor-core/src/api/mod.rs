@@ -324,6 +324,10 @@ pub struct FrameView {
     pub hash: String,
     /// Size in bytes.
     pub size: u64,
+    /// The file's name as the scene's output settings name it, for a frame Blender wrote with the
+    /// scene's settings (see [`TaskOutput::name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A worker's hardware and software, declared at registration.
@@ -529,17 +533,66 @@ pub struct TaskOutput {
     pub hash: String,
     /// Size in bytes.
     pub size: u64,
+    /// The file's name as the scene's output settings name it (`shot_0001.png`) when Blender
+    /// wrote it with the scene's settings (`output: scene`); absent for frames Pictor encodes,
+    /// which download as `frame_NNNN.<ext>`. A plain file name: see [`valid_output_name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the checker verifies this frame with, when Blender finished it with the scene's
+    /// settings: the render before denoising, compositing and the view transform (see
+    /// docs/VERIFICATION.md, "Faithful frames").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceFile>,
 }
 
-/// What a worker's result signature covers: `"pictor-result-v1" ‖ task id (u64 LE) ‖ attempt (u32 LE) ‖
-/// for each output in order: frame (u32 LE) ‖ 32-byte hash`.
+impl TaskOutput {
+    /// An output with neither a scene-given name nor evidence.
+    pub fn new(frame: u32, hash: impl Into<String>, size: u64) -> Self {
+        TaskOutput {
+            frame,
+            hash: hash.into(),
+            size,
+            name: None,
+            evidence: None,
+        }
+    }
+}
+
+/// A render's evidence file, uploaded as a blob beside its frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EvidenceFile {
+    /// BLAKE3 hex of the evidence (a multilayer OpenEXR).
+    pub hash: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Longest output file name, in bytes.
+pub const MAX_OUTPUT_NAME_LEN: usize = 200;
+
+/// True for a file name a frame may be delivered under: 1..=200 bytes of letters, digits and
+/// `._- +#()`, not starting with a dot, with no path separator — safe to create in any folder.
+pub fn valid_output_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_OUTPUT_NAME_LEN
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._- +#()".contains(c))
+}
+
+/// What a worker's result signature covers: `"pictor-result-v2"` ‖ task id (u64 LE) ‖ attempt
+/// (u32 LE) ‖ for each output in order: frame (u32 LE) ‖ 32-byte hash ‖ evidence (`0`, or `1` ‖
+/// its 32-byte hash) ‖ name length (u16 LE, 0 when absent) ‖ the name's bytes. The signature
+/// binds the deliverable, its evidence and the name it is delivered under.
 ///
 /// ```
 /// use pictor_core::api::{result_signing_message, TaskOutput};
 /// use pictor_core::TaskId;
-/// let out = TaskOutput { frame: 1, hash: "00".repeat(32), size: 3 };
+/// let out = TaskOutput::new(1, "00".repeat(32), 3);
 /// let message = result_signing_message(TaskId(7), 2, std::slice::from_ref(&out))?;
-/// assert_eq!(message.len(), 16 + 8 + 4 + 4 + 32);
+/// assert_eq!(message.len(), 16 + 8 + 4 + 4 + 32 + 1 + 2);
 /// # Ok::<(), pictor_core::Error>(())
 /// ```
 pub fn result_signing_message(
@@ -547,20 +600,41 @@ pub fn result_signing_message(
     attempt: u32,
     outputs: &[TaskOutput],
 ) -> Result<Vec<u8>, Error> {
-    let mut message = Vec::with_capacity(28 + outputs.len() * 36);
-    message.extend_from_slice(b"pictor-result-v1");
+    let mut message = Vec::with_capacity(28 + outputs.len() * 72);
+    message.extend_from_slice(b"pictor-result-v2");
     message.extend_from_slice(&task.0.to_le_bytes());
     message.extend_from_slice(&attempt.to_le_bytes());
-    for (i, output) in outputs.iter().enumerate() {
+    let hash_bytes = |hex_hash: &str, field: String| {
         let mut hash = [0u8; 32];
-        hex::decode_to_slice(&output.hash, &mut hash).map_err(|_| {
-            Error::invalid(
-                format!("outputs[{i}].hash"),
-                "must be 64 hex digits (a BLAKE3 hash)",
-            )
-        })?;
+        hex::decode_to_slice(hex_hash, &mut hash)
+            .map_err(|_| Error::invalid(field, "must be 64 hex digits (a BLAKE3 hash)"))?;
+        Ok::<_, Error>(hash)
+    };
+    for (i, output) in outputs.iter().enumerate() {
         message.extend_from_slice(&output.frame.to_le_bytes());
-        message.extend_from_slice(&hash);
+        message.extend_from_slice(&hash_bytes(&output.hash, format!("outputs[{i}].hash"))?);
+        match &output.evidence {
+            None => message.push(0),
+            Some(evidence) => {
+                message.push(1);
+                message.extend_from_slice(&hash_bytes(
+                    &evidence.hash,
+                    format!("outputs[{i}].evidence.hash"),
+                )?);
+            }
+        }
+        let name = output.name.as_deref().unwrap_or("");
+        if !name.is_empty() && !valid_output_name(name) {
+            return Err(Error::invalid(
+                format!("outputs[{i}].name"),
+                format!(
+                    "{name:?}: a plain file name of 1..={MAX_OUTPUT_NAME_LEN} letters, digits and ._- +#()"
+                ),
+            ));
+        }
+        // At most MAX_OUTPUT_NAME_LEN bytes, checked above.
+        message.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        message.extend_from_slice(name.as_bytes());
     }
     Ok(message)
 }

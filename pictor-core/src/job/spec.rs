@@ -543,6 +543,13 @@ impl JobSpec {
         }
     }
 
+    /// True when Blender finishes and writes the frames with the scene's own settings
+    /// ([`OutputFormat::Scene`] on a Blender job): each frame then comes with its evidence and the
+    /// file name the scene gives it.
+    pub fn delivers_scene_output(&self) -> bool {
+        self.renderer.kind == RendererKind::Blender && self.output == OutputFormat::Scene
+    }
+
     /// Checks every field; the error names the first bad one. Run at every boundary that accepts a spec.
     pub fn validate(&self) -> Result<()> {
         self.resolution.validate()?;
@@ -572,6 +579,14 @@ impl JobSpec {
                     return Err(Error::invalid(
                         "split",
                         "tiles split a single still; use frame chunks for an animation",
+                    ));
+                }
+                if self.delivers_scene_output() {
+                    return Err(Error::invalid(
+                        "output",
+                        "a still cut into tiles cannot be finished with the scene's settings \
+                         (the compositor and the denoiser look across tile borders): \
+                         choose png, png16 or exr for tiles, or render the still whole",
                     ));
                 }
                 if tile_width == 0 || tile_height == 0 {

@@ -192,6 +192,7 @@ impl<S: Store> Coordinator<S> {
                 task_id: task.id,
                 hash: output.hash,
                 size: output.size,
+                name: output.name,
             };
             write.tx.insert_frame(&frame).await?;
         }

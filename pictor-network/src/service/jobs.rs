@@ -164,6 +164,7 @@ impl<S: Store> Coordinator<S> {
                 frame: f.frame,
                 hash: f.hash,
                 size: f.size,
+                name: f.name,
             })
             .collect())
     }

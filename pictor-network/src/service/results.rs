@@ -9,7 +9,8 @@ use crate::blobs::BlobStore;
 use crate::store::prelude::*;
 use crate::store::{CheckRow, Store, TaskRow, WorkerRow};
 use pictor_core::api::{
-    ErrorCode, FailureReport, JobEvent, ResultSubmission, TaskStateView, result_signing_message,
+    ErrorCode, FailureReport, JobEvent, MAX_OUTPUT_NAME_LEN, ResultSubmission, TaskStateView,
+    result_signing_message, valid_output_name,
 };
 use pictor_core::ledger::VerifyingKey;
 use pictor_core::task::TaskEvent;
@@ -93,26 +94,88 @@ impl<S: Store> Coordinator<S> {
                 format!("expected one output per frame {frames:?} in order, got {listed:?}"),
             ));
         }
+        let spec = self.job_of_task(write, task).await?.spec;
+        let faithful = spec.delivers_scene_output();
         for (i, output) in submission.outputs.iter().enumerate() {
-            let hash: BlobHash = output.hash.parse().map_err(|_| {
-                ServiceError::invalid(format!("outputs[{i}].hash"), "must be 64 hex digits")
-            })?;
-            if !write.tx.holds_blob(caller.id(), &hash.to_hex()).await? {
-                return Err(ServiceError::invalid(
-                    format!("outputs[{i}].hash"),
-                    "upload the output as a blob before submitting the result",
-                ));
+            self.check_blob(
+                write,
+                caller,
+                &output.hash,
+                output.size,
+                &format!("outputs[{i}]"),
+            )
+            .await?;
+            match (&output.evidence, faithful) {
+                (Some(evidence), true) => {
+                    self.check_blob(
+                        write,
+                        caller,
+                        &evidence.hash,
+                        evidence.size,
+                        &format!("outputs[{i}].evidence"),
+                    )
+                    .await?
+                }
+                (None, false) => {}
+                (None, true) => {
+                    return Err(ServiceError::invalid(
+                        format!("outputs[{i}].evidence"),
+                        "a frame Blender finished with the scene's settings comes with its evidence",
+                    ));
+                }
+                (Some(_), false) => {
+                    return Err(ServiceError::invalid(
+                        format!("outputs[{i}].evidence"),
+                        "only frames delivered with the scene's settings carry evidence",
+                    ));
+                }
             }
-            let stored = self.blobs.size(&hash).await?;
-            if stored != Some(output.size) {
-                return Err(ServiceError::invalid(
-                    format!("outputs[{i}].size"),
-                    format!(
-                        "the uploaded blob has {stored:?} bytes, not {}",
-                        output.size
-                    ),
-                ));
+            match (&output.name, faithful) {
+                (Some(name), true) if valid_output_name(name) => {}
+                (None, false) => {}
+                (Some(name), true) => {
+                    return Err(ServiceError::invalid(
+                        format!("outputs[{i}].name"),
+                        format!(
+                            "{name:?}: a plain file name of 1..={MAX_OUTPUT_NAME_LEN} letters, digits and ._- +#()"
+                        ),
+                    ));
+                }
+                (None, true) | (Some(_), false) => {
+                    return Err(ServiceError::invalid(
+                        format!("outputs[{i}].name"),
+                        "frames delivered with the scene's settings, and only those, carry the name the scene gives them",
+                    ));
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that the caller uploaded the blob `hash` and that it has `size` bytes.
+    async fn check_blob(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        caller: &Caller,
+        hash: &str,
+        size: u64,
+        field: &str,
+    ) -> ServiceResult<()> {
+        let hash: BlobHash = hash
+            .parse()
+            .map_err(|_| ServiceError::invalid(format!("{field}.hash"), "must be 64 hex digits"))?;
+        if !write.tx.holds_blob(caller.id(), &hash.to_hex()).await? {
+            return Err(ServiceError::invalid(
+                format!("{field}.hash"),
+                "upload the file as a blob before submitting the result",
+            ));
+        }
+        let stored = self.blobs.size(&hash).await?;
+        if stored != Some(size) {
+            return Err(ServiceError::invalid(
+                format!("{field}.size"),
+                format!("the uploaded blob has {stored:?} bytes, not {size}"),
+            ));
         }
         Ok(())
     }

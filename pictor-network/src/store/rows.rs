@@ -247,6 +247,9 @@ pub struct FrameRow {
     pub hash: String,
     /// Size in bytes.
     pub size: u64,
+    /// The file name the scene's output settings give it, for a frame Blender wrote with the
+    /// scene's settings.
+    pub name: Option<String>,
 }
 
 /// A job event as stored: a `JobEvent`'s kind and data, numbered per job.

@@ -34,6 +34,8 @@ use std::time::Instant;
 
 /// The faithful-render script Blender runs. A constant: everything variable is in the spec.
 pub const FINISH_SCRIPT: &str = include_str!("finish.py");
+/// The checker's refinishing script: the scene's finishing run on a frame's evidence.
+pub const REFINISH_SCRIPT: &str = include_str!("refinish.py");
 
 /// One frame to render with the scene's own settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -174,10 +176,8 @@ struct Report {
 }
 
 impl BlenderRenderer {
-    /// Renders one frame with the scene's own settings and lets Blender write it (see the module
-    /// docs); answers the deliverable, the evidence and the settings used. Cancellation and the
-    /// timeout kill Blender as for every render.
-    pub fn render_finished(
+    /// [`crate::Renderer::render_finished`] for Blender (see the module docs).
+    pub(super) fn finish_frame(
         &self,
         request: &FinishRequest,
         control: &RenderControl,
@@ -278,6 +278,106 @@ impl BlenderRenderer {
             render_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             renderer_version: install.version.to_string(),
         })
+    }
+}
+
+/// A frame's evidence to finish again with the scene's settings (the checker's second check).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefinishRequest {
+    /// The `.blend` the frame was rendered from.
+    pub scene: PathBuf,
+    /// Frame number.
+    pub frame: u32,
+    /// Full-frame size in pixels.
+    pub resolution: Resolution,
+    /// The evidence (multilayer OpenEXR) the worker delivered beside the frame.
+    pub evidence: PathBuf,
+    /// Where Blender writes the refinished frame.
+    pub out_dir: PathBuf,
+}
+
+/// What `refinish.py` reads.
+#[derive(Serialize)]
+struct RefinishSpec {
+    scene: PathBuf,
+    width: u32,
+    height: u32,
+    frame: u32,
+    evidence: PathBuf,
+    out_dir: PathBuf,
+    report: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct RefinishReport {
+    output: PathBuf,
+}
+
+impl BlenderRenderer {
+    /// Runs the scene's finishing (denoiser, compositor, view transform, output format) on a
+    /// frame's evidence instead of a render, and answers the file Blender wrote: what the worker's
+    /// Blender wrote if the deliverable is the finishing of its evidence. Takes a fraction of the
+    /// render's time (no path is traced).
+    pub fn refinish_frame(
+        &self,
+        request: &RefinishRequest,
+        control: &RenderControl,
+    ) -> Result<PathBuf> {
+        let started = Instant::now();
+        request
+            .resolution
+            .validate()
+            .map_err(|error| RenderError::invalid("resolution", error.to_string()))?;
+        let scene = resolve_scene(&request.scene)?;
+        let install = self.install()?;
+        std::fs::create_dir_all(&request.out_dir).map_err(|error| {
+            RenderError::io(format!("creating {}", request.out_dir.display()), error)
+        })?;
+        let out_dir = absolute(&request.out_dir)?;
+        let work = self.work_folder()?;
+        let script_path = work.path().join("pictor_refinish.py");
+        let spec_path = work.path().join("spec.json");
+        let report_path = work.path().join("report.json");
+        let spec = RefinishSpec {
+            scene: scene.clone(),
+            width: request.resolution.width,
+            height: request.resolution.height,
+            frame: request.frame,
+            evidence: absolute(&request.evidence)?,
+            out_dir: out_dir.clone(),
+            report: report_path.clone(),
+        };
+        write_script_and_spec(&script_path, REFINISH_SCRIPT, &spec_path, &spec)?;
+        let mut command = self.blender_command(
+            &install,
+            Some(&scene),
+            &script_path,
+            &spec_path,
+            work.path(),
+        );
+        let finished = self.run_blender(&mut command, control, started, 1)?;
+        if !finished.status.success() || !finished.done || finished.error.is_some() {
+            return Err(super::process::failure(&finished, Some(&scene), false));
+        }
+        let report: RefinishReport = std::fs::read(&report_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| RenderError::BlenderFailed {
+                status: "the refinishing script wrote no report".to_string(),
+                last_lines: finished.lines.join("\n"),
+            })?;
+        let output = absolute(&report.output)?;
+        if output.parent() != Some(out_dir.as_path()) || !output.is_file() {
+            return Err(RenderError::BlenderFailed {
+                status: format!(
+                    "Blender wrote {} instead of a file in {}",
+                    output.display(),
+                    out_dir.display()
+                ),
+                last_lines: finished.lines.join("\n"),
+            });
+        }
+        Ok(output)
     }
 }
 

@@ -333,6 +333,16 @@ impl Renderer for BlenderRenderer {
             })
     }
 
+    /// Renders one frame with the scene's own settings and lets Blender write it
+    /// ([`finish`]): the deliverable, the evidence and the settings used.
+    fn render_finished(
+        &self,
+        request: &finish::FinishRequest,
+        control: &RenderControl,
+    ) -> Result<finish::FinishedFrame> {
+        self.finish_frame(request, control)
+    }
+
     /// All seeds in one Blender process (the scene is loaded once): the per-render seed is set
     /// before each border render.
     fn render_seeds(

@@ -6,14 +6,16 @@ use crate::store::FramesTx;
 impl FramesTx for SqliteTx {
     async fn insert_frame(&mut self, row: &FrameRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO frames (job_id, frame, task_id, hash, size) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(job_id, frame, task_id) DO UPDATE SET hash = excluded.hash, size = excluded.size",
+            "INSERT INTO frames (job_id, frame, task_id, hash, size, name) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT(job_id, frame, task_id)
+             DO UPDATE SET hash = excluded.hash, size = excluded.size, name = excluded.name",
         )
         .bind(to_i64(row.job_id, "job_id")?)
         .bind(i64::from(row.frame))
         .bind(to_i64(row.task_id, "task_id")?)
         .bind(&row.hash)
         .bind(to_i64(row.size, "size")?)
+        .bind(&row.name)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

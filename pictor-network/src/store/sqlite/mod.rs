@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "hardening: worker slots and record, task attempts, failures per job",
         include_str!("../../../migrations/0002_hardening.sql"),
     ),
+    (
+        3,
+        "faithful frames: the file name the scene gives a frame",
+        include_str!("../../../migrations/0003_faithful_frames.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
@@ -321,6 +326,7 @@ fn frame_row(row: &SqliteRow) -> StoreResult<FrameRow> {
         task_id: get_u64(row, "task_id")?,
         hash: row.try_get("hash")?,
         size: get_u64(row, "size")?,
+        name: row.try_get("name")?,
     })
 }
 
