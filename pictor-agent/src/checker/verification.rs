@@ -2,6 +2,7 @@
 //! docs/VERIFICATION.md on each frame with this checker's renderer and secret seeds, and combine
 //! the frames' verdicts into the task's, with the evidence.
 
+use super::faithful::{FaithfulFrame, verify_faithful_frame};
 use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
 use anyhow::{Context, Result, bail};
@@ -49,21 +50,38 @@ pub(super) async fn verify_check(
     let scene = fetch_scene(client, cache, &check.spec.scene, &dir.join("scene"))
         .await
         .context("fetching the scene")?;
-    let _pin = cache.pin(check.outputs.iter().map(|o| o.hash.clone()));
+    let _pin = cache.pin(check.outputs.iter().flat_map(|o| {
+        std::iter::once(o.hash.clone()).chain(o.evidence.iter().map(|e| e.hash.clone()))
+    }));
     let mut frames = Vec::with_capacity(check.outputs.len());
+    let mut evidence = Vec::with_capacity(check.outputs.len());
     for output in &check.outputs {
         let path = cache
             .fetch(client, &output.hash, output.size)
             .await
             .with_context(|| format!("downloading the output of frame {}", output.frame))?;
         frames.push((output.frame, path));
+        if let Some(file) = &output.evidence {
+            let path = cache
+                .fetch(client, &file.hash, file.size)
+                .await
+                .with_context(|| format!("downloading the evidence of frame {}", output.frame))?;
+            evidence.push(path);
+        }
     }
     let expected = check.work.frames();
     let check = check.clone();
     let main_file = scene.main_file.clone();
     let backend = backend.to_string();
+    let work = dir.to_path_buf();
     let verdict = tokio::task::spawn_blocking(move || {
-        verify_frames(&check, &main_file, &backend, &frames, &expected)
+        if check.spec.delivers_scene_output() {
+            verify_faithful_frames(
+                &check, &main_file, &backend, &frames, &evidence, &expected, &work,
+            )
+        } else {
+            verify_frames(&check, &main_file, &backend, &frames, &expected)
+        }
     })
     .await
     .context("the verifier panicked")??;
@@ -116,13 +134,7 @@ fn verify_frames(
         RendererKind::Blender => Box::new(BlenderRenderer::default()),
     };
     let verifier = frame_verifier(backend)?;
-    let mut secret = [0u8; 32];
-    {
-        use rand::TryRngCore;
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut secret)
-            .context("reading the operating system's random source")?;
-    }
+    let secret = fresh_secret()?;
     let checker = Checker {
         renderer: renderer.as_ref(),
         verifier: verifier.as_ref(),
@@ -167,14 +179,88 @@ fn verify_frames(
             }
         }
     }
-    let verdict = if reports.iter().any(|r| r.verdict == Verdict::Reject) {
+    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
+    Ok((combine(&verdicts), evidence(&reports, &reasons)))
+}
+
+/// The two checks of docs/VERIFICATION.md ("Faithful frames") on every frame of a result Blender
+/// finished with the scene's settings, combined like [`verify_frames`].
+fn verify_faithful_frames(
+    check: &CheckLease,
+    main_file: &Path,
+    backend: &str,
+    frames: &[(u32, PathBuf)],
+    evidence_files: &[PathBuf],
+    expected: &[u32],
+    work: &Path,
+) -> Result<(Verdict, serde_json::Value)> {
+    let listed: Vec<u32> = frames.iter().map(|(f, _)| *f).collect();
+    if listed != expected || evidence_files.len() != frames.len() {
+        let reasons = vec![format!(
+            "the result lists frames {listed:?} with {} evidence files where the task is {expected:?}",
+            evidence_files.len()
+        )];
+        return Ok((Verdict::Reject, evidence(&[], &reasons)));
+    }
+    let verifier = frame_verifier(backend)?;
+    let renderer = BlenderRenderer::default();
+    let checker = Checker {
+        renderer: &renderer,
+        verifier: verifier.as_ref(),
+        secret: fresh_secret()?,
+        config: ProtocolConfig::default(),
+        control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
+    };
+    let mut reports = Vec::with_capacity(frames.len());
+    let mut reasons = Vec::new();
+    let mut verdicts = Vec::with_capacity(frames.len());
+    for ((frame, deliverable), evidence_file) in frames.iter().zip(evidence_files) {
+        let outcome = verify_faithful_frame(
+            check,
+            main_file,
+            &checker,
+            &FaithfulFrame {
+                frame: *frame,
+                deliverable: deliverable.clone(),
+                evidence: evidence_file.clone(),
+            },
+            work,
+        )
+        .with_context(|| format!("verifying frame {frame}"))?;
+        reasons.extend(
+            outcome
+                .reasons
+                .iter()
+                .map(|r| format!("frame {frame}: {r}")),
+        );
+        reports.extend(outcome.report);
+        verdicts.push(outcome.verdict);
+        if outcome.verdict == Verdict::Reject {
+            break;
+        }
+    }
+    Ok((combine(&verdicts), evidence(&reports, &reasons)))
+}
+
+/// Any reject rejects, else any escalation escalates, else accept.
+fn combine(verdicts: &[Verdict]) -> Verdict {
+    if verdicts.contains(&Verdict::Reject) {
         Verdict::Reject
-    } else if reports.iter().any(|r| r.verdict == Verdict::Escalate) {
+    } else if verdicts.contains(&Verdict::Escalate) {
         Verdict::Escalate
     } else {
         Verdict::Accept
-    };
-    Ok((verdict, evidence(&reports, &reasons)))
+    }
+}
+
+/// 32 bytes from the operating system: the checker's secret for one check's challenge.
+fn fresh_secret() -> Result<[u8; 32]> {
+    use rand::TryRngCore;
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut secret)
+        .context("reading the operating system's random source")?;
+    Ok(secret)
 }
 
 fn evidence(reports: &[VerifyReport], reasons: &[String]) -> serde_json::Value {
