@@ -184,6 +184,23 @@ export interface JobEventData {
       hash: string
       /** Size in bytes. */
       size: number
+      /**
+       * What the checker verifies this frame with, when Blender finished it with the scene's
+       * settings: the render before denoising, compositing and the view transform (see
+       * docs/VERIFICATION.md, "Faithful frames").
+       */
+      evidence?: {
+        /** BLAKE3 hex of the evidence (a multilayer OpenEXR). */
+        hash: string
+        /** Size in bytes. */
+        size: number
+      }
+      /**
+       * The file's name as the scene's output settings name it (`shot_0001.png`) when Blender
+       * wrote it with the scene's settings (`output: scene`); absent for frames Pictor encodes,
+       * which download as `frame_NNNN.<ext>`. A plain file name: see `valid_output_name`.
+       */
+      name?: string
     }>
   }
   /** A checker accepted a task's result: its frames are delivered and its hold paid out. */

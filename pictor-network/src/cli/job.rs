@@ -50,6 +50,8 @@ pub enum RendererArg {
 /// Output encodings a job can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
+    /// The scene's own output settings, finished and written by Blender (Blender's default).
+    Scene,
     /// 8-bit sRGB PNG.
     Png,
     /// 16-bit sRGB PNG.
@@ -93,9 +95,11 @@ pub struct SpecArgs {
     /// Frame height in pixels.
     #[arg(long, default_value_t = 360)]
     height: u32,
-    /// Output encoding.
-    #[arg(long, value_enum, default_value = "png")]
-    format: FormatArg,
+    /// Output: the scene's own settings (the default for a .blend: Blender's colour management,
+    /// compositor and file format), or a linear render Pictor encodes (png, png16, exr; the
+    /// built-in renderer's default is png).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Service tier.
     #[arg(long, value_enum, default_value = "standard")]
     tier: TierArg,
@@ -316,7 +320,12 @@ async fn upload_scene(
 }
 
 fn build_spec(args: &SpecArgs, scene: AssetId, renderer: RendererKind) -> Result<JobSpec> {
-    let output = match args.format {
+    let format = args.format.unwrap_or(match renderer {
+        RendererKind::Blender => FormatArg::Scene,
+        RendererKind::Builtin => FormatArg::Png,
+    });
+    let output = match format {
+        FormatArg::Scene => OutputFormat::Scene,
         FormatArg::Png => OutputFormat::Png8,
         FormatArg::Png16 => OutputFormat::Png16,
         FormatArg::Exr => OutputFormat::Exr,

@@ -41,12 +41,32 @@ JobEventKind: TypeAlias = Literal[
 """What a job event can say (``pictor_core::api::JobEvent::KINDS``): ``JobEvent.kind``."""
 
 
-class TaskOutputData(TypedDict):
-    """One output file of a task: a frame (or the task's tile of a still)."""
+class _TaskOutputDataRequired(TypedDict):
+    """The fields of ``TaskOutputData`` always sent."""
     frame: int
     """The frame this file renders; for a tile task, the still's frame number."""
     hash: str
     """BLAKE3 hex of the uploaded image file (uploaded first as a blob)."""
+    size: int
+    """Size in bytes."""
+
+
+class TaskOutputData(_TaskOutputDataRequired, total=False):
+    """One output file of a task: a frame (or the task's tile of a still)."""
+    evidence: EvidenceFileData
+    """What the checker verifies this frame with, when Blender finished it with the scene's
+    settings: the render before denoising, compositing and the view transform (see
+    docs/VERIFICATION.md, "Faithful frames")."""
+    name: str
+    """The file's name as the scene's output settings name it (`shot_0001.png`) when Blender
+    wrote it with the scene's settings (`output: scene`); absent for frames Pictor encodes,
+    which download as `frame_NNNN.<ext>`. A plain file name: see `valid_output_name`."""
+
+
+class EvidenceFileData(TypedDict):
+    """A render's evidence file, uploaded as a blob beside its frame."""
+    hash: str
+    """BLAKE3 hex of the evidence (a multilayer OpenEXR)."""
     size: int
     """Size in bytes."""
 
