@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn bad_output_hashes_are_refused_before_signing() {
         let key = SigningKey::from_bytes(&[9; 32]);
-        let outputs = vec![TaskOutput::new(1, "not hex".into(), 1)];
+        let outputs = vec![TaskOutput::new(1, "not hex", 1)];
         let error = sign_result(&key, TaskId(1), 1, outputs, 0).unwrap_err();
         match error {
             Error::InvalidInput { field, .. } => assert_eq!(field, "outputs[0].hash"),

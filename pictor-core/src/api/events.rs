@@ -314,7 +314,7 @@ mod tests {
                 task,
                 worker,
                 render_ms: 9,
-                outputs: vec![TaskOutput::new(1, "ab".into(), 3)],
+                outputs: vec![TaskOutput::new(1, "ab", 3)],
             },
             JobEvent::TaskAccepted {
                 task,
