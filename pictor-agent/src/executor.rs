@@ -363,6 +363,7 @@ impl RenderJob {
                 seed: spec.seed.seed_for(frame),
                 regions: region.into_iter().collect(),
                 engine: spec.renderer.engine,
+                scene_sampling: false,
             };
             let output = renderer
                 .render(&request, &control)

@@ -85,7 +85,7 @@ pub fn compare_frames(a: &[u8], b: &[u8]) -> Result<FrameDifference> {
 }
 
 /// Compares a delivered frame with the same scene's finishing of its evidence
-/// ([`crate::BlenderRenderer::refinish_frame`]): as [`compare_frames`], except that a multilayer
+/// ([`crate::Renderer::refinish_frame`]): as [`compare_frames`], except that a multilayer
 /// OpenEXR is compared on the layers the refinishing writes (the composite); its render passes
 /// are the evidence's own, compared by the checker against the evidence itself.
 pub fn compare_finishing(delivered: &[u8], refinished: &[u8]) -> Result<FrameDifference> {

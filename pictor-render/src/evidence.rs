@@ -4,8 +4,7 @@
 //! Blender names multilayer channels `<view layer>.<pass>.<channel>` (`ViewLayer.Combined.R`,
 //! `ViewLayer.Debug Sample Count.X`) and the composite `Composite.Combined.R`. [`Evidence`] keeps
 //! every channel as linear `f32` and answers the passes verification needs: the noisy combined
-//! pass of a view layer (before denoising, compositing and the view transform), the per-pixel
-//! sample counts under adaptive sampling, and the composite.
+//! pass of a view layer (before denoising, compositing and the view transform) and the composite.
 //!
 //! The header is read first: an image over [`MAX_EVIDENCE_PIXELS`] or with more than
 //! [`MAX_EVIDENCE_CHANNELS`] channels is refused before any pixel is allocated.
@@ -24,8 +23,6 @@ pub const MAX_EVIDENCE_CHANNELS: usize = 256;
 
 /// The pass Cycles writes the noisy image to when the denoiser's passes are stored.
 pub const NOISY_PASS: &str = "Noisy Image";
-/// The pass holding the samples each pixel took under adaptive sampling.
-pub const SAMPLE_COUNT_PASS: &str = "Debug Sample Count";
 /// The render pass every view layer has.
 pub const COMBINED_PASS: &str = "Combined";
 /// The layer Blender saves the compositor's result under.
@@ -155,9 +152,62 @@ impl Evidence {
             .or_else(|| self.pass(layer, COMBINED_PASS))
     }
 
-    /// Samples each pixel took under adaptive sampling, row-major from the top, when recorded.
-    pub fn sample_counts(&self, layer: &str) -> Option<&[f32]> {
-        self.channel(&format!("{layer}.{SAMPLE_COUNT_PASS}.X"))
+    /// Replaces (or adds) `layer.pass` with an RGBA image of the evidence's size: what a test
+    /// does to make an altered evidence file (a cheat) from an honest one.
+    pub fn set_pass(&mut self, layer: &str, pass: &str, image: &LinearImage) -> Result<()> {
+        if (image.width(), image.height()) != (self.width, self.height) {
+            return Err(RenderError::invalid(
+                "image",
+                format!(
+                    "{}×{} is not the evidence's {}×{}",
+                    image.width(),
+                    image.height(),
+                    self.width,
+                    self.height
+                ),
+            ));
+        }
+        for (index, channel) in ["R", "G", "B", "A"].into_iter().enumerate() {
+            let samples = image
+                .as_rgba()
+                .chunks_exact(4)
+                .map(|pixel| pixel[index])
+                .collect();
+            self.channels
+                .insert(format!("{layer}.{pass}.{channel}"), samples);
+        }
+        Ok(())
+    }
+
+    /// Writes every channel, under its full name, as one 32-bit float OpenEXR (ZIP): a multilayer
+    /// file Blender reads like its own.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        use exr::prelude::{
+            AnyChannel, AnyChannels, Encoding, Image, Layer, LayerAttributes, SmallVec,
+            WritableImage,
+        };
+        let channels: SmallVec<[AnyChannel<FlatSamples>; 4]> = self
+            .channels
+            .iter()
+            .map(|(name, samples)| {
+                AnyChannel::new(name.as_str(), FlatSamples::F32(samples.clone()))
+            })
+            .collect();
+        let layer = Layer::new(
+            (self.width as usize, self.height as usize),
+            LayerAttributes::default(),
+            Encoding::SMALL_LOSSLESS,
+            AnyChannels::sort(channels),
+        );
+        let mut bytes = Vec::new();
+        Image::from_layer(layer)
+            .write()
+            .to_buffered(Cursor::new(&mut bytes))
+            .map_err(|error| RenderError::Image {
+                operation: "encode",
+                reason: format!("evidence: {error}"),
+            })?;
+        Ok(bytes)
     }
 
     /// The compositor's result, when the compositor ran.
@@ -180,6 +230,25 @@ mod tests {
             let error = Evidence::decode(bytes).expect_err("refused");
             assert!(error.to_string().contains("evidence"), "{error}");
         }
+    }
+
+    #[test]
+    fn passes_set_and_encoded_read_back_the_same() {
+        let image = LinearImage::from_rgba(2, 1, vec![0.5, 0.25, 1.0, 1.0, 2.0, 3.0, 4.0, 0.5])
+            .expect("image");
+        let bytes = image
+            .encode(pictor_core::job::OutputFormat::Exr)
+            .expect("encode");
+        let mut evidence = Evidence::decode(&bytes).expect("decode");
+        evidence
+            .set_pass("ViewLayer", "Combined", &image)
+            .expect("same size");
+        let again = Evidence::decode(&evidence.encode().expect("encode")).expect("decode");
+        assert_eq!(again, evidence);
+        assert_eq!(again.view_layers(), ["ViewLayer"]);
+        assert_eq!(again.noisy_combined("ViewLayer"), Some(image));
+        let small = LinearImage::new(1, 1);
+        assert!(evidence.set_pass("ViewLayer", "Combined", &small).is_err());
     }
 
     #[test]

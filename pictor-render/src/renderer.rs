@@ -3,7 +3,7 @@
 //! images and their codecs ([`LinearImage`](crate::LinearImage)) in [`crate::image`]. The
 //! verifier (`pictor-verify`) drives any renderer through this trait.
 
-use crate::blender::finish::{FinishRequest, FinishedFrame};
+use crate::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest, Refinished};
 use crate::error::{self, RenderError};
 use crate::request::{RenderControl, RenderOutput, RenderRequest};
 
@@ -62,6 +62,25 @@ pub trait Renderer: Send + Sync {
             "output",
             format!(
                 "the {} renderer has no scene settings to finish frames with: ask for png, png16 or exr",
+                self.name()
+            ),
+        ))
+    }
+
+    /// Runs the scene's finishing (denoiser, compositor, view transform, output format) on a
+    /// frame's evidence instead of a render, and answers the file written: what the worker wrote
+    /// if its deliverable is the finishing of its evidence. Takes a fraction of a render's time
+    /// (no path is traced). Only Blender has scene settings; the default refuses.
+    fn refinish_frame(
+        &self,
+        request: &RefinishRequest,
+        control: &RenderControl,
+    ) -> error::Result<Refinished> {
+        let _ = (request, control);
+        Err(RenderError::invalid(
+            "output",
+            format!(
+                "the {} renderer has no scene settings to finish frames with",
                 self.name()
             ),
         ))

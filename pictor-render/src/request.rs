@@ -34,6 +34,12 @@ pub struct RenderRequest {
     pub regions: Vec<PixelRect>,
     /// Blender's engine (Cycles when `None`); ignored by the built-in renderer.
     pub engine: Option<Engine>,
+    /// Sample like the scene does: keep its adaptive sampling (noise threshold, min samples) on
+    /// top of the request's samples, as its faithful render did. The checker's references for an
+    /// adaptively sampled frame are rendered this way, so that they are distributed exactly like
+    /// the honest frame. `false`: exactly `samples` per pixel. Ignored by the built-in renderer.
+    #[serde(default)]
+    pub scene_sampling: bool,
 }
 
 impl RenderRequest {
@@ -47,6 +53,7 @@ impl RenderRequest {
             seed,
             regions: Vec::new(),
             engine: None,
+            scene_sampling: false,
         }
     }
 

@@ -171,6 +171,7 @@ fn refinish(
     renderer
         .refinish_frame(&request, &RenderControl::default())
         .unwrap_or_else(|error| panic!("refinishing failed: {error}"))
+        .output
 }
 
 fn finishing_difference(delivered: &Path, refinished: &Path) -> FrameDifference {
@@ -217,7 +218,7 @@ fn standard_as_png16_equals_blender_s_own() {
 }
 
 #[test]
-fn adaptive_sampling_as_jpeg_equals_blender_s_own_and_records_sample_counts() {
+fn adaptive_sampling_as_jpeg_equals_blender_s_own() {
     let Some((_dir, finished)) = assert_faithful(json!({
         "adaptive": true, "adaptive_threshold": 0.05,
         "file_format": "JPEG", "quality": 90,
@@ -225,14 +226,6 @@ fn adaptive_sampling_as_jpeg_equals_blender_s_own_and_records_sample_counts() {
         return;
     };
     assert!(finished.settings.adaptive_sampling);
-    let evidence = Evidence::decode(&std::fs::read(&finished.evidence).expect("read")).expect("ok");
-    let counts = evidence
-        .sample_counts("ViewLayer")
-        .expect("the sample count pass is recorded");
-    let (min, max) = counts
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    assert!(min >= 0.0 && max <= 16.0 && max > 0.0, "{min}..{max}");
 }
 
 #[test]

@@ -57,6 +57,12 @@ pub struct VerifyJob {
     pub engine: Option<Engine>,
     /// Required encoding (`None`: PNG 8/16 or EXR).
     pub format: Option<OutputFormat>,
+    /// The frame was sampled the way the scene samples (adaptive sampling kept): references are
+    /// rendered the same way, at the frame's N, and compared with [`ReferenceModel::Matched`] —
+    /// each reference is then distributed exactly like the honest frame, whatever the per-pixel
+    /// sample counts were.
+    #[serde(default)]
+    pub scene_sampling: bool,
 }
 
 impl VerifyJob {
@@ -71,6 +77,7 @@ impl VerifyJob {
             worker_seed,
             engine: None,
             format: None,
+            scene_sampling: false,
         }
     }
 
@@ -83,6 +90,7 @@ impl VerifyJob {
             seed,
             regions: Vec::new(),
             engine: self.engine,
+            scene_sampling: self.scene_sampling,
         }
     }
 }
@@ -705,7 +713,11 @@ fn run_round(
 ) -> Result<RoundEvidence, ProtocolError> {
     let Candidate { image, format, key } = *candidate;
     let config = &checker.config;
-    let model = ReferenceModel::for_format(format);
+    let model = if job.scene_sampling {
+        ReferenceModel::Matched
+    } else {
+        ReferenceModel::for_format(format)
+    };
     let challenge = if round == 1 {
         config.challenge
     } else {

@@ -45,41 +45,6 @@ fn blender_or_skip() -> Option<BlenderRenderer> {
 /// ~3 px per frame at 160×96, a sun, a camera.
 fn build_scene(blender: &BlenderRenderer, dir: &Path) -> PathBuf {
     let scene = dir.join("anim.blend");
-    const BUILD: &str = r#"
-import bpy, sys
-path = sys.argv[sys.argv.index("--") + 1]
-bpy.ops.wm.read_factory_settings(use_empty=True)
-scene = bpy.context.scene
-world = bpy.data.worlds.new("World")
-world.color = (0.05, 0.06, 0.08)
-scene.world = world
-bpy.ops.mesh.primitive_plane_add(size=20)
-bpy.ops.mesh.primitive_uv_sphere_add(radius=1.0, location=(-1.3, 0.0, 1.0))
-glow = bpy.data.materials.new("Glow")
-glow.use_nodes = True
-bsdf = glow.node_tree.nodes["Principled BSDF"]
-bsdf.inputs["Emission"].default_value = (1.0, 0.5, 0.2, 1.0)
-bsdf.inputs["Emission Strength"].default_value = 6.0
-bpy.context.object.data.materials.append(glow)
-bpy.ops.mesh.primitive_cube_add(size=1.6, location=(1.3, 0.3, 0.8))
-cube = bpy.context.object
-gloss = bpy.data.materials.new("Gloss")
-gloss.use_nodes = True
-nodes = gloss.node_tree.nodes
-glossy = nodes.new("ShaderNodeBsdfGlossy")
-glossy.inputs["Roughness"].default_value = 0.15
-gloss.node_tree.links.new(glossy.outputs["BSDF"], nodes["Material Output"].inputs["Surface"])
-cube.data.materials.append(gloss)
-cube.location = (0.5, 0.3, 0.8)
-cube.keyframe_insert(data_path="location", frame=1)
-cube.location = (2.5, 0.3, 0.8)
-cube.keyframe_insert(data_path="location", frame=21)
-bpy.ops.object.light_add(type="SUN", location=(0, 0, 6), rotation=(0.6, 0.2, 0.3))
-bpy.context.object.data.energy = 3.0
-bpy.ops.object.camera_add(location=(0.0, -7.5, 3.2), rotation=(1.17, 0.0, 0.0))
-scene.camera = bpy.context.object
-bpy.ops.wm.save_as_mainfile(filepath=path)
-"#;
     let executable = blender.install().expect("blender").path;
     let output = std::process::Command::new(executable)
         .args([
@@ -89,7 +54,9 @@ bpy.ops.wm.save_as_mainfile(filepath=path)
             "--python-exit-code",
             "1",
         ])
-        .args(["--python-expr", BUILD, "--"])
+        .arg("--python")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenes/lit_scene.py"))
+        .arg("--")
         .arg(&scene)
         .output()
         .expect("run blender");

@@ -2,7 +2,6 @@
 //! as the worker), runs the verification protocol of `pictor_verify` with its own renderer and
 //! secret seeds, and posts the verdict with its evidence.
 
-mod faithful;
 mod verification;
 
 pub use verification::frame_verifier;

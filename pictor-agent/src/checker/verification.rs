@@ -2,7 +2,6 @@
 //! docs/VERIFICATION.md on each frame with this checker's renderer and secret seeds, and combine
 //! the frames' verdicts into the task's, with the evidence.
 
-use super::faithful::{FaithfulFrame, verify_faithful_frame};
 use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
 use anyhow::{Context, Result, bail};
@@ -11,6 +10,7 @@ use pictor_core::job::RendererKind;
 use pictor_core::task::TaskWork;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
 use pictor_sdk::Client;
+use pictor_verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
 use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
 use pictor_verify::protocol::{
     Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
@@ -162,6 +162,7 @@ fn verify_frames(
             worker_seed: spec.seed.seed_for(*frame),
             engine: spec.renderer.engine,
             format: Some(spec.output),
+            scene_sampling: false,
         };
         match verify_frame_bytes(&checker, &job, bytes, &others) {
             Ok(report) => {
@@ -211,35 +212,34 @@ fn verify_faithful_frames(
         config: ProtocolConfig::default(),
         control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
     };
-    let mut reports = Vec::with_capacity(frames.len());
+    let spec = &check.spec;
+    let mut reports: Vec<FaithfulReport> = Vec::with_capacity(frames.len());
     let mut reasons = Vec::new();
-    let mut verdicts = Vec::with_capacity(frames.len());
     for ((frame, deliverable), evidence_file) in frames.iter().zip(evidence_files) {
-        let outcome = verify_faithful_frame(
-            check,
-            main_file,
-            &checker,
-            &FaithfulFrame {
-                frame: *frame,
-                deliverable: deliverable.clone(),
-                evidence: evidence_file.clone(),
-            },
-            work,
-        )
-        .with_context(|| format!("verifying frame {frame}"))?;
-        reasons.extend(
-            outcome
-                .reasons
-                .iter()
-                .map(|r| format!("frame {frame}: {r}")),
-        );
-        reports.extend(outcome.report);
-        verdicts.push(outcome.verdict);
-        if outcome.verdict == Verdict::Reject {
+        let job = FaithfulJob {
+            scene: main_file.to_path_buf(),
+            frame: *frame,
+            resolution: spec.resolution,
+            samples: spec.samples,
+            worker_seed: spec.seed.seed_for(*frame),
+            engine: spec.renderer.engine,
+            deliverable: deliverable.clone(),
+            evidence: evidence_file.clone(),
+            work_dir: work.to_path_buf(),
+        };
+        let report = verify_faithful_frame(&checker, &job)
+            .map_err(anyhow::Error::new)
+            .with_context(|| format!("verifying frame {frame}"))?;
+        reasons.extend(report.reasons.iter().map(|r| format!("frame {frame}: {r}")));
+        let rejected = report.verdict == Verdict::Reject;
+        reports.push(report);
+        if rejected {
             break;
         }
     }
-    Ok((combine(&verdicts), evidence(&reports, &reasons)))
+    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
+    let evidence = serde_json::json!({ "frames": reports, "reasons": reasons });
+    Ok((combine(&verdicts), evidence))
 }
 
 /// Any reject rejects, else any escalation escalates, else accept.

@@ -155,6 +155,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         seed: args.settings.seed,
         regions: args.region.into_iter().collect(),
         engine: None,
+        scene_sampling: false,
     };
     let renderer = args.settings.renderer.renderer();
     let control = RenderControl::with_timeout(Duration::from_secs(args.timeout_secs));

@@ -134,6 +134,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         worker_seed: args.settings.seed,
         engine: None,
         format: None,
+        scene_sampling: false,
     };
     let renderer = args.settings.renderer.renderer();
     let checker = Checker {

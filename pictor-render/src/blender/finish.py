@@ -8,8 +8,8 @@
 #
 # Beside it the script saves the evidence the checker needs: the whole Render Result (every view
 # layer with every pass, and the composite) as a 32-bit float multilayer OpenEXR. The view layer's
-# Combined pass there is linear light before compositing and view transform; with adaptive sampling
-# the "Debug Sample Count" pass is added so the checker knows how many samples each pixel took.
+# Combined pass there is linear light before compositing and view transform (with denoising, the
+# "Noisy Image" pass is the image before denoising).
 #
 # This file is a constant: every value comes from the JSON spec whose path follows `--`, written by
 # pictor_render::blender::finish. It answers on stdout with the markers of override.py (READY,
@@ -139,10 +139,6 @@ def main():
         cycles.time_limit = 0.0
         expect(cycles.samples, spec["samples"], "the samples")
         expect(cycles.seed, spec["seed"], "the seed")
-        if cycles.use_adaptive_sampling:
-            # Evidence: how many samples each pixel took (an extra pass; it does not change others).
-            for layer in view_layers:
-                layer.cycles.pass_debug_sample_count = True
         if cycles.use_denoising and not cycles.denoiser:
             # Blender lists only the denoisers it was built with (Debian's 3.4 has none).
             raise PictorSceneError(

@@ -1,7 +1,7 @@
 //! Faithful renders: one frame rendered and written by Blender exactly as the creator's own
 //! `blender -b scene.blend -f N` would, with the evidence the checker needs kept beside it.
 //!
-//! [`BlenderRenderer::render_finished`] runs the constant script [`FINISH_SCRIPT`] (`finish.py`)
+//! [`Renderer::render_finished`](crate::Renderer::render_finished) on [`BlenderRenderer`] runs the constant script [`FINISH_SCRIPT`] (`finish.py`)
 //! on a [`FinishSpec`]. Unlike the verifier's renders ([`crate::Renderer::render`]), nothing of
 //! the scene's look is overridden:
 //!
@@ -19,10 +19,12 @@
 //!   Pixels are Blender's bit for bit; the metadata Blender stamps into the file (date, render
 //!   time, the scene's path on the worker) describes the worker's run.
 //! - **Evidence**: the whole Render Result — every view layer with every pass, and the composite —
-//!   saved as a 32-bit float multilayer OpenEXR ([`crate::evidence`]). With adaptive sampling the
-//!   "Debug Sample Count" pass is enabled, with denoising the denoiser's passes ("Noisy Image",
-//!   albedo, normal): extra passes change no other pass, but a multilayer EXR deliverable carries
-//!   them too.
+//!   saved as a 32-bit float multilayer OpenEXR ([`crate::evidence`]). With denoising the
+//!   denoiser's passes are stored ("Noisy Image", albedo, normal): extra passes change no other
+//!   pass, but a multilayer EXR deliverable carries them too. Per-pixel sample counts under
+//!   adaptive sampling are not evidence: Blender 3.4's "Debug Sample Count" pass is normalised by
+//!   each pixel's own count (it reads 1.0 everywhere, measured); the checker renders its
+//!   references with the scene's adaptive sampling instead (docs/VERIFICATION.md).
 
 use super::{BlenderRenderer, resolve_scene, write_script_and_spec};
 use crate::error::{RenderError, Result};
@@ -192,6 +194,7 @@ impl BlenderRenderer {
             seed: request.seed,
             regions: Vec::new(),
             engine: request.engine,
+            scene_sampling: false,
         };
         probe.validate()?;
         super::script::validate_for_blender(&probe)?;
@@ -311,18 +314,26 @@ struct RefinishSpec {
 #[derive(Deserialize)]
 struct RefinishReport {
     output: PathBuf,
+    adaptive_sampling: bool,
+}
+
+/// What refinishing a frame's evidence gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refinished {
+    /// The file Blender wrote with the scene's finishing of the evidence.
+    pub output: PathBuf,
+    /// Whether the scene samples adaptively (Cycles' noise threshold): its frames are then
+    /// checked against references sampled the same way.
+    pub adaptive_sampling: bool,
 }
 
 impl BlenderRenderer {
-    /// Runs the scene's finishing (denoiser, compositor, view transform, output format) on a
-    /// frame's evidence instead of a render, and answers the file Blender wrote: what the worker's
-    /// Blender wrote if the deliverable is the finishing of its evidence. Takes a fraction of the
-    /// render's time (no path is traced).
-    pub fn refinish_frame(
+    /// [`crate::Renderer::refinish_frame`] for Blender.
+    pub(super) fn refinish(
         &self,
         request: &RefinishRequest,
         control: &RenderControl,
-    ) -> Result<PathBuf> {
+    ) -> Result<Refinished> {
         let started = Instant::now();
         request
             .resolution
@@ -377,7 +388,10 @@ impl BlenderRenderer {
                 last_lines: finished.lines.join("\n"),
             });
         }
-        Ok(output)
+        Ok(Refinished {
+            output,
+            adaptive_sampling: report.adaptive_sampling,
+        })
     }
 }
 

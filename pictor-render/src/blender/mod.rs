@@ -343,6 +343,16 @@ impl Renderer for BlenderRenderer {
         self.finish_frame(request, control)
     }
 
+    /// Runs the scene's finishing on a frame's evidence instead of a render
+    /// ([`finish::RefinishRequest`]).
+    fn refinish_frame(
+        &self,
+        request: &finish::RefinishRequest,
+        control: &RenderControl,
+    ) -> Result<finish::Refinished> {
+        self.refinish(request, control)
+    }
+
     /// All seeds in one Blender process (the scene is loaded once): the per-render seed is set
     /// before each border render.
     fn render_seeds(

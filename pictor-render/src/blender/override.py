@@ -1,4 +1,5 @@
-# Pictor's Blender override script (pictor-render/src/blender/override.py).
+# Pictor's Blender override script (pictor-render/src/blender/override.py): the raw, linear renders
+# the verifier compares with (and jobs that name png, png16 or exr get).
 #
 # This file is a constant: no request data is ever pasted into it. Everything it needs (engine,
 # resolution, samples, seed, frame, border fractions, per-render seeds, output paths, the optional
@@ -84,7 +85,10 @@ def main():
         cycles.seed = spec["seed"]
         cycles.use_animated_seed = False
         cycles.use_denoising = False
-        cycles.use_adaptive_sampling = False
+        if not spec.get("scene_sampling", False):
+            # Exactly N samples per pixel; with scene_sampling the scene's adaptive sampling stays
+            # (the checker's references for an adaptively sampled frame).
+            cycles.use_adaptive_sampling = False
         cycles.time_limit = 0.0
         expect(cycles.samples, spec["samples"], "the samples")
         expect(cycles.seed, spec["seed"], "the seed")

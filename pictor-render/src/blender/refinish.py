@@ -72,6 +72,7 @@ def main():
     render.resolution_y = spec["height"]
     render.resolution_percentage = 100
     denoise = render.engine == "CYCLES" and scene.cycles.use_denoising
+    adaptive = render.engine == "CYCLES" and scene.cycles.use_adaptive_sampling
     compositing = render.use_compositing and scene.use_nodes and scene.node_tree is not None
 
     # A wrong-sized evidence composites to a different image: the comparison catches it.
@@ -117,7 +118,7 @@ def main():
     if not os.path.isfile(output):
         raise PictorSceneError("Blender wrote no file at %r" % output)
     with open(spec["report"], "w", encoding="utf-8") as report:
-        json.dump({"output": output}, report)
+        json.dump({"output": output, "adaptive_sampling": bool(adaptive)}, report)
     marker("PROGRESS", "1/1")
     marker("DONE")
 

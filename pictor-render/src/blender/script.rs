@@ -53,6 +53,9 @@ pub struct ScriptSpec {
     pub frame: u32,
     /// Keep scene data between the renders of a batch (`render.use_persistent_data`).
     pub persistent_data: bool,
+    /// Keep the scene's adaptive sampling ([`RenderRequest::scene_sampling`]).
+    #[serde(default)]
+    pub scene_sampling: bool,
     /// An operator-supplied Python file run before the overrides are applied.
     pub setup_script: Option<PathBuf>,
     /// What to render, in request order.
@@ -202,6 +205,7 @@ pub fn build_seeded_spec(
         seed: cycles_seed(request.seed),
         frame: request.frame,
         persistent_data: regions.len() > 1,
+        scene_sampling: request.scene_sampling,
         setup_script: setup_script.map(Path::to_path_buf),
         regions,
     }

@@ -1,0 +1,284 @@
+//! Faithful frames (`output: scene`) through both checks of `pictor_verify::faithful`, with Blender
+//! on both sides: the lit scene of verify_blender.rs with Filmic, a look, exposure and a glare
+//! compositor, written as 16-bit PNG, sampled adaptively (noise thresholds 0.1 and 0.01) or not. Honest frames are accepted; the cheat
+//! classes of docs/VERIFICATION.md are rejected: N/2 samples, N/4 blurred, half resolution
+//! upscaled, +3 % exposure, and a deliverable that is not the finishing of its evidence. Every cheat
+//! that alters the evidence ships the deliverable Blender finishes from it, as a careful cheat would.
+//!
+//! Without Blender the test prints `SKIP: <reason>` and passes, unless `PICTOR_REQUIRE_BLENDER=1`.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pictor_core::api::Verdict;
+use pictor_core::job::Resolution;
+use pictor_render::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest};
+use pictor_render::evidence::Evidence;
+use pictor_render::{BlenderRenderer, LinearImage, RenderControl, Renderer};
+use pictor_verify::CpuVerifier;
+use pictor_verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
+use pictor_verify::protocol::{Checker, ProtocolConfig};
+use pictor_verify::synthetic;
+use std::path::{Path, PathBuf};
+
+const W: u32 = 160;
+const H: u32 = 96;
+const N: u32 = 32;
+const FRAME: u32 = 1;
+const WORKER_SEED: u64 = 11;
+const LAYER: &str = "ViewLayer";
+
+fn blender_or_skip() -> Option<BlenderRenderer> {
+    let renderer = BlenderRenderer::new();
+    match renderer.version() {
+        Ok(_) => Some(renderer),
+        Err(error) => {
+            let reason = format!("Blender unavailable: {error}");
+            if std::env::var("PICTOR_REQUIRE_BLENDER").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_BLENDER=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            None
+        }
+    }
+}
+
+/// The tests' lit scene (tests/scenes/lit_scene.py) with an artist's settings: Filmic, a look,
+/// exposure, a glare compositor, 16-bit PNG, adaptive sampling at noise threshold `adaptive` when
+/// given.
+fn build_scene(blender: &BlenderRenderer, dir: &Path, adaptive: Option<f32>) -> PathBuf {
+    let scene = dir.join("shot.blend");
+    let options = serde_json::json!({ "adaptive": adaptive });
+    let output = std::process::Command::new(blender.install().expect("install").path)
+        .args([
+            "-b",
+            "--factory-startup",
+            "-noaudio",
+            "--python-exit-code",
+            "1",
+        ])
+        .arg("--python")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenes/lit_scene.py"))
+        .arg("--")
+        .arg(&scene)
+        .arg(options.to_string())
+        .output()
+        .expect("run Blender");
+    assert!(
+        output.status.success() && scene.exists(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    scene
+}
+
+struct Setup {
+    blender: BlenderRenderer,
+    scene: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(adaptive: Option<f32>) -> Option<Setup> {
+        let blender = blender_or_skip()?;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let scene = build_scene(&blender, dir.path(), adaptive);
+        Some(Setup {
+            blender,
+            scene,
+            dir,
+        })
+    }
+
+    /// A worker's faithful render at `width × height` with `samples`, into `dir/<name>`.
+    fn render(&self, name: &str, width: u32, height: u32, samples: u32) -> FinishedFrame {
+        let out = self.dir.path().join(name);
+        self.blender
+            .render_finished(
+                &FinishRequest {
+                    scene: self.scene.clone(),
+                    frame: FRAME,
+                    resolution: Resolution { width, height },
+                    samples,
+                    seed: WORKER_SEED,
+                    engine: None,
+                    output: None,
+                    out_dir: out.join("out"),
+                    evidence: out.join("evidence.exr"),
+                },
+                &RenderControl::default(),
+            )
+            .unwrap_or_else(|error| panic!("worker render failed: {error}"))
+    }
+
+    /// A cheat's files: `honest`'s evidence with its combined pass replaced by `combined`, and the
+    /// deliverable Blender finishes from that evidence.
+    fn forged(
+        &self,
+        name: &str,
+        honest: &FinishedFrame,
+        combined: &LinearImage,
+    ) -> (PathBuf, PathBuf) {
+        let mut evidence =
+            Evidence::decode(&std::fs::read(&honest.evidence).expect("read")).expect("decode");
+        evidence
+            .set_pass(LAYER, "Combined", combined)
+            .expect("same size");
+        let dir = self.dir.path().join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let evidence_path = dir.join("evidence.exr");
+        std::fs::write(&evidence_path, evidence.encode().expect("encode")).expect("write");
+        let deliverable = self
+            .blender
+            .refinish_frame(
+                &RefinishRequest {
+                    scene: self.scene.clone(),
+                    frame: FRAME,
+                    resolution: Resolution {
+                        width: W,
+                        height: H,
+                    },
+                    evidence: evidence_path.clone(),
+                    out_dir: dir.join("out"),
+                },
+                &RenderControl::default(),
+            )
+            .expect("refinish the forged evidence")
+            .output;
+        (deliverable, evidence_path)
+    }
+
+    fn verify(&self, deliverable: &Path, evidence: &Path, secret: u8) -> FaithfulReport {
+        let checker = Checker {
+            renderer: &self.blender,
+            verifier: &CpuVerifier,
+            secret: [secret; 32],
+            config: ProtocolConfig::default(),
+            control: RenderControl::default(),
+        };
+        let job = FaithfulJob {
+            scene: self.scene.clone(),
+            frame: FRAME,
+            resolution: Resolution {
+                width: W,
+                height: H,
+            },
+            samples: N,
+            worker_seed: WORKER_SEED,
+            engine: None,
+            deliverable: deliverable.to_path_buf(),
+            evidence: evidence.to_path_buf(),
+            work_dir: self.dir.path().join(format!("check-{secret}")),
+        };
+        verify_faithful_frame(&checker, &job)
+            .unwrap_or_else(|error| panic!("verification failed: {error}"))
+    }
+}
+
+fn combined(frame: &FinishedFrame) -> LinearImage {
+    Evidence::decode(&std::fs::read(&frame.evidence).expect("read"))
+        .expect("decode")
+        .noisy_combined(LAYER)
+        .expect("combined")
+}
+
+#[test]
+fn honest_faithful_frames_are_accepted_with_and_without_adaptive_sampling() {
+    for adaptive in [None, Some(0.1), Some(0.01)] {
+        let Some(setup) = Setup::new(adaptive) else {
+            return;
+        };
+        let honest = setup.render("honest", W, H, N);
+        for secret in [1, 2] {
+            let report = setup.verify(&honest.deliverable, &honest.evidence, secret);
+            assert_eq!(
+                report.verdict,
+                Verdict::Accept,
+                "adaptive {adaptive:?}, secret {secret}: {:?}",
+                report.reasons
+            );
+            assert_eq!(report.scene_sampling, adaptive.is_some());
+            let finishing = report.finishing.expect("the finishing was compared");
+            assert!(finishing.identical() && finishing.samples > 0);
+        }
+    }
+}
+
+#[test]
+fn cheats_on_faithful_frames_are_rejected() {
+    let Some(setup) = Setup::new(None) else {
+        return;
+    };
+    let honest = setup.render("honest", W, H, N);
+    let mut cases: Vec<(&str, PathBuf, PathBuf)> = Vec::new();
+
+    // N/2 samples, claimed as N: Blender's own files, consistent with each other.
+    let half = setup.render("half", W, H, N / 2);
+    cases.push((
+        "N/2 samples",
+        half.deliverable.clone(),
+        half.evidence.clone(),
+    ));
+    // N/4 samples, blurred to hide the noise.
+    let quarter = setup.render("quarter", W, H, N / 4);
+    let blurred = synthetic::box_blur(&combined(&quarter), 1);
+    let (deliverable, evidence) = setup.forged("blurred", &honest, &blurred);
+    cases.push(("N/4 blurred", deliverable, evidence));
+    // Half resolution at N, upscaled.
+    let small = setup.render("small", W / 2, H / 2, N);
+    let upscaled = upscale2(&combined(&small));
+    let (deliverable, evidence) = setup.forged("upscaled", &honest, &upscaled);
+    cases.push(("half resolution upscaled", deliverable, evidence));
+    // +3 % exposure.
+    let brighter = synthetic::gain(&combined(&honest), [1.03; 3]);
+    let (deliverable, evidence) = setup.forged("exposure", &honest, &brighter);
+    cases.push(("+3 % exposure", deliverable, evidence));
+    // An honest evidence with a deliverable finished from something else.
+    cases.push((
+        "deliverable not the finishing of its evidence",
+        half.deliverable.clone(),
+        honest.evidence.clone(),
+    ));
+
+    for (name, deliverable, evidence) in &cases {
+        let report = setup.verify(deliverable, evidence, 3);
+        assert_eq!(
+            report.verdict,
+            Verdict::Reject,
+            "{name}: {:?}",
+            report.reasons
+        );
+    }
+    // The mismatched deliverable is caught by the first check, before any statistics.
+    let mismatched = setup.verify(&half.deliverable, &honest.evidence, 4);
+    assert!(mismatched.evidence.is_none());
+    assert!(
+        mismatched.reasons[0].starts_with("finishing: REJECT"),
+        "{:?}",
+        mismatched.reasons
+    );
+}
+
+/// Under adaptive sampling at Blender's default noise threshold (0.01), N/2 samples is still a cheat
+/// the statistics see: the references are sampled like the scene, at N.
+#[test]
+fn half_the_samples_under_adaptive_sampling_is_rejected() {
+    let Some(setup) = Setup::new(Some(0.01)) else {
+        return;
+    };
+    let half = setup.render("half", W, H, N / 2);
+    let report = setup.verify(&half.deliverable, &half.evidence, 5);
+    assert!(report.scene_sampling);
+    assert_eq!(report.verdict, Verdict::Reject, "{:?}", report.reasons);
+}
+
+/// Nearest-neighbour 2× upscale of a half-resolution render to W × H.
+fn upscale2(small: &LinearImage) -> LinearImage {
+    let mut data = Vec::with_capacity((W * H * 4) as usize);
+    for y in 0..H {
+        for x in 0..W {
+            let i = (((y / 2) * small.width() + x / 2) * 4) as usize;
+            data.extend_from_slice(&small.as_rgba()[i..i + 4]);
+        }
+    }
+    LinearImage::from_rgba(W, H, data).expect("image")
+}
