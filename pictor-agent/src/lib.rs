@@ -28,6 +28,7 @@ pub mod heartbeat;
 pub mod idle;
 pub mod outbox;
 pub mod registration;
+mod render_job;
 pub mod retry;
 pub mod scene;
 pub mod worker;

@@ -5,6 +5,7 @@
 //! (8 or 16 bits), every channel of every layer for OpenEXR. [`compare_frames`] answers how many
 //! samples differ and by how much at most, in the format's own units.
 
+use crate::LinearImage;
 use crate::error::{RenderError, Result};
 use crate::evidence::{COMPOSITE_LAYER, Evidence};
 use image::{DynamicImage, ImageFormat};
@@ -105,6 +106,54 @@ pub fn compare_finishing(delivered: &[u8], refinished: &[u8]) -> Result<FrameDif
     compare_frames(delivered, refinished)
 }
 
+/// Decodes a frame as Blender wrote it into RGBA `f32` without any colour conversion: integer
+/// formats as code value ÷ maximum (0..=1, the display-referred values the file holds), OpenEXR as
+/// its floats (a multilayer file: its composite). Frames from one scene's finishing can then be
+/// compared statistically in the space the creator sees.
+pub fn decode_samples(bytes: &[u8]) -> Result<LinearImage> {
+    let format = image::guess_format(bytes).map_err(decode_error)?;
+    if format == ImageFormat::OpenExr {
+        let layers = Evidence::decode(bytes)?;
+        if let Some(composite) = layers.composite() {
+            return Ok(composite);
+        }
+        let channel = |name: &str| layers.channel(name);
+        let (Some(r), Some(g), Some(b)) = (channel("R"), channel("G"), channel("B")) else {
+            return Err(mismatch(
+                "an OpenEXR without a composite or plain RGB channels".to_string(),
+            ));
+        };
+        let alpha = channel("A");
+        let mut data = Vec::with_capacity(r.len() * 4);
+        for i in 0..r.len() {
+            data.extend_from_slice(&[r[i], g[i], b[i], alpha.map_or(1.0, |a| a[i])]);
+        }
+        return LinearImage::from_rgba(layers.width(), layers.height(), data);
+    }
+    let decoded = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .decode()
+        .map_err(decode_error)?;
+    let (width, height) = (decoded.width(), decoded.height());
+    let data = match decoded {
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageRgb8(_)
+        | DynamicImage::ImageRgba8(_) => decoded
+            .to_rgba8()
+            .into_raw()
+            .into_iter()
+            .map(|v| f32::from(v) / 255.0)
+            .collect(),
+        _ => decoded
+            .to_rgba16()
+            .into_raw()
+            .into_iter()
+            .map(|v| f32::from(v) / 65_535.0)
+            .collect(),
+    };
+    LinearImage::from_rgba(width, height, data)
+}
+
 /// Integer samples at the image's own depth (8-bit images as 0..=255, 16-bit as 0..=65535).
 fn code_values(image: &DynamicImage) -> Vec<u16> {
     match image {
@@ -188,7 +237,6 @@ fn mismatch(reason: String) -> RenderError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LinearImage;
     use pictor_core::job::OutputFormat;
 
     fn encoded(values: &[f32], format: OutputFormat) -> Vec<u8> {
@@ -214,6 +262,18 @@ mod tests {
             assert_eq!(changed.differing, 3, "{format:?}: R, G and B of one pixel");
             assert!(changed.max_abs > 0.0);
         }
+    }
+
+    #[test]
+    fn samples_decode_as_code_values_without_conversion() {
+        let png = encoded(&[0.0, 1.0], OutputFormat::Png8);
+        let decoded = decode_samples(&png).expect("decode");
+        assert_eq!(decoded.as_rgba()[..4], [0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(decoded.as_rgba()[4..8], [1.0, 1.0, 1.0, 1.0]);
+        let exr = encoded(&[0.25, 3.0], OutputFormat::Exr);
+        let decoded = decode_samples(&exr).expect("decode");
+        assert_eq!(decoded.as_rgba()[4], 3.0, "EXR floats as they are");
+        assert!(decode_samples(b"junk").is_err());
     }
 
     #[test]

@@ -29,6 +29,7 @@
 pub mod challenge;
 mod cpu;
 mod decide;
+pub mod display;
 pub mod faithful;
 pub mod intake;
 pub mod protocol;

@@ -844,7 +844,7 @@ fn shifted(rect: PixelRect, dx: i32, dy: i32, width: u32, height: u32) -> Option
 
 /// Matched references as the statistics' pair: `R₁ ± (R₁ − R₂)/√2` per colour sample (alpha from
 /// `R₁`), for every tile — mean `R₁`, split `√2·(R₁ − R₂)` (see [`ReferenceModel::Matched`]).
-fn centred_on_first(
+pub(crate) fn centred_on_first(
     first: &[LinearImage],
     second: &[LinearImage],
 ) -> Result<(Vec<LinearImage>, Vec<LinearImage>), ProtocolError> {

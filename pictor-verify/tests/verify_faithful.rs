@@ -12,9 +12,11 @@
 use pictor_core::api::Verdict;
 use pictor_core::job::Resolution;
 use pictor_render::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest};
+use pictor_render::compare::decode_samples;
 use pictor_render::evidence::Evidence;
 use pictor_render::{BlenderRenderer, LinearImage, RenderControl, Renderer};
 use pictor_verify::CpuVerifier;
+use pictor_verify::display::{DisplayFrameJob, DisplayReport, verify_display_frame};
 use pictor_verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
 use pictor_verify::protocol::{Checker, ProtocolConfig};
 use pictor_verify::synthetic;
@@ -46,8 +48,13 @@ fn blender_or_skip() -> Option<BlenderRenderer> {
 /// exposure, a glare compositor, 16-bit PNG, adaptive sampling at noise threshold `adaptive` when
 /// given.
 fn build_scene(blender: &BlenderRenderer, dir: &Path, adaptive: Option<f32>) -> PathBuf {
+    build_scene_with(blender, dir, serde_json::json!({ "adaptive": adaptive }))
+}
+
+/// The lit scene with `options` (see tests/scenes/lit_scene.py), saved as `dir/shot.blend`.
+fn build_scene_with(blender: &BlenderRenderer, dir: &Path, options: serde_json::Value) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("dir");
     let scene = dir.join("shot.blend");
-    let options = serde_json::json!({ "adaptive": adaptive });
     let output = std::process::Command::new(blender.install().expect("install").path)
         .args([
             "-b",
@@ -281,4 +288,124 @@ fn upscale2(small: &LinearImage) -> LinearImage {
         }
     }
     LinearImage::from_rgba(W, H, data).expect("image")
+}
+
+/// What the creator's own Blender writes: `blender -b scene.blend -o <dir>/f_#### -f 1`.
+fn blender_s_own_frame(blender: &BlenderRenderer, scene: &Path, dir: &Path) -> PathBuf {
+    let output = std::process::Command::new(blender.install().expect("install").path)
+        .args(["-b", "--factory-startup", "-noaudio"])
+        .arg(scene)
+        .arg("-o")
+        .arg(dir.join("f_####"))
+        .args(["-f", &FRAME.to_string()])
+        .output()
+        .expect("run Blender");
+    assert!(output.status.success());
+    dir.join(format!("f_{FRAME:04}.png"))
+}
+
+/// Writes display samples (0..=1) as a 16-bit PNG, like the scene's output.
+fn write_png16(image: &LinearImage, path: &Path) {
+    let data: Vec<u16> = image
+        .as_rgba()
+        .iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 65_535.0).round() as u16)
+        .collect();
+    let buffer: image::ImageBuffer<image::Rgba<u16>, Vec<u16>> =
+        image::ImageBuffer::from_raw(image.width(), image.height(), data).expect("buffer");
+    buffer.save(path).expect("save png");
+}
+
+fn verify_display(setup: &Setup, image: &Path, secret: u8) -> DisplayReport {
+    let checker = Checker {
+        renderer: &setup.blender,
+        verifier: &CpuVerifier,
+        secret: [secret; 32],
+        config: ProtocolConfig::default(),
+        control: RenderControl::default(),
+    };
+    let job = DisplayFrameJob {
+        scene: setup.scene.clone(),
+        frame: FRAME,
+        resolution: Resolution {
+            width: W,
+            height: H,
+        },
+        samples: N,
+        seed: None,
+        engine: None,
+        image: image.to_path_buf(),
+        work_dir: setup.dir.path().join(format!("display-{secret}")),
+    };
+    verify_display_frame(&checker, &job)
+        .unwrap_or_else(|error| panic!("verification failed: {error}"))
+}
+
+/// `pictor verify --scene-settings`: a frame Blender itself wrote with the scene's colour
+/// management and compositor is accepted without evidence; the cheat classes are rejected.
+#[test]
+fn blender_s_own_display_frames_are_accepted_and_cheats_rejected() {
+    let Some(setup) = Setup::new(None) else {
+        return;
+    };
+    let own = blender_s_own_frame(&setup.blender, &setup.scene, &setup.dir.path().join("own"));
+    for secret in [6, 7] {
+        let report = verify_display(&setup, &own, secret);
+        assert_eq!(report.verdict, Verdict::Accept, "{:?}", report.reasons);
+    }
+    let mut cheats: Vec<(&str, PathBuf)> = Vec::new();
+    // N/2 samples: the same scene saved with half the samples, rendered by Blender.
+    let half_dir = setup.dir.path().join("half");
+    let half_scene = build_scene_with(
+        &setup.blender,
+        &half_dir,
+        serde_json::json!({ "samples": N / 2 }),
+    );
+    cheats.push((
+        "N/2 samples",
+        blender_s_own_frame(&setup.blender, &half_scene, &half_dir),
+    ));
+    // +3 % exposure.
+    let bright_dir = setup.dir.path().join("bright");
+    let bright_scene = build_scene_with(
+        &setup.blender,
+        &bright_dir,
+        serde_json::json!({ "extra_exposure": 0.0426 }),
+    );
+    cheats.push((
+        "+3 % exposure",
+        blender_s_own_frame(&setup.blender, &bright_scene, &bright_dir),
+    ));
+    // N/4 samples, blurred in display space.
+    let quarter_dir = setup.dir.path().join("quarter");
+    let quarter_scene = build_scene_with(
+        &setup.blender,
+        &quarter_dir,
+        serde_json::json!({ "samples": N / 4 }),
+    );
+    let quarter = blender_s_own_frame(&setup.blender, &quarter_scene, &quarter_dir);
+    let blurred = synthetic::box_blur(
+        &decode_samples(&std::fs::read(&quarter).expect("read")).expect("decode"),
+        1,
+    );
+    let blurred_path = quarter_dir.join("blurred.png");
+    write_png16(&blurred, &blurred_path);
+    cheats.push(("N/4 blurred", blurred_path));
+    // Half resolution, upscaled.
+    let small = setup.render("small-display", W / 2, H / 2, N);
+    let upscaled = upscale2(
+        &decode_samples(&std::fs::read(&small.deliverable).expect("read")).expect("decode"),
+    );
+    let upscaled_path = setup.dir.path().join("upscaled.png");
+    write_png16(&upscaled, &upscaled_path);
+    cheats.push(("half resolution upscaled", upscaled_path));
+    for (name, image) in &cheats {
+        let report = verify_display(&setup, image, 8);
+        assert_eq!(
+            report.verdict,
+            Verdict::Reject,
+            "{name}: {:?}",
+            report.reasons
+        );
+    }
 }

@@ -38,13 +38,36 @@ def frames_text(scene) -> str:
 
 
 def output_format(scene) -> str:
-    """The network's output format for the scene's file format."""
-    settings = scene.render.image_settings
-    if settings.file_format in ("OPEN_EXR", "OPEN_EXR_MULTILAYER"):
-        return "exr"
-    if settings.file_format == "PNG" and settings.color_depth == "16":
-        return "png16"
-    return "png"
+    """The network's output: the scene's own settings, so frames come back as this Blender writes
+    them (colour management, compositor, file format and names)."""
+    return "scene"
+
+
+def delivered_settings(scene) -> list[tuple[str, str]]:
+    """What the network renders with, as (text, icon) lines for the panel: the scene's own
+    settings, and what a worker may not be able to honour."""
+    render = scene.render
+    view = scene.view_settings
+    image = render.image_settings
+    look = "" if view.look == "None" else f", look {view.look}"
+    lines = [
+        (f"{view.view_transform}{look}, exposure {view.exposure:+.2f}, gamma {view.gamma:.2f}",
+         "COLOR"),
+        (f"{image.file_format} {image.color_depth}-bit, dither {render.dither_intensity:.2f}",
+         "FILE_IMAGE"),
+    ]
+    if render.use_compositing and scene.use_nodes:
+        lines.append(("Compositor on", "NODETREE"))
+    if render.engine == "CYCLES":
+        cycles = scene.cycles
+        if cycles.use_adaptive_sampling:
+            lines.append((f"Adaptive sampling, noise threshold {cycles.adaptive_threshold:g}",
+                          "TEXTURE"))
+        if cycles.use_denoising:
+            lines.append(("Denoising: only workers whose Blender has OpenImageDenoise", "ERROR"))
+    if render.use_multiview:
+        lines.append(("Stereo / multi-view is not delivered: turn it off", "ERROR"))
+    return lines
 
 
 def output_dir(scene) -> Path:

@@ -36,6 +36,10 @@ class PICTOR_PT_render(bpy.types.Panel):
         scene_box.label(text=f"Frames {operators.frames_text(scene)}", icon="RENDER_ANIMATION")
         scene_box.label(text=f"Resolution {width} × {height}", icon="IMAGE_DATA")
         scene_box.label(text=f"Frames go to {operators.output_dir(scene)}", icon="FILE_FOLDER")
+        delivered = layout.box()
+        delivered.label(text="Rendered as your Blender renders it:")
+        for text, icon in operators.delivered_settings(scene):
+            delivered.label(text=text, icon=icon)
 
         column = layout.column()
         column.prop(settings, "samples")

@@ -57,8 +57,16 @@ scene.render.resolution_x, scene.render.resolution_y = 160, 96
 scene.render.resolution_percentage = 100
 scene.frame_start, scene.frame_end = 1, 2
 scene.render.image_settings.file_format = "OPEN_EXR"
+# Debian's Blender has no denoiser: a denoising scene fails on its workers (the panel says so).
+scene.cycles.use_denoising = False
 scene.render.filepath = "//render/"
 scene.pictor.samples = 16
+# The panel says what the network will use: the scene's own view transform, format, sampling.
+delivered = [text for text, _ in operators.delivered_settings(scene)]
+assert delivered[0].startswith(scene.view_settings.view_transform), delivered
+assert any("OPEN_EXR" in text for text in delivered), delivered
+assert not any("Denoising" in text for text in delivered), delivered
+assert operators.output_format(scene) == "scene"
 user_dir = WORK / "user"
 user_dir.mkdir(parents=True, exist_ok=True)
 user_blend = user_dir / "shot.blend"
@@ -171,7 +179,8 @@ assert status.job_id > 0 and status.frames_total == 2 and status.frames_accepted
 assert status.frames_downloaded == 2
 assert status.cost_so_far and float(status.cost_so_far) > 0, status.cost_so_far
 for frame in (1, 2):
-    path = out_dir / f"frame_{frame:04d}.exr"
+    # The scene's own naming: "//render/" gives Blender's "0001.exr".
+    path = out_dir / f"{frame:04d}.exr"
     assert path.is_file(), f"{path} was downloaded"
     assert path.read_bytes()[:4] == EXR_MAGIC, f"{path} is an EXR"
 assert_user_file_untouched("render")

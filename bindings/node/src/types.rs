@@ -75,7 +75,8 @@ pub struct JobSpecInput {
     pub height: Option<u32>,
     /// Samples per pixel.
     pub samples: Option<u32>,
-    /// `"png"`, `"png16"` or `"exr"`.
+    /// `"scene"` (Blender writes the frames with the scene's own settings; the default for
+    /// Blender), `"png"` (the default for the built-in renderer), `"png16"` or `"exr"`.
     pub output: Option<String>,
     /// `"economy"`, `"standard"` or `"priority"`.
     pub tier: Option<String>,

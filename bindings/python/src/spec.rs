@@ -11,7 +11,9 @@ use pyo3::prelude::*;
 ///
 /// `frames` is a frame set in text (`"1-4"`, `"1,3,5-9"`); `renderer` is `"blender"` or
 /// `"builtin"`; `engine` (Blender only) `"cycles"` or `"eevee"`; `tier` `"economy"`,
-/// `"standard"` or `"priority"`; `output` `"png"`, `"png16"` or `"exr"`; `budget_cap` the most
+/// `"standard"` or `"priority"`; `output` `"scene"` (Blender writes the frames with the scene's
+/// own colour management, compositor and format: the default for Blender), `"png"` (the default
+/// for the built-in renderer), `"png16"` or `"exr"`; `budget_cap` the most
 /// to pay, in credits as decimal text (`"2.5"`).
 #[pyclass(module = "pictor._pictor", frozen, from_py_object)]
 #[derive(Clone, Debug)]
@@ -22,7 +24,7 @@ pub struct JobSpec {
 #[pymethods]
 impl JobSpec {
     #[new]
-    #[pyo3(signature = (scene, frames, *, renderer = "blender", engine = None, width = 640, height = 360, samples = 64, tier = "standard", output = "png", budget_cap = None, deadline_secs = None, tags = Vec::new()))]
+    #[pyo3(signature = (scene, frames, *, renderer = "blender", engine = None, width = 640, height = 360, samples = 64, tier = "standard", output = None, budget_cap = None, deadline_secs = None, tags = Vec::new()))]
     #[allow(
         clippy::too_many_arguments,
         reason = "a Python constructor with keyword arguments"
@@ -36,7 +38,7 @@ impl JobSpec {
         height: u32,
         samples: u32,
         tier: &str,
-        output: &str,
+        output: Option<&str>,
         budget_cap: Option<&str>,
         deadline_secs: Option<u64>,
         tags: Vec<String>,
@@ -45,13 +47,15 @@ impl JobSpec {
         let frames: FrameSet = frames.parse().map_err(IntoPyErr::into_py_err)?;
         let renderer: RendererKind = renderer.parse().map_err(IntoPyErr::into_py_err)?;
         let tier: Tier = tier.parse().map_err(IntoPyErr::into_py_err)?;
-        let output: OutputFormat = output.parse().map_err(IntoPyErr::into_py_err)?;
         let mut builder = pictor_core::JobSpec::builder(scene, frames)
             .renderer(renderer)
             .resolution(width, height)
             .samples(samples)
-            .tier(tier)
-            .output(output);
+            .tier(tier);
+        if let Some(output) = output {
+            let output: OutputFormat = output.parse().map_err(IntoPyErr::into_py_err)?;
+            builder = builder.output(output);
+        }
         if let Some(engine) = engine {
             builder = builder.engine(parse_wire::<Engine>("engine", engine)?);
         }

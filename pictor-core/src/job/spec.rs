@@ -496,7 +496,8 @@ pub struct JobSpec {
     /// Seed policy.
     #[serde(default)]
     pub seed: SeedPolicy,
-    /// Output format.
+    /// Output: the scene's own settings ([`OutputFormat::Scene`], Blender jobs only), or a linear
+    /// render Pictor encodes.
     pub output: OutputFormat,
     /// How the job is cut into tasks.
     #[serde(default)]
@@ -519,7 +520,9 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// A builder with defaults: builtin renderer, 640×360, 64 samples, PNG 8-bit, one frame per task.
+    /// A builder with defaults: builtin renderer, 640×360, 64 samples, one frame per task, and as
+    /// output the scene's own settings for a Blender job (PNG 8-bit for a built-in one, or for a
+    /// still cut into tiles) unless [`JobSpecBuilder::output`] names one.
     pub fn builder(scene: AssetId, frames: FrameSet) -> JobSpecBuilder {
         JobSpecBuilder {
             spec: JobSpec {
@@ -540,6 +543,7 @@ impl JobSpec {
                 requirements: HardwareRequirements::default(),
                 tags: BTreeSet::new(),
             },
+            output_chosen: false,
         }
     }
 
@@ -657,6 +661,9 @@ impl JobSpec {
 #[must_use]
 pub struct JobSpecBuilder {
     spec: JobSpec,
+    /// Whether [`JobSpecBuilder::output`] was called: if not, a Blender job gets
+    /// [`OutputFormat::Scene`] and a built-in one PNG 8-bit.
+    output_chosen: bool,
 }
 
 impl JobSpecBuilder {
@@ -693,6 +700,7 @@ impl JobSpecBuilder {
     /// Output format.
     pub fn output(mut self, output: OutputFormat) -> Self {
         self.spec.output = output;
+        self.output_chosen = true;
         self
     }
     /// Split mode.
@@ -726,7 +734,11 @@ impl JobSpecBuilder {
         self
     }
     /// Validates and returns the spec.
-    pub fn build(self) -> Result<JobSpec> {
+    pub fn build(mut self) -> Result<JobSpec> {
+        let tiles = matches!(self.spec.split, SplitMode::Tiles { .. });
+        if !self.output_chosen && self.spec.renderer.kind == RendererKind::Blender && !tiles {
+            self.spec.output = OutputFormat::Scene;
+        }
         self.spec.validate()?;
         Ok(self.spec)
     }

@@ -2,7 +2,8 @@
 # sphere, a glossy cube that moves ~3 px per frame at 160x96, a sun, a camera. Run as
 #   blender -b --factory-startup -noaudio --python lit_scene.py -- <out.blend> ['<json>']
 # The optional JSON applies an artist's settings on top (verify_faithful.rs): "adaptive" (a noise
-# threshold), Filmic with a look and exposure, a glare compositor, 16-bit PNG output.
+# threshold), "samples" (default 32), "size" (default [160, 96]), "extra_exposure" (stops over 0.5), Filmic with a look, a glare
+# compositor, 16-bit PNG output.
 import bpy, sys
 path = sys.argv[sys.argv.index("--") + 1]
 bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -42,6 +43,10 @@ if len(sys.argv) > sys.argv.index("--") + 2:
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
     scene.cycles.use_denoising = False
+    scene.cycles.samples = options.get("samples", 32)
+    scene.render.resolution_x, scene.render.resolution_y = options.get("size", [160, 96])
+    scene.render.resolution_percentage = 100
+    scene.view_settings.exposure = 0.5 + options.get("extra_exposure", 0.0)
     threshold = options.get("adaptive")
     scene.cycles.use_adaptive_sampling = threshold is not None
     if threshold is not None:
@@ -49,7 +54,6 @@ if len(sys.argv) > sys.argv.index("--") + 2:
         scene.cycles.adaptive_min_samples = 0
     scene.view_settings.view_transform = "Filmic"
     scene.view_settings.look = "Medium High Contrast"
-    scene.view_settings.exposure = 0.5
     scene.use_nodes = True
     tree = scene.node_tree
     glare = tree.nodes.new("CompositorNodeGlare")
