@@ -204,3 +204,76 @@ fn blender_renders_the_factory_scene() {
         .expect("a PNG");
     assert_eq!((image.width(), image.height()), (64, 48));
 }
+
+/// `pictor verify --scene-settings`: a frame Blender itself wrote with the scene's colour
+/// management (the factory scene's Filmic, denoising off) is accepted given the scene; the flags
+/// refuse what they cannot check, with a clear message.
+#[test]
+fn verify_accepts_blender_s_own_frame_given_the_scene() {
+    if !blender_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = dir.path().join("shot.blend");
+    let blender = std::env::var("PICTOR_BLENDER").unwrap_or_else(|_| "blender".into());
+    let saved = Command::new(&blender)
+        .args([
+            "-b",
+            "--factory-startup",
+            "--python-exit-code",
+            "1",
+            "--python-expr",
+        ])
+        .arg(format!(
+            "import bpy\ns = bpy.context.scene\ns.render.engine = 'CYCLES'\n\
+             s.cycles.device = 'CPU'; s.cycles.samples = 16; s.cycles.use_denoising = False\n\
+             s.render.resolution_x, s.render.resolution_y = 96, 64\n\
+             bpy.ops.wm.save_as_mainfile(filepath={:?})",
+            path_str(&scene)
+        ))
+        .output()
+        .expect("blender runs");
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let rendered = Command::new(&blender)
+        .args(["-b", "--factory-startup", "-noaudio"])
+        .arg(&scene)
+        .arg("-o")
+        .arg(dir.path().join("f_####"))
+        .args(["-f", "1"])
+        .output()
+        .expect("blender runs");
+    assert!(rendered.status.success());
+    let frame = dir.path().join("f_0001.png");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0b".repeat(32)).expect("secret");
+    let common = [
+        "verify",
+        "--renderer",
+        "blender",
+        "--width",
+        "96",
+        "--height",
+        "64",
+        "--samples",
+        "16",
+        "--image",
+        path_str(&frame),
+        "--secret-file",
+        path_str(&secret),
+    ];
+    let mut args = common.to_vec();
+    args.extend(["--scene", path_str(&scene), "--scene-settings", "--json"]);
+    let report = render_json(&args);
+    assert_eq!(report["verdict"], "accept", "{report}");
+    assert!(report["tiles"].as_u64().is_some_and(|t| t > 0));
+
+    let mut no_scene = common.to_vec();
+    no_scene.push("--scene-settings");
+    let refused = pictor(&no_scene);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--scene"));
+}

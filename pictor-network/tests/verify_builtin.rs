@@ -496,8 +496,8 @@ fn pictor_verify_cli_prints_the_json_contract() {
         "1",
         "--image",
         path,
-        "--secret",
-        &"07".repeat(32),
+        "--secret-file",
+        &secret_file(&"07".repeat(32)),
         "--json",
     ];
     let output = Command::new(env!("CARGO_BIN_EXE_pictor"))
@@ -578,7 +578,7 @@ fn pictor_verify_vulkan_backend_matches_cpu() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("frame.exr");
     std::fs::write(&path, honest().encode(OutputFormat::Exr).expect("exr")).expect("write");
-    let secret = "07".repeat(32);
+    let secret_path = secret_file(&"07".repeat(32));
     let run = |backend: &str| {
         Command::new(env!("CARGO_BIN_EXE_pictor"))
             .args([
@@ -595,8 +595,8 @@ fn pictor_verify_vulkan_backend_matches_cpu() {
                 "1",
                 "--image",
                 path.to_str().expect("utf-8"),
-                "--secret",
-                &secret,
+                "--secret-file",
+                &secret_path,
                 "--backend",
                 backend,
                 "--json",
@@ -632,4 +632,12 @@ fn pictor_verify_vulkan_backend_matches_cpu() {
         "same secret, same references, same verdict"
     );
     assert_eq!(vulkan["tiles"], cpu["tiles"]);
+}
+
+/// A private file holding `hex`, for `--secret-file` (kept until the process exits).
+fn secret_file(hex: &str) -> String {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), hex).expect("write secret");
+    let (_, path) = file.keep().expect("keep");
+    path.to_str().expect("utf-8").to_string()
 }

@@ -1,10 +1,13 @@
 //! `pictor verify`: run the whole checker protocol locally on one candidate frame, rendering the
 //! checker's own references, and print the verdict with its evidence.
 
-use super::render::FrameArgs;
+use super::render::{FrameArgs, RendererChoice};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use pictor_render::RenderControl;
+use pictor_core::job::Resolution;
+use pictor_render::{BlenderRenderer, RenderControl};
+use pictor_verify::display::{DisplayFrameJob, verify_display_frame};
+use pictor_verify::faithful::{FaithfulJob, verify_faithful_frame};
 use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
 use pictor_verify::protocol::{
     Checker, ProtocolConfig, VerifyJob, VerifyReport, verify_frame_bytes,
@@ -36,9 +39,20 @@ pub struct VerifyArgs {
     /// Statistics backend.
     #[arg(long, value_enum, default_value = "cpu")]
     backend: BackendChoice,
-    /// The checker's secret, 64 hex digits (32 bytes); default: fresh random bytes.
+    /// A file holding the checker's secret, 64 hex digits (32 bytes), to repeat a verification;
+    /// default: fresh random bytes. A file, not the command line, where `ps` would show it.
     #[arg(long)]
-    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    /// The frame was written by Blender with the scene's own settings (colour management,
+    /// compositor, file format): it is checked against two references Blender renders and
+    /// finishes the same way (two full renders). Needs `--renderer blender` and `--scene`.
+    #[arg(long)]
+    scene_settings: bool,
+    /// The frame's evidence, as a Pictor worker delivers it beside a frame of an `output: scene`
+    /// job (a multilayer OpenEXR): the frame must be the scene's finishing of it, and the
+    /// evidence an honest render. Needs `--renderer blender` and `--scene`.
+    #[arg(long)]
+    evidence: Option<PathBuf>,
     /// Do not rerun escalations with more tiles.
     #[arg(long)]
     no_escalation: bool,
@@ -68,12 +82,12 @@ fn parse_other(text: &str) -> Result<(u32, PathBuf), String> {
 fn parse_secret(text: &str) -> Result<[u8; 32]> {
     let text = text.trim();
     if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("--secret must be 64 hex digits (32 bytes)");
+        bail!("the secret must be 64 hex digits (32 bytes)");
     }
     let mut secret = [0u8; 32];
     for (i, byte) in secret.iter_mut().enumerate() {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-            .context("--secret must be 64 hex digits (32 bytes)")?;
+            .context("the secret must be 64 hex digits (32 bytes)")?;
     }
     Ok(secret)
 }
@@ -84,7 +98,7 @@ fn random_secret() -> Result<[u8; 32]> {
     let mut secret = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut file| file.read_exact(&mut secret))
-        .context("reading /dev/urandom for a checker secret (pass --secret instead)")?;
+        .context("reading /dev/urandom for a checker secret (pass --secret-file instead)")?;
     Ok(secret)
 }
 
@@ -108,10 +122,16 @@ fn frame_verifier(backend: BackendChoice) -> Result<Box<dyn FrameVerifier>> {
 /// Runs `pictor verify`.
 pub fn run(args: VerifyArgs) -> Result<()> {
     let verifier = frame_verifier(args.backend)?;
-    let secret = match &args.secret {
-        Some(text) => parse_secret(text)?,
+    let secret = match &args.secret_file {
+        Some(path) => parse_secret(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading --secret-file {}", path.display()))?,
+        )?,
         None => random_secret()?,
     };
+    if args.scene_settings || args.evidence.is_some() {
+        return run_scene_settings(&args, verifier.as_ref(), secret);
+    }
     let bytes =
         std::fs::read(&args.image).with_context(|| format!("reading {}", args.image.display()))?;
     let mut others = DuplicateIndex::new();
@@ -153,6 +173,91 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print_summary(&report);
+    }
+    Ok(())
+}
+
+/// `--scene-settings` / `--evidence`: a frame Blender finished with the scene's settings.
+fn run_scene_settings(
+    args: &VerifyArgs,
+    verifier: &dyn FrameVerifier,
+    secret: [u8; 32],
+) -> Result<()> {
+    let settings = &args.settings;
+    if settings.renderer != RendererChoice::Blender {
+        bail!("--scene-settings and --evidence verify Blender frames: add --renderer blender");
+    }
+    let Some(scene) = settings.scene.clone() else {
+        bail!("--scene-settings and --evidence need the frame's --scene (.blend)");
+    };
+    let renderer = BlenderRenderer::default();
+    let checker = Checker {
+        renderer: &renderer,
+        verifier,
+        secret,
+        config: ProtocolConfig {
+            escalate: !args.no_escalation,
+            ..ProtocolConfig::default()
+        },
+        control: RenderControl::with_timeout(Duration::from_secs(args.timeout_secs)),
+    };
+    let work = tempfile::tempdir().context("creating a temporary folder")?;
+    let resolution = Resolution {
+        width: settings.width,
+        height: settings.height,
+    };
+    let (verdict, reasons, report) = match &args.evidence {
+        Some(evidence) => {
+            let job = FaithfulJob {
+                scene,
+                frame: settings.frame,
+                resolution,
+                samples: settings.samples,
+                worker_seed: settings.seed,
+                engine: None,
+                deliverable: args.image.clone(),
+                evidence: evidence.clone(),
+                work_dir: work.path().to_path_buf(),
+            };
+            let report = verify_faithful_frame(&checker, &job)
+                .with_context(|| format!("verifying {}", args.image.display()))?;
+            (
+                report.verdict,
+                report.reasons.clone(),
+                serde_json::to_value(&report)?,
+            )
+        }
+        None => {
+            let job = DisplayFrameJob {
+                scene,
+                frame: settings.frame,
+                resolution,
+                samples: settings.samples,
+                seed: Some(settings.seed),
+                engine: None,
+                image: args.image.clone(),
+                work_dir: work.path().to_path_buf(),
+            };
+            let report = verify_display_frame(&checker, &job)
+                .with_context(|| format!("verifying {}", args.image.display()))?;
+            (
+                report.verdict,
+                report.reasons.clone(),
+                serde_json::to_value(&report)?,
+            )
+        }
+    };
+    if args.json {
+        println!("{report}");
+    } else {
+        let verdict = serde_json::to_value(verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{verdict:?}"));
+        println!("{verdict}");
+        for reason in &reasons {
+            println!("  {reason}");
+        }
     }
     Ok(())
 }
