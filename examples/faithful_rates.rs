@@ -36,7 +36,14 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn render(&self, name: &str, width: u32, height: u32, samples: u32, seed: u64) -> FinishedFrame {
+    fn render(
+        &self,
+        name: &str,
+        width: u32,
+        height: u32,
+        samples: u32,
+        seed: u64,
+    ) -> FinishedFrame {
         let out = self.dir.join(name);
         let _ = std::fs::remove_dir_all(&out);
         self.blender
@@ -63,9 +70,16 @@ impl Ctx {
 
     /// `honest`'s evidence with its combined pass replaced, and the deliverable Blender finishes
     /// from it.
-    fn forged(&self, name: &str, honest: &FinishedFrame, combined: &LinearImage) -> (PathBuf, PathBuf) {
+    fn forged(
+        &self,
+        name: &str,
+        honest: &FinishedFrame,
+        combined: &LinearImage,
+    ) -> (PathBuf, PathBuf) {
         let mut evidence = Evidence::decode(&std::fs::read(&honest.evidence).unwrap()).unwrap();
-        evidence.set_pass("ViewLayer", "Combined", combined).unwrap();
+        evidence
+            .set_pass("ViewLayer", "Combined", combined)
+            .unwrap();
         let dir = self.dir.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -91,7 +105,13 @@ impl Ctx {
         (deliverable, path)
     }
 
-    fn verify(&self, deliverable: &Path, evidence: &Path, seed: u64, secret: u64) -> FaithfulReport {
+    fn verify(
+        &self,
+        deliverable: &Path,
+        evidence: &Path,
+        seed: u64,
+        secret: u64,
+    ) -> FaithfulReport {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&secret.to_le_bytes());
         let checker = Checker {
@@ -144,7 +164,8 @@ fn cheats() -> Vec<(&'static str, Cheat)> {
         }),
         ("C3 half resolution upscaled", |ctx, seed| {
             let honest = ctx.honest("c3-honest", seed);
-            let small = Ctx::combined(&ctx.render("c3", ctx.width / 2, ctx.height / 2, ctx.samples, seed));
+            let small =
+                Ctx::combined(&ctx.render("c3", ctx.width / 2, ctx.height / 2, ctx.samples, seed));
             let mut data = Vec::with_capacity((ctx.width * ctx.height * 4) as usize);
             for y in 0..ctx.height {
                 for x in 0..ctx.width {
@@ -160,11 +181,14 @@ fn cheats() -> Vec<(&'static str, Cheat)> {
             let brighter = synthetic::gain(&Ctx::combined(&honest), [1.03; 3]);
             ctx.forged("c9-forged", &honest, &brighter)
         }),
-        ("C14 deliverable not the finishing of its evidence", |ctx, seed| {
-            let honest = ctx.honest("c14-honest", seed);
-            let other = ctx.honest("c14-other", seed ^ 0x5eed);
-            (other.deliverable, honest.evidence)
-        }),
+        (
+            "C14 deliverable not the finishing of its evidence",
+            |ctx, seed| {
+                let honest = ctx.honest("c14-honest", seed);
+                let other = ctx.honest("c14-other", seed ^ 0x5eed);
+                (other.deliverable, honest.evidence)
+            },
+        ),
     ]
 }
 
@@ -192,19 +216,38 @@ fn main() {
     let scene = dir.path().join("shot.blend");
     let (scene_width, scene_height, _) = cost.unwrap_or((width, height, samples));
     let options = serde_json::json!({ "adaptive": adaptive, "size": [scene_width, scene_height] });
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pictor-verify/tests/scenes/lit_scene.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("pictor-verify/tests/scenes/lit_scene.py");
     let built = std::process::Command::new(blender.install().expect("Blender").path)
-        .args(["-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python"])
+        .args([
+            "-b",
+            "--factory-startup",
+            "-noaudio",
+            "--python-exit-code",
+            "1",
+            "--python",
+        ])
         .arg(&script)
         .arg("--")
         .arg(&scene)
         .arg(options.to_string())
         .output()
         .unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
 
     if let Some((width, height, samples)) = cost {
-        let ctx = Ctx { blender, scene, dir: dir.path().to_path_buf(), width, height, samples };
+        let ctx = Ctx {
+            blender,
+            scene,
+            dir: dir.path().to_path_buf(),
+            width,
+            height,
+            samples,
+        };
         let started = Instant::now();
         let frame = ctx.honest("cost", 7);
         let worker_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -225,18 +268,31 @@ fn main() {
         return;
     }
 
-    let ctx = Ctx { blender, scene, dir: dir.path().to_path_buf(), width, height, samples };
+    let ctx = Ctx {
+        blender,
+        scene,
+        dir: dir.path().to_path_buf(),
+        width,
+        height,
+        samples,
+    };
     let mut not_accepted = Vec::new();
     for index in 0..frames {
         let seed = 1_000_003 * (index + 1);
         let frame = ctx.honest("honest", seed);
         let report = ctx.verify(&frame.deliverable, &frame.evidence, seed, index + 11);
         if report.verdict != Verdict::Accept {
-            eprintln!("honest seed {seed}: {:?} {:?}", report.verdict, report.reasons);
+            eprintln!(
+                "honest seed {seed}: {:?} {:?}",
+                report.verdict, report.reasons
+            );
             not_accepted.push((seed, report.verdict));
         }
     }
-    let rejected = not_accepted.iter().filter(|(_, v)| *v == Verdict::Reject).count();
+    let rejected = not_accepted
+        .iter()
+        .filter(|(_, v)| *v == Verdict::Reject)
+        .count();
     println!(
         "honest {width}x{height}x{samples} adaptive {adaptive:?}: {frames} frames, {rejected} rejected, {} escalated",
         not_accepted.len() - rejected
@@ -246,7 +302,10 @@ fn main() {
         for index in 0..cheat_frames {
             let seed = 7_000_001 * (index + 1);
             let (deliverable, evidence) = cheat(&ctx, seed);
-            match ctx.verify(&deliverable, &evidence, seed, 5_000 + index).verdict {
+            match ctx
+                .verify(&deliverable, &evidence, seed, 5_000 + index)
+                .verdict
+            {
                 Verdict::Reject => rejected += 1,
                 Verdict::Escalate => escalated += 1,
                 _ => {}

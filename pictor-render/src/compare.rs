@@ -32,7 +32,47 @@ impl FrameDifference {
     pub fn identical(&self) -> bool {
         self.differing == 0 && self.unmatched_channels.is_empty()
     }
+
+    /// True when the frames have the same channels and differ by no more than `tolerance`.
+    pub fn within(&self, tolerance: &Tolerance) -> bool {
+        self.unmatched_channels.is_empty()
+            && self.max_abs <= tolerance.max_abs
+            && (self.differing as f64) <= tolerance.max_fraction * self.samples as f64
+    }
 }
+
+/// How far two finishings of one evidence may differ and still count as the same frame.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    /// The largest difference of one sample, in the format's units (code values for PNG and
+    /// JPEG, linear floats for OpenEXR).
+    pub max_abs: f64,
+    /// The largest fraction of samples that may differ at all.
+    pub max_fraction: f64,
+}
+
+/// Exact: every sample equal (the finishing without a denoiser is deterministic).
+pub const EXACT: Tolerance = Tolerance {
+    max_abs: 0.0,
+    max_fraction: 0.0,
+};
+
+/// A denoised frame: Cycles denoises inside the render, the checker's refinishing with the
+/// compositor's Denoise node on the same noisy image and guides, and the two runs of
+/// OpenImageDenoise differ slightly. Measured with Blender 4.2 (docs/VERIFICATION.md, 2a): at most 1
+/// code value, in 0.22 % of the samples of a 16-bit PNG; bit-exact on simpler scenes. The bound
+/// allows 1 code value (or 1e-3 in linear floats) in at most 1 % of the samples: far below any
+/// visible edit, and a render's noise is judged by the evidence's own statistical check.
+pub const DENOISED_TOLERANCE: Tolerance = Tolerance {
+    max_abs: 1.0,
+    max_fraction: 0.01,
+};
+
+/// [`DENOISED_TOLERANCE`] for an OpenEXR (linear float) deliverable.
+pub const DENOISED_FLOAT_TOLERANCE: Tolerance = Tolerance {
+    max_abs: 1e-3,
+    max_fraction: 0.01,
+};
 
 /// Decodes both files and compares their samples. Frames of different sizes, formats or bit
 /// depths are an error (they cannot be the same frame).

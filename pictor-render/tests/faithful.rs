@@ -323,3 +323,57 @@ fn a_denoised_scene_on_a_blender_without_a_denoiser_fails_clearly() {
         Err(other) => panic!("expected a clear refusal, got {other}"),
     }
 }
+
+/// The second Blender, `PICTOR_BLENDER_4` (Blender 4.2 from the `bpy` wheel, installed by
+/// scripts/install-bpy-blender; an official build, with OpenImageDenoise), or `None` after saying
+/// why — unless `PICTOR_REQUIRE_BLENDER_4=1`.
+fn blender4_or_skip() -> Option<BlenderRenderer> {
+    let reason = match std::env::var_os("PICTOR_BLENDER_4") {
+        Some(path) => {
+            let renderer = BlenderRenderer::with_executable(path);
+            match renderer.version() {
+                Ok(_) => return Some(renderer),
+                Err(error) => format!("PICTOR_BLENDER_4 does not run: {error}"),
+            }
+        }
+        None => "PICTOR_BLENDER_4 is not set (scripts/install-bpy-blender)".to_string(),
+    };
+    if std::env::var("PICTOR_REQUIRE_BLENDER_4").as_deref() == Ok("1") {
+        panic!("PICTOR_REQUIRE_BLENDER_4=1 but {reason}");
+    }
+    println!("SKIP: {reason}");
+    None
+}
+
+/// Denoising, on a Blender that has a denoiser: the delivered frame equals Blender's own, and the
+/// checker's refinishing (a Denoise node fed the evidence's noisy image and guides, then the view
+/// transform) reproduces it sample for sample.
+#[test]
+fn a_denoised_scene_on_blender_4_equals_blender_s_own_and_refinishes_exactly() {
+    let Some(renderer) = blender4_or_skip() else {
+        return;
+    };
+    for (view_transform, file_format, depth) in [("AgX", "PNG", "8"), ("Filmic", "PNG", "16")] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let scene = make_scene(
+            &renderer,
+            dir.path(),
+            json!({"denoise": true, "adaptive": true, "view_transform": view_transform,
+                   "file_format": file_format, "color_depth": depth}),
+        );
+        let direct = direct_render(&renderer, &scene, dir.path());
+        let finished = faithful(&renderer, &scene, dir.path());
+        assert!(finished.settings.denoise);
+        let same = difference(&finished.deliverable, &direct);
+        assert!(same.identical(), "{view_transform}: {same:?}");
+        let evidence =
+            Evidence::decode(&std::fs::read(&finished.evidence).expect("read")).expect("ok");
+        assert!(
+            evidence.channel("ViewLayer.Noisy Image.R").is_some(),
+            "the evidence keeps the image before denoising"
+        );
+        let refinished = refinish(&renderer, &scene, dir.path(), &finished);
+        let again = finishing_difference(&finished.deliverable, &refinished);
+        assert!(again.identical(), "{view_transform}: refinished {again:?}");
+    }
+}

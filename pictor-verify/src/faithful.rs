@@ -11,10 +11,11 @@
 //!    deliverable's render passes must also equal the evidence's.
 //! 2. **The evidence is an honest render.** The evidence's noisy combined pass (linear light,
 //!    before denoising, compositing and the view transform) goes through the statistical protocol
-//!    ([`verify_image`]) like a linear OpenEXR frame. When the scene samples adaptively, the
-//!    references are rendered with the scene's adaptive sampling at the frame's N
-//!    ([`VerifyJob::scene_sampling`]) and compared with the matched model: each reference is then
-//!    distributed exactly like the honest frame, whatever sample count each pixel stopped at.
+//!    ([`verify_image`]) like a linear OpenEXR frame, against references sampled exactly like the
+//!    frame — the scene's adaptive sampling and sampling pattern, at the frame's N
+//!    ([`VerifyJob::scene_sampling`]) — with the matched model: each reference is then
+//!    distributed exactly like the honest frame, whatever sample count each pixel stopped at and
+//!    however the pattern spreads the error (Blender 4.2's blue noise).
 //!
 //! Not decided statistically (the verdict escalates, with the reason): evidence with several view
 //! layers.
@@ -24,11 +25,17 @@ use crate::intake::{DuplicateIndex, facts_of};
 use crate::protocol::{Checker, ProtocolError, VerifyJob, VerifyReport, verify_image};
 use pictor_core::job::{Engine, OutputFormat, Resolution};
 use pictor_render::blender::finish::RefinishRequest;
-use pictor_render::compare::{FrameDifference, compare_finishing};
+use pictor_render::compare::{
+    DENOISED_FLOAT_TOLERANCE, DENOISED_TOLERANCE, EXACT, FrameDifference, Tolerance,
+    compare_finishing,
+};
 use pictor_render::evidence::{COMPOSITE_LAYER, Evidence};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// The first bytes of every OpenEXR file.
+const OPENEXR_MAGIC: [u8; 4] = [0x76, 0x2f, 0x31, 0x01];
 
 /// What a faithful frame is checked against: the job's scene and parameters, and the files.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,10 +70,13 @@ pub struct FaithfulReport {
     /// How the deliverable compared with the refinished evidence (`None` when the evidence was
     /// refused before).
     pub finishing: Option<FrameDifference>,
+    /// How far the refinished frame may differ: exact, or within a measured bound when the scene
+    /// denoises.
+    pub tolerance: Tolerance,
     /// Milliseconds the refinishing took.
     pub refinish_ms: u64,
-    /// Whether the scene samples adaptively (references were then sampled the same way).
-    pub scene_sampling: bool,
+    /// Whether the scene samples adaptively (the references were sampled the same way).
+    pub adaptive_sampling: bool,
     /// The statistical protocol's report on the evidence, when it ran.
     pub evidence: Option<VerifyReport>,
 }
@@ -77,8 +87,9 @@ impl FaithfulReport {
             verdict,
             reasons: vec![reason],
             finishing: None,
+            tolerance: EXACT,
             refinish_ms: 0,
-            scene_sampling: false,
+            adaptive_sampling: false,
             evidence: None,
         }
     }
@@ -150,21 +161,30 @@ pub fn verify_faithful_frame(
         verdict: Verdict::Accept,
         reasons: Vec::new(),
         finishing: None,
+        tolerance: EXACT,
         refinish_ms,
-        scene_sampling: refinished.adaptive_sampling,
+        adaptive_sampling: refinished.adaptive_sampling,
         evidence: None,
     };
+    let tolerance = match (refinished.denoise, delivered.starts_with(&OPENEXR_MAGIC)) {
+        (false, _) => EXACT,
+        (true, false) => DENOISED_TOLERANCE,
+        (true, true) => DENOISED_FLOAT_TOLERANCE,
+    };
+    report.tolerance = tolerance;
     match compare_finishing(&delivered, &again) {
         Ok(difference) => {
-            let identical = difference.identical();
+            let identical = difference.within(&tolerance);
             if !identical {
                 report.verdict = Verdict::Reject;
                 report.reasons.push(format!(
                     "finishing: REJECT: the deliverable is not the scene's finishing of its \
-                     evidence: {} of {} samples differ (by up to {}){}",
+                     evidence: {} of {} samples differ (by up to {}; allowed: {} in {} %){}",
                     difference.differing,
                     difference.samples,
                     difference.max_abs,
+                    tolerance.max_abs,
+                    tolerance.max_fraction * 100.0,
                     if difference.unmatched_channels.is_empty() {
                         String::new()
                     } else {
@@ -209,7 +229,10 @@ pub fn verify_faithful_frame(
         worker_seed: job.worker_seed,
         engine: job.engine,
         format: Some(OutputFormat::Exr),
-        scene_sampling: refinished.adaptive_sampling,
+        // References sampled exactly like the frame: the scene's adaptive sampling and sampling
+        // pattern at the frame's N (Blender 4.2's blue-noise pattern spreads a render's error
+        // differently at N/2 samples than at N, which split references would misread as a cheat).
+        scene_sampling: true,
     };
     let facts = facts_of(&noisy, OutputFormat::Exr);
     let statistics = verify_image(
@@ -234,7 +257,6 @@ pub fn verify_faithful_frame(
 /// For a multilayer OpenEXR deliverable: its render passes (every layer but the composite) must be
 /// the evidence's own. `None` when they are, or when the deliverable has none.
 fn passes_differ_from_evidence(delivered: &[u8], evidence: &Evidence) -> Option<String> {
-    const OPENEXR_MAGIC: [u8; 4] = [0x76, 0x2f, 0x31, 0x01];
     if !delivered.starts_with(&OPENEXR_MAGIC) {
         return None;
     }

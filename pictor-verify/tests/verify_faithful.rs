@@ -44,13 +44,6 @@ fn blender_or_skip() -> Option<BlenderRenderer> {
     }
 }
 
-/// The tests' lit scene (tests/scenes/lit_scene.py) with an artist's settings: Filmic, a look,
-/// exposure, a glare compositor, 16-bit PNG, adaptive sampling at noise threshold `adaptive` when
-/// given.
-fn build_scene(blender: &BlenderRenderer, dir: &Path, adaptive: Option<f32>) -> PathBuf {
-    build_scene_with(blender, dir, serde_json::json!({ "adaptive": adaptive }))
-}
-
 /// The lit scene with `options` (see tests/scenes/lit_scene.py), saved as `dir/shot.blend`.
 fn build_scene_with(blender: &BlenderRenderer, dir: &Path, options: serde_json::Value) -> PathBuf {
     std::fs::create_dir_all(dir).expect("dir");
@@ -86,14 +79,21 @@ struct Setup {
 
 impl Setup {
     fn new(adaptive: Option<f32>) -> Option<Setup> {
-        let blender = blender_or_skip()?;
+        Some(Setup::with(
+            blender_or_skip()?,
+            serde_json::json!({ "adaptive": adaptive }),
+        ))
+    }
+
+    /// The lit scene with `options`, rendered and checked by `blender`.
+    fn with(blender: BlenderRenderer, options: serde_json::Value) -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
-        let scene = build_scene(&blender, dir.path(), adaptive);
-        Some(Setup {
+        let scene = build_scene_with(&blender, dir.path(), options);
+        Setup {
             blender,
             scene,
             dir,
-        })
+        }
     }
 
     /// A worker's faithful render at `width × height` with `samples`, into `dir/<name>`.
@@ -203,7 +203,7 @@ fn honest_faithful_frames_are_accepted_with_and_without_adaptive_sampling() {
                 "adaptive {adaptive:?}, secret {secret}: {:?}",
                 report.reasons
             );
-            assert_eq!(report.scene_sampling, adaptive.is_some());
+            assert_eq!(report.adaptive_sampling, adaptive.is_some());
             let finishing = report.finishing.expect("the finishing was compared");
             assert!(finishing.identical() && finishing.samples > 0);
         }
@@ -274,7 +274,7 @@ fn half_the_samples_under_adaptive_sampling_is_rejected() {
     };
     let half = setup.render("half", W, H, N / 2);
     let report = setup.verify(&half.deliverable, &half.evidence, 5);
-    assert!(report.scene_sampling);
+    assert!(report.adaptive_sampling);
     assert_eq!(report.verdict, Verdict::Reject, "{:?}", report.reasons);
 }
 
@@ -408,4 +408,45 @@ fn blender_s_own_display_frames_are_accepted_and_cheats_rejected() {
             report.reasons
         );
     }
+}
+
+/// The second Blender, `PICTOR_BLENDER_4` (Blender 4.2 from the `bpy` wheel, with
+/// OpenImageDenoise; scripts/install-bpy-blender), or `None` after saying why — unless
+/// `PICTOR_REQUIRE_BLENDER_4=1`.
+fn blender4_or_skip() -> Option<BlenderRenderer> {
+    let reason = match std::env::var_os("PICTOR_BLENDER_4") {
+        Some(path) => {
+            let renderer = BlenderRenderer::with_executable(path);
+            match renderer.version() {
+                Ok(_) => return Some(renderer),
+                Err(error) => format!("PICTOR_BLENDER_4 does not run: {error}"),
+            }
+        }
+        None => "PICTOR_BLENDER_4 is not set (scripts/install-bpy-blender)".to_string(),
+    };
+    if std::env::var("PICTOR_REQUIRE_BLENDER_4").as_deref() == Ok("1") {
+        panic!("PICTOR_REQUIRE_BLENDER_4=1 but {reason}");
+    }
+    println!("SKIP: {reason}");
+    None
+}
+
+/// Denoised frames (Blender 4.2, OpenImageDenoise): the honest frame is accepted — its finishing
+/// rebuilt by the Denoise node, its noisy image checked statistically — and a frame denoised from a
+/// render with half the samples is rejected, as is an honest evidence shipped with that frame.
+#[test]
+fn denoised_frames_are_accepted_and_a_cheaper_denoised_render_is_rejected() {
+    let Some(blender) = blender4_or_skip() else {
+        return;
+    };
+    let setup = Setup::with(blender, serde_json::json!({ "denoise": true }));
+    let honest = setup.render("honest", W, H, N);
+    let report = setup.verify(&honest.deliverable, &honest.evidence, 9);
+    assert_eq!(report.verdict, Verdict::Accept, "{:?}", report.reasons);
+    let cheaper = setup.render("cheaper", W, H, N / 2);
+    let report = setup.verify(&cheaper.deliverable, &cheaper.evidence, 9);
+    assert_eq!(report.verdict, Verdict::Reject, "{:?}", report.reasons);
+    let mixed = setup.verify(&cheaper.deliverable, &honest.evidence, 9);
+    assert_eq!(mixed.verdict, Verdict::Reject, "{:?}", mixed.reasons);
+    assert!(mixed.reasons[0].starts_with("finishing: REJECT"));
 }

@@ -315,6 +315,7 @@ struct RefinishSpec {
 struct RefinishReport {
     output: PathBuf,
     adaptive_sampling: bool,
+    denoise: bool,
 }
 
 /// What refinishing a frame's evidence gave.
@@ -325,6 +326,9 @@ pub struct Refinished {
     /// Whether the scene samples adaptively (Cycles' noise threshold): its frames are then
     /// checked against references sampled the same way.
     pub adaptive_sampling: bool,
+    /// Whether the scene denoises: the refinishing's Denoise node then matches Cycles' own
+    /// denoiser only within [`crate::compare::DENOISED_TOLERANCE`].
+    pub denoise: bool,
 }
 
 impl BlenderRenderer {
@@ -391,6 +395,7 @@ impl BlenderRenderer {
         Ok(Refinished {
             output,
             adaptive_sampling: report.adaptive_sampling,
+            denoise: report.denoise,
         })
     }
 }

@@ -118,7 +118,8 @@ def main():
     if not os.path.isfile(output):
         raise PictorSceneError("Blender wrote no file at %r" % output)
     with open(spec["report"], "w", encoding="utf-8") as report:
-        json.dump({"output": output, "adaptive_sampling": bool(adaptive)}, report)
+        json.dump({"output": output, "adaptive_sampling": bool(adaptive), "denoise": bool(denoise)},
+                  report)
     marker("PROGRESS", "1/1")
     marker("DONE")
 

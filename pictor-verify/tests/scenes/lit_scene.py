@@ -2,7 +2,7 @@
 # sphere, a glossy cube that moves ~3 px per frame at 160x96, a sun, a camera. Run as
 #   blender -b --factory-startup -noaudio --python lit_scene.py -- <out.blend> ['<json>']
 # The optional JSON applies an artist's settings on top (verify_faithful.rs): "adaptive" (a noise
-# threshold), "samples" (default 32), "size" (default [160, 96]), "extra_exposure" (stops over 0.5), Filmic with a look, a glare
+# threshold), "denoise" (default off), "samples" (default 32), "size" (default [160, 96]), "extra_exposure" (stops over 0.5), Filmic with a look, a glare
 # compositor, 16-bit PNG output.
 import bpy, sys
 path = sys.argv[sys.argv.index("--") + 1]
@@ -16,7 +16,9 @@ bpy.ops.mesh.primitive_uv_sphere_add(radius=1.0, location=(-1.3, 0.0, 1.0))
 glow = bpy.data.materials.new("Glow")
 glow.use_nodes = True
 bsdf = glow.node_tree.nodes["Principled BSDF"]
-bsdf.inputs["Emission"].default_value = (1.0, 0.5, 0.2, 1.0)
+# "Emission" in Blender 3.x, "Emission Color" from 4.0.
+emission = "Emission Color" if "Emission Color" in bsdf.inputs else "Emission"
+bsdf.inputs[emission].default_value = (1.0, 0.5, 0.2, 1.0)
 bsdf.inputs["Emission Strength"].default_value = 6.0
 bpy.context.object.data.materials.append(glow)
 bpy.ops.mesh.primitive_cube_add(size=1.6, location=(1.3, 0.3, 0.8))
@@ -42,7 +44,7 @@ if len(sys.argv) > sys.argv.index("--") + 2:
     options = json.loads(sys.argv[sys.argv.index("--") + 2])
     scene.render.engine = "CYCLES"
     scene.cycles.device = "CPU"
-    scene.cycles.use_denoising = False
+    scene.cycles.use_denoising = bool(options.get("denoise", False))
     scene.cycles.samples = options.get("samples", 32)
     scene.render.resolution_x, scene.render.resolution_y = options.get("size", [160, 96])
     scene.render.resolution_percentage = 100
