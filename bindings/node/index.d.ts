@@ -201,6 +201,11 @@ export interface JobEventData {
        * which download as `frame_NNNN.<ext>`. A plain file name: see `valid_output_name`.
        */
       name?: string
+      /**
+       * The renderer version that finished the frame (`4.2.0`), for a frame Blender finished with
+       * the scene's settings: the checker refinishes with the same version, or escalates.
+       */
+      renderer_version?: string
     }>
   }
   /** A checker accepted a task's result: its frames are delivered and its hold paid out. */

@@ -204,6 +204,7 @@ async fn upload_outputs(
                 });
             }
             output.name = file.name.clone();
+            output.renderer_version = file.renderer_version.clone();
             Ok::<_, pictor_sdk::Error>(output)
         }
         .await;

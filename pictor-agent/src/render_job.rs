@@ -22,6 +22,8 @@ pub(crate) struct RenderedFile {
     pub(crate) name: Option<String>,
     /// Its evidence, for a frame Blender finished with the scene's settings.
     pub(crate) evidence: Option<PathBuf>,
+    /// The Blender version that finished it, for such a frame.
+    pub(crate) renderer_version: Option<String>,
 }
 
 /// One task's frames to render, on a blocking thread.
@@ -120,6 +122,7 @@ impl RenderJob {
                 path,
                 name: None,
                 evidence: None,
+                renderer_version: None,
             });
             progress.store(
                 (((index + 1) as f32 / count) * 1000.0) as u16,
@@ -177,5 +180,6 @@ fn finish_frame(
         path: finished.deliverable,
         name: Some(name),
         evidence: Some(finished.evidence),
+        renderer_version: Some(finished.renderer_version),
     })
 }

@@ -193,3 +193,102 @@ async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
         );
     }
 }
+
+/// A result for an `output: scene` Blender job must carry, for every frame, its evidence, the name
+/// the scene gives it and the Blender that finished it, and an evidence blob the worker uploaded;
+/// a name with a path in it cannot be signed. Each refusal is a 400 naming the field, and changes
+/// nothing: the honest result is taken afterwards on the same lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_else_does() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (worker, id) = network.account(Role::Worker, "blender-box").await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(id.0));
+    let mut request = common::register_request("blender-box", &key, 2);
+    request
+        .hardware
+        .renderers
+        .push((RendererKind::Blender, Version::new(3, 4, 1)));
+    worker.workers().register(request).await.expect("register");
+    let scene = upload(&creator, "shot.blend", &header(3, 4)).await;
+    let spec = JobSpec::builder(scene, "1".parse().expect("frames"))
+        .renderer(RendererKind::Blender)
+        .resolution(64, 36)
+        .samples(4)
+        .build()
+        .expect("spec");
+    assert_eq!(
+        spec.output,
+        pictor_core::job::OutputFormat::Scene,
+        "the default"
+    );
+    creator.jobs().submit(spec).send().await.expect("submit");
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
+    let frame = worker
+        .workers()
+        .upload_output_bytes(b"delivered frame".repeat(10), 1)
+        .await
+        .expect("upload");
+    let evidence = worker
+        .workers()
+        .upload_output_bytes(b"evidence exr".repeat(10), 1)
+        .await
+        .expect("upload");
+    let complete = {
+        let mut output = frame.clone();
+        output.name = Some("sh010_0001.png".into());
+        output.renderer_version = Some("3.4.1".into());
+        output.evidence = Some(pictor_core::api::EvidenceFile {
+            hash: evidence.hash.clone(),
+            size: evidence.size,
+        });
+        output
+    };
+    let refused = |output: pictor_core::api::TaskOutput, field: &'static str| {
+        let (worker, key, lease) = (worker.clone(), key.clone(), lease.clone());
+        async move {
+            let result = pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![output], 5)
+                .expect("signed");
+            let error = worker
+                .workers()
+                .submit_result(lease.task, result)
+                .await
+                .expect_err("refused");
+            assert_eq!(error.status(), Some(400), "{field}: {error}");
+            assert_eq!(error.field(), Some(field), "{error}");
+        }
+    };
+    let mut no_evidence = complete.clone();
+    no_evidence.evidence = None;
+    refused(no_evidence, "outputs[0].evidence").await;
+    let mut no_name = complete.clone();
+    no_name.name = None;
+    refused(no_name, "outputs[0].name").await;
+    let mut no_version = complete.clone();
+    no_version.renderer_version = None;
+    refused(no_version, "outputs[0].renderer_version").await;
+    let mut not_uploaded = complete.clone();
+    not_uploaded.evidence = Some(pictor_core::api::EvidenceFile {
+        hash: "ab".repeat(32),
+        size: 3,
+    });
+    refused(not_uploaded, "outputs[0].evidence.hash").await;
+    // A name with a path in it cannot even be signed.
+    let mut with_path = complete.clone();
+    with_path.name = Some("../../etc/passwd".into());
+    assert!(pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![with_path], 5).is_err());
+    // The complete result is taken on the same lease.
+    let result = pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![complete], 5)
+        .expect("signed");
+    let state = worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("taken");
+    assert_eq!(state.state, "verifying");
+}

@@ -215,7 +215,21 @@ fn verify_faithful_frames(
     let spec = &check.spec;
     let mut reports: Vec<FaithfulReport> = Vec::with_capacity(frames.len());
     let mut reasons = Vec::new();
-    for ((frame, deliverable), evidence_file) in frames.iter().zip(evidence_files) {
+    let own_version = renderer.version().context("asking Blender its version")?;
+    for (((frame, deliverable), evidence_file), output) in
+        frames.iter().zip(evidence_files).zip(&check.outputs)
+    {
+        // The finishing is exact only on the Blender version that finished the frame.
+        if output.renderer_version.as_deref() != Some(own_version.as_str()) {
+            reasons.push(format!(
+                "frame {frame}: ESCALATE: finished by Blender {}, this checker has Blender \
+                 {own_version}; another checker must refinish it",
+                output.renderer_version.as_deref().unwrap_or("(unknown)")
+            ));
+            let verdicts = vec![Verdict::Escalate];
+            let evidence = serde_json::json!({ "frames": reports, "reasons": reasons });
+            return Ok((combine(&verdicts), evidence));
+        }
         let job = FaithfulJob {
             scene: main_file.to_path_buf(),
             frame: *frame,

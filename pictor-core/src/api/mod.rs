@@ -543,7 +543,14 @@ pub struct TaskOutput {
     /// docs/VERIFICATION.md, "Faithful frames").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceFile>,
+    /// The renderer version that finished the frame (`4.2.0`), for a frame Blender finished with
+    /// the scene's settings: the checker refinishes with the same version, or escalates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer_version: Option<String>,
 }
+
+/// Longest [`TaskOutput::renderer_version`], in bytes.
+pub const MAX_RENDERER_VERSION_LEN: usize = 32;
 
 impl TaskOutput {
     /// An output with neither a scene-given name nor evidence.
@@ -554,6 +561,7 @@ impl TaskOutput {
             size,
             name: None,
             evidence: None,
+            renderer_version: None,
         }
     }
 }
@@ -584,15 +592,16 @@ pub fn valid_output_name(name: &str) -> bool {
 
 /// What a worker's result signature covers: `"pictor-result-v2"` ‖ task id (u64 LE) ‖ attempt
 /// (u32 LE) ‖ for each output in order: frame (u32 LE) ‖ 32-byte hash ‖ evidence (`0`, or `1` ‖
-/// its 32-byte hash) ‖ name length (u16 LE, 0 when absent) ‖ the name's bytes. The signature
-/// binds the deliverable, its evidence and the name it is delivered under.
+/// its 32-byte hash) ‖ name length (u16 LE, 0 when absent) ‖ the name's bytes ‖ renderer version
+/// length (u16 LE, 0 when absent) ‖ its bytes. The signature binds the deliverable, its evidence,
+/// the name it is delivered under and the renderer that finished it.
 ///
 /// ```
 /// use pictor_core::api::{result_signing_message, TaskOutput};
 /// use pictor_core::TaskId;
 /// let out = TaskOutput::new(1, "00".repeat(32), 3);
 /// let message = result_signing_message(TaskId(7), 2, std::slice::from_ref(&out))?;
-/// assert_eq!(message.len(), 16 + 8 + 4 + 4 + 32 + 1 + 2);
+/// assert_eq!(message.len(), 16 + 8 + 4 + 4 + 32 + 1 + 2 + 2);
 /// # Ok::<(), pictor_core::Error>(())
 /// ```
 pub fn result_signing_message(
@@ -635,6 +644,19 @@ pub fn result_signing_message(
         // At most MAX_OUTPUT_NAME_LEN bytes, checked above.
         message.extend_from_slice(&(name.len() as u16).to_le_bytes());
         message.extend_from_slice(name.as_bytes());
+        let version = output.renderer_version.as_deref().unwrap_or("");
+        if version.len() > MAX_RENDERER_VERSION_LEN
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(Error::invalid(
+                format!("outputs[{i}].renderer_version"),
+                format!("at most {MAX_RENDERER_VERSION_LEN} letters, digits, dots and dashes"),
+            ));
+        }
+        message.extend_from_slice(&(version.len() as u16).to_le_bytes());
+        message.extend_from_slice(version.as_bytes());
     }
     Ok(message)
 }

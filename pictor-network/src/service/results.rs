@@ -130,6 +130,12 @@ impl<S: Store> Coordinator<S> {
                     ));
                 }
             }
+            if output.renderer_version.is_some() != faithful {
+                return Err(ServiceError::invalid(
+                    format!("outputs[{i}].renderer_version"),
+                    "frames delivered with the scene's settings, and only those, name the Blender that finished them",
+                ));
+            }
             match (&output.name, faithful) {
                 (Some(name), true) if valid_output_name(name) => {}
                 (None, false) => {}

@@ -294,7 +294,7 @@ class JobSpec:
         height: int = 360,
         samples: int = 64,
         tier: str = "standard",
-        output: str = "png",
+        output: str | None = None,
         budget_cap: str | None = None,
         deadline_secs: int | None = None,
         tags: list[str] = ...,

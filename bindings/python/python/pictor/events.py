@@ -61,6 +61,9 @@ class TaskOutputData(_TaskOutputDataRequired, total=False):
     """The file's name as the scene's output settings name it (`shot_0001.png`) when Blender
     wrote it with the scene's settings (`output: scene`); absent for frames Pictor encodes,
     which download as `frame_NNNN.<ext>`. A plain file name: see `valid_output_name`."""
+    renderer_version: str
+    """The renderer version that finished the frame (`4.2.0`), for a frame Blender finished with
+    the scene's settings: the checker refinishes with the same version, or escalates."""
 
 
 class EvidenceFileData(TypedDict):
