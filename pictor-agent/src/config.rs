@@ -26,7 +26,8 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
 ///     cache_dir: "cache".into(),
 ///     cache_max_bytes: 1 << 30,
 ///     slots: 1,
-///     renderer: "builtin".into(),
+///     renderer: "blender".into(),
+///     blender: vec!["/usr/bin/blender".into(), "/opt/blender-4.2/blender".into()],
 ///     idle_command: None,
 ///     speed_millis: 1000,
 /// };
@@ -35,6 +36,7 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
 /// let loaded = WorkerConfig::load(&path)?;
 /// assert_eq!(loaded.key_file, dir.path().join("worker.key"));
 /// assert_eq!(loaded.price()?.to_string(), "2.500000");
+/// assert_eq!(loaded.blender, config.blender, "the Blenders it offers");
 /// # Ok::<(), anyhow::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +62,11 @@ pub struct WorkerConfig {
     /// `builtin` or `blender`: the renderers offered (`blender` offers Blender and the built-in one).
     #[serde(default = "default_renderer")]
     pub renderer: String,
+    /// The Blender executables this worker offers, each reported with its version; a job is
+    /// rendered by the newest one its version constraint accepts. Empty: `PICTOR_BLENDER`, or
+    /// `blender` on `PATH`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blender: Vec<PathBuf>,
     /// A command run (`sh -c`) while the worker has no task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_command: Option<String>,
@@ -132,6 +139,14 @@ impl WorkerConfig {
         }
         if let Some(command) = &self.idle_command {
             out.push_str(&format!("idle_command = {}\n", quote(command)));
+        }
+        if !self.blender.is_empty() {
+            let paths: Vec<String> = self
+                .blender
+                .iter()
+                .map(|path| quote(&path.to_string_lossy()))
+                .collect();
+            out.push_str(&format!("blender = [{}]\n", paths.join(", ")));
         }
         out
     }

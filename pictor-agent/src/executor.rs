@@ -12,7 +12,8 @@ use crate::scene::fetch_scene;
 use ed25519_dalek::SigningKey;
 use pictor_core::api::{ErrorCode, EvidenceFile, TaskLease};
 use pictor_core::clock::Clock;
-use pictor_core::job::RendererKind;
+use pictor_core::job::{RendererKind, RendererSpec, VersionConstraint};
+use pictor_render::blender::discover::BlenderInstall;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, Renderer};
 use pictor_sdk::Client;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use tokio::sync::watch;
 
 /// Makes the renderer for a job's renderer kind. The production worker uses
 /// [`standard_renderer`]; the demo wraps it in a cheating renderer to show the checkers at work.
-pub type RendererFactory = Arc<dyn Fn(RendererKind) -> Box<dyn Renderer> + Send + Sync>;
+pub type RendererFactory = Arc<dyn Fn(&RendererSpec) -> Box<dyn Renderer> + Send + Sync>;
 
 /// The renderer a worker runs for `kind`: the built-in path tracer or Blender.
 pub fn standard_renderer(kind: RendererKind) -> Box<dyn Renderer> {
@@ -30,6 +31,31 @@ pub fn standard_renderer(kind: RendererKind) -> Box<dyn Renderer> {
         RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
         RendererKind::Blender => Box::new(BlenderRenderer::default()),
     }
+}
+
+/// The renderers of a worker with these Blender installs: a Blender job gets the newest install
+/// its version constraint accepts (the network leases a task only to a worker that has one),
+/// anything else [`standard_renderer`].
+pub fn installed_renderers(installs: Vec<BlenderInstall>) -> RendererFactory {
+    Arc::new(move |spec: &RendererSpec| {
+        match (spec.kind, newest_matching(&installs, spec.version)) {
+            (RendererKind::Blender, Some(install)) => {
+                Box::new(BlenderRenderer::with_executable(install.path.clone()))
+            }
+            (kind, _) => standard_renderer(kind),
+        }
+    })
+}
+
+/// The newest install whose version `constraint` accepts.
+fn newest_matching(
+    installs: &[BlenderInstall],
+    constraint: VersionConstraint,
+) -> Option<&BlenderInstall> {
+    installs
+        .iter()
+        .filter(|install| constraint.matches(install.version))
+        .max_by_key(|install| install.version)
 }
 
 /// What every task of a worker shares.
@@ -138,7 +164,7 @@ async fn render_and_submit(
         .run(),
     );
     let job = RenderJob {
-        renderer: (ctx.renderers)(lease.spec.renderer.kind),
+        renderer: (ctx.renderers)(&lease.spec.renderer),
         spec: lease.spec.clone(),
         work: lease.work.clone(),
         main_file: scene.main_file.clone(),
@@ -277,4 +303,32 @@ pub(crate) async fn deliver(ctx: &TaskContext, pending: Pending) -> Outcome {
         });
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pictor_core::job::Version;
+
+    #[test]
+    fn a_blender_job_gets_the_newest_install_its_constraint_accepts() {
+        let install = |path: &str, version: Version| BlenderInstall {
+            path: path.into(),
+            version,
+        };
+        let installs = vec![
+            install("/opt/blender-3.4", Version::new(3, 4, 1)),
+            install("/opt/blender-4.2", Version::new(4, 2, 0)),
+            install("/opt/blender-3.6", Version::new(3, 6, 5)),
+        ];
+        let pick = |text: &str| {
+            newest_matching(&installs, text.parse().expect("constraint"))
+                .map(|install| install.path.clone())
+        };
+        assert_eq!(pick("*"), Some("/opt/blender-4.2".into()));
+        assert_eq!(pick("3.4"), Some("/opt/blender-3.4".into()));
+        assert_eq!(pick(">=3.5"), Some("/opt/blender-4.2".into()));
+        assert_eq!(pick("=3.6.5"), Some("/opt/blender-3.6".into()));
+        assert_eq!(pick(">=5.0"), None);
+    }
 }

@@ -10,6 +10,7 @@ use pictor_core::Money;
 use pictor_core::api::{RegisterWorkerRequest, WorkerHardware, WorkerView};
 use pictor_core::job::{GpuVendor, RendererKind, Version};
 pub use pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC;
+use pictor_render::blender::discover::BlenderInstall;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, RenderRequest, Renderer};
 use pictor_sdk::Client;
 use std::path::{Path, PathBuf};
@@ -31,22 +32,49 @@ pub fn benchmark_builtin(width: u32, height: u32, samples: u32) -> Result<(u32, 
     ))
 }
 
-/// The renderers this machine offers for `choice` (`builtin`, or `blender` = Blender + builtin).
-pub(crate) fn renderers_found(choice: &str) -> Result<Vec<(RendererKind, Version)>> {
+/// What a machine can render: the (renderer, version) pairs it registers, and the Blender
+/// installs behind them.
+pub(crate) struct FoundRenderers {
+    /// Registered with the network.
+    pub(crate) offered: Vec<(RendererKind, Version)>,
+    /// The Blender executables, with their versions.
+    pub(crate) blender: Vec<BlenderInstall>,
+}
+
+/// The renderers this machine offers for `choice` (`builtin`, or `blender` = Blender + builtin),
+/// with the Blender installs: each of `blenders`, or the one `PICTOR_BLENDER` / `PATH` finds.
+pub(crate) fn renderers_found(choice: &str, blenders: &[PathBuf]) -> Result<FoundRenderers> {
     let builtin_version = BuiltinRenderer::default()
         .version()
         .ok()
         .and_then(|v| v.parse::<Version>().ok())
         .unwrap_or(Version::new(0, 1, 0));
     let mut found = Vec::new();
+    let mut installs: Vec<BlenderInstall> = Vec::new();
     if renderer_choice(choice)? == "blender" {
-        let install = BlenderRenderer::default()
-            .install()
-            .context("renderer blender: Blender not found (install it or set PICTOR_BLENDER)")?;
-        found.push((RendererKind::Blender, install.version));
+        if blenders.is_empty() {
+            installs.push(BlenderRenderer::default().install().context(
+                "renderer blender: Blender not found (install it or set PICTOR_BLENDER)",
+            )?);
+        }
+        for path in blenders {
+            installs.push(
+                BlenderRenderer::with_executable(path)
+                    .install()
+                    .with_context(|| format!("blender {}", path.display()))?,
+            );
+        }
+        for install in &installs {
+            if !found.contains(&(RendererKind::Blender, install.version)) {
+                found.push((RendererKind::Blender, install.version));
+            }
+        }
     }
     found.push((RendererKind::Builtin, builtin_version));
-    Ok(found)
+    Ok(FoundRenderers {
+        offered: found,
+        blender: installs,
+    })
 }
 
 /// The GPU, when `nvidia-smi` answers; else the CPU (software rendering).
@@ -119,6 +147,26 @@ pub(crate) fn register_request(
     })
 }
 
+/// What a new worker offers to render: `builtin`, or `blender` (Blender and the built-in
+/// renderer) with the Blender executables it offers (none: `PICTOR_BLENDER` or `PATH`'s).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RenderersOffered {
+    /// `builtin` or `blender`.
+    pub renderer: String,
+    /// The Blender executables, each offered with its version.
+    pub blender: Vec<PathBuf>,
+}
+
+impl RenderersOffered {
+    /// The built-in renderer only.
+    pub fn builtin() -> Self {
+        RenderersOffered {
+            renderer: "builtin".into(),
+            blender: Vec::new(),
+        }
+    }
+}
+
 /// Registers a worker with the network, generates its ed25519 key (mode 0600, beside `out`) and
 /// writes `out` (`worker.toml`). Refuses to replace either file without `force`.
 pub async fn init_worker(
@@ -128,9 +176,10 @@ pub async fn init_worker(
     price: Money,
     out: &Path,
     force: bool,
-    renderer: &str,
+    offered: &RenderersOffered,
 ) -> Result<WorkerConfig> {
-    let renderer = renderer_choice(renderer)?.to_string();
+    let renderer = renderer_choice(&offered.renderer)?.to_string();
+    let blender = offered.blender.as_slice();
     let stem = out.file_stem().map_or_else(
         || "worker".to_string(),
         |s| s.to_string_lossy().into_owned(),
@@ -149,9 +198,10 @@ pub async fn init_worker(
         }
     }
     let renderers = {
-        let renderer = renderer.clone();
-        tokio::task::spawn_blocking(move || renderers_found(&renderer)).await??
-    };
+        let (renderer, blender) = (renderer.clone(), blender.to_vec());
+        tokio::task::spawn_blocking(move || renderers_found(&renderer, &blender)).await??
+    }
+    .offered;
     let (speed_millis, _) = tokio::task::spawn_blocking(|| benchmark_builtin(64, 36, 16)).await??;
     let key = generate_key()?;
     let config = WorkerConfig {
@@ -164,6 +214,7 @@ pub async fn init_worker(
         cache_max_bytes: crate::config::DEFAULT_CACHE_MAX_BYTES,
         slots: 1,
         renderer,
+        blender: blender.to_vec(),
         idle_command: None,
         speed_millis,
     };
@@ -207,5 +258,57 @@ pub(crate) async fn register(
             Ok(None)
         }
         Err(error) => Err(error).context("registering the worker"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::installed_renderers;
+    use pictor_core::job::RendererSpec;
+
+    /// A worker offering Debian's Blender and the 4.2 one of `PICTOR_BLENDER_4` reports both
+    /// versions, and a job that needs 4.x renders on the second.
+    #[test]
+    fn a_worker_with_two_blenders_offers_both_and_picks_by_the_job_s_constraint() {
+        let second = match std::env::var_os("PICTOR_BLENDER_4") {
+            Some(path) => PathBuf::from(path),
+            None => {
+                assert!(
+                    std::env::var("PICTOR_REQUIRE_BLENDER_4").as_deref() != Ok("1"),
+                    "PICTOR_REQUIRE_BLENDER_4=1 but PICTOR_BLENDER_4 is not set"
+                );
+                println!("SKIP: PICTOR_BLENDER_4 is not set (scripts/install-bpy-blender)");
+                return;
+            }
+        };
+        let Ok(first) = BlenderRenderer::default().install() else {
+            println!("SKIP: no Blender on PATH");
+            return;
+        };
+        let FoundRenderers {
+            offered: found,
+            blender: installs,
+        } = renderers_found("blender", &[first.path.clone(), second]).expect("both run");
+        let blenders: Vec<Version> = found
+            .iter()
+            .filter(|(kind, _)| *kind == RendererKind::Blender)
+            .map(|(_, version)| *version)
+            .collect();
+        assert_eq!(installs.len(), 2);
+        assert_eq!(blenders.len(), 2, "{found:?}");
+        assert!(blenders.iter().any(|v| v.major >= 4), "{blenders:?}");
+        let renderers = installed_renderers(installs);
+        let spec = |constraint: &str| RendererSpec {
+            kind: RendererKind::Blender,
+            engine: None,
+            version: constraint.parse().expect("constraint"),
+        };
+        let newest = renderers(&spec(">=4.0")).version().expect("version");
+        assert!(newest.starts_with('4'), "{newest}");
+        let older = renderers(&spec(&format!("={}", first.version)))
+            .version()
+            .expect("version");
+        assert_eq!(older, first.version.to_string());
     }
 }

@@ -7,7 +7,7 @@ use crate::cache::BlobCache;
 use crate::config::WorkerConfig;
 use crate::events::{EventCallback, EventSink, WorkerEvent};
 use crate::executor::{
-    Outcome, RendererFactory, TaskContext, deliver, run_task, standard_renderer,
+    Outcome, RendererFactory, TaskContext, deliver, installed_renderers, run_task,
 };
 use crate::idle::IdleCommand;
 use crate::outbox::Outbox;
@@ -29,8 +29,9 @@ pub struct WorkerOptions {
     pub on_event: Option<EventCallback>,
     /// How long to wait before asking again when no task fits.
     pub poll_interval: Duration,
-    /// The renderer for each job's renderer kind (default: [`standard_renderer`]).
-    pub renderers: RendererFactory,
+    /// The renderer for each job (default, `None`: the config's Blender installs through
+    /// [`installed_renderers`], the built-in renderer for built-in jobs).
+    pub renderers: Option<RendererFactory>,
     /// How network operations are retried while the network is down.
     pub retry: RetryPolicy,
     /// Where the worker reads the time (lease expiries).
@@ -42,7 +43,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             on_event: None,
             poll_interval: Duration::from_secs(1),
-            renderers: Arc::new(standard_renderer),
+            renderers: None,
             retry: RetryPolicy::DEFAULT,
             clock: pictor_core::clock::system(),
         }
@@ -137,10 +138,11 @@ pub async fn run_worker(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let renderers = {
-        let renderer = config.renderer.clone();
-        tokio::task::spawn_blocking(move || renderers_found(&renderer)).await??
+    let found = {
+        let (renderer, blender) = (config.renderer.clone(), config.blender.clone());
+        tokio::task::spawn_blocking(move || renderers_found(&renderer, &blender)).await??
     };
+    let (renderers, installs) = (found.offered, found.blender);
     let request = register_request(&config, &key, renderers)?;
     let events = EventSink(options.on_event.clone());
     let mut summary = WorkerSummary::default();
@@ -159,7 +161,10 @@ pub async fn run_worker(
         cache: cache.clone(),
         work_dir,
         outbox: outbox.clone(),
-        renderers: options.renderers.clone(),
+        renderers: options
+            .renderers
+            .clone()
+            .unwrap_or_else(|| installed_renderers(installs)),
         events: events.clone(),
         stop: stop.clone(),
         clock: options.clock.clone(),

@@ -86,7 +86,7 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
         Money::from_credits(2).expect("price"),
         &out,
         false,
-        "builtin",
+        &pictor_agent::RenderersOffered::builtin(),
     )
     .await
     .expect("init");
@@ -98,7 +98,7 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
             Money::ZERO,
             &out,
             false,
-            "builtin"
+            &pictor_agent::RenderersOffered::builtin(),
         )
         .await
         .is_err(),
@@ -151,7 +151,7 @@ fn start_worker(
     };
     if let Some(divisor) = cheat {
         // The demo's cheating worker: the production worker wrapped around a cheating renderer.
-        options.renderers = pictor_network::demo::CheatingRenderer::factory(divisor);
+        options.renderers = Some(pictor_network::demo::CheatingRenderer::factory(divisor));
     }
     let handle = tokio::spawn(run_worker(config, options, async move {
         let _ = stopped.await;

@@ -47,6 +47,11 @@ pub struct InitArgs {
     /// Renderers to offer: builtin, or blender (Blender and the built-in one).
     #[arg(long, value_enum, default_value = "builtin")]
     renderer: RendererChoice,
+    /// A Blender executable to offer, with its version (repeatable: a worker may offer several
+    /// Blenders; each job renders on the newest its version constraint accepts). Default:
+    /// `PICTOR_BLENDER`, or `blender` on `PATH`.
+    #[arg(long = "blender")]
+    blender: Vec<PathBuf>,
 }
 
 /// Arguments of `pictor worker benchmark`.
@@ -110,7 +115,10 @@ fn init(args: InitArgs) -> Result<()> {
         price,
         &args.out,
         args.force,
-        renderer_name(args.renderer),
+        &pictor_agent::RenderersOffered {
+            renderer: renderer_name(args.renderer).to_string(),
+            blender: args.blender.clone(),
+        },
     ))?;
     println!(
         "worker {:?} registered with {} at {} credits per bench-hour (speed {}‰ of the reference)",

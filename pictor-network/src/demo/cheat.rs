@@ -3,7 +3,7 @@
 //! catching it. It wraps the production renderer; the production worker has no cheating option.
 
 use pictor_agent::{RendererFactory, standard_renderer};
-use pictor_core::job::RendererKind;
+use pictor_core::job::RendererSpec;
 use pictor_render::{RenderControl, RenderOutput, RenderRequest, Renderer, Result};
 use std::sync::Arc;
 
@@ -24,8 +24,9 @@ impl CheatingRenderer {
 
     /// A worker's renderer factory that cheats by `divisor` on every job.
     pub fn factory(divisor: u32) -> RendererFactory {
-        Arc::new(move |kind: RendererKind| {
-            Box::new(CheatingRenderer::new(standard_renderer(kind), divisor)) as Box<dyn Renderer>
+        Arc::new(move |spec: &RendererSpec| {
+            Box::new(CheatingRenderer::new(standard_renderer(spec.kind), divisor))
+                as Box<dyn Renderer>
         })
     }
 
@@ -63,6 +64,7 @@ impl Renderer for CheatingRenderer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pictor_core::job::RendererKind;
 
     #[test]
     fn the_cheat_renders_a_fraction_of_the_samples() {

@@ -267,7 +267,10 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
             price,
             &config_path,
             true,
-            &options.renderer,
+            &pictor_agent::RenderersOffered {
+                renderer: options.renderer.clone(),
+                blender: Vec::new(),
+            },
         )
         .await
         .with_context(|| format!("initialising worker {name}"))?;
@@ -300,7 +303,7 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
             ..WorkerOptions::default()
         };
         if cheat {
-            worker_options.renderers = CheatingRenderer::factory(4);
+            worker_options.renderers = Some(CheatingRenderer::factory(4));
         }
         let stop = stop_rx.clone();
         agents.push(tokio::spawn(async move {

@@ -17,6 +17,10 @@ test ``pictor-network/tests/wire_typings.rs``, which fails when it drifts and re
 with ``PICTOR_UPDATE_TYPINGS=1``.
 """
 
+# The generated TypedDicts may name one another before it is defined (``TaskOutputData`` holds an
+# ``EvidenceFileData``): annotations are resolved lazily.
+from __future__ import annotations
+
 from typing import Literal, TypeAlias, TypedDict
 
 # BEGIN GENERATED JobEvent (cargo test -p pictor-network --test wire_typings)
