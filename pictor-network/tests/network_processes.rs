@@ -849,66 +849,47 @@ async fn a_blend_submitted_from_the_cli_renders_with_blender_and_sends_only_the_
     .await;
 }
 
-/// Issue 15's promise through the real network: a Blender job with `output: scene` delivers the
-/// frames the creator's own `blender -b scene.blend -f N` writes (Filmic with a look and exposure,
-/// a glare compositor, the scene's file naming), and the checker accepts them after refinishing
-/// each frame's evidence and checking it statistically.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scene_output_job_delivers_blender_s_own_frames_and_is_verified() {
-    if !common::blender_or_skip() {
-        return;
-    }
-    let setup = setup(&[]).await;
-    let url = setup.served.url.clone();
-    let folder = setup.work.path().join("faithful");
-    std::fs::create_dir_all(&folder).expect("folder");
-    let blend = folder.join("shot.blend");
-    let (width, height, samples, seed) = (160u32, 96u32, 16u32, 11u64);
-    let blender = std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into());
-    let make = format!(
-        "import bpy\n\
-         s = bpy.context.scene\n\
-         s.render.engine = 'CYCLES'; s.cycles.device = 'CPU'\n\
-         s.render.resolution_x, s.render.resolution_y = {width}, {height}\n\
-         s.cycles.samples = {samples}; s.cycles.seed = {seed}\n\
-         s.cycles.use_denoising = False; s.cycles.use_adaptive_sampling = False\n\
-         s.view_settings.view_transform = 'Filmic'; s.view_settings.look = 'Medium High Contrast'\n\
-         s.view_settings.exposure = 0.5\n\
-         s.use_nodes = True; t = s.node_tree\n\
-         g = t.nodes.new('CompositorNodeGlare'); g.glare_type = 'FOG_GLOW'; g.threshold = 0.5\n\
-         t.links.new(t.nodes['Render Layers'].outputs['Image'], g.inputs['Image'])\n\
-         t.links.new(g.outputs['Image'], t.nodes['Composite'].inputs['Image'])\n\
-         s.render.image_settings.file_format = 'PNG'; s.render.image_settings.color_depth = '16'\n\
-         s.render.filepath = '//render/sh010_####'\n\
-         bpy.ops.wm.save_as_mainfile(filepath={:?})\n",
-        blend.display().to_string()
-    );
-    let saved = std::process::Command::new(&blender)
+/// Saves the factory scene with `options` (pictor-render/tests/scenes/make_scene.py) with `blender`.
+fn make_scene(blender: &std::ffi::OsStr, path: &Path, mut options: serde_json::Value) {
+    options["save_as"] = serde_json::json!(path);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pictor-render/tests/scenes/make_scene.py");
+    let saved = std::process::Command::new(blender)
         .args([
             "-b",
             "--factory-startup",
+            "-noaudio",
             "--python-exit-code",
             "1",
-            "--python-expr",
         ])
-        .arg(&make)
+        .arg("--python")
+        .arg(&script)
+        .arg("--")
+        .arg(options.to_string())
         .output()
         .expect("blender runs");
     assert!(
-        saved.status.success(),
+        saved.status.success() && path.is_file(),
         "{}",
         String::from_utf8_lossy(&saved.stderr)
     );
-    let mut agents = vec![
-        start_worker_with(&url, &setup.admin, setup.work.path(), "f0", "2", "blender")
-            .await
-            .0,
-    ];
-    agents.push(start_checker(&url, &setup.admin, setup.work.path()).await);
+}
+
+/// Submits an `output: scene` job of frames 1-2 of the scene in `folder`, waits for it to
+/// complete, downloads it, and asserts every frame equals `blender -b scene -f N` and carries the
+/// scene's file name `expected_name(frame)`.
+async fn assert_scene_output_job(
+    setup: &Setup,
+    blender: &std::ffi::OsStr,
+    folder: &Path,
+    main_file: &str,
+    expected_name: impl Fn(u32) -> String,
+) {
+    let (width, height, samples, seed) = (96u32, 64u32, 16u32, 11u64);
     let asset = setup
         .creator
         .assets()
-        .upload_folder(&folder, "shot.blend")
+        .upload_folder(folder, main_file)
         .send()
         .await
         .expect("upload");
@@ -917,17 +898,17 @@ async fn a_scene_output_job_delivers_blender_s_own_frames_and_is_verified() {
         .resolution(width, height)
         .samples(samples)
         .seed(pictor_core::job::SeedPolicy::Fixed(seed))
-        .output(OutputFormat::Scene)
         .build()
         .expect("spec");
+    assert_eq!(spec.output, OutputFormat::Scene, "the default for Blender");
     let job = submit_when_online(&setup.creator, &spec, 200).await;
     let events = wait_final(&setup.creator, job.id).await;
     assert_eq!(
         events.last().map(|e| e.kind()),
         Some("completed"),
-        "{events:?}"
+        "{main_file}: {events:?}"
     );
-    let out = setup.work.path().join("delivered");
+    let out = folder.join("delivered");
     let downloaded = setup
         .creator
         .jobs()
@@ -936,28 +917,183 @@ async fn a_scene_output_job_delivers_blender_s_own_frames_and_is_verified() {
         .expect("download");
     assert_eq!(downloaded.len(), 2);
     for (frame, file) in (1u32..=2).zip(&downloaded) {
-        // The scene's own naming, and Blender's own pixels.
         assert_eq!(
             file.path.file_name().and_then(|n| n.to_str()),
-            Some(format!("sh010_{frame:04}.png").as_str())
+            Some(expected_name(frame).as_str()),
+            "{main_file}: the scene's own naming"
         );
-        let direct_dir = setup.work.path().join(format!("direct-{frame}"));
-        let direct = std::process::Command::new(&blender)
+        let direct_dir = folder.join(format!("direct-{frame}"));
+        let direct = std::process::Command::new(blender)
             .args(["-b", "--factory-startup", "-noaudio"])
-            .arg(&blend)
+            .arg(folder.join(main_file))
             .arg("-o")
             .arg(direct_dir.join("f_####"))
             .args(["-f", &frame.to_string()])
             .output()
             .expect("blender runs");
         assert!(direct.status.success());
-        let direct_file = direct_dir.join(format!("f_{frame:04}.png"));
+        let direct_file = std::fs::read_dir(&direct_dir)
+            .expect("Blender wrote its frame")
+            .next()
+            .expect("one file")
+            .expect("entry")
+            .path();
         let difference = pictor_render::compare::compare_frames(
             &std::fs::read(&file.path).expect("delivered"),
             &std::fs::read(&direct_file).expect("direct"),
         )
         .expect("comparable");
-        assert!(difference.identical(), "frame {frame}: {difference:?}");
+        assert!(
+            difference.identical(),
+            "{main_file} frame {frame}: {difference:?}"
+        );
+    }
+}
+
+/// Issue 15's promise through the real network: jobs with `output: scene` (the default for a
+/// .blend) deliver the frames the creator's own `blender -b scene.blend -f N` writes — Filmic with
+/// a look and exposure (16-bit PNG), Standard (8-bit PNG), adaptive sampling (JPEG), a glare
+/// compositor (multilayer EXR) — under the scene's file names, and the checker accepts them after
+/// refinishing each frame's evidence and checking it statistically.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scene_output_jobs_deliver_blender_s_own_frames_and_are_verified() {
+    if !common::blender_or_skip() {
+        return;
+    }
+    let setup = setup(&[]).await;
+    let url = setup.served.url.clone();
+    let blender = std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| "blender".into());
+    let mut agents = vec![
+        start_worker_with(&url, &setup.admin, setup.work.path(), "f0", "2", "blender")
+            .await
+            .0,
+    ];
+    agents.push(start_checker(&url, &setup.admin, setup.work.path()).await);
+    let scenes = [
+        (
+            serde_json::json!({"view_transform": "Filmic", "look": "Medium High Contrast",
+                               "exposure": 0.5, "file_format": "PNG", "color_depth": "16",
+                               "filepath": "//render/sh010_####"}),
+            "sh010_",
+            "png",
+        ),
+        (
+            serde_json::json!({"view_transform": "Standard", "file_format": "PNG",
+                               "color_depth": "8"}),
+            "frame_",
+            "png",
+        ),
+        (
+            serde_json::json!({"adaptive": true, "file_format": "JPEG", "quality": 90}),
+            "frame_",
+            "jpg",
+        ),
+        (
+            serde_json::json!({"glare": true, "file_format": "OPEN_EXR_MULTILAYER",
+                               "color_depth": "32"}),
+            "frame_",
+            "exr",
+        ),
+    ];
+    for (index, (options, prefix, extension)) in scenes.into_iter().enumerate() {
+        let folder = setup.work.path().join(format!("faithful-{index}"));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let mut options = options;
+        options["seed"] = serde_json::json!(11);
+        make_scene(&blender, &folder.join("shot.blend"), options);
+        assert_scene_output_job(&setup, &blender, &folder, "shot.blend", |frame| {
+            format!("{prefix}{frame:04}.{extension}")
+        })
+        .await;
     }
     drop(agents);
+}
+
+/// Denoising through the real network, on Blender 4.2 (`PICTOR_BLENDER_4`, an official build with
+/// OpenImageDenoise): the scene, saved by 4.2, goes only to a worker offering 4.2; its denoised
+/// AgX frames equal Blender's own and a checker running 4.2 accepts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denoised_scene_output_job_on_blender_4_is_delivered_and_verified() {
+    let Some(blender) = std::env::var_os("PICTOR_BLENDER_4") else {
+        assert!(
+            std::env::var("PICTOR_REQUIRE_BLENDER_4").as_deref() != Ok("1"),
+            "PICTOR_REQUIRE_BLENDER_4=1 but PICTOR_BLENDER_4 is not set"
+        );
+        println!("SKIP: PICTOR_BLENDER_4 is not set (scripts/install-bpy-blender)");
+        return;
+    };
+    let setup = setup(&[]).await;
+    let url = setup.served.url.clone();
+    let account = setup
+        .admin
+        .accounts()
+        .create(Role::Worker, "b4")
+        .await
+        .expect("worker account");
+    let dir = setup.work.path();
+    let config = dir.join("b4.toml");
+    let key_file = private_key_file(dir, "b4", &account.api_key);
+    let init = pictor(&[
+        "worker",
+        "init",
+        "--network",
+        &url,
+        "--api-key-file",
+        &key_file,
+        "--name",
+        "b4",
+        "--price",
+        "2",
+        "--out",
+        config.to_str().expect("utf-8 path"),
+        "--renderer",
+        "blender",
+        "--blender",
+        blender.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let worker = Agent(
+        Command::new(PICTOR)
+            .args(["worker", "run", "--poll-secs", "0.2", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker run"),
+    );
+    let checker_account = setup
+        .admin
+        .accounts()
+        .create(Role::Checker, "checker-4")
+        .await
+        .expect("checker account");
+    let checker_key = private_key_file(dir, "checker-4", &checker_account.api_key);
+    let checker = Agent(
+        Command::new(PICTOR)
+            .args(["checker", "run", "--poll-secs", "0.2", "--network", &url])
+            .args(["--api-key-file", &checker_key, "--cache-dir"])
+            .arg(dir.join("checker-4-cache"))
+            .env("PICTOR_BLENDER", &blender)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("checker run"),
+    );
+    let folder = dir.join("denoised");
+    std::fs::create_dir_all(&folder).expect("folder");
+    make_scene(
+        &blender,
+        &folder.join("shot.blend"),
+        serde_json::json!({"denoise": true, "adaptive": true, "view_transform": "AgX",
+                           "file_format": "PNG", "color_depth": "8", "seed": 11}),
+    );
+    assert_scene_output_job(&setup, &blender, &folder, "shot.blend", |frame| {
+        format!("frame_{frame:04}.png")
+    })
+    .await;
+    drop((worker, checker));
 }
