@@ -22,7 +22,8 @@ export interface ClientOptions {
   maxRetries?: number
 }
 
-export type OutputFormat = 'png' | 'png8' | 'png16' | 'exr'
+/** `scene`: Blender writes the frames with the scene's own settings (the default for Blender jobs); the others: a linear render Pictor encodes (`png` is the built-in renderer's default). */
+export type OutputFormat = 'scene' | 'png' | 'png8' | 'png16' | 'exr'
 export type Tier = 'economy' | 'standard' | 'priority'
 export type JobState = 'quoted' | 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled'
 export type Role = 'admin' | 'creator' | 'worker' | 'checker' | 'farm'

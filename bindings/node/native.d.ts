@@ -198,7 +198,10 @@ export interface JobSpecInput {
   height?: number
   /** Samples per pixel. */
   samples?: number
-  /** `"png"`, `"png16"` or `"exr"`. */
+  /**
+   * `"scene"` (Blender writes the frames with the scene's own settings; the default for
+   * Blender), `"png"` (the default for the built-in renderer), `"png16"` or `"exr"`.
+   */
   output?: string
   /** `"economy"`, `"standard"` or `"priority"`. */
   tier?: string
