@@ -428,7 +428,11 @@ export declare class Client {
   /** The job's events; `for await` ends after the final one. */
   watch(jobId: number, options?: WatchOptions): AsyncGenerator<JobEvent, void, undefined>
   frames(jobId: number): Promise<Frame[]>
-  /** Downloads every accepted frame into `dir` (`frame_0001.png`, …), each hash-checked. */
+  /**
+   * Downloads every accepted frame into `dir`: under the name the scene gives it for an
+   * `output: 'scene'` job (`sh010_0001.png`), else `frame_0001.png`, …; each file is checked
+   * against its hash, except a still cut into tiles, which is served merged and has no one hash.
+   */
   downloadFrames(jobId: number, dir: string): Promise<DownloadedFrame[]>
 }
 
