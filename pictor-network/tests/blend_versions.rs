@@ -15,8 +15,12 @@ use pictor_core::{AssetId, JobSpec};
 use pictor_network::service::Config;
 use pictor_sdk::Client;
 
-/// Registers a worker offering Blender `blender` and the built-in renderer.
-async fn blender_worker(network: &Network, blender: Version) {
+/// Registers a worker offering Blender `blender` and the built-in renderer; answers its client and
+/// signing key.
+async fn blender_worker(
+    network: &Network,
+    blender: Version,
+) -> (Client, ed25519_dalek::SigningKey) {
     let (worker, id) = network.account(Role::Worker, "blender-box").await;
     let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(id.0));
     let mut request = common::register_request("blender-box", &key, 2);
@@ -25,6 +29,7 @@ async fn blender_worker(network: &Network, blender: Version) {
         .renderers
         .push((RendererKind::Blender, blender));
     worker.workers().register(request).await.expect("register");
+    (worker, key)
 }
 
 /// Uploads a folder holding one main file `name` with `bytes`.
@@ -202,14 +207,7 @@ async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
 async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_else_does() {
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
-    let (worker, id) = network.account(Role::Worker, "blender-box").await;
-    let key = ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(id.0));
-    let mut request = common::register_request("blender-box", &key, 2);
-    request
-        .hardware
-        .renderers
-        .push((RendererKind::Blender, Version::new(3, 4, 1)));
-    worker.workers().register(request).await.expect("register");
+    let (worker, key) = blender_worker(&network, Version::new(3, 4, 1)).await;
     let scene = upload(&creator, "shot.blend", &header(3, 4)).await;
     let spec = JobSpec::builder(scene, "1".parse().expect("frames"))
         .renderer(RendererKind::Blender)
