@@ -6,6 +6,7 @@
 use crate::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest, Refinished};
 use crate::error::{self, RenderError};
 use crate::request::{RenderControl, RenderOutput, RenderRequest};
+use std::path::Path;
 
 /// A renderer: Blender, the built-in path tracer, or your own.
 pub trait Renderer: Send + Sync {
@@ -47,6 +48,19 @@ pub trait Renderer: Send + Sync {
                 self.render(&single, control)
             })
             .collect()
+    }
+
+    /// A renderer for several calls on `scene` that keeps it loaded between them: what a checker
+    /// verifying one frame renders its references (and refinishes a faithful frame) with. Blender
+    /// answers one process for the lot ([`crate::blender::BlenderSession`]) instead of a start and
+    /// a scene load per call; calls on other scenes still work. `None` (the default): nothing to
+    /// keep, use this renderer itself.
+    fn open_scene_session<'a>(
+        &'a self,
+        scene: &Path,
+    ) -> error::Result<Option<Box<dyn Renderer + 'a>>> {
+        let _ = scene;
+        Ok(None)
     }
 
     /// Renders one frame with the scene's own settings and lets the renderer write the file the

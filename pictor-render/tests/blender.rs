@@ -576,3 +576,77 @@ fn eevee_renders_or_fails_clearly() {
         Err(other) => panic!("Eevee: {other}"),
     }
 }
+
+/// A call that fails inside Blender ends the session: its process is gone, later calls are refused
+/// with a clear error, and its folder is removed when it is dropped.
+#[test]
+fn a_failed_session_call_ends_the_session_and_its_blender() {
+    let Some(_) = blender_or_skip() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let renderer = renderer_in(work.path());
+    let scene = scenes().0;
+    let session = renderer.open_session(scene).expect("session");
+    let pid = renderer.last_pid().expect("spawned");
+    let refinish = pictor_render::blender::finish::RefinishRequest {
+        scene: scene.to_path_buf(),
+        frame: 1,
+        resolution: pictor_core::job::Resolution {
+            width: W,
+            height: H,
+        },
+        evidence: work.path().join("no-such-evidence.exr"),
+        out_dir: work.path().join("out"),
+    };
+    let error = session
+        .refinish_frame(&refinish, &RenderControl::default())
+        .expect_err("no evidence to refinish");
+    assert!(
+        matches!(error, RenderError::BlenderPython { .. }),
+        "{error}"
+    );
+    assert_process_gone(pid);
+    let mut batch = request(4, 1);
+    batch.scene = Some(scene.to_path_buf());
+    let error = session
+        .render(&batch, &RenderControl::default())
+        .expect_err("the session has ended");
+    assert!(error.to_string().contains("session has ended"), "{error}");
+    drop(session);
+    std::fs::remove_dir_all(work.path().join("out")).expect("the refinishing's output folder");
+    assert_empty(work.path());
+}
+
+/// A timeout during a session's call kills its Blender; calls on another scene never reach the
+/// session (they run in a process of their own).
+#[test]
+fn a_session_call_that_times_out_kills_its_blender() {
+    let Some(_) = blender_or_skip() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let renderer = renderer_in(work.path());
+    let scene = scenes().0;
+    let session = renderer.open_session(scene).expect("session");
+    let pid = renderer.last_pid().expect("spawned");
+
+    let factory = request(2, 1);
+    let before = renderer.spawn_count();
+    let output = session
+        .render(&factory, &RenderControl::default())
+        .expect("the factory scene");
+    assert_eq!(output.regions.len(), 1);
+    assert_eq!(renderer.spawn_count() - before, 1, "a process of its own");
+
+    let mut long = request(1_000_000, 1);
+    long.scene = Some(scene.to_path_buf());
+    let started = Instant::now();
+    let error = session
+        .render(
+            &long,
+            &RenderControl::with_timeout(Duration::from_millis(2_500)),
+        )
+        .expect_err("timeout");
+    assert!(matches!(error, RenderError::Timeout(_)), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert_process_gone(pid);
+    drop(session);
+    assert_empty(work.path());
+}

@@ -377,3 +377,89 @@ fn a_denoised_scene_on_blender_4_equals_blender_s_own_and_refinishes_exactly() {
         assert!(again.identical(), "{view_transform}: refinished {again:?}");
     }
 }
+
+/// A checker's session: one Blender process refinishes and renders references, and gives what a
+/// process of its own gives for each call, whatever order the calls come in: a render before the
+/// refinishing turns the scene's compositing and denoising off (the session reloads the scene), a
+/// render after it finds the compositor rewired (the override script turns it off).
+#[test]
+fn a_session_refinishes_and_renders_like_processes_of_their_own() {
+    let Some(renderer) = blender_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scene = make_scene(
+        &renderer,
+        dir.path(),
+        json!({"glare": true, "look": "Medium High Contrast", "color_depth": "16"}),
+    );
+    let finished = faithful(&renderer, &scene, dir.path());
+    let alone = refinish(&renderer, &scene, dir.path(), &finished);
+    let mut references = pictor_render::RenderRequest::new(96, 64, 8, 0);
+    references.scene = Some(scene.clone());
+    references.regions = vec![
+        pictor_core::task::PixelRect {
+            x: 8,
+            y: 8,
+            width: 24,
+            height: 16,
+        },
+        pictor_core::task::PixelRect {
+            x: 56,
+            y: 40,
+            width: 32,
+            height: 24,
+        },
+    ];
+    let control = RenderControl::default();
+    let alone_references = renderer
+        .render_seeds(&references, &[3, 4], &control)
+        .expect("references");
+
+    let before = renderer.spawn_count();
+    let session = renderer.open_session(&scene).expect("session");
+    let pid = renderer.last_pid().expect("spawned");
+    let first = session
+        .render_seeds(&references, &[3, 4], &control)
+        .expect("references in the session");
+    let request = RefinishRequest {
+        scene: scene.clone(),
+        frame: 1,
+        resolution: Resolution {
+            width: 96,
+            height: 64,
+        },
+        evidence: finished.evidence.clone(),
+        out_dir: dir.path().join("refinished-in-session"),
+    };
+    let refinished = session
+        .refinish_frame(&request, &control)
+        .expect("refinishing in the session");
+    let again = session
+        .render_seeds(&references, &[3, 4], &control)
+        .expect("references after the refinishing");
+    assert_eq!(renderer.spawn_count() - before, 1, "one Blender process");
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "it still runs");
+
+    let difference = finishing_difference(&finished.deliverable, &refinished.output);
+    assert!(difference.identical(), "{difference:?}");
+    assert!(finishing_difference(&alone, &refinished.output).identical());
+    assert!(!refinished.denoise && !refinished.adaptive_sampling);
+    for outputs in [&first, &again] {
+        for (session_output, alone_output) in outputs.iter().zip(&alone_references) {
+            for (got, want) in session_output.regions.iter().zip(&alone_output.regions) {
+                assert_eq!(got.region, want.region);
+                assert_eq!(
+                    got.image.as_rgba(),
+                    want.image.as_rgba(),
+                    "a reference rendered in the session equals one rendered alone"
+                );
+            }
+        }
+    }
+    drop(session);
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "dropping the session ends its Blender"
+    );
+}

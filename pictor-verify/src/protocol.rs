@@ -325,7 +325,21 @@ struct Clock {
     started: Instant,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    /// This checker with another renderer (a session of its own, [`Renderer::open_scene_session`]).
+    pub fn with_renderer<'b>(&self, renderer: &'b dyn Renderer) -> Checker<'b>
+    where
+        'a: 'b,
+    {
+        Checker {
+            renderer,
+            verifier: self.verifier,
+            secret: self.secret,
+            config: self.config.clone(),
+            control: self.control.clone(),
+        }
+    }
+
     /// Renders `request` once per seed in one renderer call ([`Renderer::render_seeds`]) and checks
     /// that every output holds exactly the requested regions: one image list per seed.
     fn render_seeds(
@@ -484,6 +498,21 @@ pub fn verify_image(
         job.worker_seed,
     );
     let config = &checker.config;
+
+    // Every render of this check in one renderer session where the renderer keeps scenes
+    // loaded (Blender: one process, one scene load, for the preview and every round).
+    let session = match &job.scene {
+        Some(scene) => checker.renderer.open_scene_session(scene)?,
+        None => None,
+    };
+    let in_session;
+    let checker = match session.as_deref() {
+        Some(renderer) => {
+            in_session = checker.with_renderer(renderer);
+            &in_session
+        }
+        None => checker,
+    };
 
     // 2. Global preview.
     let mut importance = None;

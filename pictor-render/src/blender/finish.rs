@@ -26,7 +26,7 @@
 //!   each pixel's own count (it reads 1.0 everywhere, measured); the checker renders its
 //!   references with the scene's adaptive sampling instead (docs/VERIFICATION.md).
 
-use super::{BlenderRenderer, resolve_scene, write_script_and_spec};
+use super::{BlenderRenderer, BlenderSession, Script, ScriptRun, resolve_scene};
 use crate::error::{RenderError, Result};
 use crate::request::RenderControl;
 use pictor_core::job::{Engine, OutputFormat, Resolution};
@@ -219,8 +219,6 @@ impl BlenderRenderer {
         let evidence = absolute(&request.evidence)?;
 
         let work = self.work_folder()?;
-        let script_path = work.path().join("pictor_finish.py");
-        let spec_path = work.path().join("spec.json");
         let report_path = work.path().join("report.json");
         let spec = FinishSpec {
             scene: scene.clone(),
@@ -238,16 +236,15 @@ impl BlenderRenderer {
             report: report_path.clone(),
             setup_script: setup,
         };
-        write_script_and_spec(&script_path, FINISH_SCRIPT, &spec_path, &spec)?;
-        let mut command = self.blender_command(
-            &install,
-            Some(&scene),
-            &script_path,
-            &spec_path,
-            work.path(),
-        );
-        let finished = self.run_blender(&mut command, control, started, 1)?;
-        if !finished.status.success() || !finished.done || finished.error.is_some() {
+        let run = ScriptRun {
+            script: Script::Finish,
+            install: &install,
+            scene: Some(&scene),
+            work: work.path(),
+            regions: 1,
+        };
+        let finished = self.run_script(&run, &spec, control, started, None)?;
+        if !finished.succeeded() {
             let eevee = request.engine == Some(Engine::Eevee);
             return Err(super::process::failure(&finished, Some(&scene), eevee));
         }
@@ -332,11 +329,13 @@ pub struct Refinished {
 }
 
 impl BlenderRenderer {
-    /// [`crate::Renderer::refinish_frame`] for Blender.
+    /// [`crate::Renderer::refinish_frame`] for Blender: in `session` when it has the scene open,
+    /// else in a Blender process of its own.
     pub(super) fn refinish(
         &self,
         request: &RefinishRequest,
         control: &RenderControl,
+        session: Option<&BlenderSession<'_>>,
     ) -> Result<Refinished> {
         let started = Instant::now();
         request
@@ -350,8 +349,6 @@ impl BlenderRenderer {
         })?;
         let out_dir = absolute(&request.out_dir)?;
         let work = self.work_folder()?;
-        let script_path = work.path().join("pictor_refinish.py");
-        let spec_path = work.path().join("spec.json");
         let report_path = work.path().join("report.json");
         let spec = RefinishSpec {
             scene: scene.clone(),
@@ -362,16 +359,15 @@ impl BlenderRenderer {
             out_dir: out_dir.clone(),
             report: report_path.clone(),
         };
-        write_script_and_spec(&script_path, REFINISH_SCRIPT, &spec_path, &spec)?;
-        let mut command = self.blender_command(
-            &install,
-            Some(&scene),
-            &script_path,
-            &spec_path,
-            work.path(),
-        );
-        let finished = self.run_blender(&mut command, control, started, 1)?;
-        if !finished.status.success() || !finished.done || finished.error.is_some() {
+        let run = ScriptRun {
+            script: Script::Refinish,
+            install: &install,
+            scene: Some(&scene),
+            work: work.path(),
+            regions: 1,
+        };
+        let finished = self.run_script(&run, &spec, control, started, session)?;
+        if !finished.succeeded() {
             return Err(super::process::failure(&finished, Some(&scene), false));
         }
         let report: RefinishReport = std::fs::read(&report_path)

@@ -30,11 +30,15 @@
 //!   render, still one process.
 //! - Cancellation and timeouts kill the process (it is reaped before `render` returns); the
 //!   temporary folder (script, spec, EXRs) is removed on every path, success or failure.
+//! - **Sessions** ([`BlenderRenderer::open_session`], [`session`]): one process keeps a scene
+//!   loaded for several calls on it (a checker's refinishing and references), each call the same
+//!   script and spec as a process of its own.
 
 pub mod discover;
 pub mod finish;
 pub mod process;
 pub mod script;
+pub mod session;
 
 use crate::Renderer;
 use crate::error::{RenderError, Result};
@@ -43,6 +47,7 @@ use crate::request::{RegionImage, RenderControl, RenderOutput, RenderRequest};
 use discover::BlenderInstall;
 pub use discover::{BLENDER_ENV, MIN_BLENDER_VERSION};
 use pictor_core::job::Engine;
+pub use session::BlenderSession;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -135,13 +140,15 @@ impl BlenderRenderer {
     }
 
     /// Renders `request` once per seed of `seeds` (empty: once with the request's seed) in one
-    /// Blender process: one output per seed (one when `seeds` is empty).
+    /// Blender process — its own, or `session`'s when the session has the request's scene open:
+    /// one output per seed (one when `seeds` is empty).
     fn render_checked(
         &self,
         request: &RenderRequest,
         seeds: &[u64],
         control: &RenderControl,
         started: Instant,
+        session: Option<&BlenderSession<'_>>,
     ) -> Result<Vec<RenderOutput>> {
         request.validate()?;
         script::validate_for_blender(request)?;
@@ -151,8 +158,6 @@ impl BlenderRenderer {
         control.check(started)?;
 
         let work = self.work_folder()?;
-        let script_path = work.path().join("pictor_override.py");
-        let spec_path = work.path().join("spec.json");
         let spec = script::build_seeded_spec(
             request,
             seeds,
@@ -160,18 +165,16 @@ impl BlenderRenderer {
             work.path(),
             setup.as_deref(),
         );
-        write_script_and_spec(&script_path, script::OVERRIDE_SCRIPT, &spec_path, &spec)?;
-        let mut command = self.blender_command(
-            &install,
-            scene.as_deref(),
-            &script_path,
-            &spec_path,
-            work.path(),
-        );
-
         let count = spec.regions.len();
-        let finished = self.run_blender(&mut command, control, started, count)?;
-        if !finished.status.success() || !finished.done || finished.error.is_some() {
+        let run = ScriptRun {
+            script: Script::Override,
+            install: &install,
+            scene: scene.as_deref(),
+            work: work.path(),
+            regions: count,
+        };
+        let finished = self.run_script(&run, &spec, control, started, session)?;
+        if !finished.succeeded() {
             let eevee = request.engine == Some(Engine::Eevee);
             return Err(process::failure(&finished, scene.as_deref(), eevee));
         }
@@ -215,6 +218,34 @@ impl BlenderRenderer {
             });
         }
         Ok(outputs)
+    }
+
+    /// Runs one of the constant scripts with `spec` (written to `spec.json` in `run.work`): in
+    /// `session` when given and it has `run.scene` open, else in a Blender process of its own.
+    fn run_script(
+        &self,
+        run: &ScriptRun<'_>,
+        spec: &impl serde::Serialize,
+        control: &RenderControl,
+        started: Instant,
+        session: Option<&BlenderSession<'_>>,
+    ) -> Result<process::Finished> {
+        let spec_path = run.work.join("spec.json");
+        let spec_json = serde_json::to_vec_pretty(spec).map_err(|error| {
+            RenderError::invalid("scene", format!("not representable: {error}"))
+        })?;
+        std::fs::write(&spec_path, spec_json)
+            .map_err(|error| RenderError::io(format!("writing {}", spec_path.display()), error))?;
+        if let Some(session) = session.filter(|session| session.serves(run.scene, run.install)) {
+            return session.run_command(run.script, &spec_path, control, started, run.regions);
+        }
+        let script_path = run.work.join(run.script.file_name());
+        std::fs::write(&script_path, run.script.text()).map_err(|error| {
+            RenderError::io(format!("writing {}", script_path.display()), error)
+        })?;
+        let mut command =
+            self.blender_command(run.install, run.scene, &script_path, &spec_path, run.work);
+        self.run_blender(&mut command, control, started, run.regions)
     }
 
     /// Runs one Blender process to its end (counted in [`Self::spawn_count`]), reporting progress
@@ -298,19 +329,53 @@ impl BlenderRenderer {
     }
 }
 
-/// Writes a constant script and its JSON spec for one Blender run.
-fn write_script_and_spec(
-    script_path: &Path,
-    script: &str,
-    spec_path: &Path,
-    spec: &impl serde::Serialize,
-) -> Result<()> {
-    let spec_json = serde_json::to_vec_pretty(spec)
-        .map_err(|error| RenderError::invalid("scene", format!("not representable: {error}")))?;
-    std::fs::write(script_path, script)
-        .map_err(|error| RenderError::io(format!("writing {}", script_path.display()), error))?;
-    std::fs::write(spec_path, spec_json)
-        .map_err(|error| RenderError::io(format!("writing {}", spec_path.display()), error))
+/// The one output of a render without seeds.
+fn single_output(mut outputs: Vec<RenderOutput>) -> Result<RenderOutput> {
+    outputs.pop().ok_or_else(|| RenderError::BlenderFailed {
+        status: "no output".to_string(),
+        last_lines: String::new(),
+    })
+}
+
+/// One run of a constant script: which, with which Blender, on which scene, in which folder, and
+/// how many renders it reports progress over.
+pub(crate) struct ScriptRun<'a> {
+    pub script: Script,
+    pub install: &'a BlenderInstall,
+    pub scene: Option<&'a Path>,
+    pub work: &'a Path,
+    pub regions: usize,
+}
+
+/// Pictor's constant Blender scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Script {
+    /// `override.py`: linear renders of regions ([`script`]).
+    Override,
+    /// `finish.py`: a frame with the scene's own settings ([`finish`]).
+    Finish,
+    /// `refinish.py`: the scene's finishing of a frame's evidence ([`finish`]).
+    Refinish,
+}
+
+impl Script {
+    /// The script's text.
+    pub fn text(self) -> &'static str {
+        match self {
+            Script::Override => script::OVERRIDE_SCRIPT,
+            Script::Finish => finish::FINISH_SCRIPT,
+            Script::Refinish => finish::REFINISH_SCRIPT,
+        }
+    }
+
+    /// The name it is written under.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Script::Override => "pictor_override.py",
+            Script::Finish => "pictor_finish.py",
+            Script::Refinish => "pictor_refinish.py",
+        }
+    }
 }
 
 impl Renderer for BlenderRenderer {
@@ -325,12 +390,12 @@ impl Renderer for BlenderRenderer {
     fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput> {
         let started = Instant::now();
         control.report(0.0, started);
-        self.render_checked(request, &[], control, started)?
-            .pop()
-            .ok_or_else(|| RenderError::BlenderFailed {
-                status: "no output".to_string(),
-                last_lines: String::new(),
-            })
+        single_output(self.render_checked(request, &[], control, started, None)?)
+    }
+
+    /// One Blender process keeps `scene` loaded for every call on it ([`BlenderSession`]).
+    fn open_scene_session<'a>(&'a self, scene: &Path) -> Result<Option<Box<dyn Renderer + 'a>>> {
+        Ok(Some(Box::new(self.open_session(scene)?)))
     }
 
     /// Renders one frame with the scene's own settings and lets Blender write it
@@ -350,7 +415,7 @@ impl Renderer for BlenderRenderer {
         request: &finish::RefinishRequest,
         control: &RenderControl,
     ) -> Result<finish::Refinished> {
-        self.refinish(request, control)
+        self.refinish(request, control, None)
     }
 
     /// All seeds in one Blender process (the scene is loaded once): the per-render seed is set
@@ -366,7 +431,7 @@ impl Renderer for BlenderRenderer {
         }
         let started = Instant::now();
         control.report(0.0, started);
-        self.render_checked(request, seeds, control, started)
+        self.render_checked(request, seeds, control, started, None)
     }
 }
 

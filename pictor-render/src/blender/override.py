@@ -4,8 +4,8 @@
 # This file is a constant: no request data is ever pasted into it. Everything it needs (engine,
 # resolution, samples, seed, frame, border fractions, per-render seeds, output paths, the optional
 # setup script)
-# comes from the JSON spec whose path follows `--` on Blender's command line, written by
-# pictor_render::blender::script.
+# comes from the JSON spec written by pictor_render::blender::script, whose path follows `--` on
+# Blender's command line or which a session (session.py) names.
 #
 # Protocol (stdout, one line each, flushed):
 #   PICTOR_READY {"pid": ..., "version": "x.y.z", "regions": n}   settings applied, rendering starts
@@ -35,10 +35,9 @@ def expect(actual, wanted, what):
         raise PictorSceneError("Blender set %s to %r instead of %r" % (what, actual, wanted))
 
 
-def main():
+def main(spec_path):
     import bpy
 
-    spec_path = sys.argv[sys.argv.index("--") + 1]
     with open(spec_path, "r", encoding="utf-8") as spec_file:
         spec = json.load(spec_file)
 
@@ -123,10 +122,17 @@ def main():
     marker("DONE")
 
 
-try:
-    main()
-except BaseException as error:  # report, then let Blender fail with --python-exit-code
-    kind = "scene_invalid" if isinstance(error, PictorSceneError) else "python"
-    message = "%s: %s" % (type(error).__name__, error)
-    marker("ERROR", json.dumps({"kind": kind, "message": message}))
-    raise
+def run(spec_path):
+    """Runs one spec; an error is reported as a PICTOR_ERROR line, then re-raised (Blender then
+    fails with --python-exit-code). The session script (session.py) calls this once per command."""
+    try:
+        main(spec_path)
+    except BaseException as error:
+        kind = "scene_invalid" if isinstance(error, PictorSceneError) else "python"
+        message = "%s: %s" % (type(error).__name__, error)
+        marker("ERROR", json.dumps({"kind": kind, "message": message}))
+        raise
+
+
+if __name__ == "__main__":
+    run(sys.argv[sys.argv.index("--") + 1])

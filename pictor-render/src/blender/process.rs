@@ -150,11 +150,12 @@ fn reader(pipe: impl Read + Send + 'static, tail: Tail, events: Sender<Event>) -
     })
 }
 
-/// How a Blender run ended (when it ended by itself).
+/// How a Blender run, or one command of a [`super::session`], ended.
 #[derive(Debug)]
 pub(crate) struct Finished {
-    /// How Blender's process exited, code or signal (`describe_status` puts it in words).
-    pub status: ExitStatus,
+    /// How Blender's process exited, code or signal (`describe_status` puts it in words); `None`
+    /// when it still runs (a session that finished a command and waits for the next).
+    pub status: Option<ExitStatus>,
     /// The script reported its settings applied.
     pub ready: bool,
     /// The script reported all regions written.
@@ -163,6 +164,13 @@ pub(crate) struct Finished {
     pub error: Option<(String, String)>,
     /// Blender's last output lines.
     pub lines: Vec<String>,
+}
+
+impl Finished {
+    /// The script finished, reported no error, and Blender (if it exited) exited cleanly.
+    pub fn succeeded(&self) -> bool {
+        self.done && self.error.is_none() && self.status.is_none_or(|status| status.success())
+    }
 }
 
 /// Spawns, retrying briefly on `ETXTBSY` (an executable just written by another thread).
@@ -188,60 +196,129 @@ pub(crate) fn run(
     started: Instant,
     regions: usize,
     on_spawn: impl FnOnce(u32),
-    mut on_progress: impl FnMut(f32),
+    on_progress: impl FnMut(f32),
 ) -> Result<Finished> {
-    let mut child = spawn_retrying(command)
-        .map_err(|error| RenderError::io("starting Blender".to_string(), error))?;
-    on_spawn(child.id());
-    let tail = Tail::default();
-    let (sender, events) = mpsc::channel();
-    let mut readers = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        readers.push(reader(stdout, tail.clone(), sender.clone()));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        readers.push(reader(stderr, tail.clone(), sender.clone()));
-    }
-    drop(sender);
+    let mut running = Running::spawn(command)?;
+    on_spawn(running.pid());
+    let finished = running.follow(control, started, regions, false, on_progress);
+    running.reap();
+    finished
+}
 
-    let mut state = State::new(regions);
-    let status = loop {
-        state.receive(&events);
-        if let Some(fraction) = state.take_progress() {
-            on_progress(fraction);
+/// A Blender process with its output read on threads: Blender's last lines kept, progress and
+/// markers turned into events.
+pub(crate) struct Running {
+    child: Child,
+    events: Receiver<Event>,
+    tail: Tail,
+    readers: Vec<JoinHandle<()>>,
+    exited: Option<ExitStatus>,
+}
+
+impl Running {
+    /// Spawns `command` (stdout and stderr must be piped) and starts reading both.
+    pub fn spawn(command: &mut Command) -> Result<Running> {
+        let mut child = spawn_retrying(command)
+            .map_err(|error| RenderError::io("starting Blender".to_string(), error))?;
+        let tail = Tail::default();
+        let (sender, events) = mpsc::channel();
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(reader(stdout, tail.clone(), sender.clone()));
         }
-        if let Err(stop) = control.check(started) {
-            // Kill, then reap: no process is left behind, whatever it was doing.
-            let _ = child.kill();
-            let _ = child.wait();
-            for handle in readers {
-                let _ = handle.join();
-            }
-            return Err(stop);
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(reader(stderr, tail.clone(), sender.clone()));
         }
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(RenderError::io("waiting for Blender".to_string(), error));
-            }
-        }
-    };
-    for handle in readers {
-        let _ = handle.join();
+        Ok(Running {
+            child,
+            events,
+            tail,
+            readers,
+            exited: None,
+        })
     }
-    while let Ok(event) = events.try_recv() {
-        state.apply(event);
+
+    /// The process's ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
-    Ok(Finished {
-        status,
-        ready: state.ready,
-        done: state.done,
-        error: state.error,
-        lines: tail.lines(),
-    })
+
+    /// The process's standard input, if it was piped.
+    pub fn stdin(&mut self) -> Option<&mut std::process::ChildStdin> {
+        self.child.stdin.as_mut()
+    }
+
+    /// Follows the output until the process exits — or, with `until_done`, until the script says
+    /// `PICTOR_DONE` (the process then keeps running). Kills the process when `control` says stop.
+    pub fn follow(
+        &mut self,
+        control: &RenderControl,
+        started: Instant,
+        regions: usize,
+        until_done: bool,
+        mut on_progress: impl FnMut(f32),
+    ) -> Result<Finished> {
+        let mut state = State::new(regions);
+        let status = loop {
+            state.receive(&self.events);
+            if let Some(fraction) = state.take_progress() {
+                on_progress(fraction);
+            }
+            if until_done && state.done && state.error.is_none() {
+                return Ok(Finished {
+                    status: None,
+                    ready: state.ready,
+                    done: true,
+                    error: None,
+                    lines: self.tail.lines(),
+                });
+            }
+            if let Err(stop) = control.check(started) {
+                // Kill, then reap: no process is left behind, whatever it was doing.
+                self.kill();
+                return Err(stop);
+            }
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(error) => {
+                    self.kill();
+                    return Err(RenderError::io("waiting for Blender".to_string(), error));
+                }
+            }
+        };
+        self.exited = Some(status);
+        // Both pipes are closed once the readers end: every line is in by then.
+        for handle in self.readers.drain(..) {
+            let _ = handle.join();
+        }
+        while let Ok(event) = self.events.try_recv() {
+            state.apply(event);
+        }
+        Ok(Finished {
+            status: Some(status),
+            ready: state.ready,
+            done: state.done,
+            error: state.error,
+            lines: self.tail.lines(),
+        })
+    }
+
+    /// Kills the process (if it still runs) and reaps it.
+    pub fn kill(&mut self) {
+        if self.exited.is_none() {
+            let _ = self.child.kill();
+            self.exited = self.child.wait().ok();
+        }
+    }
+
+    /// Kills the process if it still runs and waits for the reader threads.
+    pub fn reap(mut self) {
+        self.kill();
+        for handle in self.readers.drain(..) {
+            let _ = handle.join();
+        }
+    }
 }
 
 /// What the events said so far.
@@ -383,8 +460,10 @@ pub(crate) fn failure(finished: &Finished, scene: Option<&Path>, eevee: bool) ->
             last_lines,
         };
     }
-    let mut status = describe_status(finished.status);
-    if finished.status.success() && !finished.done {
+    let mut status = finished
+        .status
+        .map_or_else(|| "still running".to_string(), describe_status);
+    if finished.status.is_some_and(|status| status.success()) && !finished.done {
         status = format!("{status}, but the render script did not finish");
     }
     if eevee && !finished.done {

@@ -10,8 +10,8 @@
 # transform and writes the file with the scene's output settings, exactly as the worker's Blender
 # did. The checker compares that file with the deliverable.
 #
-# A constant: every value comes from the JSON spec whose path follows `--` (written by
-# pictor_render::blender::finish). Markers on stdout as in override.py.
+# A constant: every value comes from a JSON spec (written by pictor_render::blender::finish) whose
+# path follows `--`, or that a session (session.py) names. Markers on stdout as in override.py.
 
 import json
 import os
@@ -55,10 +55,9 @@ def evidence_node(tree, image, layer_name, denoise):
     return node, combined
 
 
-def main():
+def main(spec_path):
     import bpy
 
-    spec_path = sys.argv[sys.argv.index("--") + 1]
     with open(spec_path, "r", encoding="utf-8") as spec_file:
         spec = json.load(spec_file)
 
@@ -103,6 +102,15 @@ def main():
         tree.links.new(combined, composite.inputs["Image"])
         render.use_compositing = True
     render.use_sequencer = False
+    # The checker compares decoded samples, not bytes, and a lossless codec's effort changes no
+    # sample: write fast (PNG's zlib level 0 saves most of a second at 1080p). JPEG's quality and
+    # lossy OpenEXR codecs change samples, so they stay as the scene says.
+    settings = render.image_settings
+    if settings.file_format == "PNG":
+        settings.compression = 0
+    elif settings.file_format in ("OPEN_EXR", "OPEN_EXR_MULTILAYER") and \
+            settings.exr_codec in ("ZIP", "ZIPS", "PIZ", "RLE"):
+        settings.exr_codec = "NONE"
 
     frame = spec["frame"]
     render.filepath = os.path.join(spec["out_dir"], os.path.basename(render.filepath))
@@ -124,10 +132,17 @@ def main():
     marker("DONE")
 
 
-try:
-    main()
-except BaseException as error:  # report, then let Blender fail with --python-exit-code
-    kind = "scene_invalid" if isinstance(error, PictorSceneError) else "python"
-    message = "%s: %s" % (type(error).__name__, error)
-    marker("ERROR", json.dumps({"kind": kind, "message": message}))
-    raise
+def run(spec_path):
+    """Runs one spec; an error is reported as a PICTOR_ERROR line, then re-raised (Blender then
+    fails with --python-exit-code). The session script (session.py) calls this once per command."""
+    try:
+        main(spec_path)
+    except BaseException as error:
+        kind = "scene_invalid" if isinstance(error, PictorSceneError) else "python"
+        message = "%s: %s" % (type(error).__name__, error)
+        marker("ERROR", json.dumps({"kind": kind, "message": message}))
+        raise
+
+
+if __name__ == "__main__":
+    run(sys.argv[sys.argv.index("--") + 1])
