@@ -10,7 +10,9 @@
 //! ```
 //! Options: `--frames N` honest frames (default 200), `--cheats N` frames per cheat class (default
 //! 10), `--size WxHxS` (default 160x96x32), `--adaptive T` adaptive sampling at noise threshold T
-//! (default off), `--cost WxHxS` times one worker render and its check at that size.
+//! (default off), `--cost WxHxS` times one worker render and its check at that size, the check
+//! twice: in one Blender session (what checkers do) and with a Blender process per call (the
+//! baseline), `--no-session` checks every frame the baseline way.
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,7 +20,9 @@ use pictor::core::api::Verdict;
 use pictor::core::job::Resolution;
 use pictor::render::blender::finish::{FinishRequest, FinishedFrame, RefinishRequest};
 use pictor::render::evidence::Evidence;
-use pictor::render::{BlenderRenderer, LinearImage, RenderControl, Renderer};
+use pictor::render::{
+    BlenderRenderer, LinearImage, RenderControl, RenderError, RenderOutput, RenderRequest, Renderer,
+};
 use pictor::verify::CpuVerifier;
 use pictor::verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
 use pictor::verify::protocol::{Checker, ProtocolConfig};
@@ -26,8 +30,49 @@ use pictor::verify::synthetic;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Blender without sessions: every call of the check a Blender process of its own (the baseline
+/// the session is measured against).
+struct ProcessPerCall<'a>(&'a BlenderRenderer);
+
+impl Renderer for ProcessPerCall<'_> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn version(&self) -> Result<String, RenderError> {
+        self.0.version()
+    }
+
+    fn render(
+        &self,
+        request: &RenderRequest,
+        control: &RenderControl,
+    ) -> Result<RenderOutput, RenderError> {
+        self.0.render(request, control)
+    }
+
+    fn render_seeds(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+    ) -> Result<Vec<RenderOutput>, RenderError> {
+        self.0.render_seeds(request, seeds, control)
+    }
+
+    fn refinish_frame(
+        &self,
+        request: &RefinishRequest,
+        control: &RenderControl,
+    ) -> Result<pictor::render::blender::finish::Refinished, RenderError> {
+        self.0.refinish_frame(request, control)
+    }
+}
+
 struct Ctx {
     blender: BlenderRenderer,
+    /// Check with a Blender process per call instead of one session.
+    process_per_call: bool,
     scene: PathBuf,
     dir: PathBuf,
     width: u32,
@@ -114,8 +159,13 @@ impl Ctx {
     ) -> FaithfulReport {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&secret.to_le_bytes());
+        let baseline = ProcessPerCall(&self.blender);
         let checker = Checker {
-            renderer: &self.blender,
+            renderer: if self.process_per_call {
+                &baseline
+            } else {
+                &self.blender
+            },
             verifier: &CpuVerifier,
             secret: key,
             config: ProtocolConfig::default(),
@@ -240,8 +290,9 @@ fn main() {
     );
 
     if let Some((width, height, samples)) = cost {
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             blender,
+            process_per_call: false,
             scene,
             dir: dir.path().to_path_buf(),
             width,
@@ -251,25 +302,34 @@ fn main() {
         let started = Instant::now();
         let frame = ctx.honest("cost", 7);
         let worker_ms = started.elapsed().as_secs_f64() * 1e3;
-        let started = Instant::now();
-        let report = ctx.verify(&frame.deliverable, &frame.evidence, 7, 1);
-        let checker_ms = started.elapsed().as_secs_f64() * 1e3;
-        let references_ms = report.evidence.as_ref().map_or(0, |r| r.checker_render_ms);
-        println!(
-            "cost {width}x{height}x{samples}: worker {worker_ms:.0} ms, checker {checker_ms:.0} ms \
-             ({:.2} %): refinish {} ms ({:.2} %), reference renders {references_ms} ms ({:.2} %), \
-             verdict {:?}",
-            100.0 * checker_ms / worker_ms,
-            report.refinish_ms,
-            100.0 * report.refinish_ms as f64 / worker_ms,
-            100.0 * references_ms as f64 / worker_ms,
-            report.verdict
-        );
+        for process_per_call in [false, true] {
+            ctx.process_per_call = process_per_call;
+            let started = Instant::now();
+            let report = ctx.verify(&frame.deliverable, &frame.evidence, 7, 1);
+            let checker_ms = started.elapsed().as_secs_f64() * 1e3;
+            let references_ms = report.evidence.as_ref().map_or(0, |r| r.checker_render_ms);
+            println!(
+                "cost {width}x{height}x{samples} ({}): worker {worker_ms:.0} ms, checker \
+                 {checker_ms:.0} ms ({:.2} %): refinish {} ms ({:.2} %), reference renders \
+                 {references_ms} ms ({:.2} %), verdict {:?}",
+                if process_per_call {
+                    "a Blender process per call"
+                } else {
+                    "one Blender session"
+                },
+                100.0 * checker_ms / worker_ms,
+                report.refinish_ms,
+                100.0 * report.refinish_ms as f64 / worker_ms,
+                100.0 * references_ms as f64 / worker_ms,
+                report.verdict
+            );
+        }
         return;
     }
 
     let ctx = Ctx {
         blender,
+        process_per_call: args.iter().any(|a| a == "--no-session"),
         scene,
         dir: dir.path().to_path_buf(),
         width,

@@ -10,7 +10,8 @@
 //!    ([`ChallengeKey`]); every later choice (preview seeds, tile positions, reference seeds) is drawn
 //!    from ChaCha20 streams of it.
 //! 2. **Global preview**: the frame at 1/k resolution (k = 8, or the nearest divisor of both sides
-//!    ≤ 8 so the aspect ratio is exact), `max(1, N/8)` samples, rendered twice with two secret seeds.
+//!    ≤ 8 so the aspect ratio is exact), `N/8` samples (at least `min(N, 8)`), rendered twice with
+//!    two secret seeds.
 //!    The worker's frame is box-downsampled by k and tested against the pair with the z and block
 //!    tests (Šidák α = 1e-4). The pair also gives the [`ImportanceMap`] for the weighted tiles.
 //! 3. **Round 1**: 16 tiles of 64×64 (small frames: see [`ChallengeConfig::plan`]), 8 stratified +
@@ -107,8 +108,13 @@ pub struct ProtocolConfig {
     pub thresholds: Thresholds,
     /// Preferred preview down-scaling factor (default 8); 0 disables the preview.
     pub preview_factor: u32,
-    /// Preview samples = `max(1, N / preview_sample_divisor)` (default 8).
+    /// Preview samples = `max(N / preview_sample_divisor, min(N, preview_min_samples))`
+    /// ([`preview_samples`]; default divisor 8).
     pub preview_sample_divisor: u32,
+    /// The fewest samples a preview reference gets (default 8; a frame of fewer samples gets its
+    /// own N). At 2 samples, a Blender scene's fireflies made the references so skewed that the
+    /// preview's block test rejected 2 of 20 honest 1920×1080 frames of 16 samples.
+    pub preview_min_samples: u32,
     /// Family-wise α of the preview's z test (default 1e-4).
     pub preview_z_alpha: f64,
     /// Fraction of preview samples over the z quantile that rejects (default 0.01; the tiles use
@@ -130,6 +136,7 @@ impl Default for ProtocolConfig {
             thresholds: Thresholds::default(),
             preview_factor: 8,
             preview_sample_divisor: 8,
+            preview_min_samples: 8,
             preview_z_alpha: 1e-4,
             preview_z_fraction_reject: 0.01,
             preview_t_factor: 1.5,
@@ -639,6 +646,14 @@ pub fn box_downsample(image: &LinearImage, factor: u32) -> Result<LinearImage, P
     LinearImage::from_rgba(w, h, data).map_err(ProtocolError::Render)
 }
 
+/// The samples of each preview reference for a frame of `samples` samples: `samples / divisor`,
+/// but at least `min(samples, min_samples)` and at least 1.
+pub fn preview_samples(samples: u32, divisor: u32, min_samples: u32) -> u32 {
+    (samples / divisor.max(1))
+        .max(samples.min(min_samples))
+        .max(1)
+}
+
 fn run_preview(
     checker: &Checker<'_>,
     job: &VerifyJob,
@@ -653,7 +668,11 @@ fn run_preview(
         width: job.width / factor,
         height: job.height / factor,
     };
-    let samples = (job.samples / config.preview_sample_divisor.max(1)).max(1);
+    let samples = preview_samples(
+        job.samples,
+        config.preview_sample_divisor,
+        config.preview_min_samples,
+    );
     let seeds = key.reference_seeds("preview", 2, job.worker_seed);
     let mut pair: Vec<LinearImage> = checker
         .render_seeds(&job.request(resolution, samples, seeds[0]), &seeds, clock)?
@@ -923,6 +942,17 @@ fn average(a: &LinearImage, b: &LinearImage) -> Result<LinearImage, ProtocolErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preview_samples_are_an_eighth_but_never_fewer_than_eight() {
+        assert_eq!(preview_samples(256, 8, 8), 32);
+        assert_eq!(preview_samples(64, 8, 8), 8);
+        assert_eq!(preview_samples(16, 8, 8), 8);
+        assert_eq!(preview_samples(4, 8, 8), 4);
+        assert_eq!(preview_samples(1, 8, 8), 1);
+        assert_eq!(preview_samples(16, 8, 0), 2);
+        assert_eq!(preview_samples(16, 0, 0), 16);
+    }
 
     #[test]
     fn preview_factor_keeps_the_aspect_exact() {
