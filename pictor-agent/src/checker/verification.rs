@@ -135,8 +135,13 @@ fn verify_frames(
     };
     let verifier = frame_verifier(backend)?;
     let secret = fresh_secret()?;
+    // Every frame of the task in one renderer session (Blender: one process, the scene loaded
+    // once for the whole check).
+    let session = renderer
+        .open_scene_session(main_file)
+        .context("starting the renderer")?;
     let checker = Checker {
-        renderer: renderer.as_ref(),
+        renderer: session.as_deref().unwrap_or(renderer.as_ref()),
         verifier: verifier.as_ref(),
         secret,
         config: ProtocolConfig::default(),
@@ -205,8 +210,13 @@ fn verify_faithful_frames(
     }
     let verifier = frame_verifier(backend)?;
     let renderer = BlenderRenderer::default();
+    let own_version = renderer.version().context("asking Blender its version")?;
+    // Every frame of the task in one Blender process (the scene loaded once for the whole check).
+    let session = renderer
+        .open_scene_session(main_file)
+        .context("starting Blender")?;
     let checker = Checker {
-        renderer: &renderer,
+        renderer: session.as_deref().unwrap_or(&renderer),
         verifier: verifier.as_ref(),
         secret: fresh_secret()?,
         config: ProtocolConfig::default(),
@@ -215,7 +225,6 @@ fn verify_faithful_frames(
     let spec = &check.spec;
     let mut reports: Vec<FaithfulReport> = Vec::with_capacity(frames.len());
     let mut reasons = Vec::new();
-    let own_version = renderer.version().context("asking Blender its version")?;
     for (((frame, deliverable), evidence_file), output) in
         frames.iter().zip(evidence_files).zip(&check.outputs)
     {
