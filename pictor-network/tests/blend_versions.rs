@@ -199,16 +199,27 @@ async fn scenes_saved_by_the_real_blender_plain_and_compressed_are_read() {
     }
 }
 
-/// A result for an `output: scene` Blender job must carry, for every frame, its evidence, the name
-/// the scene gives it and the Blender that finished it, and an evidence blob the worker uploaded;
-/// a name with a path in it cannot be signed. Each refusal is a 400 naming the field, and changes
-/// nothing: the honest result is taken afterwards on the same lease.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_else_does() {
-    let network = Network::start(Config::default()).await;
+/// A scene-output Blender job on a scene saved by Blender `version` leased by a worker with that
+/// Blender, its frame and evidence uploaded: answers the worker, its key, the lease and the
+/// complete output (evidence, the scene's name, the finishing Blender's version), not yet
+/// submitted.
+async fn leased_scene_output_task(
+    network: &Network,
+    version: Version,
+) -> (
+    Client,
+    ed25519_dalek::SigningKey,
+    pictor_core::api::TaskLease,
+    pictor_core::api::TaskOutput,
+) {
     let (creator, _) = network.creator(1_000).await;
-    let (worker, key) = blender_worker(&network, Version::new(3, 4, 1)).await;
-    let scene = upload(&creator, "shot.blend", &header(3, 4)).await;
+    let (worker, key) = blender_worker(network, version).await;
+    let scene = upload(
+        &creator,
+        "shot.blend",
+        &header(version.major, version.minor),
+    )
+    .await;
     let spec = JobSpec::builder(scene, "1".parse().expect("frames"))
         .renderer(RendererKind::Blender)
         .resolution(64, 36)
@@ -237,16 +248,25 @@ async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_els
         .upload_output_bytes(b"evidence exr".repeat(10), 1)
         .await
         .expect("upload");
-    let complete = {
-        let mut output = frame.clone();
-        output.name = Some("sh010_0001.png".into());
-        output.renderer_version = Some("3.4.1".into());
-        output.evidence = Some(pictor_core::api::EvidenceFile {
-            hash: evidence.hash.clone(),
-            size: evidence.size,
-        });
-        output
-    };
+    let mut output = frame.clone();
+    output.name = Some("sh010_0001.png".into());
+    output.renderer_version = Some(version.to_string());
+    output.evidence = Some(pictor_core::api::EvidenceFile {
+        hash: evidence.hash.clone(),
+        size: evidence.size,
+    });
+    (worker, key, lease, output)
+}
+
+/// A result for an `output: scene` Blender job must carry, for every frame, its evidence, the name
+/// the scene gives it and the Blender that finished it, and an evidence blob the worker uploaded;
+/// a name with a path in it cannot be signed. Each refusal is a 400 naming the field, and changes
+/// nothing: the honest result is taken afterwards on the same lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_else_does() {
+    let network = Network::start(Config::default()).await;
+    let (worker, key, lease, complete) =
+        leased_scene_output_task(&network, Version::new(3, 4, 1)).await;
     let refused = |output: pictor_core::api::TaskOutput, field: &'static str| {
         let (worker, key, lease) = (worker.clone(), key.clone(), lease.clone());
         async move {
@@ -289,4 +309,71 @@ async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_els
         .await
         .expect("taken");
     assert_eq!(state.state, "verifying");
+}
+
+/// A frame Blender finished with the scene's settings is refinished sample for sample only by the
+/// same Blender version, so its check is leased only to a checker that declares that version; a
+/// checker that declares nothing takes any check, and a declaration too long is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
+    use pictor_core::api::{CheckLeaseRequest, MAX_CHECKER_RENDERERS};
+    let network = Network::start(Config::default()).await;
+    let (worker, key, lease, output) =
+        leased_scene_output_task(&network, Version::new(4, 2, 0)).await;
+    let result =
+        pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![output], 5).expect("signed");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("taken");
+    let (checker, _) = network.account(Role::Checker, "checker").await;
+    let declaring = |renderers: Vec<(RendererKind, Version)>| {
+        let checker = checker.clone();
+        async move {
+            checker
+                .checks()
+                .lease_for(CheckLeaseRequest { renderers })
+                .await
+        }
+    };
+    let builtin = (RendererKind::Builtin, Version::new(0, 1, 0));
+    let blender = |major, minor, patch| (RendererKind::Blender, Version::new(major, minor, patch));
+    assert!(declaring(vec![builtin]).await.expect("lease").is_none());
+    assert!(
+        declaring(vec![builtin, blender(3, 4, 1), blender(4, 1, 0)])
+            .await
+            .expect("lease")
+            .is_none(),
+        "no checker without Blender 4.2.0 gets it"
+    );
+    let error = declaring(vec![blender(4, 2, 0); MAX_CHECKER_RENDERERS + 1])
+        .await
+        .expect_err("too many");
+    assert_eq!(error.status(), Some(400), "{error}");
+    assert_eq!(error.field(), Some("renderers"), "{error}");
+    let check = declaring(vec![builtin, blender(3, 4, 1), blender(4, 2, 0)])
+        .await
+        .expect("lease")
+        .expect("the checker with Blender 4.2.0 gets it");
+    assert_eq!(check.task, lease.task);
+    assert_eq!(check.outputs[0].renderer_version.as_deref(), Some("4.2.0"));
+
+    // A checker that declares nothing (`{}`, what older checkers send) is leased any check.
+    let (worker, key, lease, output) =
+        leased_scene_output_task(&network, Version::new(4, 2, 0)).await;
+    let result =
+        pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![output], 5).expect("signed");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("taken");
+    let check = checker
+        .checks()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("any check");
+    assert_eq!(check.task, lease.task);
 }

@@ -1065,24 +1065,39 @@ async fn a_denoised_scene_output_job_on_blender_4_is_delivered_and_verified() {
             .spawn()
             .expect("worker run"),
     );
-    let checker_account = setup
-        .admin
-        .accounts()
-        .create(Role::Checker, "checker-4")
-        .await
-        .expect("checker account");
-    let checker_key = private_key_file(dir, "checker-4", &checker_account.api_key);
-    let checker = Agent(
-        Command::new(PICTOR)
-            .args(["checker", "run", "--poll-secs", "0.2", "--network", &url])
-            .args(["--api-key-file", &checker_key, "--cache-dir"])
-            .arg(dir.join("checker-4-cache"))
-            .env("PICTOR_BLENDER", &blender)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("checker run"),
-    );
+    // Two checkers: one with Debian's Blender only, one with both Blenders. The frames Blender
+    // 4.2 finished are leased only to the second (the first could not refinish them exactly).
+    let debian_blender =
+        std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| std::ffi::OsString::from("blender"));
+    let checker_with = |name: &'static str, blenders: Vec<std::ffi::OsString>| {
+        let (admin, dir, url) = (setup.admin.clone(), dir.to_path_buf(), url.clone());
+        async move {
+            let account = admin
+                .accounts()
+                .create(Role::Checker, name)
+                .await
+                .expect("checker account");
+            let key = private_key_file(&dir, name, &account.api_key);
+            let mut command = Command::new(PICTOR);
+            command
+                .args(["checker", "run", "--poll-secs", "0.2", "--network", &url])
+                .args(["--api-key-file", &key, "--cache-dir"])
+                .arg(dir.join(format!("{name}-cache")));
+            for blender in blenders {
+                command.arg("--blender").arg(blender);
+            }
+            let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
+            Agent(
+                command
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .expect("checker run"),
+            )
+        }
+    };
+    let checker_3 = checker_with("checker-3", vec![debian_blender.clone()]).await;
+    let checker = checker_with("checker-4", vec![debian_blender, blender.clone()]).await;
     let folder = dir.join("denoised");
     std::fs::create_dir_all(&folder).expect("folder");
     make_scene(
@@ -1095,5 +1110,13 @@ async fn a_denoised_scene_output_job_on_blender_4_is_delivered_and_verified() {
         format!("frame_{frame:04}.png")
     })
     .await;
-    drop((worker, checker));
+    drop((worker, checker, checker_3));
+    let log = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.log"))).expect("log");
+    let (only_3, both) = (log("checker-3"), log("checker-4"));
+    assert!(only_3.contains("checker connected"), "{only_3}");
+    assert!(
+        !only_3.contains("pictor: check "),
+        "the checker without Blender 4.2 was leased nothing: {only_3}"
+    );
+    assert!(both.contains("): Accept"), "{both}");
 }

@@ -3,7 +3,9 @@
 use crate::client::{Call, Client};
 use crate::error::Result;
 use pictor_core::CheckId;
-use pictor_core::api::{CheckLease, TaskStateView, Verdict, VerdictSubmission, routes};
+use pictor_core::api::{
+    CheckLease, CheckLeaseRequest, TaskStateView, Verdict, VerdictSubmission, routes,
+};
 use std::future::Future;
 
 /// The checker side; from [`Client::checks`]. Needs a checker key.
@@ -32,9 +34,19 @@ impl Checks {
     pub fn lease(
         &self,
     ) -> impl Future<Output = Result<Option<CheckLease>>> + Send + 'static + use<> {
+        self.lease_for(CheckLeaseRequest::default())
+    }
+
+    /// Leases a check this checker can verify with the renderers it declares, or `None` when
+    /// none waits (`204`): a frame Blender finished with the scene's settings is leased only to a
+    /// checker with that Blender version ([`CheckLeaseRequest::can_verify`]). Sent once.
+    pub fn lease_for(
+        &self,
+        request: CheckLeaseRequest,
+    ) -> impl Future<Output = Result<Option<CheckLease>>> + Send + 'static + use<> {
         let client = self.client.clone();
         async move {
-            let call = Call::post_json(routes::CHECK_LEASES, &serde_json::json!({}))?;
+            let call = Call::post_json(routes::CHECK_LEASES, &request)?;
             client.json_or_none(call).await
         }
     }

@@ -11,6 +11,7 @@ use crate::retry::{RetryPolicy, is_transient, retry, retry_when};
 use anyhow::{Context, Result};
 use pictor_core::api::{CheckLease, Verdict};
 use pictor_core::clock::Clock;
+use pictor_render::blender::discover::BlenderInstall;
 use pictor_sdk::Client;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,10 @@ pub struct CheckerOptions {
     pub retry: RetryPolicy,
     /// Where the checker reads the time (check lease expiries).
     pub clock: Arc<dyn Clock>,
+    /// The Blender executables this checker verifies with; empty: the Blender `PICTOR_BLENDER`
+    /// or `PATH` names, if any. The network leases it only checks it can verify: a frame Blender
+    /// finished with the scene's settings goes to a checker with that same Blender version.
+    pub blender: Vec<PathBuf>,
 }
 
 impl CheckerOptions {
@@ -52,6 +57,7 @@ impl CheckerOptions {
             on_event: None,
             retry: RetryPolicy::DEFAULT,
             clock: pictor_core::clock::system(),
+            blender: Vec::new(),
         }
     }
 }
@@ -63,6 +69,7 @@ impl std::fmt::Debug for CheckerOptions {
             .field("backend", &self.backend)
             .field("cache_dir", &self.cache_dir)
             .field("poll_interval", &self.poll_interval)
+            .field("blender", &self.blender)
             .finish_non_exhaustive()
     }
 }
@@ -109,8 +116,13 @@ pub async fn run_checker(
     options: CheckerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<CheckerSummary> {
-    // Fail fast on a backend this build cannot run.
+    // Fail fast on a backend this build cannot run, and on a Blender named that does not answer.
     frame_verifier(&options.backend)?;
+    let installs = {
+        let paths = options.blender.clone();
+        tokio::task::spawn_blocking(move || verification::blender_installs(&paths)).await??
+    };
+    let lease_request = verification::lease_request(&installs);
     let client = Client::builder()
         .endpoint(options.network.trim_end_matches('/'))
         .api_key(&options.api_key)
@@ -130,13 +142,19 @@ pub async fn run_checker(
         cache,
         work_dir,
         options: &options,
+        installs: &installs,
         stop: stop.clone(),
     };
     let mut summary = CheckerSummary::default();
     let mut connected = false;
     let mut backoff = options.retry.backoff();
     while !*stop.borrow() {
-        let delay = match checker.client.checks().lease().await {
+        let delay = match checker
+            .client
+            .checks()
+            .lease_for(lease_request.clone())
+            .await
+        {
             Ok(lease) => {
                 backoff.reset();
                 if !connected {
@@ -173,6 +191,8 @@ struct Session<'a> {
     cache: Arc<BlobCache>,
     work_dir: PathBuf,
     options: &'a CheckerOptions,
+    /// The Blenders found at start, each with its version.
+    installs: &'a [BlenderInstall],
     stop: watch::Receiver<bool>,
 }
 
@@ -201,6 +221,7 @@ impl Session<'_> {
                     &self.cache,
                     &self.work_dir,
                     self.options,
+                    self.installs,
                     check.clone(),
                 )
             },
@@ -245,10 +266,12 @@ async fn check_one(
     cache: &Arc<BlobCache>,
     work_dir: &Path,
     options: &CheckerOptions,
+    installs: &[BlenderInstall],
     check: CheckLease,
 ) -> Result<Verdict> {
     let dir = work_dir.join(check.check.to_string());
-    let result = verification::verify_check(client, cache, &dir, &options.backend, &check).await;
+    let result =
+        verification::verify_check(client, cache, &dir, &options.backend, installs, &check).await;
     let _ = std::fs::remove_dir_all(&dir);
     let (verdict, evidence) = result?;
     tracing::debug!(check = check.check.0, ?verdict, reasons = %evidence["reasons"], "verdict");

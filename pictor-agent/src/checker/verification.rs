@@ -5,9 +5,10 @@
 use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
 use anyhow::{Context, Result, bail};
-use pictor_core::api::{CheckLease, Verdict};
-use pictor_core::job::RendererKind;
+use pictor_core::api::{CheckLease, CheckLeaseRequest, MAX_CHECKER_RENDERERS, Verdict};
+use pictor_core::job::{RendererKind, Version};
 use pictor_core::task::TaskWork;
+use pictor_render::blender::discover::BlenderInstall;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
 use pictor_sdk::Client;
 use pictor_verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
@@ -38,13 +39,66 @@ pub fn frame_verifier(backend: &str) -> Result<Box<dyn FrameVerifier>> {
     }
 }
 
-/// Fetches a check's scene and outputs (through the blob cache) and runs the protocol on them;
-/// answers the verdict and its evidence.
+/// The Blenders at `paths`, each asked its version (an error names the one that does not
+/// answer); with no path, the Blender `PICTOR_BLENDER` or `PATH` names, or none.
+pub(super) fn blender_installs(paths: &[PathBuf]) -> Result<Vec<BlenderInstall>> {
+    if paths.is_empty() {
+        return Ok(match BlenderRenderer::default().install() {
+            Ok(install) => vec![install],
+            Err(error) => {
+                tracing::warn!(%error, "no Blender: this checker verifies built-in renders only");
+                Vec::new()
+            }
+        });
+    }
+    paths
+        .iter()
+        .map(|path| {
+            BlenderRenderer::with_executable(path)
+                .install()
+                .with_context(|| format!("blender {}", path.display()))
+        })
+        .collect()
+}
+
+/// What the checker declares when leasing: the built-in renderer and every Blender version it has.
+pub(super) fn lease_request(installs: &[BlenderInstall]) -> CheckLeaseRequest {
+    let builtin = BuiltinRenderer::default()
+        .version()
+        .ok()
+        .and_then(|version| version.parse::<Version>().ok())
+        .unwrap_or(Version::new(0, 1, 0));
+    let mut renderers = vec![(RendererKind::Builtin, builtin)];
+    for install in installs {
+        let blender = (RendererKind::Blender, install.version);
+        if !renderers.contains(&blender) {
+            renderers.push(blender);
+        }
+    }
+    renderers.truncate(MAX_CHECKER_RENDERERS);
+    CheckLeaseRequest { renderers }
+}
+
+/// The Blender of `installs` whose version is `version` (the one that finished a frame); `None`
+/// asks for the first one (raw renders, any version this checker has).
+fn blender_for(installs: &[BlenderInstall], version: Option<&str>) -> Option<BlenderRenderer> {
+    let install = match version {
+        Some(version) => installs
+            .iter()
+            .find(|install| install.version.to_string() == version)?,
+        None => installs.first()?,
+    };
+    Some(BlenderRenderer::with_executable(install.path.clone()))
+}
+
+/// Fetches a check's scene and outputs (through the blob cache) and runs the protocol on them
+/// with the checker's renderers; answers the verdict and its evidence.
 pub(super) async fn verify_check(
     client: &Client,
     cache: &Arc<BlobCache>,
     dir: &Path,
     backend: &str,
+    installs: &[BlenderInstall],
     check: &CheckLease,
 ) -> Result<(Verdict, serde_json::Value)> {
     let scene = fetch_scene(client, cache, &check.spec.scene, &dir.join("scene"))
@@ -74,13 +128,18 @@ pub(super) async fn verify_check(
     let main_file = scene.main_file.clone();
     let backend = backend.to_string();
     let work = dir.to_path_buf();
+    let installs = installs.to_vec();
     let verdict = tokio::task::spawn_blocking(move || {
         if check.spec.delivers_scene_output() {
-            verify_faithful_frames(
-                &check, &main_file, &backend, &frames, &evidence, &expected, &work,
-            )
+            let files = FaithfulFiles {
+                frames: &frames,
+                evidence: &evidence,
+                expected: &expected,
+                work: &work,
+            };
+            verify_faithful_frames(&check, &main_file, &backend, &installs, &files)
         } else {
-            verify_frames(&check, &main_file, &backend, &frames, &expected)
+            verify_frames(&check, &main_file, &backend, &installs, &frames, &expected)
         }
     })
     .await
@@ -95,6 +154,7 @@ fn verify_frames(
     check: &CheckLease,
     main_file: &Path,
     backend: &str,
+    installs: &[BlenderInstall],
     frames: &[(u32, PathBuf)],
     expected: &[u32],
 ) -> Result<(Verdict, serde_json::Value)> {
@@ -131,7 +191,9 @@ fn verify_frames(
     }
     let renderer: Box<dyn Renderer> = match spec.renderer.kind {
         RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
-        RendererKind::Blender => Box::new(BlenderRenderer::default()),
+        RendererKind::Blender => Box::new(
+            blender_for(installs, None).context("this checker has no Blender to verify with")?,
+        ),
     };
     let verifier = frame_verifier(backend)?;
     let secret = fresh_secret()?;
@@ -189,17 +251,31 @@ fn verify_frames(
     Ok((combine(&verdicts), evidence(&reports, &reasons)))
 }
 
+/// A faithful result's files: each frame's deliverable and evidence, the frames the task asked
+/// for, and a folder for the refinished files.
+struct FaithfulFiles<'a> {
+    frames: &'a [(u32, PathBuf)],
+    evidence: &'a [PathBuf],
+    expected: &'a [u32],
+    work: &'a Path,
+}
+
 /// The two checks of docs/VERIFICATION.md ("Faithful frames") on every frame of a result Blender
-/// finished with the scene's settings, combined like [`verify_frames`].
+/// finished with the scene's settings, combined like [`verify_frames`], with the checker's Blender
+/// of the version that finished the frames.
 fn verify_faithful_frames(
     check: &CheckLease,
     main_file: &Path,
     backend: &str,
-    frames: &[(u32, PathBuf)],
-    evidence_files: &[PathBuf],
-    expected: &[u32],
-    work: &Path,
+    installs: &[BlenderInstall],
+    files: &FaithfulFiles<'_>,
 ) -> Result<(Verdict, serde_json::Value)> {
+    let FaithfulFiles {
+        frames,
+        evidence: evidence_files,
+        expected,
+        work,
+    } = *files;
     let listed: Vec<u32> = frames.iter().map(|(f, _)| *f).collect();
     if listed != expected || evidence_files.len() != frames.len() {
         let reasons = vec![format!(
@@ -209,7 +285,15 @@ fn verify_faithful_frames(
         return Ok((Verdict::Reject, evidence(&[], &reasons)));
     }
     let verifier = frame_verifier(backend)?;
-    let renderer = BlenderRenderer::default();
+    // The network leases a finished result only to a checker with the Blender that finished it
+    // (`CheckLeaseRequest::can_verify`); without one, the check escalates below.
+    let finished_by = check
+        .outputs
+        .iter()
+        .find_map(|output| output.renderer_version.as_deref());
+    let renderer = blender_for(installs, finished_by)
+        .or_else(|| blender_for(installs, None))
+        .context("this checker has no Blender to verify with")?;
     let own_version = renderer.version().context("asking Blender its version")?;
     // Every frame of the task in one Blender process (the scene loaded once for the whole check).
     let session = renderer

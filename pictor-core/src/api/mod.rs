@@ -718,6 +718,53 @@ pub struct CheckLease {
     pub expires_at_ms: u64,
 }
 
+/// Most renderers a checker may declare when leasing a check.
+pub const MAX_CHECKER_RENDERERS: usize = 16;
+
+/// `POST /v1/checks/lease`: what the checker can verify. A checker that declares its renderers is
+/// only leased checks it can verify exactly: a frame Blender finished with the scene's settings
+/// ([`TaskOutput::renderer_version`]) is refinished sample for sample only by that same Blender
+/// version, so such a check goes to a checker with it ([`CheckLeaseRequest::can_verify`]). An empty
+/// list (`{}`) declares nothing and is leased any check.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CheckLeaseRequest {
+    /// The checker's renderers and their versions (at most [`MAX_CHECKER_RENDERERS`]).
+    #[serde(default)]
+    pub renderers: Vec<(RendererKind, Version)>,
+}
+
+impl CheckLeaseRequest {
+    /// Refuses more than [`MAX_CHECKER_RENDERERS`] renderers.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.renderers.len() > MAX_CHECKER_RENDERERS {
+            return Err(Error::invalid(
+                "renderers",
+                format!("at most {MAX_CHECKER_RENDERERS}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this checker can verify the outputs of a job rendered with `kind`: it declared
+    /// nothing, or it has that renderer and, for every output that names the renderer version it
+    /// was finished with, exactly that version.
+    pub fn can_verify(&self, kind: RendererKind, outputs: &[TaskOutput]) -> bool {
+        if self.renderers.is_empty() {
+            return true;
+        }
+        let has_kind = self.renderers.iter().any(|(own, _)| *own == kind);
+        has_kind
+            && outputs.iter().all(|output| {
+                output.renderer_version.as_deref().is_none_or(|version| {
+                    self.renderers.iter().any(|(own, own_version)| {
+                        *own == kind && own_version.to_string() == version
+                    })
+                })
+            })
+    }
+}
+
 /// Network-wide counters for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -754,6 +801,40 @@ pub mod routes;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_of_finished_frames_go_to_checkers_with_the_finishing_blender() {
+        let blender =
+            |major, minor, patch| (RendererKind::Blender, Version::new(major, minor, patch));
+        let raw = TaskOutput::new(1, "ab", 5);
+        let finished = TaskOutput {
+            renderer_version: Some("4.2.0".into()),
+            ..TaskOutput::new(1, "ab", 5)
+        };
+        let anything = CheckLeaseRequest::default();
+        let old_blender = CheckLeaseRequest {
+            renderers: vec![blender(3, 4, 1)],
+        };
+        let both = CheckLeaseRequest {
+            renderers: vec![blender(3, 4, 1), blender(4, 2, 0)],
+        };
+        let builtin = CheckLeaseRequest {
+            renderers: vec![(RendererKind::Builtin, Version::new(0, 1, 0))],
+        };
+        assert!(anything.can_verify(RendererKind::Blender, std::slice::from_ref(&finished)));
+        assert!(old_blender.can_verify(RendererKind::Blender, std::slice::from_ref(&raw)));
+        assert!(!old_blender.can_verify(RendererKind::Blender, std::slice::from_ref(&finished)));
+        assert!(both.can_verify(RendererKind::Blender, &[raw.clone(), finished.clone()]));
+        assert!(!builtin.can_verify(RendererKind::Blender, std::slice::from_ref(&raw)));
+        assert!(builtin.can_verify(RendererKind::Builtin, &[raw]));
+        let too_many = CheckLeaseRequest {
+            renderers: vec![blender(3, 4, 1); MAX_CHECKER_RENDERERS + 1],
+        };
+        assert!(too_many.validate().is_err());
+        assert!(both.validate().is_ok());
+        let parsed: CheckLeaseRequest = serde_json::from_str("{}").expect("an empty body parses");
+        assert_eq!(parsed, anything);
+    }
 
     #[test]
     fn core_errors_map_to_codes_and_fields() {

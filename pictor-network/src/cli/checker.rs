@@ -41,6 +41,11 @@ pub struct RunArgs {
     /// Seconds between lease requests while idle.
     #[arg(long, default_value_t = 1.0)]
     poll_secs: f64,
+    /// A Blender executable to verify with (repeat for several versions; default: PICTOR_BLENDER
+    /// or `blender` on PATH). The network leases this checker only checks it can verify: a frame
+    /// Blender finished with the scene's settings needs that same Blender version.
+    #[arg(long, value_name = "PATH")]
+    blender: Vec<PathBuf>,
 }
 
 /// Runs `pictor checker …`.
@@ -67,6 +72,7 @@ pub fn run(command: CheckerCommand) -> Result<()> {
         },
         poll_interval: Duration::from_secs_f64(args.poll_secs.clamp(0.05, 60.0)),
         on_event: Some(on_event),
+        blender: args.blender,
         ..CheckerOptions::new(&network, &api_key, args.cache_dir)
     };
     super::worker::init_tracing();

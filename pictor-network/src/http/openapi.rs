@@ -8,13 +8,14 @@
 //! the fields of the `pictor_core::api` query types (`UploadChunkQuery`, `ListJobsQuery`, …).
 
 use pictor_core::api::{
-    AccountView, CheckLease, CommitAssetRequest, CommittedAsset, CreateAccountRequest,
-    CreateJobRequest, CreatedAccount, DepositRequest, ErrorBody, FailureReport, FrameView,
-    HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, JobEventView, JobEventsQuery, JobView, LeaseRenewal,
-    LedgerEntriesPage, LedgerEntriesQuery, LedgerHead, ListJobsQuery, Manifest,
-    MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page, QuoteRequest,
-    RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease, TaskStateView,
-    UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission, WorkerView, routes,
+    AccountView, CheckLease, CheckLeaseRequest, CommitAssetRequest, CommittedAsset,
+    CreateAccountRequest, CreateJobRequest, CreatedAccount, DepositRequest, ErrorBody,
+    FailureReport, FrameView, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, JobEventView,
+    JobEventsQuery, JobView, LeaseRenewal, LedgerEntriesPage, LedgerEntriesQuery, LedgerHead,
+    ListJobsQuery, Manifest, MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page,
+    QuoteRequest, RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease,
+    TaskStateView, UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission,
+    WorkerView, routes,
 };
 use pictor_core::pricing::Quote;
 use pictor_core::schema::openapi_generator;
@@ -437,8 +438,8 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         routes::CHECK_LEASES,
         Checker,
-        "Lease a check (204: none).",
-        None,
+        "Lease a check the checker can verify (204: none).",
+        Some(json::<CheckLeaseRequest>()),
         (200, json::<CheckLease>()),
     ),
     route(

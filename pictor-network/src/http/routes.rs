@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pictor_core::api::{
-    CommitAssetRequest, CreateAccountRequest, CreateJobRequest, DepositRequest, ErrorCode,
-    FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, LedgerEntriesQuery, ListJobsQuery,
-    MissingBlobsRequest, Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest,
+    CheckLeaseRequest, CommitAssetRequest, CreateAccountRequest, CreateJobRequest, DepositRequest,
+    ErrorCode, FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, LedgerEntriesQuery,
+    ListJobsQuery, MissingBlobsRequest, Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest,
     ResultSubmission, UploadChunkQuery, UploadStatusQuery, VerdictSubmission,
 };
 use pictor_core::{AccountId, BlobHash, CheckId, JobId, TaskId};
@@ -428,12 +428,13 @@ pub async fn fail<S: Store>(
     Ok(Json(state.fail_task(&caller, id, &request).await?).into_response())
 }
 
-/// `POST /v1/checks/lease`: 200 with a check, 204 when none waits.
+/// `POST /v1/checks/lease`: 200 with a check, 204 when none waits that the checker can verify.
 pub async fn lease_check<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
+    Body(request): Body<CheckLeaseRequest>,
 ) -> HttpResult<Response> {
-    Ok(match state.lease_check(&caller).await? {
+    Ok(match state.lease_check(&caller, &request).await? {
         Some(lease) => Json(lease).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })

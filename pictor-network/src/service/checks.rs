@@ -14,31 +14,50 @@ use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
 use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, TaskRow};
 use pictor_core::api::{
-    CheckLease, ErrorCode, JobEvent, Role, TaskStateView, Verdict, VerdictSubmission,
+    CheckLease, CheckLeaseRequest, ErrorCode, JobEvent, Role, TaskStateView, Verdict,
+    VerdictSubmission,
 };
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{CheckId, CheckerId, JobId, TaskId, WorkerId};
+
+/// How many of the oldest waiting checks a lease looks through for one the checker can verify.
+const LEASE_SCAN: u32 = 64;
 
 /// Largest evidence document, bytes of JSON.
 pub const MAX_EVIDENCE_BYTES: usize = 1 << 20;
 
 impl<S: Store> Coordinator<S> {
-    /// Leases the oldest waiting check to the caller, or `None`.
-    pub async fn lease_check(&self, caller: &Caller) -> ServiceResult<Option<CheckLease>> {
+    /// Leases the oldest waiting check the caller can verify ([`CheckLeaseRequest::can_verify`]:
+    /// a frame Blender finished with the scene's settings goes to a checker with that Blender
+    /// version), or `None`. Looks at the `LEASE_SCAN` (64) oldest waiting checks.
+    pub async fn lease_check(
+        &self,
+        caller: &Caller,
+        request: &CheckLeaseRequest,
+    ) -> ServiceResult<Option<CheckLease>> {
         caller.require(Role::Checker)?;
+        request.validate()?;
         let mut write = self.write().await?;
         let result = async {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
-            let Some(mut check) = write.tx.next_pending_check().await? else {
+            let mut leasable = None;
+            for check in write.tx.pending_checks(LEASE_SCAN).await? {
+                let task = write
+                    .tx
+                    .task(check.task_id)
+                    .await?
+                    .ok_or_else(|| ServiceError::internal(&"check without task"))?;
+                let job = self.job_of_task(&mut write, &task).await?;
+                let outputs = task.outputs.as_deref().unwrap_or_default();
+                if request.can_verify(job.spec.renderer.kind, outputs) {
+                    leasable = Some((check, task, job));
+                    break;
+                }
+            }
+            let Some((mut check, task, job)) = leasable else {
                 return Ok(None);
             };
-            let task = write
-                .tx
-                .task(check.task_id)
-                .await?
-                .ok_or_else(|| ServiceError::internal(&"check without task"))?;
-            let job = self.job_of_task(&mut write, &task).await?;
             let expires_at_ms = now.saturating_add(self.config.check_lease_ttl_ms);
             check.state = CheckState::Leased;
             check.checker = Some(caller.id());

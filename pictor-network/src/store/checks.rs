@@ -17,8 +17,11 @@ pub trait ChecksTx: Send {
     /// Drops the waiting or leased checks of a task (its result no longer matters).
     fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// The oldest check waiting for a checker.
-    fn next_pending_check(&mut self) -> impl Future<Output = StoreResult<Option<CheckRow>>> + Send;
+    /// The oldest checks waiting for a checker, at most `limit`, oldest first.
+    fn pending_checks(
+        &mut self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
 
     /// Leased checks whose lease lapsed before `now_ms`.
     fn expired_check_leases(

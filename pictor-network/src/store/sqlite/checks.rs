@@ -66,13 +66,14 @@ impl ChecksTx for SqliteTx {
         Ok(())
     }
 
-    async fn next_pending_check(&mut self) -> StoreResult<Option<CheckRow>> {
-        sqlx::query("SELECT * FROM checks WHERE state = 'pending' ORDER BY id LIMIT 1")
-            .fetch_optional(&mut *self.tx)
+    async fn pending_checks(&mut self, limit: u32) -> StoreResult<Vec<CheckRow>> {
+        sqlx::query("SELECT * FROM checks WHERE state = 'pending' ORDER BY id LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.tx)
             .await?
-            .as_ref()
+            .iter()
             .map(check_row)
-            .transpose()
+            .collect()
     }
 
     async fn expired_check_leases(&mut self, now_ms: u64) -> StoreResult<Vec<CheckRow>> {
