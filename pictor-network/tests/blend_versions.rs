@@ -311,15 +311,12 @@ async fn a_scene_output_result_carries_evidence_name_and_version_and_nothing_els
     assert_eq!(state.state, "verifying");
 }
 
-/// A frame Blender finished with the scene's settings is refinished sample for sample only by the
-/// same Blender version, so its check is leased only to a checker that declares that version; a
-/// checker that declares nothing takes any check, and a declaration too long is a 400.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
-    use pictor_core::api::{CheckLeaseRequest, MAX_CHECKER_RENDERERS};
-    let network = Network::start(Config::default()).await;
-    let (worker, key, lease, output) =
-        leased_scene_output_task(&network, Version::new(4, 2, 0)).await;
+/// [`leased_scene_output_task`], its complete result submitted: answers the task's lease.
+async fn submitted_scene_output_task(
+    network: &Network,
+    version: Version,
+) -> pictor_core::api::TaskLease {
+    let (worker, key, lease, output) = leased_scene_output_task(network, version).await;
     let result =
         pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![output], 5).expect("signed");
     worker
@@ -327,6 +324,17 @@ async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
         .submit_result(lease.task, result)
         .await
         .expect("taken");
+    lease
+}
+
+/// A frame Blender finished with the scene's settings is refinished sample for sample only by the
+/// same Blender version, so its check is leased only to a checker that declares that version; a
+/// checker that declares nothing takes any check, and a declaration too long is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
+    use pictor_core::api::{CheckLeaseRequest, MAX_CHECKER_RENDERERS};
+    let network = Network::start(Config::default()).await;
+    let lease = submitted_scene_output_task(&network, Version::new(4, 2, 0)).await;
     let (checker, _) = network.account(Role::Checker, "checker").await;
     let declaring = |renderers: Vec<(RendererKind, Version)>| {
         let checker = checker.clone();
@@ -360,15 +368,7 @@ async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
     assert_eq!(check.outputs[0].renderer_version.as_deref(), Some("4.2.0"));
 
     // A checker that declares nothing (`{}`, what older checkers send) is leased any check.
-    let (worker, key, lease, output) =
-        leased_scene_output_task(&network, Version::new(4, 2, 0)).await;
-    let result =
-        pictor_sdk::sign_result(&key, lease.task, lease.attempt, vec![output], 5).expect("signed");
-    worker
-        .workers()
-        .submit_result(lease.task, result)
-        .await
-        .expect("taken");
+    let lease = submitted_scene_output_task(&network, Version::new(4, 2, 0)).await;
     let check = checker
         .checks()
         .lease()

@@ -329,12 +329,39 @@ impl BlenderRenderer {
     }
 }
 
-/// The one output of a render without seeds.
-fn single_output(mut outputs: Vec<RenderOutput>) -> Result<RenderOutput> {
-    outputs.pop().ok_or_else(|| RenderError::BlenderFailed {
-        status: "no output".to_string(),
-        last_lines: String::new(),
-    })
+impl BlenderRenderer {
+    /// [`Renderer::render`], in `session` when it has the request's scene open.
+    fn render_in(
+        &self,
+        request: &RenderRequest,
+        control: &RenderControl,
+        session: Option<&BlenderSession<'_>>,
+    ) -> Result<RenderOutput> {
+        let started = Instant::now();
+        control.report(0.0, started);
+        self.render_checked(request, &[], control, started, session)?
+            .pop()
+            .ok_or_else(|| RenderError::BlenderFailed {
+                status: "no output".to_string(),
+                last_lines: String::new(),
+            })
+    }
+
+    /// [`Renderer::render_seeds`], in `session` when it has the request's scene open.
+    fn render_seeds_in(
+        &self,
+        request: &RenderRequest,
+        seeds: &[u64],
+        control: &RenderControl,
+        session: Option<&BlenderSession<'_>>,
+    ) -> Result<Vec<RenderOutput>> {
+        if seeds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let started = Instant::now();
+        control.report(0.0, started);
+        self.render_checked(request, seeds, control, started, session)
+    }
 }
 
 /// One run of a constant script: which, with which Blender, on which scene, in which folder, and
@@ -388,9 +415,7 @@ impl Renderer for BlenderRenderer {
     }
 
     fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput> {
-        let started = Instant::now();
-        control.report(0.0, started);
-        single_output(self.render_checked(request, &[], control, started, None)?)
+        self.render_in(request, control, None)
     }
 
     /// One Blender process keeps `scene` loaded for every call on it ([`BlenderSession`]).
@@ -426,12 +451,7 @@ impl Renderer for BlenderRenderer {
         seeds: &[u64],
         control: &RenderControl,
     ) -> Result<Vec<RenderOutput>> {
-        if seeds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let started = Instant::now();
-        control.report(0.0, started);
-        self.render_checked(request, seeds, control, started, None)
+        self.render_seeds_in(request, seeds, control, None)
     }
 }
 

@@ -203,15 +203,7 @@ impl Renderer for BlenderSession<'_> {
     }
 
     fn render(&self, request: &RenderRequest, control: &RenderControl) -> Result<RenderOutput> {
-        let started = Instant::now();
-        control.report(0.0, started);
-        super::single_output(self.renderer.render_checked(
-            request,
-            &[],
-            control,
-            started,
-            Some(self),
-        )?)
+        self.renderer.render_in(request, control, Some(self))
     }
 
     fn render_seeds(
@@ -220,13 +212,8 @@ impl Renderer for BlenderSession<'_> {
         seeds: &[u64],
         control: &RenderControl,
     ) -> Result<Vec<RenderOutput>> {
-        if seeds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let started = Instant::now();
-        control.report(0.0, started);
         self.renderer
-            .render_checked(request, seeds, control, started, Some(self))
+            .render_seeds_in(request, seeds, control, Some(self))
     }
 
     fn render_finished(
