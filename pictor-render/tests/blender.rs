@@ -650,3 +650,110 @@ fn a_session_call_that_times_out_kills_its_blender() {
     drop(session);
     assert_empty(work.path());
 }
+
+/// Scenes are untrusted: a text block registered to run when the file loads (the classic way to
+/// ship Python inside a .blend) must never run — not on a render, not on a faithful render, and
+/// not when a checker's session reloads the scene between a render and a refinishing.
+#[test]
+fn a_scene_s_own_python_never_runs() {
+    let Some(_) = blender_or_skip() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let marker = work.path().join("the-scene-ran-python");
+    let scene = work.path().join("autorun.blend");
+    let build = format!(
+        r#"
+import bpy
+bpy.ops.wm.open_mainfile(filepath={source:?})
+marker = {marker:?}
+text = bpy.data.texts.new("autorun.py")
+text.write("open(%r, 'w').write('ran')\n" % marker)
+text.use_module = True
+bpy.ops.wm.save_as_mainfile(filepath={scene:?})
+"#,
+        source = scenes().0.display().to_string(),
+        marker = marker.display().to_string(),
+        scene = scene.display().to_string(),
+    );
+    let blender = BlenderRenderer::new().install().expect("blender").path;
+    let output = std::process::Command::new(&blender)
+        .args([
+            "-b",
+            "--factory-startup",
+            "-noaudio",
+            "--python-exit-code",
+            "1",
+        ])
+        .args(["--python-expr", &build])
+        .output()
+        .expect("run blender");
+    assert!(
+        output.status.success() && scene.is_file(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The same scene opened the way a user's Blender with auto-run enabled would: the text runs
+    // (so the check below can fail).
+    let trusted = std::process::Command::new(&blender)
+        .args(["-b", "--factory-startup", "-noaudio", "--enable-autoexec"])
+        .arg(&scene)
+        .args(["--python-expr", "pass"])
+        .output()
+        .expect("run blender");
+    assert!(trusted.status.success());
+    assert!(marker.is_file(), "the text block runs where auto-run is on");
+    std::fs::remove_file(&marker).expect("remove the marker");
+
+    let renderer = BlenderRenderer::new();
+    let mut request = request(2, 1);
+    request.scene = Some(scene.clone());
+    render(&renderer, &request);
+    assert!(!marker.exists(), "a render ran the scene's Python");
+
+    let finished = renderer
+        .render_finished(
+            &pictor_render::blender::finish::FinishRequest {
+                scene: scene.clone(),
+                frame: 1,
+                resolution: pictor_core::job::Resolution {
+                    width: W,
+                    height: H,
+                },
+                samples: 2,
+                seed: 1,
+                engine: None,
+                output: None,
+                out_dir: work.path().join("out"),
+                evidence: work.path().join("evidence.exr"),
+            },
+            &RenderControl::default(),
+        )
+        .expect("faithful render");
+    assert!(!marker.exists(), "a faithful render ran the scene's Python");
+
+    // In a session, a refinishing after a render reloads the scene from its file.
+    let session = renderer.open_session(&scene).expect("session");
+    session
+        .render(&request, &RenderControl::default())
+        .expect("render in the session");
+    session
+        .refinish_frame(
+            &pictor_render::blender::finish::RefinishRequest {
+                scene: scene.clone(),
+                frame: 1,
+                resolution: pictor_core::job::Resolution {
+                    width: W,
+                    height: H,
+                },
+                evidence: finished.evidence.clone(),
+                out_dir: work.path().join("refinished"),
+            },
+            &RenderControl::default(),
+        )
+        .expect("refinishing after the reload");
+    drop(session);
+    assert!(
+        !marker.exists(),
+        "a session's reload ran the scene's Python"
+    );
+}
