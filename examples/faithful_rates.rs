@@ -302,6 +302,12 @@ fn main() {
         let started = Instant::now();
         let frame = ctx.honest("cost", 7);
         let worker_ms = started.elapsed().as_secs_f64() * 1e3;
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        println!(
+            "cost {width}x{height}x{samples}: deliverable {} bytes, evidence {} bytes",
+            size(&frame.deliverable),
+            size(&frame.evidence)
+        );
         for process_per_call in [false, true] {
             ctx.process_per_call = process_per_call;
             let started = Instant::now();

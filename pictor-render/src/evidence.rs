@@ -210,6 +210,15 @@ impl Evidence {
         Ok(bytes)
     }
 
+    /// Drops every channel of view layer (or layer) `layer`, e.g. [`COMPOSITE_LAYER`]; answers
+    /// whether there were any.
+    pub fn remove_layer(&mut self, layer: &str) -> bool {
+        let prefix = format!("{layer}.");
+        let before = self.channels.len();
+        self.channels.retain(|name, _| !name.starts_with(&prefix));
+        self.channels.len() != before
+    }
+
     /// The compositor's result, when the compositor ran.
     pub fn composite(&self) -> Option<LinearImage> {
         self.pass(COMPOSITE_LAYER, COMBINED_PASS)

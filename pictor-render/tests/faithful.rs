@@ -245,9 +245,16 @@ fn a_glare_compositor_as_multilayer_exr_equals_blender_s_own() {
     let difference = difference(&finished.deliverable, &direct);
     assert_eq!(difference.differing, 0, "{difference:?}");
     assert!(difference.unmatched_channels.is_empty(), "{difference:?}");
-    // The composite is not the view layer's combined light: glare changed it.
+    // The composite (the deliverable's) is not the view layer's combined light: glare changed it.
+    // The evidence leaves the composite out (it is the deliverable), and keeps the passes.
     let evidence = Evidence::decode(&std::fs::read(&finished.evidence).expect("read")).expect("ok");
-    let composite = evidence.composite().expect("composite");
+    assert!(
+        evidence.composite().is_none(),
+        "the evidence has no composite layer"
+    );
+    let delivered =
+        Evidence::decode(&std::fs::read(&finished.deliverable).expect("read")).expect("ok");
+    let composite = delivered.composite().expect("composite");
     let combined = evidence.noisy_combined("ViewLayer").expect("combined");
     assert_ne!(composite, combined);
     // Refinishing the evidence runs the glare again and gives the delivered composite.

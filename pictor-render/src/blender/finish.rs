@@ -18,8 +18,9 @@
 //!   (the code path of `-f N`), into [`FinishRequest::out_dir`] under the scene's own file name.
 //!   Pixels are Blender's bit for bit; the metadata Blender stamps into the file (date, render
 //!   time, the scene's path on the worker) describes the worker's run.
-//! - **Evidence**: the whole Render Result — every view layer with every pass, and the composite —
-//!   saved as a 32-bit float multilayer OpenEXR ([`crate::evidence`]). With denoising the
+//! - **Evidence**: the whole Render Result — every view layer with every pass — saved as a 32-bit
+//!   float multilayer OpenEXR ([`crate::evidence`]). The composite layer Blender adds is left out:
+//!   it is the deliverable before encoding, and the checker refinishes it from the passes. With denoising the
 //!   denoiser's passes are stored ("Noisy Image", albedo, normal): extra passes change no other
 //!   pass, but a multilayer EXR deliverable carries them too. Per-pixel sample counts under
 //!   adaptive sampling are not evidence: Blender 3.4's "Debug Sample Count" pass is normalised by
@@ -270,6 +271,7 @@ impl BlenderRenderer {
                 last_lines: finished.lines.join("\n"),
             });
         }
+        without_composite(&evidence)?;
         control.report(1.0, started);
         Ok(FinishedFrame {
             deliverable,
@@ -394,6 +396,21 @@ impl BlenderRenderer {
             denoise: report.denoise,
         })
     }
+}
+
+/// Rewrites the evidence Blender saved at `path` without its composite layer: the composite is
+/// the deliverable itself before encoding, and the checker refinishes it from the render passes,
+/// so it would only double what the worker uploads and the checker reads (1920×1080: 47 MB with
+/// it). A render without a compositor has no composite layer and is left as Blender wrote it.
+fn without_composite(path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| RenderError::io(format!("reading {}", path.display()), error))?;
+    let mut evidence = crate::evidence::Evidence::decode(&bytes)?;
+    if evidence.remove_layer(crate::evidence::COMPOSITE_LAYER) {
+        std::fs::write(path, evidence.encode()?)
+            .map_err(|error| RenderError::io(format!("writing {}", path.display()), error))?;
+    }
+    Ok(())
 }
 
 /// `path` made absolute against the current folder (Blender runs in its own work folder).
