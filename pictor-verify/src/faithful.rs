@@ -38,9 +38,9 @@ use std::time::Instant;
 /// protocol's [`ChallengeConfig::max_reference_cost`](crate::challenge::ChallengeConfig), 4.5 %
 /// by default, is lowered to this). A faithful frame's check also refinishes it, a cost fixed per
 /// frame that does not shrink with the samples (measured at 1920×1080 on a 2-core machine: about
-/// 1.3 s to read the evidence, composite, apply the view transform and encode the file, 2 % of a
-/// 128-sample render); the references make room so that the whole check stays under 5 %. At
-/// 1920×1080 this gives 16 tiles of 32 px instead of 48.
+/// 1.5 s with Blender's start to read the evidence, composite, apply the view transform and encode
+/// the file, 1.6 % of a 128-sample render); the references make room so that the whole check
+/// stays under 5 %. At 1920×1080 this gives 16 tiles of 32 px instead of 48.
 pub const FAITHFUL_MAX_REFERENCE_COST: f64 = 0.02;
 
 /// The first bytes of every OpenEXR file.
