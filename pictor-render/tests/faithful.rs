@@ -152,13 +152,9 @@ fn assert_faithful(options: serde_json::Value) -> Option<(tempfile::TempDir, Fin
     Some((dir, finished))
 }
 
-fn refinish(
-    renderer: &BlenderRenderer,
-    scene: &Path,
-    dir: &Path,
-    finished: &FinishedFrame,
-) -> PathBuf {
-    let request = RefinishRequest {
+/// The checker's request to refinish `finished` (frame 1 at 96×64) into `out_dir`.
+fn refinish_request(scene: &Path, finished: &FinishedFrame, out_dir: PathBuf) -> RefinishRequest {
+    RefinishRequest {
         scene: scene.to_path_buf(),
         frame: 1,
         resolution: Resolution {
@@ -166,8 +162,17 @@ fn refinish(
             height: 64,
         },
         evidence: finished.evidence.clone(),
-        out_dir: dir.join("refinished"),
-    };
+        out_dir,
+    }
+}
+
+fn refinish(
+    renderer: &BlenderRenderer,
+    scene: &Path,
+    dir: &Path,
+    finished: &FinishedFrame,
+) -> PathBuf {
+    let request = refinish_request(scene, finished, dir.join("refinished"));
     renderer
         .refinish_frame(&request, &RenderControl::default())
         .unwrap_or_else(|error| panic!("refinishing failed: {error}"))
@@ -429,16 +434,7 @@ fn a_session_refinishes_and_renders_like_processes_of_their_own() {
     let first = session
         .render_seeds(&references, &[3, 4], &control)
         .expect("references in the session");
-    let request = RefinishRequest {
-        scene: scene.clone(),
-        frame: 1,
-        resolution: Resolution {
-            width: 96,
-            height: 64,
-        },
-        evidence: finished.evidence.clone(),
-        out_dir: dir.path().join("refinished-in-session"),
-    };
+    let request = refinish_request(&scene, &finished, dir.path().join("refinished-in-session"));
     let refinished = session
         .refinish_frame(&request, &control)
         .expect("refinishing in the session");

@@ -133,8 +133,7 @@ pub fn verify_faithful_frame(
     let checker = &faithful_checker;
 
     // Blender starts and loads the scene while the evidence decodes.
-    let decoded = Evidence::decode(&evidence_bytes);
-    let evidence = match decoded {
+    let evidence = match Evidence::decode(&evidence_bytes) {
         Ok(evidence) => evidence,
         Err(error) => {
             return Ok(FaithfulReport::decided(

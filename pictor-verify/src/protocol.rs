@@ -512,14 +512,8 @@ pub fn verify_image(
         Some(scene) => checker.renderer.open_scene_session(scene)?,
         None => None,
     };
-    let in_session;
-    let checker = match session.as_deref() {
-        Some(renderer) => {
-            in_session = checker.with_renderer(renderer);
-            &in_session
-        }
-        None => checker,
-    };
+    let in_session = checker.with_renderer(session.as_deref().unwrap_or(checker.renderer));
+    let checker = &in_session;
 
     // 2. Global preview.
     let mut importance = None;
