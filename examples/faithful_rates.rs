@@ -10,9 +10,10 @@
 //! ```
 //! Options: `--frames N` honest frames (default 200), `--cheats N` frames per cheat class (default
 //! 10), `--size WxHxS` (default 160x96x32), `--adaptive T` adaptive sampling at noise threshold T
-//! (default off), `--cost WxHxS` times one worker render and its check at that size, the check
-//! twice: in one Blender session (what checkers do) and with a Blender process per call (the
-//! baseline), `--no-session` checks every frame the baseline way.
+//! (default off), `--cost WxHxS` times one worker render and its checks at that size: the first
+//! check of the scene (Blender started with it), five later checks in the same session (what a
+//! checker keeps open between checks of a job), and the baseline, a Blender process per call;
+//! `--no-session` checks every frame the baseline way.
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -157,15 +158,30 @@ impl Ctx {
         seed: u64,
         secret: u64,
     ) -> FaithfulReport {
+        let baseline = ProcessPerCall(&self.blender);
+        let renderer: &dyn Renderer = if self.process_per_call {
+            &baseline
+        } else {
+            &self.blender
+        };
+        self.verify_with(renderer, deliverable, evidence, seed, secret)
+    }
+
+    /// Checks a frame with `renderer`: Blender (a session of its own for the check), a session
+    /// already open (a later check of the same scene on a checker), or the process-per-call
+    /// baseline.
+    fn verify_with(
+        &self,
+        renderer: &dyn Renderer,
+        deliverable: &Path,
+        evidence: &Path,
+        seed: u64,
+        secret: u64,
+    ) -> FaithfulReport {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&secret.to_le_bytes());
-        let baseline = ProcessPerCall(&self.blender);
         let checker = Checker {
-            renderer: if self.process_per_call {
-                &baseline
-            } else {
-                &self.blender
-            },
+            renderer,
             verifier: &CpuVerifier,
             secret: key,
             config: ProtocolConfig::default(),
@@ -308,28 +324,56 @@ fn main() {
             size(&frame.deliverable),
             size(&frame.evidence)
         );
-        for process_per_call in [false, true] {
-            ctx.process_per_call = process_per_call;
-            let started = Instant::now();
-            let report = ctx.verify(&frame.deliverable, &frame.evidence, 7, 1);
-            let checker_ms = started.elapsed().as_secs_f64() * 1e3;
+        let report_cost = |how: &str, checker_ms: f64, report: &FaithfulReport| {
             let references_ms = report.evidence.as_ref().map_or(0, |r| r.checker_render_ms);
             println!(
-                "cost {width}x{height}x{samples} ({}): worker {worker_ms:.0} ms, checker \
+                "cost {width}x{height}x{samples} ({how}): worker {worker_ms:.0} ms, checker \
                  {checker_ms:.0} ms ({:.2} %): refinish {} ms ({:.2} %), reference renders \
                  {references_ms} ms ({:.2} %), verdict {:?}",
-                if process_per_call {
-                    "a Blender process per call"
-                } else {
-                    "one Blender session"
-                },
                 100.0 * checker_ms / worker_ms,
                 report.refinish_ms,
                 100.0 * report.refinish_ms as f64 / worker_ms,
                 100.0 * references_ms as f64 / worker_ms,
                 report.verdict
             );
+        };
+        // What a checker does: the first check of a job starts Blender with the scene; later
+        // checks of the job on that checker find the session open (`pictor_agent`'s warm
+        // sessions). Each check a distinct secret.
+        let started = Instant::now();
+        let session = ctx.blender.open_session(&ctx.scene).unwrap();
+        let report = ctx.verify_with(&session, &frame.deliverable, &frame.evidence, 7, 1);
+        report_cost(
+            "first check of the scene: Blender started",
+            started.elapsed().as_secs_f64() * 1e3,
+            &report,
+        );
+        let mut later_ms = Vec::new();
+        for secret in 2..7 {
+            let started = Instant::now();
+            let report = ctx.verify_with(&session, &frame.deliverable, &frame.evidence, 7, secret);
+            let checker_ms = started.elapsed().as_secs_f64() * 1e3;
+            report_cost("a later check of the scene: session open", checker_ms, &report);
+            later_ms.push(checker_ms);
         }
+        let mean = later_ms.iter().sum::<f64>() / later_ms.len() as f64;
+        let max = later_ms.iter().copied().fold(0.0, f64::max);
+        println!(
+            "cost {width}x{height}x{samples}: {} later checks, mean {mean:.0} ms ({:.2} %), \
+             slowest {max:.0} ms ({:.2} %)",
+            later_ms.len(),
+            100.0 * mean / worker_ms,
+            100.0 * max / worker_ms
+        );
+        drop(session);
+        ctx.process_per_call = true;
+        let started = Instant::now();
+        let report = ctx.verify(&frame.deliverable, &frame.evidence, 7, 4);
+        report_cost(
+            "baseline: a Blender process per call",
+            started.elapsed().as_secs_f64() * 1e3,
+            &report,
+        );
         return;
     }
 

@@ -34,7 +34,9 @@ pub mod scene;
 pub mod worker;
 
 pub use cache::BlobCache;
-pub use checker::{CheckerEvent, CheckerOptions, CheckerSummary, run_checker};
+pub use checker::{
+    CheckerEvent, CheckerOptions, CheckerSummary, DEFAULT_KEEP_SCENE_OPEN, run_checker,
+};
 pub use config::WorkerConfig;
 pub use events::WorkerEvent;
 pub use executor::{RendererFactory, installed_renderers, standard_renderer};

@@ -341,7 +341,10 @@ async fn a_finished_frame_s_check_goes_only_to_a_checker_with_its_blender() {
         async move {
             checker
                 .checks()
-                .lease_for(CheckLeaseRequest { renderers })
+                .lease_for(CheckLeaseRequest {
+                    renderers,
+                    ..CheckLeaseRequest::default()
+                })
                 .await
         }
     };

@@ -140,6 +140,39 @@ async fn start_checker(url: &str, admin: &Client, dir: &Path) -> Agent {
     Agent(child)
 }
 
+/// A checker named `name` verifying with `blenders` (none: `PICTOR_BLENDER` or `PATH`'s), its
+/// standard error in `dir/<name>.log`.
+async fn start_named_checker(
+    url: &str,
+    admin: &Client,
+    dir: &Path,
+    name: &str,
+    blenders: &[std::ffi::OsString],
+) -> Agent {
+    let account = admin
+        .accounts()
+        .create(Role::Checker, name)
+        .await
+        .expect("checker account");
+    let key = private_key_file(dir, name, &account.api_key);
+    let mut command = Command::new(PICTOR);
+    command
+        .args(["checker", "run", "--poll-secs", "0.2", "--network", url])
+        .args(["--api-key-file", &key, "--cache-dir"])
+        .arg(dir.join(format!("{name}-cache")));
+    for blender in blenders {
+        command.arg("--blender").arg(blender);
+    }
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
+    Agent(
+        command
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("checker run"),
+    )
+}
+
 struct Setup {
     served: common::Served,
     admin: Client,
@@ -968,7 +1001,33 @@ async fn scene_output_jobs_deliver_blender_s_own_frames_and_are_verified() {
             .await
             .0,
     ];
-    agents.push(start_checker(&url, &setup.admin, setup.work.path()).await);
+    // The checker's Blender logs each start, to count the Blender sessions it opens.
+    let work = setup.work.path();
+    let logged_blender = work.join("blender-logged");
+    std::fs::write(
+        &logged_blender,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            work.join("blender-starts.log").display(),
+            which_blender(&blender).display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &logged_blender,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    agents.push(
+        start_named_checker(
+            &url,
+            &setup.admin,
+            work,
+            "checker",
+            &[logged_blender.clone().into_os_string()],
+        )
+        .await,
+    );
     let scenes = [
         (
             serde_json::json!({"view_transform": "Filmic", "look": "Medium High Contrast",
@@ -1007,6 +1066,34 @@ async fn scene_output_jobs_deliver_blender_s_own_frames_and_are_verified() {
         .await;
     }
     drop(agents);
+    // Each scene stayed open in one Blender session for all its checks (two frames, two tasks,
+    // two checks a job at least): one session a scene, not one a check.
+    let checks = std::fs::read_to_string(work.join("checker.log"))
+        .expect("checker log")
+        .lines()
+        .filter(|line| line.starts_with("pictor: check ") && line.ends_with("): Accept"))
+        .count();
+    let starts = std::fs::read_to_string(work.join("blender-starts.log")).expect("starts log");
+    let sessions = starts
+        .lines()
+        .filter(|line| line.contains("pictor_session.py"))
+        .count();
+    assert!(checks >= 8, "{checks} checks accepted");
+    assert_eq!(sessions, 4, "one Blender session per scene: {starts}");
+}
+
+/// The executable `blender` names: a path, or a name looked up on `PATH`.
+fn which_blender(blender: &std::ffi::OsStr) -> PathBuf {
+    let named = Path::new(blender);
+    if named.components().count() > 1 {
+        return named.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(named))
+        .find(|path| path.is_file())
+        .expect("blender on PATH")
 }
 
 /// Denoising through the real network, on Blender 4.2 (`PICTOR_BLENDER_4`, an official build with
@@ -1069,35 +1156,22 @@ async fn a_denoised_scene_output_job_on_blender_4_is_delivered_and_verified() {
     // 4.2 finished are leased only to the second (the first could not refinish them exactly).
     let debian_blender =
         std::env::var_os("PICTOR_BLENDER").unwrap_or_else(|| std::ffi::OsString::from("blender"));
-    let checker_with = |name: &'static str, blenders: Vec<std::ffi::OsString>| {
-        let (admin, dir, url) = (setup.admin.clone(), dir.to_path_buf(), url.clone());
-        async move {
-            let account = admin
-                .accounts()
-                .create(Role::Checker, name)
-                .await
-                .expect("checker account");
-            let key = private_key_file(&dir, name, &account.api_key);
-            let mut command = Command::new(PICTOR);
-            command
-                .args(["checker", "run", "--poll-secs", "0.2", "--network", &url])
-                .args(["--api-key-file", &key, "--cache-dir"])
-                .arg(dir.join(format!("{name}-cache")));
-            for blender in blenders {
-                command.arg("--blender").arg(blender);
-            }
-            let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("log");
-            Agent(
-                command
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .expect("checker run"),
-            )
-        }
-    };
-    let checker_3 = checker_with("checker-3", vec![debian_blender.clone()]).await;
-    let checker = checker_with("checker-4", vec![debian_blender, blender.clone()]).await;
+    let checker_3 = start_named_checker(
+        &url,
+        &setup.admin,
+        dir,
+        "checker-3",
+        std::slice::from_ref(&debian_blender),
+    )
+    .await;
+    let checker = start_named_checker(
+        &url,
+        &setup.admin,
+        dir,
+        "checker-4",
+        &[debian_blender, blender.clone()],
+    )
+    .await;
     let folder = dir.join("denoised");
     std::fs::create_dir_all(&folder).expect("folder");
     make_scene(

@@ -1,6 +1,7 @@
 //! Exactly-once and escrow rules against the real coordinator: fencing tokens, foreign leases,
 //! concurrent results, idempotent submission, insufficient funds, pause on exhausted escrow and resume
-//! on deposit, expired leases, rejected results.
+//! on deposit, expired leases, rejected results; checks of a scene a checker has open leased to it
+//! first.
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +9,7 @@ mod common;
 
 use common::{Network, check_once, deliver, small_spec as spec, upload_test_scene as scene};
 use futures_util::StreamExt;
-use pictor_core::api::{ErrorCode, JobView, Role, Verdict};
+use pictor_core::api::{CheckLeaseRequest, ErrorCode, JobView, Role, Verdict};
 use pictor_core::clock::ManualClock;
 use pictor_core::job::JobState;
 use pictor_core::ledger::SigningKey;
@@ -621,4 +622,83 @@ async fn a_late_verdict_counts_until_another_checker_takes_the_check() {
         .expect("verdict");
     let done = creator.jobs().get(job.id).await.expect("job");
     assert_eq!(done.state, JobState::Completed);
+}
+
+/// Uploads a one-file scene holding `text` (distinct texts: distinct assets).
+async fn scene_with(creator: &Client, text: &str) -> AssetId {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("scene.toml"), text).expect("scene");
+    creator
+        .assets()
+        .upload_folder(dir.path(), "scene.toml")
+        .send()
+        .await
+        .expect("upload")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checker_is_leased_the_checks_of_a_scene_it_has_open_first() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (worker, _, key) = network.worker("w", 2).await;
+    let scene_a = scene_with(&creator, "# scene a\n").await;
+    let scene_b = scene_with(&creator, "# scene b\n").await;
+    let scene_c = scene_with(&creator, "# scene c, no job\n").await;
+    // Three results wait for a check, oldest first: a job on A, one on B, another on A.
+    let mut jobs = Vec::new();
+    for (scene, frames) in [(&scene_a, "1"), (&scene_b, "1"), (&scene_a, "2")] {
+        let job = creator
+            .jobs()
+            .submit(spec(scene.clone(), frames))
+            .send()
+            .await
+            .expect("submit");
+        let lease = worker
+            .workers()
+            .lease()
+            .await
+            .expect("lease")
+            .expect("the job's task");
+        assert_eq!(lease.job, job.id);
+        deliver(&worker, &key, &lease, "w").await.expect("result");
+        jobs.push(job.id);
+    }
+    let lease_with_open = |name: &'static str, open: Vec<AssetId>| {
+        let network = &network;
+        async move {
+            let (checker, _) = network.account(Role::Checker, name).await;
+            checker
+                .checks()
+                .lease_for(CheckLeaseRequest {
+                    open_scenes: open,
+                    ..CheckLeaseRequest::default()
+                })
+                .await
+                .expect("lease")
+                .expect("a check waits")
+        }
+    };
+    // B open: B's check, though A's waits longer.
+    let b = lease_with_open("has-b", vec![scene_b.clone()]).await;
+    assert_eq!(b.job, jobs[1]);
+    assert_eq!(b.spec.scene, scene_b);
+    // A scene without checks open: the oldest check, as for a checker with nothing open.
+    let oldest = lease_with_open("has-c", vec![scene_c]).await;
+    assert_eq!(oldest.job, jobs[0]);
+    let a = lease_with_open("has-a", vec![scene_b, scene_a.clone()]).await;
+    assert_eq!(a.job, jobs[2]);
+    assert_eq!(a.spec.scene, scene_a);
+    // Too many open scenes is a clear error.
+    let (checker, _) = network.account(Role::Checker, "greedy").await;
+    let error = checker
+        .checks()
+        .lease_for(CheckLeaseRequest {
+            open_scenes: vec![AssetId::of_bytes(b"x"); 5],
+            ..CheckLeaseRequest::default()
+        })
+        .await
+        .expect_err("five open scenes");
+    assert_eq!(error.status(), Some(400), "{error}");
+    assert!(error.to_string().contains("open_scenes"), "{error}");
 }

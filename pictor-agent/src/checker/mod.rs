@@ -2,6 +2,7 @@
 //! as the worker), runs the verification protocol of `pictor_verify` with its own renderer and
 //! secret seeds, and posts the verdict with its evidence.
 
+mod open_scene;
 mod verification;
 
 pub use verification::frame_verifier;
@@ -9,12 +10,13 @@ pub use verification::frame_verifier;
 use crate::cache::BlobCache;
 use crate::retry::{RetryPolicy, is_transient, retry, retry_when};
 use anyhow::{Context, Result};
+use open_scene::OpenSceneSlot;
 use pictor_core::api::{CheckLease, Verdict};
 use pictor_core::clock::Clock;
 use pictor_render::blender::discover::BlenderInstall;
 use pictor_sdk::Client;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -42,7 +44,14 @@ pub struct CheckerOptions {
     /// or `PATH` names, if any. The network leases it only checks it can verify: a frame Blender
     /// finished with the scene's settings goes to a checker with that same Blender version.
     pub blender: Vec<PathBuf>,
+    /// How long a scene stays open (its files kept and Blender running with it loaded) after the
+    /// last check of it, waiting for the next check of the same scene; zero closes it after each
+    /// check. See `open_scene` (docs/ARCHITECTURE.md, "Checker").
+    pub keep_scene_open: Duration,
 }
+
+/// How long a checker keeps a scene open after its last check of it, by default.
+pub const DEFAULT_KEEP_SCENE_OPEN: Duration = Duration::from_secs(120);
 
 impl CheckerOptions {
     /// Options for a checker of `network` with `api_key`, caching in `cache_dir`, verifying on the
@@ -58,6 +67,7 @@ impl CheckerOptions {
             retry: RetryPolicy::DEFAULT,
             clock: pictor_core::clock::system(),
             blender: Vec::new(),
+            keep_scene_open: DEFAULT_KEEP_SCENE_OPEN,
         }
     }
 }
@@ -70,6 +80,7 @@ impl std::fmt::Debug for CheckerOptions {
             .field("cache_dir", &self.cache_dir)
             .field("poll_interval", &self.poll_interval)
             .field("blender", &self.blender)
+            .field("keep_scene_open", &self.keep_scene_open)
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +143,7 @@ pub async fn run_checker(
     let cache = BlobCache::open(&options.cache_dir, crate::config::DEFAULT_CACHE_MAX_BYTES)?;
     let work_dir = options.cache_dir.join("checks");
     std::fs::create_dir_all(&work_dir)?;
+    let scene_dir = options.cache_dir.join("open-scene");
     let (stop_tx, mut stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -141,6 +153,8 @@ pub async fn run_checker(
         client,
         cache,
         work_dir,
+        scene_dir,
+        open_scene: OpenSceneSlot::default(),
         options: &options,
         installs: &installs,
         stop: stop.clone(),
@@ -149,12 +163,10 @@ pub async fn run_checker(
     let mut connected = false;
     let mut backoff = options.retry.backoff();
     while !*stop.borrow() {
-        let delay = match checker
-            .client
-            .checks()
-            .lease_for(lease_request.clone())
-            .await
-        {
+        checker.open_scene.close_if_idle(options.keep_scene_open);
+        let mut request = lease_request.clone();
+        request.open_scenes.extend(checker.open_scene.asset());
+        let delay = match checker.client.checks().lease_for(request).await {
             Ok(lease) => {
                 backoff.reset();
                 if !connected {
@@ -190,6 +202,10 @@ struct Session<'a> {
     client: Client,
     cache: Arc<BlobCache>,
     work_dir: PathBuf,
+    /// Where the scene of the current check is materialized, and stays while it is open.
+    scene_dir: PathBuf,
+    /// The scene kept open between checks.
+    open_scene: OpenSceneSlot,
     options: &'a CheckerOptions,
     /// The Blenders found at start, each with its version.
     installs: &'a [BlenderInstall],
@@ -215,16 +231,7 @@ impl Session<'_> {
             &self.options.retry,
             network_failure,
             || clock.now_ms() < expires_at_ms && !*self.stop.borrow(),
-            || {
-                check_one(
-                    &self.client,
-                    &self.cache,
-                    &self.work_dir,
-                    self.options,
-                    self.installs,
-                    check.clone(),
-                )
-            },
+            || check_one(self, check.clone()),
         )
         .await;
         match outcome {
@@ -261,17 +268,31 @@ fn network_failure(error: &anyhow::Error) -> bool {
 }
 
 /// Fetches, verifies and posts one check; answers the verdict posted.
-async fn check_one(
-    client: &Client,
-    cache: &Arc<BlobCache>,
-    work_dir: &Path,
-    options: &CheckerOptions,
-    installs: &[BlenderInstall],
-    check: CheckLease,
-) -> Result<Verdict> {
-    let dir = work_dir.join(check.check.to_string());
-    let result =
-        verification::verify_check(client, cache, &dir, &options.backend, installs, &check).await;
+async fn check_one(checker: &Session<'_>, check: CheckLease) -> Result<Verdict> {
+    let Session {
+        client,
+        cache,
+        options,
+        ..
+    } = checker;
+    let dir = checker.work_dir.join(check.check.to_string());
+    let folders = verification::CheckFolders {
+        check: &dir,
+        scene: &checker.scene_dir,
+    };
+    let result = verification::verify_check(
+        client,
+        cache,
+        &folders,
+        &options.backend,
+        checker.installs,
+        &checker.open_scene,
+        &check,
+    )
+    .await;
+    if options.keep_scene_open.is_zero() {
+        drop(checker.open_scene.take());
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let (verdict, evidence) = result?;
     tracing::debug!(check = check.check.0, ?verdict, reasons = %evidence["reasons"], "verdict");

@@ -2,6 +2,7 @@
 //! docs/VERIFICATION.md on each frame with this checker's renderer and secret seeds, and combine
 //! the frames' verdicts into the task's, with the evidence.
 
+use super::open_scene::{OpenScene, OpenSceneSlot};
 use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
 use anyhow::{Context, Result, bail};
@@ -61,7 +62,8 @@ pub(super) fn blender_installs(paths: &[PathBuf]) -> Result<Vec<BlenderInstall>>
         .collect()
 }
 
-/// What the checker declares when leasing: the built-in renderer and every Blender version it has.
+/// What the checker declares when leasing: the built-in renderer and every Blender version it has
+/// (the scene it has open, if any, is added per request).
 pub(super) fn lease_request(installs: &[BlenderInstall]) -> CheckLeaseRequest {
     let builtin = BuiltinRenderer::default()
         .version()
@@ -76,34 +78,97 @@ pub(super) fn lease_request(installs: &[BlenderInstall]) -> CheckLeaseRequest {
         }
     }
     renderers.truncate(MAX_CHECKER_RENDERERS);
-    CheckLeaseRequest { renderers }
+    CheckLeaseRequest {
+        renderers,
+        open_scenes: Vec::new(),
+    }
 }
 
 /// The Blender of `installs` whose version is `version` (the one that finished a frame); `None`
 /// asks for the first one (raw renders, any version this checker has).
-fn blender_for(installs: &[BlenderInstall], version: Option<&str>) -> Option<BlenderRenderer> {
-    let install = match version {
+fn blender_for<'a>(
+    installs: &'a [BlenderInstall],
+    version: Option<&str>,
+) -> Option<&'a BlenderInstall> {
+    match version {
         Some(version) => installs
             .iter()
-            .find(|install| install.version.to_string() == version)?,
-        None => installs.first()?,
-    };
-    Some(BlenderRenderer::with_executable(install.path.clone()))
+            .find(|install| install.version.to_string() == version),
+        None => installs.first(),
+    }
+}
+
+/// The Blender a check is verified with: for frames Blender finished with the scene's settings,
+/// the version that finished them (else any, and the check escalates); for raw Blender renders,
+/// the first. `None` for built-in renders.
+fn blender_for_check(
+    installs: &[BlenderInstall],
+    check: &CheckLease,
+) -> Result<Option<BlenderInstall>> {
+    if check.spec.renderer.kind != RendererKind::Blender {
+        return Ok(None);
+    }
+    let finished_by = check
+        .outputs
+        .iter()
+        .find_map(|output| output.renderer_version.as_deref());
+    let install = finished_by
+        .and_then(|version| blender_for(installs, Some(version)))
+        .or_else(|| blender_for(installs, None))
+        .context("this checker has no Blender to verify with")?;
+    Ok(Some(install.clone()))
+}
+
+/// Where a check's files go: the per-check folder (outputs and refinished files, removed after
+/// the check) and the folder the scene is materialized in (kept while the scene stays open).
+pub(super) struct CheckFolders<'a> {
+    pub check: &'a Path,
+    pub scene: &'a Path,
 }
 
 /// Fetches a check's scene and outputs (through the blob cache) and runs the protocol on them
-/// with the checker's renderers; answers the verdict and its evidence.
+/// with the checker's renderers; answers the verdict and its evidence. A Blender check uses the
+/// scene `open` holds when it is this check's scene with this check's Blender, and leaves its own
+/// scene open there afterwards; any other open scene is closed first.
 pub(super) async fn verify_check(
     client: &Client,
     cache: &Arc<BlobCache>,
-    dir: &Path,
+    folders: &CheckFolders<'_>,
     backend: &str,
     installs: &[BlenderInstall],
+    open: &OpenSceneSlot,
     check: &CheckLease,
 ) -> Result<(Verdict, serde_json::Value)> {
-    let scene = fetch_scene(client, cache, &check.spec.scene, &dir.join("scene"))
-        .await
-        .context("fetching the scene")?;
+    let blender = blender_for_check(installs, check)?;
+    let (scene, session) = match &blender {
+        // Built-in renders leave the open scene alone: their scene goes in the check's folder.
+        None => (
+            fetch_scene(
+                client,
+                cache,
+                &check.spec.scene,
+                &folders.check.join("scene"),
+            )
+            .await
+            .context("fetching the scene")?,
+            None,
+        ),
+        Some(install) => {
+            // An open scene this check cannot use is closed here, before its folder is reused.
+            match open
+                .take()
+                .filter(|kept| kept.serves(&check.spec.scene, install))
+            {
+                Some(kept) => (kept.files, Some(kept.session)),
+                None => (
+                    fetch_scene(client, cache, &check.spec.scene, folders.scene)
+                        .await
+                        .context("fetching the scene")?,
+                    None,
+                ),
+            }
+        }
+    };
     let _pin = cache.pin(check.outputs.iter().flat_map(|o| {
         std::iter::once(o.hash.clone()).chain(o.evidence.iter().map(|e| e.hash.clone()))
     }));
@@ -125,26 +190,51 @@ pub(super) async fn verify_check(
     }
     let expected = check.work.frames();
     let check = check.clone();
-    let main_file = scene.main_file.clone();
     let backend = backend.to_string();
-    let work = dir.to_path_buf();
-    let installs = installs.to_vec();
-    let verdict = tokio::task::spawn_blocking(move || {
-        if check.spec.delivers_scene_output() {
+    let work = folders.check.to_path_buf();
+    let (verdict, kept) = tokio::task::spawn_blocking(move || {
+        // Blender: the open scene's session, or one started now with the scene loaded (every
+        // frame of the task, and later checks of the scene, in one process).
+        let session = match (session, &blender) {
+            (Some(session), _) => Some(session),
+            (None, Some(install)) => Some(
+                BlenderRenderer::with_install(install.clone())
+                    .open_session(&scene.main_file)
+                    .context("starting Blender")?,
+            ),
+            (None, None) => None,
+        };
+        let builtin = BuiltinRenderer::default();
+        let renderer: &dyn Renderer = match &session {
+            Some(session) => session,
+            None => &builtin,
+        };
+        let main_file = scene.main_file.clone();
+        let verdict = if check.spec.delivers_scene_output() {
             let files = FaithfulFiles {
                 frames: &frames,
                 evidence: &evidence,
                 expected: &expected,
                 work: &work,
             };
-            verify_faithful_frames(&check, &main_file, &backend, &installs, &files)
+            verify_faithful_frames(&check, &main_file, &backend, renderer, &files)
         } else {
-            verify_frames(&check, &main_file, &backend, &installs, &frames, &expected)
-        }
+            verify_frames(&check, &main_file, &backend, renderer, &frames, &expected)
+        }?;
+        let kept = session.map(|session| OpenScene {
+            asset: check.spec.scene.clone(),
+            files: scene,
+            session,
+        });
+        Ok::<_, anyhow::Error>((verdict, kept))
     })
     .await
     .context("the verifier panicked")??;
-    drop(scene);
+    if let Some(kept) = kept
+        && !kept.session.has_ended()
+    {
+        open.keep(kept);
+    }
     Ok(verdict)
 }
 
@@ -154,7 +244,7 @@ fn verify_frames(
     check: &CheckLease,
     main_file: &Path,
     backend: &str,
-    installs: &[BlenderInstall],
+    renderer: &dyn Renderer,
     frames: &[(u32, PathBuf)],
     expected: &[u32],
 ) -> Result<(Verdict, serde_json::Value)> {
@@ -189,23 +279,11 @@ fn verify_frames(
         }
         bytes_of.push((*frame, bytes));
     }
-    let renderer: Box<dyn Renderer> = match spec.renderer.kind {
-        RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
-        RendererKind::Blender => Box::new(
-            blender_for(installs, None).context("this checker has no Blender to verify with")?,
-        ),
-    };
     let verifier = frame_verifier(backend)?;
-    let secret = fresh_secret()?;
-    // Every frame of the task in one renderer session (Blender: one process, the scene loaded
-    // once for the whole check).
-    let session = renderer
-        .open_scene_session(main_file)
-        .context("starting the renderer")?;
     let checker = Checker {
-        renderer: session.as_deref().unwrap_or(renderer.as_ref()),
+        renderer,
         verifier: verifier.as_ref(),
-        secret,
+        secret: fresh_secret()?,
         config: ProtocolConfig::default(),
         control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
     };
@@ -261,13 +339,13 @@ struct FaithfulFiles<'a> {
 }
 
 /// The two checks of docs/VERIFICATION.md ("Faithful frames") on every frame of a result Blender
-/// finished with the scene's settings, combined like [`verify_frames`], with the checker's Blender
-/// of the version that finished the frames.
+/// finished with the scene's settings, combined like [`verify_frames`], with `blender`: the
+/// checker's Blender of the version that finished the frames (if it has it).
 fn verify_faithful_frames(
     check: &CheckLease,
     main_file: &Path,
     backend: &str,
-    installs: &[BlenderInstall],
+    blender: &dyn Renderer,
     files: &FaithfulFiles<'_>,
 ) -> Result<(Verdict, serde_json::Value)> {
     let FaithfulFiles {
@@ -287,20 +365,9 @@ fn verify_faithful_frames(
     let verifier = frame_verifier(backend)?;
     // The network leases a finished result only to a checker with the Blender that finished it
     // (`CheckLeaseRequest::can_verify`); without one, the check escalates below.
-    let finished_by = check
-        .outputs
-        .iter()
-        .find_map(|output| output.renderer_version.as_deref());
-    let renderer = blender_for(installs, finished_by)
-        .or_else(|| blender_for(installs, None))
-        .context("this checker has no Blender to verify with")?;
-    let own_version = renderer.version().context("asking Blender its version")?;
-    // Every frame of the task in one Blender process (the scene loaded once for the whole check).
-    let session = renderer
-        .open_scene_session(main_file)
-        .context("starting Blender")?;
+    let own_version = blender.version().context("asking Blender its version")?;
     let checker = Checker {
-        renderer: session.as_deref().unwrap_or(&renderer),
+        renderer: blender,
         verifier: verifier.as_ref(),
         secret: fresh_secret()?,
         config: ProtocolConfig::default(),

@@ -721,21 +721,34 @@ pub struct CheckLease {
 /// Most renderers a checker may declare when leasing a check.
 pub const MAX_CHECKER_RENDERERS: usize = 16;
 
+/// Most scenes a checker may declare open when leasing a check ([`CheckLeaseRequest::open_scenes`]).
+pub const MAX_CHECKER_OPEN_SCENES: usize = 4;
+
 /// `POST /v1/checks/lease`: what the checker can verify. A checker that declares its renderers is
 /// only leased checks it can verify exactly: a frame Blender finished with the scene's settings
 /// ([`TaskOutput::renderer_version`]) is refinished sample for sample only by that same Blender
 /// version, so such a check goes to a checker with it ([`CheckLeaseRequest::can_verify`]). An empty
 /// list (`{}`) declares nothing and is leased any check.
+///
+/// A checker also names the scenes it has open (a renderer running with the scene loaded, from
+/// its last check): among the checks it can verify, the network leases it one of those scenes
+/// first, so a checker verifies a job's frames without starting its renderer and loading the
+/// scene for each.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckLeaseRequest {
     /// The checker's renderers and their versions (at most [`MAX_CHECKER_RENDERERS`]).
     #[serde(default)]
     pub renderers: Vec<(RendererKind, Version)>,
+    /// The scene assets the checker has open (at most [`MAX_CHECKER_OPEN_SCENES`]): their checks
+    /// are leased to it first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_scenes: Vec<AssetId>,
 }
 
 impl CheckLeaseRequest {
-    /// Refuses more than [`MAX_CHECKER_RENDERERS`] renderers.
+    /// Refuses more than [`MAX_CHECKER_RENDERERS`] renderers or [`MAX_CHECKER_OPEN_SCENES`] open
+    /// scenes.
     pub fn validate(&self) -> Result<(), Error> {
         if self.renderers.len() > MAX_CHECKER_RENDERERS {
             return Err(Error::invalid(
@@ -743,7 +756,18 @@ impl CheckLeaseRequest {
                 format!("at most {MAX_CHECKER_RENDERERS}"),
             ));
         }
+        if self.open_scenes.len() > MAX_CHECKER_OPEN_SCENES {
+            return Err(Error::invalid(
+                "open_scenes",
+                format!("at most {MAX_CHECKER_OPEN_SCENES}"),
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether the checker has `scene` open ([`CheckLeaseRequest::open_scenes`]).
+    pub fn has_open(&self, scene: &AssetId) -> bool {
+        self.open_scenes.contains(scene)
     }
 
     /// Whether this checker can verify the outputs of a job rendered with `kind`: it declared
@@ -814,12 +838,15 @@ mod tests {
         let anything = CheckLeaseRequest::default();
         let old_blender = CheckLeaseRequest {
             renderers: vec![blender(3, 4, 1)],
+            ..CheckLeaseRequest::default()
         };
         let both = CheckLeaseRequest {
             renderers: vec![blender(3, 4, 1), blender(4, 2, 0)],
+            ..CheckLeaseRequest::default()
         };
         let builtin = CheckLeaseRequest {
             renderers: vec![(RendererKind::Builtin, Version::new(0, 1, 0))],
+            ..CheckLeaseRequest::default()
         };
         assert!(anything.can_verify(RendererKind::Blender, std::slice::from_ref(&finished)));
         assert!(old_blender.can_verify(RendererKind::Blender, std::slice::from_ref(&raw)));
@@ -829,11 +856,33 @@ mod tests {
         assert!(builtin.can_verify(RendererKind::Builtin, &[raw]));
         let too_many = CheckLeaseRequest {
             renderers: vec![blender(3, 4, 1); MAX_CHECKER_RENDERERS + 1],
+            ..CheckLeaseRequest::default()
         };
         assert!(too_many.validate().is_err());
         assert!(both.validate().is_ok());
         let parsed: CheckLeaseRequest = serde_json::from_str("{}").expect("an empty body parses");
         assert_eq!(parsed, anything);
+    }
+
+    #[test]
+    fn a_checker_declares_a_few_open_scenes() {
+        let scene = AssetId::of_bytes(b"scene a");
+        let open = CheckLeaseRequest {
+            open_scenes: vec![scene.clone()],
+            ..CheckLeaseRequest::default()
+        };
+        assert!(open.validate().is_ok());
+        assert!(open.has_open(&scene));
+        assert!(!open.has_open(&AssetId::of_bytes(b"scene b")));
+        let too_many = CheckLeaseRequest {
+            open_scenes: vec![scene; MAX_CHECKER_OPEN_SCENES + 1],
+            ..CheckLeaseRequest::default()
+        };
+        let error = too_many.validate().expect_err("five open scenes");
+        assert!(error.to_string().contains("open_scenes"), "{error}");
+        // Checkers that predate open scenes send none, and none is not serialized.
+        let json = serde_json::to_value(CheckLeaseRequest::default()).expect("json");
+        assert_eq!(json, serde_json::json!({ "renderers": [] }));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use super::network_args::{network_url, runtime};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
-use pictor_agent::{CheckerEvent, CheckerOptions, run_checker};
+use pictor_agent::{CheckerEvent, CheckerOptions, DEFAULT_KEEP_SCENE_OPEN, run_checker};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +46,12 @@ pub struct RunArgs {
     /// Blender finished with the scene's settings needs that same Blender version.
     #[arg(long, value_name = "PATH")]
     blender: Vec<PathBuf>,
+    /// Seconds a scene stays open after its last check (its files kept, Blender running with it
+    /// loaded) for the next check of the same scene, which the network leases this checker
+    /// first; 0 closes it after every check.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_KEEP_SCENE_OPEN.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    keep_scene_open: u64,
 }
 
 /// Runs `pictor checker …`.
@@ -73,6 +79,7 @@ pub fn run(command: CheckerCommand) -> Result<()> {
         poll_interval: Duration::from_secs_f64(args.poll_secs.clamp(0.05, 60.0)),
         on_event: Some(on_event),
         blender: args.blender,
+        keep_scene_open: Duration::from_secs(args.keep_scene_open),
         ..CheckerOptions::new(&network, &api_key, args.cache_dir)
     };
     super::worker::init_tracing();

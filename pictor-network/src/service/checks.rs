@@ -29,7 +29,8 @@ pub const MAX_EVIDENCE_BYTES: usize = 1 << 20;
 impl<S: Store> Coordinator<S> {
     /// Leases the oldest waiting check the caller can verify ([`CheckLeaseRequest::can_verify`]:
     /// a frame Blender finished with the scene's settings goes to a checker with that Blender
-    /// version), or `None`. Looks at the `LEASE_SCAN` (64) oldest waiting checks.
+    /// version), or `None`. Looks at the `LEASE_SCAN` (64) oldest waiting checks; among them a
+    /// check of a scene the checker has open ([`CheckLeaseRequest::open_scenes`]) goes first.
     pub async fn lease_check(
         &self,
         caller: &Caller,
@@ -41,6 +42,7 @@ impl<S: Store> Coordinator<S> {
         let result = async {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
+            // The oldest check this checker can verify, or the oldest of a scene it has open.
             let mut leasable = None;
             for check in write.tx.pending_checks(LEASE_SCAN).await? {
                 let task = write
@@ -50,8 +52,14 @@ impl<S: Store> Coordinator<S> {
                     .ok_or_else(|| ServiceError::internal(&"check without task"))?;
                 let job = self.job_of_task(&mut write, &task).await?;
                 let outputs = task.outputs.as_deref().unwrap_or_default();
-                if request.can_verify(job.spec.renderer.kind, outputs) {
+                if !request.can_verify(job.spec.renderer.kind, outputs) {
+                    continue;
+                }
+                let open = request.has_open(&job.spec.scene);
+                if open || leasable.is_none() {
                     leasable = Some((check, task, job));
+                }
+                if open || request.open_scenes.is_empty() {
                     break;
                 }
             }

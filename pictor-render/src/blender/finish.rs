@@ -337,7 +337,7 @@ impl BlenderRenderer {
         &self,
         request: &RefinishRequest,
         control: &RenderControl,
-        session: Option<&BlenderSession<'_>>,
+        session: Option<&BlenderSession>,
     ) -> Result<Refinished> {
         let started = Instant::now();
         request

@@ -52,11 +52,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 /// Blender as a [`Renderer`]. Finds the executable lazily (on the first `version` or `render`) and
-/// caches it; cheap to share between threads (each render is its own process).
+/// caches it; cheap to share between threads (each render is its own process). A clone has the
+/// same settings and shares the process counters ([`BlenderRenderer::spawn_count`]).
 #[derive(Debug, Default)]
 pub struct BlenderRenderer {
     executable: Option<PathBuf>,
@@ -64,8 +65,39 @@ pub struct BlenderRenderer {
     setup_script: Option<PathBuf>,
     work_dir: Option<PathBuf>,
     install: Mutex<Option<BlenderInstall>>,
+    processes: Arc<ProcessCounters>,
+}
+
+/// The Blender processes a renderer and its clones and sessions have started.
+#[derive(Debug, Default)]
+struct ProcessCounters {
     spawns: AtomicU64,
     last_pid: AtomicU32,
+}
+
+impl ProcessCounters {
+    fn started(&self, pid: u32) {
+        self.spawns.fetch_add(1, Ordering::Relaxed);
+        self.last_pid.store(pid, Ordering::Relaxed);
+    }
+}
+
+impl Clone for BlenderRenderer {
+    fn clone(&self) -> Self {
+        BlenderRenderer {
+            executable: self.executable.clone(),
+            threads: self.threads,
+            setup_script: self.setup_script.clone(),
+            work_dir: self.work_dir.clone(),
+            install: Mutex::new(
+                self.install
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
+            processes: Arc::clone(&self.processes),
+        }
+    }
 }
 
 impl BlenderRenderer {
@@ -80,6 +112,16 @@ impl BlenderRenderer {
     pub fn with_executable(path: impl Into<PathBuf>) -> Self {
         BlenderRenderer {
             executable: Some(path.into()),
+            ..BlenderRenderer::default()
+        }
+    }
+
+    /// Blender at `install`'s path, already asked its version (by [`BlenderRenderer::install`] of
+    /// another renderer): no `--version` probe on first use.
+    pub fn with_install(install: BlenderInstall) -> Self {
+        BlenderRenderer {
+            executable: Some(install.path.clone()),
+            install: Mutex::new(Some(install)),
             ..BlenderRenderer::default()
         }
     }
@@ -128,12 +170,12 @@ impl BlenderRenderer {
     /// How many render processes this renderer has started (version probes not counted). A batch of
     /// regions is one.
     pub fn spawn_count(&self) -> u64 {
-        self.spawns.load(Ordering::Relaxed)
+        self.processes.spawns.load(Ordering::Relaxed)
     }
 
     /// The process id of the latest render process started, if any (it may have exited since).
     pub fn last_pid(&self) -> Option<u32> {
-        match self.last_pid.load(Ordering::Relaxed) {
+        match self.processes.last_pid.load(Ordering::Relaxed) {
             0 => None,
             pid => Some(pid),
         }
@@ -148,7 +190,7 @@ impl BlenderRenderer {
         seeds: &[u64],
         control: &RenderControl,
         started: Instant,
-        session: Option<&BlenderSession<'_>>,
+        session: Option<&BlenderSession>,
     ) -> Result<Vec<RenderOutput>> {
         request.validate()?;
         script::validate_for_blender(request)?;
@@ -228,7 +270,7 @@ impl BlenderRenderer {
         spec: &impl serde::Serialize,
         control: &RenderControl,
         started: Instant,
-        session: Option<&BlenderSession<'_>>,
+        session: Option<&BlenderSession>,
     ) -> Result<process::Finished> {
         let spec_path = run.work.join("spec.json");
         let spec_json = serde_json::to_vec_pretty(spec).map_err(|error| {
@@ -257,13 +299,13 @@ impl BlenderRenderer {
         started: Instant,
         regions: usize,
     ) -> Result<process::Finished> {
-        self.spawns.fetch_add(1, Ordering::Relaxed);
+        self.processes.spawns.fetch_add(1, Ordering::Relaxed);
         process::run(
             command,
             control,
             started,
             regions,
-            |pid| self.last_pid.store(pid, Ordering::Relaxed),
+            |pid| self.processes.last_pid.store(pid, Ordering::Relaxed),
             |fraction| control.report(fraction, started),
         )
     }
@@ -335,7 +377,7 @@ impl BlenderRenderer {
         &self,
         request: &RenderRequest,
         control: &RenderControl,
-        session: Option<&BlenderSession<'_>>,
+        session: Option<&BlenderSession>,
     ) -> Result<RenderOutput> {
         let started = Instant::now();
         control.report(0.0, started);
@@ -353,7 +395,7 @@ impl BlenderRenderer {
         request: &RenderRequest,
         seeds: &[u64],
         control: &RenderControl,
-        session: Option<&BlenderSession<'_>>,
+        session: Option<&BlenderSession>,
     ) -> Result<Vec<RenderOutput>> {
         if seeds.is_empty() {
             return Ok(Vec::new());

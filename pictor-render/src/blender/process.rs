@@ -238,6 +238,14 @@ impl Running {
         })
     }
 
+    /// Whether the process has exited (without waiting for it).
+    pub fn has_exited(&mut self) -> bool {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().ok().flatten();
+        }
+        self.exited.is_some()
+    }
+
     /// The process's ID.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -33,7 +33,6 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -58,10 +57,11 @@ struct Command<'a> {
 }
 
 /// One Blender process with one scene loaded, serving [`Renderer`] calls on that scene (see the
-/// module docs). Calls on another scene, and faithful renders, go to the [`BlenderRenderer`] it
-/// came from. Calls are served one at a time.
-pub struct BlenderSession<'a> {
-    renderer: &'a BlenderRenderer,
+/// module docs). Calls on another scene, and faithful renders, go to (a clone of) the
+/// [`BlenderRenderer`] it came from. Calls are served one at a time. The session owns what it
+/// needs: a checker keeps one open across the checks of a scene.
+pub struct BlenderSession {
+    renderer: BlenderRenderer,
     scene: PathBuf,
     install: BlenderInstall,
     running: Mutex<Option<Running>>,
@@ -73,7 +73,7 @@ impl BlenderRenderer {
     /// Starts Blender with `scene` loaded and keeps it running for calls on that scene until the
     /// session is dropped ([`BlenderSession`]). Counts as one process in
     /// [`BlenderRenderer::spawn_count`]. Blender loads the scene while the caller goes on.
-    pub fn open_session(&self, scene: &Path) -> Result<BlenderSession<'_>> {
+    pub fn open_session(&self, scene: &Path) -> Result<BlenderSession> {
         let scene = resolve_scene(scene)?;
         let install = self.install()?;
         let work = self.work_folder()?;
@@ -105,10 +105,9 @@ impl BlenderRenderer {
         );
         command.stdin(Stdio::piped());
         let running = Running::spawn(&mut command)?;
-        self.spawns.fetch_add(1, Ordering::Relaxed);
-        self.last_pid.store(running.pid(), Ordering::Relaxed);
+        self.processes.started(running.pid());
         Ok(BlenderSession {
-            renderer: self,
+            renderer: self.clone(),
             scene,
             install,
             running: Mutex::new(Some(running)),
@@ -117,10 +116,27 @@ impl BlenderRenderer {
     }
 }
 
-impl BlenderSession<'_> {
+impl BlenderSession {
     /// The scene the session has loaded (canonical path).
     pub fn scene(&self) -> &Path {
         &self.scene
+    }
+
+    /// Whether the session has ended: an earlier call failed or was stopped, or its Blender has
+    /// exited on its own (killed for memory, say). Later calls are refused.
+    pub fn has_ended(&self) -> bool {
+        let mut guard = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.as_mut().is_some_and(Running::has_exited)
+            && let Some(running) = guard.take()
+        {
+            running.reap();
+        }
+        guard.is_none()
+    }
+
+    /// The Blender executable the session runs.
+    pub fn executable(&self) -> &Path {
+        &self.install.path
     }
 
     /// Whether a run on `scene` with `install` belongs in this session.
@@ -180,7 +196,7 @@ impl BlenderSession<'_> {
     }
 }
 
-impl Drop for BlenderSession<'_> {
+impl Drop for BlenderSession {
     fn drop(&mut self) {
         let running = self
             .running
@@ -193,7 +209,7 @@ impl Drop for BlenderSession<'_> {
     }
 }
 
-impl Renderer for BlenderSession<'_> {
+impl Renderer for BlenderSession {
     fn name(&self) -> &str {
         self.renderer.name()
     }
