@@ -353,7 +353,11 @@ fn main() {
             let started = Instant::now();
             let report = ctx.verify_with(&session, &frame.deliverable, &frame.evidence, 7, secret);
             let checker_ms = started.elapsed().as_secs_f64() * 1e3;
-            report_cost("a later check of the scene: session open", checker_ms, &report);
+            report_cost(
+                "a later check of the scene: session open",
+                checker_ms,
+                &report,
+            );
             later_ms.push(checker_ms);
         }
         let mean = later_ms.iter().sum::<f64>() / later_ms.len() as f64;
