@@ -1,10 +1,14 @@
-//! Running a coordinator: open the embedded store in a data directory, serve the API, sweep expired
-//! leases in the background, stop gracefully.
+//! Running a coordinator: open its store (the embedded SQLite database of a data directory, or a
+//! PostgreSQL database) and blobs, serve the API, sweep expired leases in the background, stop
+//! gracefully.
 
 use crate::blobs::FsBlobStore;
 use crate::http;
 use crate::service::{Config, Coordinator, ServiceError, ServiceResult};
+use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
+use sqlx::postgres::PgConnectOptions;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -19,9 +23,7 @@ pub const BLOBS_DIR: &str = "blobs";
 /// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
 /// network key, bootstrap admin key.
 pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
-    pictor_core::private_fs::create_private_dir(data_dir).map_err(|e| {
-        ServiceError::internal(&format!("cannot create {}: {e}", data_dir.display()))
-    })?;
+    create_data_dir(data_dir)?;
     let database = data_dir.join(DATABASE_FILE);
     let store = SqliteStore::open(&database).await?;
     // SQLite creates its files with the umask's mode; the folder is private already, and so are they.
@@ -32,6 +34,31 @@ pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordina
             ServiceError::internal(&format!("cannot restrict {}: {e}", database.display()))
         })?;
     }
+    open_with(store, data_dir, config).await
+}
+
+/// Opens (creating on first start) a coordinator whose state is in the PostgreSQL database
+/// `database` names, with its blobs, network key and bootstrap admin key in `data_dir`.
+pub async fn open_postgres(
+    data_dir: &Path,
+    database: PgConnectOptions,
+    config: Config,
+) -> ServiceResult<Arc<Coordinator<PgStore>>> {
+    create_data_dir(data_dir)?;
+    let store = PgStore::open(database).await?;
+    open_with(store, data_dir, config).await
+}
+
+fn create_data_dir(data_dir: &Path) -> ServiceResult<()> {
+    pictor_core::private_fs::create_private_dir(data_dir)
+        .map_err(|e| ServiceError::internal(&format!("cannot create {}: {e}", data_dir.display())))
+}
+
+async fn open_with<S: Store>(
+    store: S,
+    data_dir: &Path,
+    config: Config,
+) -> ServiceResult<Arc<Coordinator<S>>> {
     let blobs = FsBlobStore::open(data_dir.join(BLOBS_DIR), config.blob_limits).await?;
     Coordinator::open(store, blobs, config, data_dir).await
 }

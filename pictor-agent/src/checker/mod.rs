@@ -2,6 +2,7 @@
 //! as the worker), runs the verification protocol of `pictor_verify` with its own renderer and
 //! secret seeds, and posts the verdict with its evidence.
 
+mod faithful;
 mod open_scene;
 mod verification;
 

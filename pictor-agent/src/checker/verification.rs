@@ -2,6 +2,7 @@
 //! docs/VERIFICATION.md on each frame with this checker's renderer and secret seeds, and combine
 //! the frames' verdicts into the task's, with the evidence.
 
+use super::faithful::{FaithfulFiles, verify_faithful_frames};
 use super::open_scene::{OpenScene, OpenSceneSlot};
 use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
@@ -12,7 +13,6 @@ use pictor_core::task::TaskWork;
 use pictor_render::blender::discover::BlenderInstall;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
 use pictor_sdk::Client;
-use pictor_verify::faithful::{FaithfulJob, FaithfulReport, verify_faithful_frame};
 use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
 use pictor_verify::protocol::{
     Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
@@ -329,95 +329,8 @@ fn verify_frames(
     Ok((combine(&verdicts), evidence(&reports, &reasons)))
 }
 
-/// A faithful result's files: each frame's deliverable and evidence, the frames the task asked
-/// for, and a folder for the refinished files.
-struct FaithfulFiles<'a> {
-    frames: &'a [(u32, PathBuf)],
-    evidence: &'a [PathBuf],
-    expected: &'a [u32],
-    work: &'a Path,
-}
-
-/// The two checks of docs/VERIFICATION.md ("Faithful frames") on every frame of a result Blender
-/// finished with the scene's settings, combined like [`verify_frames`], with `blender`: the
-/// checker's Blender of the version that finished the frames (if it has it).
-fn verify_faithful_frames(
-    check: &CheckLease,
-    main_file: &Path,
-    backend: &str,
-    blender: &dyn Renderer,
-    files: &FaithfulFiles<'_>,
-) -> Result<(Verdict, serde_json::Value)> {
-    let FaithfulFiles {
-        frames,
-        evidence: evidence_files,
-        expected,
-        work,
-    } = *files;
-    let listed: Vec<u32> = frames.iter().map(|(f, _)| *f).collect();
-    if listed != expected || evidence_files.len() != frames.len() {
-        let reasons = vec![format!(
-            "the result lists frames {listed:?} with {} evidence files where the task is {expected:?}",
-            evidence_files.len()
-        )];
-        return Ok((Verdict::Reject, evidence(&[], &reasons)));
-    }
-    let verifier = frame_verifier(backend)?;
-    // The network leases a finished result only to a checker with the Blender that finished it
-    // (`CheckLeaseRequest::can_verify`); without one, the check escalates below.
-    let own_version = blender.version().context("asking Blender its version")?;
-    let checker = Checker {
-        renderer: blender,
-        verifier: verifier.as_ref(),
-        secret: fresh_secret()?,
-        config: ProtocolConfig::default(),
-        control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
-    };
-    let spec = &check.spec;
-    let mut reports: Vec<FaithfulReport> = Vec::with_capacity(frames.len());
-    let mut reasons = Vec::new();
-    for (((frame, deliverable), evidence_file), output) in
-        frames.iter().zip(evidence_files).zip(&check.outputs)
-    {
-        // The finishing is exact only on the Blender version that finished the frame.
-        if output.renderer_version.as_deref() != Some(own_version.as_str()) {
-            reasons.push(format!(
-                "frame {frame}: ESCALATE: finished by Blender {}, this checker has Blender \
-                 {own_version}; another checker must refinish it",
-                output.renderer_version.as_deref().unwrap_or("(unknown)")
-            ));
-            let verdicts = vec![Verdict::Escalate];
-            let evidence = serde_json::json!({ "frames": reports, "reasons": reasons });
-            return Ok((combine(&verdicts), evidence));
-        }
-        let job = FaithfulJob {
-            scene: main_file.to_path_buf(),
-            frame: *frame,
-            resolution: spec.resolution,
-            samples: spec.samples,
-            worker_seed: spec.seed.seed_for(*frame),
-            engine: spec.renderer.engine,
-            deliverable: deliverable.clone(),
-            evidence: evidence_file.clone(),
-            work_dir: work.to_path_buf(),
-        };
-        let report = verify_faithful_frame(&checker, &job)
-            .map_err(anyhow::Error::new)
-            .with_context(|| format!("verifying frame {frame}"))?;
-        reasons.extend(report.reasons.iter().map(|r| format!("frame {frame}: {r}")));
-        let rejected = report.verdict == Verdict::Reject;
-        reports.push(report);
-        if rejected {
-            break;
-        }
-    }
-    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
-    let evidence = serde_json::json!({ "frames": reports, "reasons": reasons });
-    Ok((combine(&verdicts), evidence))
-}
-
 /// Any reject rejects, else any escalation escalates, else accept.
-fn combine(verdicts: &[Verdict]) -> Verdict {
+pub(super) fn combine(verdicts: &[Verdict]) -> Verdict {
     if verdicts.contains(&Verdict::Reject) {
         Verdict::Reject
     } else if verdicts.contains(&Verdict::Escalate) {
@@ -428,7 +341,7 @@ fn combine(verdicts: &[Verdict]) -> Verdict {
 }
 
 /// 32 bytes from the operating system: the checker's secret for one check's challenge.
-fn fresh_secret() -> Result<[u8; 32]> {
+pub(super) fn fresh_secret() -> Result<[u8; 32]> {
     use rand::TryRngCore;
     let mut secret = [0u8; 32];
     rand::rngs::OsRng
@@ -437,7 +350,7 @@ fn fresh_secret() -> Result<[u8; 32]> {
     Ok(secret)
 }
 
-fn evidence(reports: &[VerifyReport], reasons: &[String]) -> serde_json::Value {
+pub(super) fn evidence(reports: &[VerifyReport], reasons: &[String]) -> serde_json::Value {
     serde_json::json!({
         "frames": reports,
         "reasons": reasons,

@@ -4,11 +4,15 @@ use super::network_args::runtime;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use pictor_network::server;
-use pictor_network::service::{ADMIN_KEY_FILE, Config};
+use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator};
+use pictor_network::store::Store;
 use serde::Serialize;
+use sqlx::postgres::PgConnectOptions;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 /// The environment variable holding the log filter (`tracing` syntax; default `info`).
@@ -23,6 +27,12 @@ pub struct ServeArgs {
     /// Data directory: SQLite database, blobs, network key, bootstrap admin key (created if absent).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
+    /// Where the network's state lives: `sqlite` (the default: `pictor.db` in the data directory)
+    /// or a PostgreSQL URL, `postgres://USER@HOST[:PORT]/DATABASE` (a socket folder as
+    /// `?host=/run/postgresql`). The password goes in `PGPASSWORD` or `~/.pgpass`, never in the
+    /// URL. Blobs and keys stay in the data directory either way.
+    #[arg(long, value_name = "URL", default_value = "sqlite")]
+    database: String,
     /// Also copy the bootstrap admin key to FILE (mode 0600). The key itself is never printed.
     #[arg(long, value_name = "FILE")]
     admin_key_file: Option<PathBuf>,
@@ -55,43 +65,98 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(secs) = args.check_lease_ttl_secs {
         config.check_lease_ttl_ms = secs * 1000;
     }
+    let database = Database::parse(&args.database)?;
     runtime()?.block_on(async move {
-        let coordinator = server::open(&args.data, config)
-            .await
-            .with_context(|| format!("opening the data directory {}", args.data.display()))?;
-        let bootstrap_key = args.data.join(ADMIN_KEY_FILE);
-        let key_file = match &args.admin_key_file {
-            Some(file) => {
-                copy_private(&bootstrap_key, file)?;
-                file.clone()
+        let opening = || format!("opening the data directory {}", args.data.display());
+        match database {
+            Database::Sqlite => {
+                let coordinator = server::open(&args.data, config)
+                    .await
+                    .with_context(opening)?;
+                serve_opened(coordinator, &args).await
             }
-            None => bootstrap_key,
-        };
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("binding {}", args.listen))?;
-        let address = listener.local_addr().context("reading the bound address")?;
-        let listening = Listening {
-            listen: format!("http://{address}"),
-            data: args.data.display().to_string(),
-            admin_key_file: key_file.display().to_string(),
-        };
-        eprintln!(
-            "pictor: listening on {} (data {}, admin key in {})",
-            listening.listen, listening.data, listening.admin_key_file
-        );
-        if args.json {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{}", serde_json::to_string(&listening)?)
-                .and_then(|()| stdout.flush())
-                .context("writing to stdout")?;
+            Database::Postgres(options) => {
+                let coordinator = server::open_postgres(&args.data, *options, config)
+                    .await
+                    .with_context(|| format!("{} with the PostgreSQL database", opening()))?;
+                serve_opened(coordinator, &args).await
+            }
         }
-        server::serve(listener, coordinator, shutdown_signal())
-            .await
-            .context("serving")?;
-        tracing::info!("stopped");
-        anyhow::Ok(())
     })
+}
+
+/// The store `--database` names.
+enum Database {
+    /// The data directory's SQLite database.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres(Box<PgConnectOptions>),
+}
+
+impl Database {
+    /// Parses `--database`: `sqlite`, or a `postgres://` / `postgresql://` URL without a password.
+    fn parse(text: &str) -> Result<Database> {
+        if text == "sqlite" {
+            return Ok(Database::Sqlite);
+        }
+        let Some(rest) = text
+            .strip_prefix("postgres://")
+            .or_else(|| text.strip_prefix("postgresql://"))
+        else {
+            bail!(
+                "--database: {text:?} is neither `sqlite` nor a postgres:// URL \
+                 (postgres://USER@HOST[:PORT]/DATABASE)"
+            );
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if let Some((user_info, _)) = authority.rsplit_once('@')
+            && user_info.contains(':')
+        {
+            bail!(
+                "--database: the URL holds a password, which every user of this machine could read \
+                 in the process list; give it in PGPASSWORD or ~/.pgpass instead"
+            );
+        }
+        let options = PgConnectOptions::from_str(text)
+            .map_err(|error| anyhow::anyhow!("--database: not a PostgreSQL URL: {error}"))?;
+        Ok(Database::Postgres(Box::new(options)))
+    }
+}
+
+/// Serves `coordinator` as `args` say: the admin key file, the listener, the `--json` line.
+async fn serve_opened<S: Store>(coordinator: Arc<Coordinator<S>>, args: &ServeArgs) -> Result<()> {
+    let bootstrap_key = args.data.join(ADMIN_KEY_FILE);
+    let key_file = match &args.admin_key_file {
+        Some(file) => {
+            copy_private(&bootstrap_key, file)?;
+            file.clone()
+        }
+        None => bootstrap_key,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    let listening = Listening {
+        listen: format!("http://{address}"),
+        data: args.data.display().to_string(),
+        admin_key_file: key_file.display().to_string(),
+    };
+    eprintln!(
+        "pictor: listening on {} (data {}, admin key in {})",
+        listening.listen, listening.data, listening.admin_key_file
+    );
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", serde_json::to_string(&listening)?)
+            .and_then(|()| stdout.flush())
+            .context("writing to stdout")?;
+    }
+    server::serve(listener, coordinator, shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `PICTOR_LOG` (default `info`).

@@ -2,11 +2,16 @@
 //! and SDK clients for each role. Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use ed25519_dalek::SigningKey;
 use pictor_core::api::{RegisterWorkerRequest, Role, WorkerHardware};
 use pictor_core::job::{GpuVendor, RendererKind, Version};
 use pictor_core::{AccountId, Money};
-use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator};
+use pictor_network::blobs::FsBlobStore;
+use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator, ServiceResult};
+use pictor_network::store::Store;
+use pictor_network::store::postgres::PgStore;
 use pictor_network::store::sqlite::SqliteStore;
 use pictor_sdk::{Client, RetryPolicy};
 use std::io::{BufRead, BufReader};
@@ -16,14 +21,56 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-/// A running coordinator.
+/// A running coordinator: on SQLite, or on PostgreSQL when `PICTOR_TEST_DATABASE=postgres`
+/// ([`postgres`]).
 pub struct Network {
     pub url: String,
     pub admin: Client,
-    pub coordinator: Arc<Coordinator<SqliteStore>>,
+    pub coordinator: Opened,
     pub data: TempDir,
     stop: Option<oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The coordinator a [`Network`] serves, on its store.
+pub enum Opened {
+    Sqlite(Arc<Coordinator<SqliteStore>>),
+    Postgres(Arc<Coordinator<PgStore>>),
+}
+
+impl Opened {
+    /// The journal's head, as `GET /v1/ledger/head` answers it.
+    pub async fn ledger_head(&self) -> ServiceResult<pictor_core::api::LedgerHead> {
+        match self {
+            Opened::Sqlite(coordinator) => coordinator.ledger_head().await,
+            Opened::Postgres(coordinator) => coordinator.ledger_head().await,
+        }
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &FsBlobStore {
+        match self {
+            Opened::Sqlite(coordinator) => coordinator.blobs(),
+            Opened::Postgres(coordinator) => coordinator.blobs(),
+        }
+    }
+}
+
+/// The file in a test's data dir naming its PostgreSQL database, so a restart on the same data
+/// dir finds the same state.
+const DATABASE_URL_FILE: &str = "test-database-url";
+
+/// The PostgreSQL database of the data dir `data` (created on first use), as `pictor serve
+/// --database` takes it.
+pub fn postgres_url(data: &Path) -> String {
+    let file = data.join(DATABASE_URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return url;
+    }
+    let url = postgres::Cluster::get().create_database();
+    std::fs::create_dir_all(data).expect("data dir");
+    std::fs::write(&file, &url).expect("database url file");
+    url
 }
 
 impl Network {
@@ -35,9 +82,33 @@ impl Network {
 
     /// Starts a coordinator in `data` (possibly holding an earlier run's state).
     pub async fn start_in(data: TempDir, config: Config) -> Network {
-        let coordinator = pictor_network::server::open(data.path(), config)
-            .await
-            .expect("coordinator opens");
+        // `PICTOR_TEST_LOG=debug` (a `tracing` filter) shows the coordinator's log in the test's.
+        if let Ok(filter) = std::env::var("PICTOR_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+        if postgres::enabled() {
+            let url = postgres_url(data.path());
+            let options = url.parse().expect("database url");
+            let coordinator = pictor_network::server::open_postgres(data.path(), options, config)
+                .await
+                .expect("coordinator opens on PostgreSQL");
+            Network::serve(data, coordinator.clone(), Opened::Postgres(coordinator)).await
+        } else {
+            let coordinator = pictor_network::server::open(data.path(), config)
+                .await
+                .expect("coordinator opens");
+            Network::serve(data, coordinator.clone(), Opened::Sqlite(coordinator)).await
+        }
+    }
+
+    async fn serve<S: Store>(
+        data: TempDir,
+        coordinator: Arc<Coordinator<S>>,
+        opened: Opened,
+    ) -> Network {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -45,7 +116,7 @@ impl Network {
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(pictor_network::server::serve(
             listener,
-            coordinator.clone(),
+            coordinator,
             async move {
                 let _ = stopped.await;
             },
@@ -56,7 +127,7 @@ impl Network {
         Network {
             url,
             admin,
-            coordinator,
+            coordinator: opened,
             data,
             stop: Some(stop),
             served: Some(served),
@@ -206,9 +277,12 @@ pub fn serve(data: &Path) -> Served {
 
 /// `pictor serve` on `data` with extra arguments.
 pub fn serve_with(data: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
-        .args(["serve", "--json", "--data"])
-        .arg(data)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pictor"));
+    command.args(["serve", "--json", "--data"]).arg(data);
+    if postgres::enabled() && !extra.contains(&"--database") {
+        command.arg("--database").arg(postgres_url(data));
+    }
+    let mut child = command
         .args(if extra.contains(&"--listen") {
             &[][..]
         } else {

@@ -1,0 +1,124 @@
+//! `AttemptsTx` on PostgreSQL: who leased each attempt of a task, and what each worker did in each job (failures, rejects, blocks, accepted work).
+
+use super::*;
+use crate::store::AttemptsTx;
+
+impl AttemptsTx for PgTx {
+    async fn record_reject(&mut self, job: u64, worker: u64) -> StoreResult<u32> {
+        let rejects: i64 = sqlx::query_scalar(
+            "INSERT INTO job_workers (job_id, worker_id, rejects) VALUES ($1, $2, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET rejects = job_workers.rejects + 1 RETURNING rejects",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u32::try_from(rejects).map_err(|_| StoreError::OutOfRange { column: "rejects" })
+    }
+
+    async fn record_failure(&mut self, job: u64, worker: u64) -> StoreResult<u32> {
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO job_workers (job_id, worker_id, failures) VALUES ($1, $2, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET failures = job_workers.failures + 1 RETURNING failures",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u32::try_from(failures).map_err(|_| StoreError::OutOfRange { column: "failures" })
+    }
+
+    async fn count_leases_of(&mut self, worker: u64) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE lease_worker = $1 AND state_name = 'leased'",
+        )
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
+    }
+
+    async fn insert_attempt(&mut self, row: &AttemptRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO task_attempts (task_id, attempt, worker_id, leased_at_ms, delivered_at_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(to_i64(row.task_id, "task_id")?)
+        .bind(i64::from(row.attempt))
+        .bind(to_i64(row.worker_id, "worker_id")?)
+        .bind(to_i64(row.leased_at_ms, "leased_at_ms")?)
+        .bind(
+            row.delivered_at_ms
+                .map(|ms| to_i64(ms, "delivered_at_ms"))
+                .transpose()?,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn attempt(&mut self, task: u64, attempt: u32) -> StoreResult<Option<AttemptRow>> {
+        sqlx::query("SELECT * FROM task_attempts WHERE task_id = $1 AND attempt = $2")
+            .bind(to_i64(task, "task_id")?)
+            .bind(i64::from(attempt))
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(attempt_row)
+            .transpose()
+    }
+
+    async fn mark_delivered(&mut self, task: u64, attempt: u32, now_ms: u64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE task_attempts SET delivered_at_ms = $1 WHERE task_id = $2 AND attempt = $3",
+        )
+        .bind(to_i64(now_ms, "delivered_at_ms")?)
+        .bind(to_i64(task, "task_id")?)
+        .bind(i64::from(attempt))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_accepted_work(
+        &mut self,
+        worker: u64,
+        bench_ms: u64,
+        wall_ms: u64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE workers SET accepted_tasks = accepted_tasks + 1,
+               accepted_bench_ms = accepted_bench_ms + $1, accepted_wall_ms = accepted_wall_ms + $2
+             WHERE account_id = $3",
+        )
+        .bind(to_i64(bench_ms, "accepted_bench_ms")?)
+        .bind(to_i64(wall_ms, "accepted_wall_ms")?)
+        .bind(to_i64(worker, "account_id")?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn block_worker(&mut self, job: u64, worker: u64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO job_workers (job_id, worker_id, blocked) VALUES ($1, $2, 1)
+             ON CONFLICT(job_id, worker_id) DO UPDATE SET blocked = 1",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_blocked(&mut self, job: u64, worker: u64) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1::BIGINT FROM job_workers WHERE job_id = $1 AND worker_id = $2 AND blocked = 1",
+        )
+        .bind(to_i64(job, "job_id")?)
+        .bind(to_i64(worker, "worker_id")?)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(found.is_some())
+    }
+}
