@@ -23,12 +23,22 @@ pub const BLOBS_DIR: &str = "blobs";
 /// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
 /// network key, bootstrap admin key.
 pub async fn open(data_dir: &Path, config: Config) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
+    open_sqlite(data_dir, &data_dir.join(DATABASE_FILE), config).await
+}
+
+/// Opens (creating on first start) a coordinator whose state is in the SQLite database file
+/// `database` (made private to its owner, like its journal files), with its blobs, network key and
+/// bootstrap admin key in `data_dir`.
+pub async fn open_sqlite(
+    data_dir: &Path,
+    database: &Path,
+    config: Config,
+) -> ServiceResult<Arc<Coordinator<SqliteStore>>> {
     create_data_dir(data_dir)?;
-    let database = data_dir.join(DATABASE_FILE);
-    let store = SqliteStore::open(&database).await?;
+    let store = SqliteStore::open(database).await?;
     // SQLite creates its files with the umask's mode; the folder is private already, and so are they.
     for suffix in ["", "-wal", "-shm"] {
-        let mut path = database.clone().into_os_string();
+        let mut path = database.as_os_str().to_os_string();
         path.push(suffix);
         pictor_core::private_fs::restrict_file(Path::new(&path)).map_err(|e| {
             ServiceError::internal(&format!("cannot restrict {}: {e}", database.display()))

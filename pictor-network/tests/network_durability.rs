@@ -160,33 +160,52 @@ async fn a_tampered_ledger_row_is_detected_and_refused_at_start() {
     let (_creator, _) = network.creator(10).await;
     let (_creator2, _) = network.creator(20).await;
     let data = network.stop().await;
-    {
+    // Flip one bit of journal entry 1 in the database itself, as an intruder with access to it
+    // would, then read the journal back through the store.
+    let flip = |mut bytes: Vec<u8>| {
+        let last = bytes.len() - 40;
+        bytes[last] ^= 1;
+        bytes
+    };
+    let journal = if common::postgres::enabled() {
         use sqlx::{Connection, Row};
-        let mut db = sqlx::SqliteConnection::connect(&format!(
-            "sqlite://{}",
-            data.path().join("pictor.db").display()
-        ))
-        .await
-        .expect("db");
+        let url = common::postgres_url(data.path());
+        let mut db = sqlx::PgConnection::connect(&url).await.expect("db");
         let row = sqlx::query("SELECT bytes FROM ledger_entries WHERE seq = 1")
             .fetch_one(&mut db)
             .await
             .expect("entry 1");
-        let mut bytes: Vec<u8> = row.get("bytes");
-        let last = bytes.len() - 40;
-        bytes[last] ^= 1;
-        sqlx::query("UPDATE ledger_entries SET bytes = ? WHERE seq = 1")
-            .bind(bytes)
+        sqlx::query("UPDATE ledger_entries SET bytes = $1 WHERE seq = 1")
+            .bind(flip(row.get("bytes")))
             .execute(&mut db)
             .await
             .expect("tamper");
+        let store = pictor_network::store::postgres::PgStore::open(url.parse().expect("url"))
+            .await
+            .expect("store");
+        pictor_network::service::read_journal(&store).await
+    } else {
+        use sqlx::{Connection, Row};
+        let database = data.path().join("pictor.db");
+        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
+            .await
+            .expect("db");
+        let row = sqlx::query("SELECT bytes FROM ledger_entries WHERE seq = 1")
+            .fetch_one(&mut db)
+            .await
+            .expect("entry 1");
+        sqlx::query("UPDATE ledger_entries SET bytes = ? WHERE seq = 1")
+            .bind(flip(row.get("bytes")))
+            .execute(&mut db)
+            .await
+            .expect("tamper");
+        drop(db);
+        let store = pictor_network::store::sqlite::SqliteStore::open(&database)
+            .await
+            .expect("store");
+        pictor_network::service::read_journal(&store).await
     }
-    let store = pictor_network::store::sqlite::SqliteStore::open(&data.path().join("pictor.db"))
-        .await
-        .expect("store");
-    let journal = pictor_network::service::read_journal(&store)
-        .await
-        .expect("journal reads");
+    .expect("journal reads");
     let key_hex = std::fs::read_to_string(data.path().join("network.key")).expect("key");
     let mut seed = [0u8; 32];
     hex::decode_to_slice(key_hex.trim(), &mut seed).expect("hex");
@@ -196,8 +215,7 @@ async fn a_tampered_ledger_row_is_detected_and_refused_at_start() {
         report.seq, 1,
         "the first bad entry is the tampered one: {report}"
     );
-    drop(store);
-    let refused = pictor_network::server::open(data.path(), Config::default()).await;
+    let refused = Network::try_start_in(&data, Config::default()).await;
     assert!(
         refused.is_err(),
         "the coordinator refuses to start on a tampered journal"

@@ -27,8 +27,8 @@ pub struct ServeArgs {
     /// Data directory: SQLite database, blobs, network key, bootstrap admin key (created if absent).
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
-    /// Where the network's state lives: `sqlite` (the default: `pictor.db` in the data directory)
-    /// or a PostgreSQL URL, `postgres://USER@HOST[:PORT]/DATABASE` (a socket folder as
+    /// Where the network's state lives: `sqlite` (the default: `pictor.db` in the data directory),
+    /// `sqlite:PATH` (a database file elsewhere), or a PostgreSQL URL, `postgres://USER@HOST[:PORT]/DATABASE` (a socket folder as
     /// `?host=/run/postgresql`). The password goes in `PGPASSWORD` or `~/.pgpass`, never in the
     /// URL. Blobs and keys stay in the data directory either way.
     #[arg(long, value_name = "URL", default_value = "sqlite")]
@@ -69,8 +69,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     runtime()?.block_on(async move {
         let opening = || format!("opening the data directory {}", args.data.display());
         match database {
-            Database::Sqlite => {
-                let coordinator = server::open(&args.data, config)
+            Database::Sqlite(file) => {
+                let file = file.unwrap_or_else(|| args.data.join(server::DATABASE_FILE));
+                let coordinator = server::open_sqlite(&args.data, &file, config)
                     .await
                     .with_context(opening)?;
                 serve_opened(coordinator, &args).await
@@ -87,24 +88,31 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 /// The store `--database` names.
 enum Database {
-    /// The data directory's SQLite database.
-    Sqlite,
+    /// A SQLite database file: the data directory's, or the one named.
+    Sqlite(Option<PathBuf>),
     /// A PostgreSQL database.
     Postgres(Box<PgConnectOptions>),
 }
 
 impl Database {
-    /// Parses `--database`: `sqlite`, or a `postgres://` / `postgresql://` URL without a password.
+    /// Parses `--database`: `sqlite`, `sqlite:PATH`, or a `postgres://` / `postgresql://` URL
+    /// without a password.
     fn parse(text: &str) -> Result<Database> {
         if text == "sqlite" {
-            return Ok(Database::Sqlite);
+            return Ok(Database::Sqlite(None));
+        }
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            if path.is_empty() || path.starts_with("//") {
+                bail!("--database: sqlite:PATH names a database file, e.g. sqlite:/srv/pictor.db");
+            }
+            return Ok(Database::Sqlite(Some(PathBuf::from(path))));
         }
         let Some(rest) = text
             .strip_prefix("postgres://")
             .or_else(|| text.strip_prefix("postgresql://"))
         else {
             bail!(
-                "--database: {text:?} is neither `sqlite` nor a postgres:// URL \
+                "--database: {text:?} is neither `sqlite`, `sqlite:PATH` nor a postgres:// URL \
                  (postgres://USER@HOST[:PORT]/DATABASE)"
             );
         };
@@ -229,4 +237,48 @@ fn copy_private(from: &Path, to: &Path) -> Result<()> {
     });
     written.with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, to).with_context(|| format!("writing {}", to.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Database;
+
+    fn refusal(text: &str) -> String {
+        match Database::parse(text) {
+            Ok(_) => panic!("{text} was accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_database_is_sqlite_or_a_postgres_url_without_a_password() {
+        assert!(matches!(
+            Database::parse("sqlite"),
+            Ok(Database::Sqlite(None))
+        ));
+        assert!(matches!(
+            Database::parse("sqlite:/srv/pictor/state.db"),
+            Ok(Database::Sqlite(Some(path))) if path == std::path::Path::new("/srv/pictor/state.db")
+        ));
+        for url in [
+            "postgres://pictor@db.example/pictor",
+            "postgresql://pictor@localhost:5433/pictor?sslmode=require",
+            "postgres://pictor@localhost/pictor?host=/run/postgresql",
+        ] {
+            assert!(
+                matches!(Database::parse(url), Ok(Database::Postgres(_))),
+                "{url}"
+            );
+        }
+        let password = refusal("postgres://pictor:hunter2@db.example/pictor");
+        assert!(password.contains("PGPASSWORD"), "{password}");
+        assert!(
+            !password.contains("hunter2"),
+            "the refusal repeats no secret"
+        );
+        for other in ["mysql://x@y/z", "sqlite:", "sqlite://x", "", "postgres"] {
+            let error = refusal(other);
+            assert!(error.contains("--database"), "{other}: {error}");
+        }
+    }
 }

@@ -70,6 +70,9 @@ pub fn postgres_url(data: &Path) -> String {
     let url = postgres::Cluster::get().create_database();
     std::fs::create_dir_all(data).expect("data dir");
     std::fs::write(&file, &url).expect("database url file");
+    // Everything in a data dir is private (adversarial.rs checks it).
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     url
 }
 
@@ -101,6 +104,21 @@ impl Network {
                 .await
                 .expect("coordinator opens");
             Network::serve(data, coordinator.clone(), Opened::Sqlite(coordinator)).await
+        }
+    }
+
+    /// Opens (without serving) the coordinator of `data` on this run's store: an error when it
+    /// refuses to start.
+    pub async fn try_start_in(data: &TempDir, config: Config) -> ServiceResult<()> {
+        if postgres::enabled() {
+            let options = postgres_url(data.path()).parse().expect("database url");
+            pictor_network::server::open_postgres(data.path(), options, config)
+                .await
+                .map(drop)
+        } else {
+            pictor_network::server::open(data.path(), config)
+                .await
+                .map(drop)
         }
     }
 
