@@ -1,7 +1,7 @@
 //! Network benchmarks (criterion), each next to a baseline measured in the same process so
 //! `docs/BENCHMARKS.md` can report ratios:
 //!
-//! - `settle/cycle_{1,4}_workers` vs `settle/sqlite_single_row_tx`: one task's whole life over HTTP
+//! - `settle/cycle_{1,4,64}_workers` vs `settle/sqlite_single_row_tx`: one task's whole life over HTTP
 //!   through the SDK (lease → upload output → signed result → check lease → verdict → settlement)
 //!   with N workers at once, against one raw single-row SQLite transaction with the same durability
 //!   settings (WAL, `synchronous = FULL`).
@@ -120,7 +120,7 @@ fn settle(c: &mut Criterion) {
         })
     });
 
-    for workers in [1usize, 4] {
+    for workers in [1usize, 4, 64] {
         let bench = rt.block_on(bench_network(workers));
         group.bench_function(format!("cycle_{workers}_workers"), |b| {
             b.iter_custom(|iters| {

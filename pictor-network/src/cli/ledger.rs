@@ -231,7 +231,7 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
 }
 
 /// The network's public key from its private key file (64 hex digits of the ed25519 seed).
-fn load_public_key(path: &Path) -> Result<VerifyingKey> {
+pub(super) fn load_public_key(path: &Path) -> Result<VerifyingKey> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut seed = [0u8; 32];

@@ -2,9 +2,11 @@
 
 mod account;
 mod checker;
+mod database;
 mod demo;
 mod job;
 mod ledger;
+mod migrate;
 mod network_args;
 mod plan;
 mod render;
@@ -37,6 +39,8 @@ enum Command {
     /// Check the network's hash-chained, signed ledger.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
+    /// Move a stopped network's state from its SQLite database to an empty PostgreSQL database.
+    Migrate(migrate::MigrateArgs),
     /// Plan a synthetic market (or an ETC matrix) with a scheduling strategy and compare it with
     /// the lower bounds.
     Plan(plan::PlanArgs),
@@ -122,6 +126,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(command) => account::run(command),
         Command::Job(command) => job::run(command),
         Command::Ledger(command) => ledger::run(command),
+        Command::Migrate(args) => migrate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
         Command::Verify(args) => verify::run(args),

@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod meta;
+pub mod migrate;
 pub mod postgres;
 pub mod rows;
 mod sql;

@@ -94,17 +94,27 @@ impl Network {
         }
         if postgres::enabled() {
             let url = postgres_url(data.path());
-            let options = url.parse().expect("database url");
-            let coordinator = pictor_network::server::open_postgres(data.path(), options, config)
-                .await
-                .expect("coordinator opens on PostgreSQL");
-            Network::serve(data, coordinator.clone(), Opened::Postgres(coordinator)).await
+            Network::start_postgres_in(data, &url, config).await
         } else {
-            let coordinator = pictor_network::server::open(data.path(), config)
-                .await
-                .expect("coordinator opens");
-            Network::serve(data, coordinator.clone(), Opened::Sqlite(coordinator)).await
+            Network::start_sqlite_in(data, config).await
         }
+    }
+
+    /// Starts a coordinator in `data` on its SQLite database, whatever this run's store.
+    pub async fn start_sqlite_in(data: TempDir, config: Config) -> Network {
+        let coordinator = pictor_network::server::open(data.path(), config)
+            .await
+            .expect("coordinator opens");
+        Network::serve(data, coordinator.clone(), Opened::Sqlite(coordinator)).await
+    }
+
+    /// Starts a coordinator in `data` on the PostgreSQL database at `url`.
+    pub async fn start_postgres_in(data: TempDir, url: &str, config: Config) -> Network {
+        let options = url.parse().expect("database url");
+        let coordinator = pictor_network::server::open_postgres(data.path(), options, config)
+            .await
+            .expect("coordinator opens on PostgreSQL");
+        Network::serve(data, coordinator.clone(), Opened::Postgres(coordinator)).await
     }
 
     /// Opens (without serving) the coordinator of `data` on this run's store: an error when it

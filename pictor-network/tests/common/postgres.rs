@@ -18,6 +18,22 @@ use std::time::{Duration, Instant};
 /// The environment variable that switches the network tests to PostgreSQL (`postgres`).
 pub const DATABASE_ENV: &str = "PICTOR_TEST_DATABASE";
 
+/// Whether PostgreSQL's server binaries are here, for tests that need PostgreSQL whatever the
+/// run's store; prints why not and answers false when they are missing (a failure under
+/// `PICTOR_REQUIRE_POSTGRES=1`).
+pub fn available_or_skip() -> bool {
+    match postgres_bin() {
+        Ok(_) => true,
+        Err(reason) => {
+            if std::env::var("PICTOR_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("PICTOR_REQUIRE_POSTGRES=1 but {reason}");
+            }
+            println!("SKIP: {reason}");
+            false
+        }
+    }
+}
+
 /// Whether this test run puts its coordinators on PostgreSQL.
 pub fn enabled() -> bool {
     std::env::var(DATABASE_ENV).as_deref() == Ok("postgres")
@@ -199,10 +215,9 @@ fn postgres_bin() -> Result<PathBuf, String> {
         .flat_map(std::env::split_paths)
         .find(|dir| dir.join("initdb").is_file())
         .ok_or_else(|| {
-            format!(
-                "{DATABASE_ENV}=postgres but PostgreSQL is not installed (no initdb in \
-                 /usr/lib/postgresql/*/bin or on PATH; Debian: apt install postgresql)"
-            )
+            "PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin or on PATH; \
+             Debian: apt install postgresql)"
+                .to_string()
         })
 }
 

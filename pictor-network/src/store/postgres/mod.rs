@@ -81,6 +81,11 @@ impl PgStore {
         Ok(store)
     }
 
+    /// The write connection's pool (the migration from SQLite writes through it).
+    pub(crate) fn writer_pool(&self) -> &PgPool {
+        &self.writer
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         for (version, description, sql) in MIGRATIONS {
             let mut tx = self.writer.begin().await?;

@@ -93,6 +93,11 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// The read-only connections' pool (the migration reads through it).
+    pub(crate) fn reader_pool(&self) -> &SqlitePool {
+        &self.readers
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
         sqlx::raw_sql(
