@@ -4,7 +4,9 @@
 //! - `settle/cycle_{1,4,64}_workers` vs `settle/sqlite_single_row_tx`: one task's whole life over HTTP
 //!   through the SDK (lease → upload output → signed result → check lease → verdict → settlement)
 //!   with N workers at once, against one raw single-row SQLite transaction with the same durability
-//!   settings (WAL, `synchronous = FULL`).
+//!   settings (WAL, `synchronous = FULL`). With `PICTOR_TEST_DATABASE=postgres` the coordinators run
+//!   on a throwaway PostgreSQL cluster (`tests/common/postgres.rs`) and
+//!   `settle/postgres_single_row_tx` times the same raw transaction there.
 //! - `upload/folder_1gib` vs `upload/file_copy_1gib`: uploading a 1 GiB scene folder (16 files of
 //!   64 MiB) over loopback with the SDK, against copying the same files on the same disk.
 //!
@@ -119,6 +121,36 @@ fn settle(c: &mut Criterion) {
             })
         })
     });
+
+    if common::postgres::enabled() {
+        // The same baseline on the cluster the coordinators of this run use.
+        let url = common::postgres::Cluster::get().create_database();
+        let mut connection = rt.block_on(async {
+            let mut connection = sqlx::PgConnection::connect(&url).await.expect("postgres");
+            sqlx::query("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, v BIGINT NOT NULL)")
+                .execute(&mut connection)
+                .await
+                .expect("create");
+            connection
+        });
+        group.bench_function("postgres_single_row_tx", |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        let mut tx = connection.begin().await.expect("begin");
+                        sqlx::query("INSERT INTO t (v) VALUES ($1)")
+                            .bind(i as i64)
+                            .execute(&mut *tx)
+                            .await
+                            .expect("insert");
+                        tx.commit().await.expect("commit");
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
 
     for workers in [1usize, 4, 64] {
         let bench = rt.block_on(bench_network(workers));
