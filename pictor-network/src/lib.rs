@@ -8,4 +8,5 @@ pub mod demo;
 pub mod http;
 pub mod server;
 pub mod service;
+pub mod sim;
 pub mod store;

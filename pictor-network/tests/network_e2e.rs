@@ -17,6 +17,7 @@ use pictor_network::service::Config;
 use pictor_sdk::Client;
 use serde_json::json;
 use std::path::Path;
+use std::time::Duration;
 
 /// What a worker "renders" for a frame: distinct bytes per frame and worker.
 pub fn fake_frame(frame: u32, tag: &str) -> Vec<u8> {
@@ -236,4 +237,32 @@ async fn a_job_runs_end_to_end_and_the_ledger_balances() {
         .expect("text");
     assert!(metrics.contains("pictor_settlements_total 3"), "{metrics}");
     assert!(metrics.contains("pictor_leases_total 3"), "{metrics}");
+}
+
+/// `pictor sim`'s engine on a small scale: 30 simulated workers and 2 checkers drain a 60-task
+/// job through the real coordinator without an error, and the work is spread over the workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_workers_drain_a_job_and_share_it() {
+    let options = pictor_network::sim::SimOptions {
+        workers: 30,
+        checkers: 2,
+        tasks: 60,
+        poll_interval: Duration::from_millis(50),
+        time_limit: Duration::from_secs(120),
+        ..pictor_network::sim::SimOptions::default()
+    };
+    let report = pictor_network::sim::simulate_fresh(&options)
+        .await
+        .expect("simulation");
+    assert!(report.completed, "{report:?}");
+    assert_eq!(report.accepted, 60, "{report:?}");
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(
+        report.dispatch.count, 60,
+        "one dispatch per task: {report:?}"
+    );
+    assert!(report.lease.count >= 60, "{report:?}");
+    assert!(report.workers_served >= 10, "{report:?}");
+    assert!(report.fairness > 0.3, "{report:?}");
+    assert!(report.cycles_per_second > 0.0, "{report:?}");
 }

@@ -130,13 +130,8 @@ impl ClientBuilder {
         let trimmed = base.path().trim_end_matches('/').to_string();
         base.set_path(&trimmed);
         base.set_query(None);
-        if let Some(key) = &self.api_key
-            && (key.is_empty() || key.chars().any(|c| c.is_control() || c == ' '))
-        {
-            return Err(Error::invalid(
-                "api_key",
-                "must be non-empty printable text",
-            ));
+        if let Some(key) = &self.api_key {
+            validate_api_key(key)?;
         }
         let chunk = self.config.chunk_size;
         if chunk == 0 || chunk > MAX_CHUNK_SIZE {
@@ -162,10 +157,38 @@ impl ClientBuilder {
     }
 }
 
+/// Refuses an API key that could not travel in a header as is.
+fn validate_api_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::invalid(
+            "api_key",
+            "must be non-empty printable text",
+        ));
+    }
+    Ok(())
+}
+
 impl Client {
     /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// The same client acting as another account: same endpoint and settings, and the same
+    /// connection pool, so many accounts driven from one process (a simulation, a test harness, a
+    /// farm agent with several identities) share connections instead of opening a pool each.
+    /// The key is validated as [`ClientBuilder::build`] does.
+    pub fn with_api_key(&self, key: impl Into<String>) -> Result<Client> {
+        let key = key.into();
+        validate_api_key(&key)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                base: self.inner.base.clone(),
+                api_key: Some(key),
+                config: self.inner.config.clone(),
+            }),
+        })
     }
 
     /// The client's configuration.

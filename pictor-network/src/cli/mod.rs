@@ -11,6 +11,7 @@ mod network_args;
 mod plan;
 mod render;
 mod serve;
+mod sim;
 mod verify;
 mod worker;
 
@@ -44,6 +45,9 @@ enum Command {
     /// Plan a synthetic market (or an ETC matrix) with a scheduling strategy and compare it with
     /// the lower bounds.
     Plan(plan::PlanArgs),
+    /// Drive a fresh coordinator with simulated workers and checkers, and report dispatch latency,
+    /// cycles per second and fairness.
+    Sim(sim::SimArgs),
     /// Render one frame, or a region of it, with the built-in path tracer or Blender.
     Render(render::RenderArgs),
     /// Verify one candidate frame with the checker protocol, rendering the references locally.
@@ -127,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Job(command) => job::run(command),
         Command::Ledger(command) => ledger::run(command),
         Command::Migrate(args) => migrate::run(args),
+        Command::Sim(args) => sim::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Render(args) => render::run(args),
         Command::Verify(args) => verify::run(args),

@@ -1,0 +1,104 @@
+//! `pictor sim`: simulated workers and checkers against a fresh in-process coordinator
+//! (`pictor_network::sim`), once per worker count, with a table or JSON of what each run measured.
+
+use super::network_args::runtime;
+use anyhow::{Result, bail};
+use clap::Args;
+use pictor_network::sim::{SimOptions, simulate_fresh};
+use std::time::Duration;
+
+/// Arguments of `pictor sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Simulated workers; several counts, comma-separated, run one after another (e.g.
+    /// `100,1000,10000`), each on a fresh coordinator.
+    #[arg(
+        long,
+        value_name = "N[,N…]",
+        default_value = "100",
+        value_delimiter = ','
+    )]
+    workers: Vec<usize>,
+    /// Simulated checkers.
+    #[arg(long, default_value_t = 4)]
+    checkers: usize,
+    /// Tasks of the job (one frame each).
+    #[arg(long, default_value_t = 1_000)]
+    tasks: u32,
+    /// Seconds a worker without a task waits before asking again.
+    #[arg(long, default_value_t = 1.0)]
+    poll_secs: f64,
+    /// Milliseconds a simulated render takes.
+    #[arg(long, default_value_t = 0)]
+    render_ms: u64,
+    /// Requests in flight at most (the process's file descriptors bound it).
+    #[arg(long, default_value_t = 4_000)]
+    max_in_flight: usize,
+    /// Seconds after which a run stops if its job is not done.
+    #[arg(long, default_value_t = 600)]
+    time_limit_secs: u64,
+    /// Print one JSON object per run.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `pictor sim`.
+pub fn run(args: SimArgs) -> Result<()> {
+    if args.workers.iter().any(|&n| n == 0 || n > 100_000) {
+        bail!("--workers: each count must be within 1..=100000");
+    }
+    if !(0.01..=60.0).contains(&args.poll_secs) {
+        bail!("--poll-secs must be within 0.01..=60");
+    }
+    if args.checkers == 0 || args.tasks == 0 || args.max_in_flight == 0 {
+        bail!("--checkers, --tasks and --max-in-flight must be at least 1");
+    }
+    let runtime = runtime()?;
+    if !args.json {
+        println!(
+            "{:>7} {:>6} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>7} {:>8} {:>7}",
+            "workers",
+            "tasks",
+            "accepted",
+            "cycles/s",
+            "lease p50",
+            "lease p99",
+            "dispatch99",
+            "result p99",
+            "errors",
+            "fairness",
+            "served"
+        );
+    }
+    for workers in &args.workers {
+        let options = SimOptions {
+            workers: *workers,
+            checkers: args.checkers,
+            tasks: args.tasks,
+            poll_interval: Duration::from_secs_f64(args.poll_secs),
+            render_time: Duration::from_millis(args.render_ms),
+            max_in_flight: args.max_in_flight,
+            time_limit: Duration::from_secs(args.time_limit_secs),
+        };
+        let report = runtime.block_on(simulate_fresh(&options))?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            println!(
+                "{:>7} {:>6} {:>9} {:>9.1} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>9.1}ms {:>7} {:>8.3} {:>7}",
+                report.workers,
+                report.tasks,
+                report.accepted,
+                report.cycles_per_second,
+                report.lease.p50_ms,
+                report.lease.p99_ms,
+                report.dispatch.p99_ms,
+                report.result.p99_ms,
+                report.errors,
+                report.fairness,
+                report.workers_served
+            );
+        }
+    }
+    Ok(())
+}
