@@ -702,3 +702,44 @@ async fn a_checker_is_leased_the_checks_of_a_scene_it_has_open_first() {
     assert_eq!(error.status(), Some(400), "{error}");
     assert!(error.to_string().contains("open_scenes"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_poll_is_a_read_that_refreshes_last_seen_only_when_it_is_stale() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = Config {
+        clock: clock.clone(),
+        ..Config::default()
+    };
+    let online_ms = config.worker_online_ms;
+    let network = Network::start(config).await;
+    let (worker, worker_id, _) = network.worker("w", 2).await;
+    let online = || {
+        let worker = worker.clone();
+        async move {
+            worker
+                .workers()
+                .list()
+                .await
+                .expect("list")
+                .into_iter()
+                .find(|w| w.id.0 == worker_id.0)
+                .expect("listed")
+                .online
+        }
+    };
+    // Registered at t = 0. At t = 9 s nothing waits and the worker was seen recently: the poll is
+    // answered from a snapshot and leaves last-seen at 0 ...
+    clock.advance_ms(9_000);
+    assert!(worker.workers().lease().await.expect("poll").is_none());
+    // ... so 60 s after registering the worker is no longer online,
+    clock.advance_ms(online_ms - 9_000 + 1);
+    assert!(
+        !online().await,
+        "an idle poll within the freshness window wrote nothing"
+    );
+    // and the next poll, its last-seen being stale, takes the write path and refreshes it.
+    assert!(worker.workers().lease().await.expect("poll").is_none());
+    assert!(online().await);
+    clock.advance_ms(online_ms - 1);
+    assert!(online().await, "refreshed by the stale poll");
+}

@@ -32,11 +32,35 @@ fn eligibility_view(job: &JobRow) -> schedule::JobView {
 }
 
 impl<S: Store> Coordinator<S> {
-    /// Leases the best eligible task to the caller's worker, or `None`.
+    /// Leases the best eligible task to the caller's worker, or `None` (an idle poll is answered
+    /// from a read snapshot: see `idle_poll`).
     pub async fn lease(&self, caller: &Caller) -> ServiceResult<Option<TaskLease>> {
+        if self.idle_poll(caller).await? {
+            return Ok(None);
+        }
         let mut write = self.write().await?;
         let result = self.lease_in(&mut write, caller).await;
         self.finish(write, result).await
+    }
+
+    /// Whether `caller`'s lease request is an idle poll that a read snapshot answers with "no
+    /// task", without the write path (the ledger lock and the write connection, which every
+    /// settlement needs): the caller is a registered worker seen within the last sixth of the
+    /// online window (so its last-seen time, which the write path refreshes, stays current), it
+    /// has a slot free, no task lease has expired (the write path requeues those) and no task
+    /// waits. Anything else, and any doubt, takes the write path, which decides for real. A
+    /// fleet of idle workers polling every second costs reads, not serialised writes.
+    async fn idle_poll(&self, caller: &Caller) -> ServiceResult<bool> {
+        let mut tx = self.read().await?;
+        let Ok(worker) = self.registered_worker(&mut tx, caller).await else {
+            return Ok(false);
+        };
+        let now = self.now_ms();
+        let fresh = now.saturating_sub(worker.last_seen_ms) <= self.config.worker_online_ms / 6;
+        if !fresh || tx.count_leases_of(worker.account_id).await? >= u64::from(worker.slots) {
+            return Ok(false);
+        }
+        Ok(tx.expired_task_leases(now).await?.is_empty() && tx.leasable_tasks(1).await?.is_empty())
     }
 
     async fn lease_in(
