@@ -113,8 +113,45 @@ pub(crate) fn load_or_create_network_key(path: &Path) -> ServiceResult<SigningKe
     }
 }
 
+/// Most keys [`KnownKeys`] holds; when full it starts over (the next request of each key reads the
+/// store once more).
+const KNOWN_KEYS_MAX: usize = 100_000;
+
+/// The accounts authentication has found, by API-key hash: every authenticated request otherwise
+/// reads the store once before its own work (a read transaction and a join), which is most of an
+/// idle worker's poll. Sound because a key's account never changes: keys are never revoked or
+/// reassigned and accounts never change role or name (a revocation route must clear the entry,
+/// on every replica). Unknown keys are not remembered, so a key created later is found.
+#[derive(Default)]
+pub(crate) struct KnownKeys {
+    accounts: std::sync::RwLock<std::collections::HashMap<[u8; 32], AccountRow>>,
+}
+
+impl KnownKeys {
+    fn get(&self, hash: &[u8; 32]) -> Option<AccountRow> {
+        // Plain data: a panic while holding the lock cannot leave it half-written.
+        self.accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(hash)
+            .cloned()
+    }
+
+    fn insert(&self, hash: [u8; 32], account: &AccountRow) {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if accounts.len() >= KNOWN_KEYS_MAX {
+            accounts.clear();
+        }
+        accounts.insert(hash, account.clone());
+    }
+}
+
 impl<S: Store> Coordinator<S> {
-    /// The caller of a request bearing `api_key`; 401 for a missing or unknown key.
+    /// The caller of a request bearing `api_key`; 401 for a missing or unknown key. Known keys are
+    /// answered from memory ([`KnownKeys`]).
     pub async fn authenticate(&self, api_key: Option<&str>) -> ServiceResult<Caller> {
         let key = api_key.ok_or_else(|| {
             ServiceError::new(
@@ -122,11 +159,16 @@ impl<S: Store> Coordinator<S> {
                 "missing API key: send `Authorization: Bearer <key>`",
             )
         })?;
+        let hash = hash_api_key(key);
+        if let Some(account) = self.known_keys.get(&hash) {
+            return Ok(Caller { account });
+        }
         let mut tx = self.read().await?;
         let account = tx
-            .account_by_key(&hash_api_key(key))
+            .account_by_key(&hash)
             .await?
             .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "unknown API key"))?;
+        self.known_keys.insert(hash, &account);
         Ok(Caller { account })
     }
 

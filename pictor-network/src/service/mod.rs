@@ -113,6 +113,8 @@ pub struct Coordinator<S: Store> {
     events: broadcast::Sender<u64>,
     metrics: Metrics,
     data_dir: PathBuf,
+    /// Accounts by API-key hash, as authentication found them (see `auth::KnownKeys`).
+    known_keys: auth::KnownKeys,
 }
 
 /// File name of the network's ed25519 signing key (64 hex digits) in the data directory, generated
@@ -146,6 +148,7 @@ impl<S: Store> Coordinator<S> {
             events,
             metrics: Metrics::default(),
             data_dir: data_dir.to_path_buf(),
+            known_keys: auth::KnownKeys::default(),
         });
         coordinator.bootstrap_admin().await?;
         Ok(coordinator)
