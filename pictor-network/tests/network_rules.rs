@@ -727,8 +727,10 @@ async fn an_idle_poll_is_a_read_that_refreshes_last_seen_only_when_it_is_stale()
                 .online
         }
     };
-    // Registered at t = 0. At t = 9 s nothing waits and the worker was seen recently: the poll is
-    // answered from a snapshot and leaves last-seen at 0 ...
+    // Registered at t = 0, and polls then: nothing waits (the write path says so and the worker
+    // counts as idle). At t = 9 s nothing waits still and the worker was seen recently: the poll
+    // is answered from a snapshot and leaves last-seen at 0 ...
+    assert!(worker.workers().lease().await.expect("poll").is_none());
     clock.advance_ms(9_000);
     assert!(worker.workers().lease().await.expect("poll").is_none());
     // ... so 60 s after registering the worker is no longer online,

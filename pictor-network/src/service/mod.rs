@@ -115,6 +115,8 @@ pub struct Coordinator<S: Store> {
     data_dir: PathBuf,
     /// Accounts by API-key hash, as authentication found them (see `auth::KnownKeys`).
     known_keys: auth::KnownKeys,
+    /// Workers whose last lease request found nothing (see `leases::IdleWorkers`).
+    idle_workers: leases::IdleWorkers,
 }
 
 /// File name of the network's ed25519 signing key (64 hex digits) in the data directory, generated
@@ -149,6 +151,7 @@ impl<S: Store> Coordinator<S> {
             metrics: Metrics::default(),
             data_dir: data_dir.to_path_buf(),
             known_keys: auth::KnownKeys::default(),
+            idle_workers: leases::IdleWorkers::default(),
         });
         coordinator.bootstrap_admin().await?;
         Ok(coordinator)
