@@ -151,7 +151,7 @@ impl KnownKeys {
 
 impl<S: Store> Coordinator<S> {
     /// The caller of a request bearing `api_key`; 401 for a missing or unknown key. Known keys are
-    /// answered from memory ([`KnownKeys`]).
+    /// answered from memory (`KnownKeys`).
     pub async fn authenticate(&self, api_key: Option<&str>) -> ServiceResult<Caller> {
         let key = api_key.ok_or_else(|| {
             ServiceError::new(
