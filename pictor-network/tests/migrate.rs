@@ -1,7 +1,7 @@
 //! `pictor migrate`: a network on SQLite with a finished and a running job moves to PostgreSQL and
 //! goes on there — the running job completes, new accounts get fresh ids, the ledger head is the
-//! one SQLite had and verifies — and a second migration onto the now non-empty database is
-//! refused. Runs whatever the run's store (it needs PostgreSQL's binaries; skips without them
+//! one SQLite had and verifies, online and offline (`pictor ledger verify --data --database`) —
+//! and a second migration onto the now non-empty database is refused. Runs whatever the run's store (it needs PostgreSQL's binaries; skips without them
 //! unless `PICTOR_REQUIRE_POSTGRES=1`).
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -158,6 +158,22 @@ async fn a_network_moves_from_sqlite_to_postgres_and_goes_on() {
         String::from_utf8_lossy(&verify.stdout)
     );
     let data = network.stop().await;
+    // Offline too: the journal in the PostgreSQL database verifies with the data dir's key.
+    let offline = Command::new(PICTOR)
+        .args(["ledger", "verify", "--json", "--data"])
+        .arg(data.path())
+        .args(["--database", &url])
+        .output()
+        .expect("ledger verify --data --database");
+    assert!(
+        offline.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&offline.stdout),
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let verified: serde_json::Value = serde_json::from_slice(&offline.stdout).expect("json");
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert!(verified["entries"].as_u64().expect("entries") > head.seq + 1);
 
     // Migrating again onto the database, now holding a network, is refused.
     let again = migrate(data.path(), &url);

@@ -2,6 +2,7 @@
 //! directory (offline, without starting the service) or from a running network.
 
 use super::ExitStatus;
+use super::database::Database;
 use super::network_args::{build_client, network_url, runtime};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -12,6 +13,7 @@ use pictor_core::ledger::{
 use pictor_network::server::DATABASE_FILE;
 use pictor_network::service::NETWORK_KEY_FILE;
 use pictor_network::store::Store;
+use pictor_network::store::postgres::PgStore;
 use pictor_network::store::prelude::*;
 use pictor_network::store::sqlite::SqliteStore;
 use serde::Serialize;
@@ -38,10 +40,15 @@ pub enum LedgerCommand {
 /// Arguments of `pictor ledger verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A coordinator's data directory: reads DIR/pictor.db and DIR/network.key directly, without
-    /// starting the service (which refuses to start on a tampered journal).
+    /// A coordinator's data directory: reads its database (DIR/pictor.db unless `--database`)
+    /// and DIR/network.key directly, without starting the service (which refuses to start on a
+    /// tampered journal).
     #[arg(long, value_name = "DIR", conflicts_with = "network")]
     data: Option<PathBuf>,
+    /// With `--data`: the database holding the journal, as `pictor serve --database` takes it
+    /// (`sqlite`, `sqlite:PATH`, `postgres://USER@HOST/DATABASE`).
+    #[arg(long, value_name = "URL", default_value = "sqlite", requires = "data")]
+    database: String,
     /// A running network: fetches its public journal and checks it against the key of its head
     /// [env: PICTOR_NETWORK].
     #[arg(long, value_name = "URL")]
@@ -109,7 +116,10 @@ pub fn run(command: LedgerCommand) -> Result<()> {
 
 fn verify_command(args: VerifyArgs) -> Result<()> {
     let outcome = match (&args.data, &args.network) {
-        (Some(dir), _) => runtime()?.block_on(verify_data_dir(dir))?,
+        (Some(dir), _) => {
+            let database = Database::parse(&args.database)?;
+            runtime()?.block_on(verify_data_dir(dir, database))?
+        }
         (None, network) => {
             let endpoint =
                 network_url(network.as_deref()).context("give --data DIR or --network URL")?;
@@ -149,19 +159,34 @@ fn verify_command(args: VerifyArgs) -> Result<()> {
 }
 
 /// Verifies the journal of a data directory, reading the database and the network key directly.
-async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
-    let database = dir.join(DATABASE_FILE);
-    let key_file = dir.join(NETWORK_KEY_FILE);
-    if !database.is_file() {
-        bail!(
-            "{} does not exist: not a Pictor data directory",
-            database.display()
-        );
+async fn verify_data_dir(dir: &Path, database: Database) -> Result<Outcome> {
+    let key = load_public_key(&dir.join(NETWORK_KEY_FILE))?;
+    match database {
+        Database::Sqlite(file) => {
+            let file = file.unwrap_or_else(|| dir.join(DATABASE_FILE));
+            if !file.is_file() {
+                bail!(
+                    "{} does not exist: not a Pictor data directory",
+                    file.display()
+                );
+            }
+            let store = SqliteStore::open(&file)
+                .await
+                .with_context(|| format!("opening {}", file.display()))?;
+            verify_stored(&store, &key).await
+        }
+        Database::Postgres(options) => {
+            let store = PgStore::open(*options)
+                .await
+                .context("opening the PostgreSQL database")?;
+            verify_stored(&store, &key).await
+        }
     }
-    let key = load_public_key(&key_file)?;
-    let store = SqliteStore::open(&database)
-        .await
-        .with_context(|| format!("opening {}", database.display()))?;
+}
+
+/// Verifies the journal in `store` against `key`, reporting the first entry or seal that does
+/// not even decode as where trust ends.
+async fn verify_stored<S: Store>(store: &S, key: &VerifyingKey) -> Result<Outcome> {
     let mut tx = store.begin_read().await.context("reading the database")?;
 
     // Entries, in seq order; an entry that does not even decode is where trust ends.
@@ -212,7 +237,7 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
 
     let Some((bad_seq, reason)) = undecodable else {
         let journal = Journal::from_parts(entries, seals);
-        return Ok(match verify(&journal, &key) {
+        return Ok(match verify(&journal, key) {
             Ok(report) => Outcome::verified(&report),
             Err(report) => Outcome::from_report(&report),
         });
@@ -221,13 +246,11 @@ async fn verify_data_dir(dir: &Path) -> Result<Outcome> {
     entries.retain(|entry| entry.seq < bad_seq);
     seals.retain(|seal| seal.upto_seq < bad_seq);
     let prefix = Journal::from_parts(entries, seals);
-    Ok(
-        match verify_with(&prefix, &key, TailPolicy::AllowUnsealed) {
-            Err(report) if report.seq < bad_seq => Outcome::from_report(&report),
-            Err(report) => Outcome::tampered(bad_seq, reason, report.authenticated_upto),
-            Ok(report) => Outcome::tampered(bad_seq, reason, report.sealed_upto),
-        },
-    )
+    Ok(match verify_with(&prefix, key, TailPolicy::AllowUnsealed) {
+        Err(report) if report.seq < bad_seq => Outcome::from_report(&report),
+        Err(report) => Outcome::tampered(bad_seq, reason, report.authenticated_upto),
+        Ok(report) => Outcome::tampered(bad_seq, reason, report.sealed_upto),
+    })
 }
 
 /// The network's public key from its private key file (64 hex digits of the ed25519 seed).
