@@ -19,6 +19,7 @@ use pictor_core::api::{
 };
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{CheckId, CheckerId, JobId, TaskId, WorkerId};
+use std::collections::HashMap;
 
 /// How many of the oldest waiting checks a lease looks through for one the checker can verify.
 const LEASE_SCAN: u32 = 64;
@@ -43,14 +44,24 @@ impl<S: Store> Coordinator<S> {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
             // The oldest check this checker can verify, or the oldest of a scene it has open.
+            // Checks of one job are usually many: each job is read once per scan (a checker with
+            // a scene open may look through all of them).
             let mut leasable = None;
+            let mut jobs: HashMap<u64, JobRow> = HashMap::new();
             for check in write.tx.pending_checks(LEASE_SCAN).await? {
                 let task = write
                     .tx
                     .task(check.task_id)
                     .await?
                     .ok_or_else(|| ServiceError::internal(&"check without task"))?;
-                let job = self.job_of_task(&mut write, &task).await?;
+                let job = match jobs.get(&task.job_id) {
+                    Some(job) => job.clone(),
+                    None => {
+                        let job = self.job_of_task(&mut write, &task).await?;
+                        jobs.insert(task.job_id, job.clone());
+                        job
+                    }
+                };
                 let outputs = task.outputs.as_deref().unwrap_or_default();
                 if !request.can_verify(job.spec.renderer.kind, outputs) {
                     continue;
