@@ -84,20 +84,6 @@ pub(super) fn lease_request(installs: &[BlenderInstall]) -> CheckLeaseRequest {
     }
 }
 
-/// The Blender of `installs` whose version is `version` (the one that finished a frame); `None`
-/// asks for the first one (raw renders, any version this checker has).
-fn blender_for<'a>(
-    installs: &'a [BlenderInstall],
-    version: Option<&str>,
-) -> Option<&'a BlenderInstall> {
-    match version {
-        Some(version) => installs
-            .iter()
-            .find(|install| install.version.to_string() == version),
-        None => installs.first(),
-    }
-}
-
 /// The Blender a check is verified with: for frames Blender finished with the scene's settings,
 /// the version that finished them (else any, and the check escalates); for raw Blender renders,
 /// the first. `None` for built-in renders.
@@ -113,8 +99,12 @@ fn blender_for_check(
         .iter()
         .find_map(|output| output.renderer_version.as_deref());
     let install = finished_by
-        .and_then(|version| blender_for(installs, Some(version)))
-        .or_else(|| blender_for(installs, None))
+        .and_then(|version| {
+            installs
+                .iter()
+                .find(|install| install.version.to_string() == version)
+        })
+        .or_else(|| installs.first())
         .context("this checker has no Blender to verify with")?;
     Ok(Some(install.clone()))
 }
