@@ -214,20 +214,20 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
     .build()?;
     let job = creator.jobs().submit(spec).send().await?;
 
-    let samples = Arc::new(Samples::default());
-    let done = Arc::new(AtomicBool::new(false));
+    let context = Arc::new(AgentContext {
+        samples: Samples::default(),
+        done: AtomicBool::new(false),
+        gate: gate.clone(),
+        options: options.clone(),
+    });
+    let samples = &context.samples;
     let served: Arc<Vec<AtomicU64>> =
         Arc::new((0..workers.len()).map(|_| AtomicU64::new(0)).collect());
     let started = Instant::now();
     let mut agents = Vec::new();
     let spread = options.poll_interval.as_secs_f64() / workers.len() as f64;
     for (index, worker) in workers.into_iter().enumerate() {
-        let context = AgentContext {
-            samples: samples.clone(),
-            done: done.clone(),
-            gate: gate.clone(),
-            options: options.clone(),
-        };
+        let context = context.clone();
         let served = served.clone();
         let first_poll = Duration::from_secs_f64(spread * index as f64);
         agents.push(tokio::spawn(async move {
@@ -236,12 +236,7 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
         }));
     }
     for checker in checkers {
-        let context = AgentContext {
-            samples: samples.clone(),
-            done: done.clone(),
-            gate: gate.clone(),
-            options: options.clone(),
-        };
+        let context = context.clone();
         agents.push(tokio::spawn(async move {
             run_checker(&checker, &context).await;
         }));
@@ -262,7 +257,7 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    done.store(true, Ordering::Relaxed);
+    context.done.store(true, Ordering::Relaxed);
     for agent in agents {
         let _ = agent.await;
     }
@@ -289,8 +284,8 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
 
 /// What every simulated agent shares.
 struct AgentContext {
-    samples: Arc<Samples>,
-    done: Arc<AtomicBool>,
+    samples: Samples,
+    done: AtomicBool,
     gate: Arc<Semaphore>,
     options: SimOptions,
 }
