@@ -48,6 +48,34 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Writes `bytes` to `path` (0600, durably) only if `path` does not exist yet: the file is written
+/// beside it, then linked into place, which fails when another process got there first. Returns
+/// `false`, writing nothing, when the file already exists (read it: it is whole). Two processes
+/// creating the same file at once thus agree on one content.
+pub fn create_private_file_once(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("new{}", std::process::id()));
+    let mut file = private_file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)?;
+    restrict(&tmp, 0o600)?;
+    let linked = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// Makes an existing file 0600, if it exists (for files another library creates, like SQLite's).
 pub fn restrict_file(path: &Path) -> io::Result<()> {
     match restrict(path, 0o600) {
@@ -85,5 +113,17 @@ mod tests {
             .expect("list")
             .count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_file_created_once_keeps_its_first_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("network.key");
+        assert!(create_private_file_once(&path, b"first").expect("create"));
+        assert!(!create_private_file_once(&path, b"second").expect("exists"));
+        assert_eq!(std::fs::read(&path).expect("read"), b"first");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 1);
     }
 }

@@ -329,6 +329,44 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Continues this ledger with entries and seals another writer appended to the same journal
+    /// (a second coordinator on one database): replays `entries`, which must start at this
+    /// journal's next seq and continue its chain, then keeps `seals` after checking each extends
+    /// the last one and names the head it claims. Seal signatures are not checked here.
+    ///
+    /// Every write ends its settlements, so the entries must not end inside one. On an error the
+    /// ledger may be partly advanced: rebuild it from the whole journal.
+    pub fn catch_up(&mut self, entries: &[Entry], seals: &[Seal]) -> Result<()> {
+        let mut settling = None;
+        for entry in entries {
+            self.replay_one(entry, &mut settling)?;
+        }
+        if let Some((id, _)) = settling {
+            return Err(refused(format!(
+                "appended entries end inside the settlement of pending transfer {id}"
+            )));
+        }
+        let mut next = self
+            .journal
+            .seals()
+            .last()
+            .map_or(0, |seal| seal.upto_seq + 1);
+        for seal in seals {
+            let head = usize::try_from(seal.upto_seq)
+                .ok()
+                .and_then(|upto| self.journal.entries().get(upto));
+            if seal.upto_seq < next || head.is_none_or(|entry| entry.hash != seal.head_hash) {
+                return Err(refused(format!(
+                    "appended seal up to seq {} does not match the journal",
+                    seal.upto_seq
+                )));
+            }
+            next = seal.upto_seq + 1;
+            self.journal.push_seal(*seal);
+        }
+        Ok(())
+    }
+
     fn replay_one(
         &mut self,
         entry: &Entry,

@@ -401,3 +401,40 @@ fn synthetic_journal_is_valid_sealed_and_replayable() {
         ledger.check_invariants().expect("invariants");
     }
 }
+
+#[test]
+fn a_second_writer_s_entries_and_seals_catch_a_ledger_up_to_the_same_state() {
+    // Two coordinators on one journal: B starts from what A committed, A catches up with B's.
+    let mut a = funded(1_000);
+    a.seal(&key());
+    let mut b = Ledger::from_journal(a.journal().clone()).expect("rebuild");
+    b.create_pending(TransferId(2), CREATOR, ESCROW, m(300))
+        .expect("hold");
+    b.post_pending(TransferId(2), &[(WORKER, m(200))])
+        .expect("settle");
+    b.seal(&key());
+    let mark = a.journal().len();
+    let sealed = a.journal().seals().len();
+    a.catch_up(
+        &b.journal().entries()[mark..],
+        &b.journal().seals()[sealed..],
+    )
+    .expect("catch up");
+    assert_eq!(a, b);
+    assert!(verify(a.journal(), &key().verifying_key()).is_ok());
+
+    // An entry that does not continue the chain, or a seal that does not extend it, is refused.
+    let mut stale = funded(1_000);
+    let mut other = funded(5);
+    other
+        .transfer(TransferId(9), CREATOR, WORKER, m(1))
+        .expect("direct");
+    assert!(
+        stale
+            .catch_up(&other.journal().entries()[1..], &[])
+            .is_err()
+    );
+    let mut behind = Ledger::from_journal(b.journal().clone()).expect("rebuild");
+    let old_seal = b.journal().seals()[0];
+    assert!(behind.catch_up(&[], &[old_seal]).is_err());
+}

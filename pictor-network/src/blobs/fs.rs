@@ -20,10 +20,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+/// A file in `tmp/` older than this is a crashed `put`'s leftover, removed at open.
+const TMP_LEFTOVER_AGE: Duration = Duration::from_secs(3600);
+
 /// A blob store on a local folder. Cheap to clone: clones share the folder, the upload locks and
 /// the [`bytes_received`](BlobStore::bytes_received) counter.
 ///
-/// One process owns a root at a time: [`open`](FsBlobStore::open) clears `tmp/`.
+/// Several processes may share a root (coordinator replicas on one machine, or on a shared file
+/// system): blobs appear by atomic rename, a staged upload's chunks append under a file lock, and
+/// `tmp/` files carry a per-store random tag.
 #[derive(Clone, Debug)]
 pub struct FsBlobStore {
     inner: Arc<Inner>,
@@ -38,13 +43,15 @@ struct Inner {
     limits: BlobLimits,
     received: AtomicU64,
     tmp_counter: AtomicU64,
+    /// Random, per store: names this process's `tmp/` files apart from another's in a shared root.
+    tmp_tag: u64,
     /// One lock per upload in progress; entries whose lock nobody holds are pruned.
     locks: Mutex<HashMap<UploadKey, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl FsBlobStore {
     /// Opens (creating if needed) a store under `root`: makes `blobs/`, `uploads/` and `tmp/`, and
-    /// removes what a crashed [`put`](BlobStore::put) left in `tmp/`. Staged uploads survive, so
+    /// removes what a crashed [`put`](BlobStore::put) left in `tmp/` an hour or more ago. Staged uploads survive, so
     /// clients can resume after a restart.
     pub async fn open(root: PathBuf, limits: BlobLimits) -> BlobResult<Self> {
         limits.validate()?;
@@ -55,6 +62,7 @@ impl FsBlobStore {
             limits,
             received: AtomicU64::new(0),
             tmp_counter: AtomicU64::new(0),
+            tmp_tag: random_tag()?,
             locks: Mutex::new(HashMap::new()),
         };
         for dir in [&root, &inner.blobs, &inner.uploads, &inner.tmp] {
@@ -64,15 +72,22 @@ impl FsBlobStore {
         let mut leftovers = tokio::fs::read_dir(&inner.tmp)
             .await
             .map_err(|error| BlobError::io(format!("listing {}", inner.tmp.display()), error))?;
+        // Another coordinator sharing the folder may be writing its own `put` here right now:
+        // only files older than any `put` takes are a crashed one's leftovers.
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(TMP_LEFTOVER_AGE)
+            .unwrap_or(std::time::UNIX_EPOCH);
         while let Some(entry) = leftovers
             .next_entry()
             .await
             .map_err(|error| BlobError::io(format!("listing {}", inner.tmp.display()), error))?
         {
             let path = entry.path();
-            tokio::fs::remove_file(&path)
-                .await
-                .map_err(|error| BlobError::io(format!("removing {}", path.display()), error))?;
+            let modified = entry.metadata().await.and_then(|m| m.modified());
+            if modified.is_ok_and(|time| time >= cutoff) {
+                continue;
+            }
+            remove_if_present(&path)?;
         }
         Ok(FsBlobStore {
             inner: Arc::new(inner),
@@ -125,15 +140,11 @@ impl Inner {
         offset: u64,
         chunk: &[u8],
     ) -> BlobResult<UploadProgress> {
-        let mut staged = staged_len(staging)?;
-        if staged > key.size {
-            // Only a damaged staging file can be longer than its blob: start over.
-            remove_if_present(staging)?;
-            staged = 0;
-        }
-        if offset != staged {
+        // A chunk at the wrong offset is refused before anything is created.
+        let seen = staged_len(staging)?;
+        if offset != seen && seen <= key.size {
             return Err(BlobError::OffsetMismatch {
-                expected: staged,
+                expected: seen,
                 got: offset,
             });
         }
@@ -141,14 +152,31 @@ impl Inner {
             std::fs::create_dir_all(dir)
                 .map_err(|error| BlobError::io(format!("creating {}", dir.display()), error))?;
         }
-        let mut file = pictor_core::private_fs::private_file_options()
-            .create(true)
-            .append(true)
-            .open(staging)
-            .map_err(|error| BlobError::io(format!("opening {}", staging.display()), error))?;
+        let mut file = lock_staging(staging)?;
+        let context = || format!("writing {}", staging.display());
+        let mut staged = file
+            .metadata()
+            .map_err(|error| BlobError::io(context(), error))?
+            .len();
+        if staged > key.size {
+            // Only a damaged staging file can be longer than its blob: start over.
+            file.set_len(0)
+                .map_err(|error| BlobError::io(context(), error))?;
+            staged = 0;
+        }
+        if offset != staged {
+            if staged == 0 {
+                // Created just now by the open (another process finished or restarted the upload
+                // while this one waited): leave no empty staging file behind.
+                remove_if_present(staging)?;
+            }
+            return Err(BlobError::OffsetMismatch {
+                expected: staged,
+                got: offset,
+            });
+        }
         file.write_all(chunk)
-            .map_err(|error| BlobError::io(format!("writing {}", staging.display()), error))?;
-        drop(file);
+            .map_err(|error| BlobError::io(context(), error))?;
         let chunk_len = chunk.len() as u64;
         self.received.fetch_add(chunk_len, Ordering::Relaxed);
         let received = staged + chunk_len;
@@ -158,7 +186,9 @@ impl Inner {
                 complete: false,
             });
         }
+        // Still holding the lock: no other process appends while the blob is verified and placed.
         self.finish_blocking(key, staging)?;
+        drop(file);
         Ok(UploadProgress {
             received,
             complete: true,
@@ -209,7 +239,7 @@ impl Inner {
         let serial = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = self
             .tmp
-            .join(format!("{hash}.{}.{serial}", std::process::id()));
+            .join(format!("{hash}.{:016x}.{serial}", self.tmp_tag));
         let written = write_synced(&tmp, bytes).and_then(|()| place(&tmp, &target));
         if written.is_err() {
             // Best effort: `open` clears `tmp/` anyway.
@@ -333,6 +363,14 @@ impl BlobStore for FsBlobStore {
     }
 }
 
+/// A random number from the operating system.
+fn random_tag() -> BlobResult<u64> {
+    use rand::TryRngCore;
+    rand::rngs::OsRng
+        .try_next_u64()
+        .map_err(|error| BlobError::io("drawing a random tag", std::io::Error::other(error)))
+}
+
 /// The entries of `dir` as (file name, path); none when `dir` does not exist.
 fn staging_files(dir: &Path) -> BlobResult<Vec<(String, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
@@ -349,6 +387,45 @@ fn staging_files(dir: &Path) -> BlobResult<Vec<(String, PathBuf)>> {
         }
     }
     Ok(files)
+}
+
+/// Opens the staging file for appending (creating it) and locks it exclusively, so that chunks of
+/// one upload arriving at several coordinators sharing the folder append one at a time. While
+/// this process waited, another may have placed the finished blob or restarted the upload: the
+/// file locked must still be the one at `staging`, else it opens again.
+fn lock_staging(staging: &Path) -> BlobResult<std::fs::File> {
+    let context = || format!("opening {}", staging.display());
+    loop {
+        let file = pictor_core::private_fs::private_file_options()
+            .create(true)
+            .append(true)
+            .open(staging)
+            .map_err(|error| BlobError::io(context(), error))?;
+        file.lock()
+            .map_err(|error| BlobError::io(context(), error))?;
+        let locked = file
+            .metadata()
+            .map_err(|error| BlobError::io(context(), error))?;
+        match std::fs::metadata(staging) {
+            Ok(current) if same_file(&current, &locked) => return Ok(file),
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => return Err(BlobError::io(context(), error)),
+        }
+    }
+}
+
+/// Whether two metadata describe one file (device and inode on Unix).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Whether two metadata describe one file (elsewhere: the best guess without inodes).
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 /// The length of a staging file, 0 if there is none.

@@ -470,12 +470,21 @@ async fn empty_blobs_upload_with_one_empty_chunk() {
 }
 
 #[tokio::test]
-async fn open_clears_tmp_and_refuses_zero_chunks() {
+async fn open_clears_old_tmp_files_and_refuses_zero_chunks() {
     let dir = tempfile::tempdir().expect("tempdir");
     drop(store(dir.path()).await);
-    std::fs::write(dir.path().join("tmp").join("half-written"), b"x").expect("write");
+    let tmp = dir.path().join("tmp");
+    std::fs::write(tmp.join("half-written"), b"x").expect("write");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(tmp.join("half-written"))
+        .and_then(|file| file.set_modified(two_hours_ago))
+        .expect("age the leftover");
+    // A file another coordinator sharing the folder is writing right now stays.
+    std::fs::write(tmp.join("in-progress"), b"y").expect("write");
     let _store = store(dir.path()).await;
-    assert!(files_under(&dir.path().join("tmp")).is_empty());
+    assert_eq!(files_under(&tmp), vec![tmp.join("in-progress")]);
     let error = FsBlobStore::open(
         dir.path().to_path_buf(),
         BlobLimits {
@@ -505,4 +514,38 @@ async fn a_staging_file_longer_than_its_blob_starts_over() {
     let progress = upload_from(&store, &key, &bytes, 0).await.expect("upload");
     assert!(progress.complete);
     assert_eq!(read_all(&store, &key.hash).await, bytes);
+}
+
+#[tokio::test]
+async fn chunks_of_one_upload_may_arrive_at_two_stores_sharing_a_folder() {
+    // Two coordinators (each its own store, its own in-process locks) on one folder.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first, second) = (store(dir.path()).await, store(dir.path()).await);
+    let bytes = data(CHUNK as usize * 6 + 17, 3);
+    let key = key(9, &bytes);
+    let mut offset = 0usize;
+    let mut turn = 0;
+    while offset < bytes.len() {
+        let end = (offset + CHUNK as usize).min(bytes.len());
+        let chunk = Bytes::copy_from_slice(&bytes[offset..end]);
+        // Each chunk is sent to both at once, as a client retrying on the other replica would:
+        // exactly one append lands, the other is told the offset moved on.
+        let (a, b) = tokio::join!(
+            first.append(&key, offset as u64, chunk.clone()),
+            second.append(&key, offset as u64, chunk)
+        );
+        let landed = [&a, &b].iter().filter(|result| result.is_ok()).count();
+        assert_eq!(landed, 1, "chunk at {offset}: {a:?} / {b:?}");
+        let stale = if a.is_ok() { &b } else { &a };
+        assert!(
+            matches!(stale, Err(BlobError::OffsetMismatch { .. })),
+            "{stale:?}"
+        );
+        offset = end;
+        turn += 1;
+    }
+    assert!(turn > 5);
+    assert_eq!(read_all(&first, &key.hash).await, bytes);
+    assert_eq!(read_all(&second, &key.hash).await, bytes);
+    assert!(files_under(&dir.path().join("uploads")).is_empty());
 }

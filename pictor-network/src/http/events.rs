@@ -6,7 +6,7 @@ use super::AppState;
 use super::error::{HttpResult, invalid};
 use super::extract::{Auth, Path, Query};
 use crate::service::Caller;
-use crate::store::Store;
+use crate::store::{EVERY_JOB, Store};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -29,6 +29,8 @@ struct Cursor<S: Store> {
     buffered: VecDeque<JobEventView>,
     notices: broadcast::Receiver<u64>,
     finished: bool,
+    /// The job was seen in a final state once (its events are read once more after that).
+    job_was_final: bool,
 }
 
 fn to_event(view: &JobEventView) -> Event {
@@ -71,6 +73,7 @@ pub async fn job_events<S: Store>(
         buffered: first.into(),
         notices,
         finished: false,
+        job_was_final: false,
     };
     let events = stream::unfold(cursor, |mut cursor| async move {
         loop {
@@ -98,8 +101,14 @@ pub async fn job_events<S: Store>(
             }
             match cursor.state.get_job(&cursor.caller, cursor.job).await {
                 Ok(view) if view.state.is_final() => {
-                    // A final job whose final event was already sent before this connection.
-                    return None;
+                    if cursor.job_was_final {
+                        // A final job whose final event was already sent before this connection.
+                        return None;
+                    }
+                    // The job may have ended between the read of its events and this one: read
+                    // its events once more before ending the stream.
+                    cursor.job_was_final = true;
+                    continue;
                 }
                 Ok(_) => {}
                 Err(_) => return None,
@@ -108,7 +117,7 @@ pub async fn job_events<S: Store>(
             let wait = async {
                 loop {
                     match cursor.notices.recv().await {
-                        Ok(job) if job == cursor.job.0 => return,
+                        Ok(job) if job == cursor.job.0 || job == EVERY_JOB => return,
                         Ok(_) => continue,
                         Err(broadcast::error::RecvError::Lagged(_)) => return,
                         Err(broadcast::error::RecvError::Closed) => {

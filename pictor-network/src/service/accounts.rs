@@ -94,6 +94,7 @@ impl<S: Store> Coordinator<S> {
 
     /// The caller's own account.
     pub async fn me(&self, caller: &Caller) -> ServiceResult<AccountView> {
+        self.refresh_balances().await?;
         Ok(account_view(|a| self.committed_balance(a), &caller.account))
     }
 
@@ -101,6 +102,7 @@ impl<S: Store> Coordinator<S> {
     pub async fn account(&self, caller: &Caller, id: AccountId) -> ServiceResult<AccountView> {
         caller.require(Role::Admin)?;
         let id = id.0;
+        self.refresh_balances().await?;
         let mut tx = self.read().await?;
         let account = tx
             .account(id)

@@ -3,7 +3,7 @@
 //! Keys are `pk_` + 48 random hex digits (192 bits from the OS). Only their BLAKE3 hash is stored: a
 //! fast hash is enough because the keys are random, not passwords.
 
-use super::{ADMIN_KEY_FILE, Coordinator, ServiceError, ServiceResult};
+use super::{ADMIN_KEY_FILE, Coordinator, NETWORK_KEY_FILE, ServiceError, ServiceResult};
 use crate::store::prelude::*;
 use crate::store::{AccountRow, Countable, Store};
 use pictor_core::api::{ErrorCode, Role};
@@ -87,6 +87,9 @@ pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> ServiceResult<
         .map_err(|e| ServiceError::internal(&format!("{}: {e}", path.display())))
 }
 
+/// The meta key under which the store records the public key its ledger is sealed with.
+const NETWORK_PUBLIC_KEY_META: &str = "network_public_key";
+
 /// Loads the network key (32 bytes, hex) or generates and stores one.
 pub(crate) fn load_or_create_network_key(path: &Path) -> ServiceResult<SigningKey> {
     match std::fs::read_to_string(path) {
@@ -102,7 +105,16 @@ pub(crate) fn load_or_create_network_key(path: &Path) -> ServiceResult<SigningKe
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let bytes = random_bytes::<32>()?;
-            write_private_file(path, hex::encode(bytes).as_bytes())?;
+            // Replicas starting at once on one data directory must agree on one key: the first
+            // file written wins and the others read it.
+            let created = pictor_core::private_fs::create_private_file_once(
+                path,
+                hex::encode(bytes).as_bytes(),
+            )
+            .map_err(|e| ServiceError::internal(&format!("{}: {e}", path.display())))?;
+            if !created {
+                return load_or_create_network_key(path);
+            }
             tracing::info!(path = %path.display(), "generated the network signing key");
             Ok(SigningKey::from_bytes(&bytes))
         }
@@ -173,6 +185,27 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Creates the admin account at first start and writes its key to `admin.key` (mode 0600).
+    /// Records the network's public key in the store on first start, and refuses to run with
+    /// another key: coordinators sharing a database must seal its one ledger with one key (a
+    /// replica started on a data directory of its own would otherwise sign with a key of its own).
+    pub(crate) async fn bind_network_key(&self) -> ServiceResult<()> {
+        let ours = hex::encode(self.key.verifying_key().as_bytes());
+        let mut tx = self.write_without_ledger().await?;
+        match tx.meta(NETWORK_PUBLIC_KEY_META).await? {
+            Some(bound) if bound == ours => Ok(()),
+            Some(bound) => Err(ServiceError::internal(&format!(
+                "the database's ledger is sealed with network key {bound}, but {} holds key \
+                 {ours}: give every coordinator of one database the same network key file",
+                self.data_dir.join(NETWORK_KEY_FILE).display()
+            ))),
+            None => {
+                tx.set_meta(NETWORK_PUBLIC_KEY_META, &ours).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
     pub(crate) async fn bootstrap_admin(&self) -> ServiceResult<()> {
         let mut write = self.write().await?;
         let result = async {

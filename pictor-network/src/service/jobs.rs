@@ -122,6 +122,7 @@ impl<S: Store> Coordinator<S> {
 
     /// One job.
     pub async fn get_job(&self, caller: &Caller, job: JobId) -> ServiceResult<JobView> {
+        self.refresh_balances().await?;
         self.reread_job(caller, job).await
     }
 
@@ -139,6 +140,7 @@ impl<S: Store> Coordinator<S> {
                 format!("must be 1..={MAX_PAGE}"),
             ));
         }
+        self.refresh_balances().await?;
         let mut tx = self.read().await?;
         let rows = tx.jobs_of(caller.id(), after, limit).await?;
         let next = (rows.len() == limit as usize)

@@ -6,7 +6,8 @@ use crate::store::Store;
 use crate::store::prelude::*;
 use pictor_core::api::{LedgerEntriesPage, LedgerHead};
 use pictor_core::ledger::{
-    Journal, Ledger, SigningKey, TamperReport, VerifyReport, VerifyingKey, codec, verify,
+    Entry, Journal, Ledger, Seal, SigningKey, TamperReport, VerifyReport, VerifyingKey, codec,
+    verify,
 };
 
 /// Journal pages are read from the store this many entries at a time.
@@ -18,8 +19,18 @@ pub type LedgerPage = LedgerEntriesPage;
 /// Reads the whole journal (entries and seals) from a store.
 pub async fn read_journal<S: Store>(store: &S) -> ServiceResult<Journal> {
     let mut tx = store.begin_read().await?;
+    let (entries, seals) = read_journal_after(&mut tx, None, 0).await?;
+    Ok(Journal::from_parts(entries, seals))
+}
+
+/// The entries with seq > `after` (all when `None`) and the seals with `upto_seq >= seals_from`,
+/// decoded, as the transaction `tx` sees them.
+async fn read_journal_after<T: StoreTx>(
+    tx: &mut T,
+    mut after: Option<u64>,
+    seals_from: u64,
+) -> ServiceResult<(Vec<Entry>, Vec<Seal>)> {
     let mut entries = Vec::new();
-    let mut after = None;
     loop {
         let page = tx.ledger_entries(after, LOAD_PAGE).await?;
         let Some((last, _)) = page.last() else { break };
@@ -31,12 +42,50 @@ pub async fn read_journal<S: Store>(store: &S) -> ServiceResult<Journal> {
         }
     }
     let mut seals = Vec::new();
-    for (upto, bytes) in tx.ledger_seals(0, u64::MAX >> 1).await? {
+    for (upto, bytes) in tx.ledger_seals(seals_from, u64::MAX >> 1).await? {
         seals.push(codec::decode_seal(&bytes).map_err(|e| {
             ServiceError::internal(&format!("ledger seal at {upto} does not decode: {e}"))
         })?);
     }
-    Ok(Journal::from_parts(entries, seals))
+    Ok((entries, seals))
+}
+
+/// Brings `ledger` up to the journal `tx` sees, when another coordinator sharing the store
+/// appended to it: one query (the last seal) when nothing is new, since every committed write
+/// that adds entries seals them. The entries must continue `ledger`'s chain and their seals must
+/// verify against the network key; if they do not, the whole journal is loaded and verified
+/// again. An error leaves `ledger` unusable: the caller must reload it before the next write.
+pub(crate) async fn catch_up<T: StoreTx>(
+    tx: &mut T,
+    ledger: &mut Ledger,
+    key: &VerifyingKey,
+) -> ServiceResult<()> {
+    let ours = ledger.journal().seals().last().map(|seal| seal.upto_seq);
+    let stored = tx.last_ledger_seal().await?.map(|(upto, _)| upto);
+    if stored == ours {
+        return Ok(());
+    }
+    let after = ledger
+        .journal()
+        .len()
+        .checked_sub(1)
+        .map(|last| last as u64);
+    let seals_from = ours.map_or(0, |upto| upto + 1);
+    let (entries, seals) = read_journal_after(tx, after, seals_from).await?;
+    let signed = seals.iter().all(|seal| seal.verify_signature(key));
+    if signed && ledger.catch_up(&entries, &seals).is_ok() {
+        return Ok(());
+    }
+    // A refusal may have left `ledger` partly advanced: rebuild it from the whole journal.
+    let (entries, seals) = read_journal_after(tx, None, 0).await?;
+    let journal = Journal::from_parts(entries, seals);
+    if let Err(report) = verify(&journal, key) {
+        return Err(ServiceError::internal(&format!(
+            "the stored ledger fails verification: {report}"
+        )));
+    }
+    *ledger = Ledger::from_journal(journal)?;
+    Ok(())
 }
 
 /// Verifies a stored journal against the network key.

@@ -68,12 +68,12 @@ pub use market::MarketRules;
 pub(crate) use write::Write;
 
 use crate::blobs::FsBlobStore;
-use crate::store::Store;
+use crate::store::{JobWatch, Store};
 use pictor_core::ledger::Account;
 use pictor_core::ledger::{Ledger, SigningKey};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{Mutex, broadcast};
 
@@ -107,6 +107,9 @@ pub struct Coordinator<S: Store> {
     blobs: FsBlobStore,
     config: Config,
     ledger: Mutex<Ledger>,
+    /// Set when a write failed after moving the in-memory ledger (or its commit's fate is
+    /// unknown): the next write rebuilds the ledger from the store first.
+    ledger_stale: AtomicBool,
     /// The balances as of the last commit, for readers (see the module's "Lock order").
     committed_balances: RwLock<HashMap<Account, i128>>,
     key: SigningKey,
@@ -117,6 +120,8 @@ pub struct Coordinator<S: Store> {
     known_keys: auth::KnownKeys,
     /// Workers whose last lease request found nothing (see `leases::IdleWorkers`).
     idle_workers: leases::IdleWorkers,
+    /// On a shared store, the task forwarding other coordinators' job notices to `events`.
+    _job_watch: Option<JobWatch>,
 }
 
 /// File name of the network's ed25519 signing key (64 hex digits) in the data directory, generated
@@ -139,12 +144,14 @@ impl<S: Store> Coordinator<S> {
         let key = auth::load_or_create_network_key(&data_dir.join(NETWORK_KEY_FILE))?;
         let ledger = ledger::load(&store, &key.verifying_key()).await?;
         let (events, _) = broadcast::channel(1024);
+        let job_watch = store.watch_jobs(events.clone());
         let committed_balances = RwLock::new(ledger.accounts().collect());
         let coordinator = Arc::new(Coordinator {
             store,
             blobs,
             config,
             ledger: Mutex::new(ledger),
+            ledger_stale: AtomicBool::new(false),
             committed_balances,
             key,
             events,
@@ -152,7 +159,9 @@ impl<S: Store> Coordinator<S> {
             data_dir: data_dir.to_path_buf(),
             known_keys: auth::KnownKeys::default(),
             idle_workers: leases::IdleWorkers::default(),
+            _job_watch: job_watch,
         });
+        coordinator.bind_network_key().await?;
         coordinator.bootstrap_admin().await?;
         Ok(coordinator)
     }

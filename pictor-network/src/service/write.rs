@@ -10,6 +10,7 @@ use crate::store::Store;
 use crate::store::prelude::*;
 use pictor_core::Money;
 use pictor_core::ledger::{Account, Ledger};
+use std::sync::atomic::Ordering;
 use tokio::sync::MutexGuard;
 
 /// A write in progress: the ledger lock, the transaction, and the jobs whose watchers to wake
@@ -51,10 +52,13 @@ impl<T: StoreTx> Write<'_, T> {
 
 impl<S: Store> Coordinator<S> {
     /// Starts a write: takes the ledger lock, then the store's write connection (the lock order).
+    /// On a shared store the in-memory ledger first catches up with what other coordinators
+    /// committed; after a failed write it is rebuilt from the journal here.
     pub(crate) async fn write(&self) -> ServiceResult<Write<'_, S::Tx>> {
-        let ledger = self.ledger.lock().await;
+        let mut ledger = self.ledger.lock().await;
+        let mut tx = self.store.begin_write().await?;
+        self.sync_ledger(&mut tx, &mut ledger).await?;
         let journal_mark = ledger.journal().len();
-        let tx = self.store.begin_write().await?;
         Ok(Write {
             tx,
             now_ms: self.now_ms(),
@@ -83,18 +87,23 @@ impl<S: Store> Coordinator<S> {
             Err(error) => {
                 drop(tx);
                 if ledger.journal().len() != journal_mark {
-                    *ledger = ledger::load(&self.store, &self.key.verifying_key()).await?;
+                    self.ledger_stale.store(true, Ordering::SeqCst);
                 }
                 return Err(error);
             }
         };
         let persisted = ledger::persist_new(&mut tx, &mut ledger, journal_mark, &self.key).await;
         let committed = match persisted {
-            Ok(()) => tx.commit().await.map_err(ServiceError::from),
+            Ok(()) => match tx.announce_jobs(&touched_jobs).await {
+                Ok(()) => tx.commit().await.map_err(ServiceError::from),
+                Err(error) => Err(error.into()),
+            },
             Err(error) => Err(error),
         };
         if let Err(error) = committed {
-            *ledger = ledger::load(&self.store, &self.key.verifying_key()).await?;
+            // The commit may or may not have happened (a lost connection): the next write reloads
+            // the ledger from what the store holds.
+            self.ledger_stale.store(true, Ordering::SeqCst);
             return Err(error);
         }
         self.publish_balances(&ledger, journal_mark);
@@ -104,6 +113,39 @@ impl<S: Store> Coordinator<S> {
             let _ = self.events.send(job);
         }
         Ok(value)
+    }
+
+    /// Brings the in-memory ledger up to the journal `tx` sees (inside the write lock): rebuilt
+    /// after a failed write, caught up with other coordinators' entries on a shared store, and
+    /// publishes the balances that changed.
+    async fn sync_ledger(&self, tx: &mut S::Tx, ledger: &mut Ledger) -> ServiceResult<()> {
+        let stale = self.ledger_stale.load(Ordering::SeqCst);
+        if !stale && !self.store.is_shared() {
+            return Ok(());
+        }
+        if stale {
+            *ledger = Ledger::new();
+        }
+        let mark = ledger.journal().len();
+        if let Err(error) = ledger::catch_up(tx, ledger, &self.key.verifying_key()).await {
+            self.ledger_stale.store(true, Ordering::SeqCst);
+            return Err(error);
+        }
+        self.ledger_stale.store(false, Ordering::SeqCst);
+        self.publish_balances(ledger, mark);
+        Ok(())
+    }
+
+    /// On a shared store, catches the ledger up with what other coordinators committed and
+    /// publishes the balances, so a read on this replica sees money moved through another. Waits
+    /// for this replica's write in progress, if any; a no-op on a store of one process.
+    pub(crate) async fn refresh_balances(&self) -> ServiceResult<()> {
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let mut ledger = self.ledger.lock().await;
+        let mut tx = self.store.begin_read().await?;
+        self.sync_ledger(&mut tx, &mut ledger).await
     }
 
     /// Publishes the balances the journal entries after `mark` changed (called after their commit).

@@ -15,4 +15,8 @@ pub trait EventsTx: Send {
         after: u64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<EventRow>>> + Send;
+
+    /// Tells the coordinators sharing this store that `jobs` got events, delivered when the
+    /// transaction commits (nothing on a rollback). A no-op on a store that is not shared.
+    fn announce_jobs(&mut self, jobs: &[u64]) -> impl Future<Output = StoreResult<()>> + Send;
 }

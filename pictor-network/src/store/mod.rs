@@ -9,8 +9,9 @@
 //! Every change happens inside one [`StoreTx`]: the service reads rows, applies the pure state
 //! machines of `pictor-core`, writes the rows back together with the ledger entries and job events it
 //! produced, and commits once. A crash before the commit changes nothing; after it, everything is
-//! durable. Writers are serialised (one ledger, one write connection); readers run concurrently on
-//! their own connections and never wait for a writer (see [`Store::begin_read`]).
+//! durable. Writers are serialised (one ledger, one write connection; on a shared PostgreSQL
+//! database, one writer across every coordinator); readers run concurrently on their own
+//! connections and never wait for a writer (see [`Store::begin_read`]).
 
 pub mod accounts;
 pub mod assets;
@@ -95,6 +96,43 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Starts a read-only transaction: a consistent snapshot that never waits for the writer. Any
     /// write through it fails.
     fn begin_read(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Whether other coordinators may write to this store too (replicas on one database). Then a
+    /// write must first catch up with what the others committed (the ledger's new entries), and
+    /// job notices travel through the store ([`EventsTx::announce_jobs`], [`Store::watch_jobs`]).
+    /// The embedded SQLite store belongs to one process: `false`.
+    fn is_shared(&self) -> bool;
+
+    /// Starts forwarding the job ids other coordinators announce ([`EventsTx::announce_jobs`]) to
+    /// `notices`, until the returned handle is dropped; after a lost connection it sends
+    /// [`EVERY_JOB`] (anything may have been missed). `None` when the store has no such channel
+    /// (it is not shared).
+    fn watch_jobs(&self, notices: tokio::sync::broadcast::Sender<u64>) -> Option<JobWatch> {
+        let _ = notices;
+        None
+    }
+}
+
+/// The notice "any job may have new events": watchers re-read rather than wait.
+pub const EVERY_JOB: u64 = u64::MAX;
+
+/// A running [`Store::watch_jobs`] forwarder; dropping it stops the forwarding.
+#[derive(Debug)]
+pub struct JobWatch {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JobWatch {
+    /// Wraps the forwarding task, which is aborted when the watch is dropped.
+    pub(crate) fn new(task: tokio::task::JoinHandle<()>) -> Self {
+        JobWatch { task }
+    }
+}
+
+impl Drop for JobWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// One transaction: every aggregate's operations (each its own trait, so a backend implements

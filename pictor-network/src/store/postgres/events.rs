@@ -34,4 +34,21 @@ impl EventsTx for PgTx {
             .map(event_row)
             .collect()
     }
+
+    async fn announce_jobs(&mut self, jobs: &[u64]) -> StoreResult<()> {
+        // A notice's payload is at most 8000 bytes: 400 ids of up to 19 digits and a comma fit.
+        for chunk in jobs.chunks(400) {
+            let payload = chunk
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(JOB_NOTICE_CHANNEL)
+                .bind(payload)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
 }

@@ -4,15 +4,23 @@
 //! (`store::sql`); each aggregate's SQL in its own file.
 //!
 //! Durability is PostgreSQL's: a committed transaction is on disk (`synchronous_commit` as the
-//! server is configured; the default `on` waits for the WAL flush). Writes run on their own
-//! connection at `READ COMMITTED`, serialised by the service like SQLite's; reads run on a pool of
-//! `REPEATABLE READ, READ ONLY` transactions, each a consistent snapshot that never waits for the
+//! server is configured; the default `on` waits for the WAL flush). Reads run on a pool of
+//! `REPEATABLE READ, READ ONLY` transactions, each a consistent snapshot that never waits for a
 //! writer. Migrations run at open under a transaction-scoped advisory lock, so coordinators
 //! starting at once on one database apply each migration once.
 //!
-//! This is one coordinator on PostgreSQL. Several coordinators on one database (replicas) need the
-//! service's single-writer assumptions (the in-memory ledger, the lease scan) made safe across
-//! processes first (issue 16, "Replicas").
+//! # Replicas
+//!
+//! Any number of coordinators may share one database. Each writes on its own connection at
+//! `READ COMMITTED`, and every write transaction first takes the transaction-scoped advisory lock
+//! [`WRITE_LOCK`]: writes are serialised across all of them exactly as SQLite serialises one
+//! process's writes, so two replicas never lease one task, settle one result twice or fork the
+//! ledger's chain (the service catches its in-memory ledger up with the others' entries inside the
+//! lock). A replica that dies mid-write loses its connection and PostgreSQL releases the lock with
+//! the rollback. Job notices travel between replicas with `LISTEN`/`NOTIFY` (`notices`).
+//!
+//! The price of one lock: replicas add availability and spread the HTTP, authentication,
+//! blob and read work, not write throughput (docs/ARCHITECTURE.md, "Deployment").
 
 mod accounts;
 mod assets;
@@ -24,6 +32,7 @@ mod idempotency;
 mod jobs;
 mod ledger;
 mod meta;
+mod notices;
 mod tasks;
 mod workers;
 
@@ -32,6 +41,7 @@ pub(super) use super::{
     AccountRow, AssetRow, AttemptRow, CheckRow, Countable, EventRow, FrameRow, JobRow, SplitRow,
     Store, StoreError, StoreResult, StoreTx, TaskRow, TaskSummary, WorkerRow,
 };
+use notices::JOB_NOTICE_CHANNEL;
 pub(super) use pictor_core::Money;
 pub(super) use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -48,6 +58,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7069_6374_6f72;
 
+/// The advisory lock key every write transaction holds until it ends ("pictorw" in ASCII): one
+/// writer at a time across every coordinator on the database.
+pub const WRITE_LOCK: i64 = 0x70_6963_746f_7277;
+
 /// Connections of the read pool: how many reads run at once (more wait for a free connection,
 /// never for the writer).
 const READ_CONNECTIONS: u32 = 8;
@@ -55,8 +69,8 @@ const READ_CONNECTIONS: u32 = 8;
 /// How long opening waits for the database before it gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The PostgreSQL implementation of [`Store`]: one write connection (the service serialises
-/// writes; one connection keeps them in order) and a pool of read connections.
+/// The PostgreSQL implementation of [`Store`]: one write connection (the service serialises this
+/// process's writes, [`WRITE_LOCK`] everyone's) and a pool of read connections.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     writer: PgPool,
@@ -133,9 +147,12 @@ impl Store for PgStore {
     type Tx = PgTx;
 
     async fn begin_write(&self) -> StoreResult<PgTx> {
-        Ok(PgTx {
-            tx: self.writer.begin().await?,
-        })
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(PgTx { tx })
     }
 
     async fn begin_read(&self) -> StoreResult<PgTx> {
@@ -145,6 +162,17 @@ impl Store for PgStore {
                 .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .await?,
         })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn watch_jobs(
+        &self,
+        notices: tokio::sync::broadcast::Sender<u64>,
+    ) -> Option<crate::store::JobWatch> {
+        Some(notices::watch(self, notices))
     }
 }
 

@@ -32,4 +32,9 @@ impl EventsTx for SqliteTx {
             .map(event_row)
             .collect()
     }
+
+    async fn announce_jobs(&mut self, _jobs: &[u64]) -> StoreResult<()> {
+        // One process: the coordinator wakes its own watchers after the commit.
+        Ok(())
+    }
 }

@@ -153,6 +153,10 @@ impl Store for SqliteStore {
             tx: self.readers.begin().await?,
         })
     }
+
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 impl StoreTx for SqliteTx {
