@@ -21,7 +21,7 @@ use pictor_core::{JobSpec, Money};
 use pictor_sdk::{Client, RetryPolicy};
 use serde::Serialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -45,6 +45,9 @@ pub struct SimOptions {
     pub max_in_flight: usize,
     /// The run stops here if the job is not done.
     pub time_limit: Duration,
+    /// Where the run publishes the job's accepted tasks as it goes (for a caller that acts
+    /// mid-run, e.g. a test stopping a replica).
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl Default for SimOptions {
@@ -57,6 +60,7 @@ impl Default for SimOptions {
             render_time: Duration::ZERO,
             max_in_flight: 4_000,
             time_limit: Duration::from_secs(600),
+            progress: None,
         }
     }
 }
@@ -145,9 +149,48 @@ impl Samples {
     }
 }
 
-/// One simulated worker: its client, signing key and pre-made output.
+/// An account's clients, one per coordinator it may talk to (replicas of one network): each
+/// request goes to the next in turn, so every agent spreads its requests over all of them, and a
+/// request after a failed one goes elsewhere.
+struct Spread {
+    clients: Vec<Client>,
+    next: AtomicUsize,
+}
+
+impl Spread {
+    /// Clients of the account `api_key` on each of `admins`' coordinators.
+    fn with_api_key(admins: &[Client], api_key: &str) -> Result<Spread> {
+        let clients = admins
+            .iter()
+            .map(|admin| admin.with_api_key(api_key.to_string()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Spread::new(clients)
+    }
+
+    fn new(clients: Vec<Client>) -> Result<Spread> {
+        if clients.is_empty() {
+            bail!("a simulation needs at least one coordinator");
+        }
+        Ok(Spread {
+            clients,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// The client for the next request.
+    fn pick(&self) -> &Client {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
+        &self.clients[index]
+    }
+}
+
+/// How many coordinators a write that failed (a replica gone mid-request) is sent to before it
+/// counts as an error: a real agent retries the same way.
+const TRIES: usize = 3;
+
+/// One simulated worker: its clients, signing key and pre-made output.
 struct SimWorker {
-    client: Client,
+    clients: Spread,
     key: ed25519_dalek::SigningKey,
     output: TaskOutput,
 }
@@ -168,35 +211,48 @@ pub async fn simulate_fresh(options: &SimOptions) -> Result<SimReport> {
         .api_key(admin_key.trim())
         .retry(RetryPolicy::none())
         .build()?;
-    let report = simulate(&admin, options).await;
+    let report = simulate(std::slice::from_ref(&admin), options).await;
     let _ = stop.send(());
     let _ = served.await;
     report
 }
 
-/// Runs a simulation on the network `admin` (an admin's client) reaches.
-pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport> {
+/// Runs a simulation on the network `admins` (an admin's client of each of its coordinators, e.g.
+/// replicas on one database) reach, every agent spreading its requests over all of them.
+pub async fn simulate(admins: &[Client], options: &SimOptions) -> Result<SimReport> {
     if options.workers == 0 || options.checkers == 0 || options.tasks == 0 {
         bail!("a simulation needs at least one worker, one checker and one task");
     }
+    let admin = Spread::new(admins.to_vec())?;
     let gate = Arc::new(Semaphore::new(options.max_in_flight.max(1)));
-    let creator = account(admin, Role::Creator, "sim-creator").await?;
+    let creator = account(admins, &admin, Role::Creator, "sim-creator").await?;
     let credits = Money::from_credits(u64::from(options.tasks).saturating_mul(10).max(1_000))
         .context("the creator's credits")?;
-    admin.accounts().deposit(creator.1, credits).send().await?;
+    admin
+        .pick()
+        .accounts()
+        .deposit(creator.1, credits)
+        .send()
+        .await?;
     let creator = creator.0;
-    let workers = register_workers(admin, options.workers, &gate).await?;
+    let workers = register_workers(admins, options.workers, &gate).await?;
     let mut checkers = Vec::with_capacity(options.checkers);
     for index in 0..options.checkers {
         checkers.push(
-            account(admin, Role::Checker, &format!("sim-checker-{index}"))
-                .await?
-                .0,
+            account(
+                admins,
+                &admin,
+                Role::Checker,
+                &format!("sim-checker-{index}"),
+            )
+            .await?
+            .0,
         );
     }
     let folder = tempfile::tempdir().context("a folder for the scene")?;
     std::fs::write(folder.path().join("scene.toml"), b"# pictor sim scene\n")?;
     let scene = creator
+        .pick()
         .assets()
         .upload_folder(folder.path(), "scene.toml")
         .send()
@@ -212,7 +268,7 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
     .resolution(16, 16)
     .samples(1)
     .build()?;
-    let job = creator.jobs().submit(spec).send().await?;
+    let job = creator.pick().jobs().submit(spec).send().await?;
 
     let context = Arc::new(AgentContext {
         samples: Samples::default(),
@@ -244,13 +300,17 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
     let mut completed = false;
     while started.elapsed() < options.time_limit {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        match creator.jobs().get(job.id).await {
+        match creator.pick().jobs().get(job.id).await {
             Ok(view) if view.state == JobState::Completed => {
                 completed = true;
                 break;
             }
             Ok(view) if view.state.is_final() => bail!("the job ended {:?}", view.state),
-            Ok(_) => {}
+            Ok(view) => {
+                if let Some(progress) = &options.progress {
+                    progress.store(u64::from(view.tasks_accepted), Ordering::Relaxed);
+                }
+            }
             Err(_) => {
                 samples.errors.fetch_add(1, Ordering::Relaxed);
             }
@@ -262,7 +322,17 @@ pub async fn simulate(admin: &Client, options: &SimOptions) -> Result<SimReport>
         let _ = agent.await;
     }
     let counts: Vec<u64> = served.iter().map(|c| c.load(Ordering::Relaxed)).collect();
-    let accepted = u64::from(creator.jobs().get(job.id).await?.tasks_accepted);
+    let mut last = creator.pick().jobs().get(job.id).await;
+    for _ in 1..TRIES {
+        if last.is_ok() {
+            break;
+        }
+        last = creator.pick().jobs().get(job.id).await;
+    }
+    let accepted = u64::from(last?.tasks_accepted);
+    if let Some(progress) = &options.progress {
+        progress.store(accepted, Ordering::Relaxed);
+    }
     Ok(SimReport {
         workers: counts.len(),
         checkers: options.checkers,
@@ -291,12 +361,11 @@ struct AgentContext {
 }
 
 async fn run_worker(worker: &SimWorker, context: &AgentContext, served: &AtomicU64) {
-    let workers = worker.client.workers();
     while !context.done.load(Ordering::Relaxed) {
         let asked = Instant::now();
         let lease = {
             let _permit = context.gate.acquire().await;
-            workers.lease().await
+            worker.clients.pick().workers().lease().await
         };
         let took = asked.elapsed();
         Samples::record(&context.samples.lease_us, took);
@@ -314,7 +383,7 @@ async fn run_worker(worker: &SimWorker, context: &AgentContext, served: &AtomicU
         };
         Samples::record(&context.samples.dispatch_us, took);
         render(worker, &lease, context).await;
-        let outputs = lease
+        let outputs: Vec<TaskOutput> = lease
             .work
             .frames()
             .into_iter()
@@ -325,19 +394,13 @@ async fn run_worker(worker: &SimWorker, context: &AgentContext, served: &AtomicU
             .collect();
         let render_ms = u64::try_from(context.options.render_time.as_millis()).unwrap_or(0);
         let submitted = Instant::now();
-        let result = match pictor_sdk::sign_result(
-            &worker.key,
-            lease.task,
-            lease.attempt,
-            outputs,
-            render_ms.max(1),
-        ) {
-            Ok(result) => {
-                let _permit = context.gate.acquire().await;
-                workers.submit_result(lease.task, result).await
+        let mut result = submit(worker, &lease, &outputs, render_ms, context).await;
+        for _ in 1..TRIES {
+            if result.is_ok() {
+                break;
             }
-            Err(error) => Err(error),
-        };
+            result = submit(worker, &lease, &outputs, render_ms, context).await;
+        }
         Samples::record(&context.samples.result_us, submitted.elapsed());
         match result {
             Ok(_) => {
@@ -348,6 +411,30 @@ async fn run_worker(worker: &SimWorker, context: &AgentContext, served: &AtomicU
             }
         }
     }
+}
+
+/// Signs and submits the result of `lease` listing `outputs`, to the worker's next coordinator.
+async fn submit(
+    worker: &SimWorker,
+    lease: &pictor_core::api::TaskLease,
+    outputs: &[TaskOutput],
+    render_ms: u64,
+    context: &AgentContext,
+) -> pictor_sdk::Result<pictor_core::api::TaskStateView> {
+    let signed = pictor_sdk::sign_result(
+        &worker.key,
+        lease.task,
+        lease.attempt,
+        outputs.to_vec(),
+        render_ms.max(1),
+    )?;
+    let _permit = context.gate.acquire().await;
+    worker
+        .clients
+        .pick()
+        .workers()
+        .submit_result(lease.task, signed)
+        .await
 }
 
 /// Waits the simulated render time, heartbeating every [`HEARTBEAT`].
@@ -361,7 +448,8 @@ async fn render(worker: &SimWorker, lease: &pictor_core::api::TaskLease, context
         if !left.is_zero() {
             let _permit = context.gate.acquire().await;
             if worker
-                .client
+                .clients
+                .pick()
                 .workers()
                 .heartbeat(lease.task, lease.attempt, 500)
                 .await
@@ -373,26 +461,33 @@ async fn render(worker: &SimWorker, lease: &pictor_core::api::TaskLease, context
     }
 }
 
-async fn run_checker(checker: &Client, context: &AgentContext) {
-    let checks = checker.checks();
+async fn run_checker(checker: &Spread, context: &AgentContext) {
     let idle = (context.options.poll_interval / 10).max(Duration::from_millis(20));
     while !context.done.load(Ordering::Relaxed) {
         let leased = {
             let _permit = context.gate.acquire().await;
-            checks.lease().await
+            checker.pick().checks().lease().await
         };
         match leased {
             Ok(Some(check)) => {
-                let _permit = context.gate.acquire().await;
-                if checks
-                    .verdict(
-                        check.check,
-                        Verdict::Accept,
-                        serde_json::json!({"sim": true}),
-                    )
-                    .await
-                    .is_err()
-                {
+                let mut delivered = false;
+                for _ in 0..TRIES {
+                    let _permit = context.gate.acquire().await;
+                    let verdict = checker
+                        .pick()
+                        .checks()
+                        .verdict(
+                            check.check,
+                            Verdict::Accept,
+                            serde_json::json!({"sim": true}),
+                        )
+                        .await;
+                    if verdict.is_ok() {
+                        delivered = true;
+                        break;
+                    }
+                }
+                if !delivered {
                     context.samples.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -405,43 +500,54 @@ async fn run_checker(checker: &Client, context: &AgentContext) {
     }
 }
 
-/// Opens an account of `role`: its client (sharing `admin`'s connections) and id.
+/// Opens an account of `role` through `admin`: its clients on every coordinator of `admins`
+/// (sharing their connections) and its id.
 async fn account(
-    admin: &Client,
+    admins: &[Client],
+    admin: &Spread,
     role: Role,
     name: &str,
-) -> Result<(Client, pictor_core::AccountId)> {
-    let created = admin.accounts().create(role, name).await?;
-    Ok((admin.with_api_key(created.api_key)?, created.account.id))
+) -> Result<(Spread, pictor_core::AccountId)> {
+    let created = admin.pick().accounts().create(role, name).await?;
+    Ok((
+        Spread::with_api_key(admins, &created.api_key)?,
+        created.account.id,
+    ))
 }
 
 /// Opens, registers and equips `count` simulated workers, several at a time.
 async fn register_workers(
-    admin: &Client,
+    admins: &[Client],
     count: usize,
     gate: &Arc<Semaphore>,
 ) -> Result<Vec<SimWorker>> {
     let mut pending = Vec::with_capacity(count);
     let setup = Arc::new(Semaphore::new(16));
+    let admins: Arc<[Client]> = admins.into();
     for index in 0..count {
-        let (admin, setup, gate) = (admin.clone(), setup.clone(), gate.clone());
+        let (admins, setup, gate) = (admins.clone(), setup.clone(), gate.clone());
         pending.push(tokio::spawn(async move {
             let _slot = setup.acquire().await;
             let _permit = gate.acquire().await;
             let name = format!("sim-worker-{index}");
-            let (client, id) = account(&admin, Role::Worker, &name).await?;
+            let admin = Spread::new(admins.to_vec())?;
+            // Setup round the coordinators too, starting at a different one per worker.
+            admin.next.store(index, Ordering::Relaxed);
+            let (clients, id) = account(&admins, &admin, Role::Worker, &name).await?;
             let seed = blake3::hash(format!("pictor-sim-worker-{}", id.0).as_bytes());
             let key = ed25519_dalek::SigningKey::from_bytes(seed.as_bytes());
-            client
+            clients
+                .pick()
                 .workers()
                 .register(register_request(&name, &key)?)
                 .await?;
-            let output = client
+            let output = clients
+                .pick()
                 .workers()
                 .upload_output_bytes(format!("sim output of {name}\n").into_bytes(), 1)
                 .await?;
             anyhow::Ok(SimWorker {
-                client,
+                clients,
                 key,
                 output,
             })

@@ -207,6 +207,7 @@ fn code_for_status(status: u16) -> ErrorCode {
         413 => ErrorCode::PayloadTooLarge,
         422 => ErrorCode::Infeasible,
         429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
         _ => ErrorCode::Internal,
     }
 }

@@ -203,7 +203,9 @@ impl IntoPyErr for pictor_sdk::Error {
                     }
                     ErrorCode::RateLimited => raise::<RateLimited>(message, details),
                     ErrorCode::PayloadTooLarge => raise::<PayloadTooLarge>(message, details),
-                    ErrorCode::Internal => raise::<ServerError>(message, details),
+                    ErrorCode::Internal | ErrorCode::Unavailable => {
+                        raise::<ServerError>(message, details)
+                    }
                     _ => raise::<PictorError>(message, details),
                 }
             }

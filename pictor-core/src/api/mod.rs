@@ -45,6 +45,9 @@ pub enum ErrorCode {
     RateLimited,
     /// A fault on the server's side (500).
     Internal,
+    /// The coordinator cannot reach its database just now (a restart, a failover): retry
+    /// shortly (503, with `Retry-After`).
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -61,6 +64,7 @@ impl ErrorCode {
             ErrorCode::Infeasible => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 }

@@ -88,10 +88,15 @@ impl AdminArgs {
 
 /// A key from `file`, else from the environment variable `env`; refused when it was given on the
 /// command line (`on_command_line`, the flag `flag`).
-fn read_key(on_command_line: bool, file: Option<&Path>, flag: &str, env: &str) -> Result<String> {
+pub fn read_key(
+    on_command_line: bool,
+    file: Option<&Path>,
+    flag: &str,
+    env: &str,
+) -> Result<String> {
     if on_command_line {
         anyhow::bail!(
-            "{flag} KEY would show the key to every local user (in `ps`); put it in a file and pass              {flag}-file PATH, or set {env}"
+            "{flag} KEY would show the key to every local user (in `ps`); put it in a file and pass {flag}-file PATH, or set {env}"
         );
     }
     let key = match file {

@@ -1,10 +1,13 @@
-//! `pictor sim`: simulated workers and checkers against a fresh in-process coordinator
-//! (`pictor_network::sim`), once per worker count, with a table or JSON of what each run measured.
+//! `pictor sim`: simulated workers and checkers (`pictor_network::sim`) against a fresh in-process
+//! coordinator, or against running ones (`--network URL,URL…`: replicas of one network, every
+//! agent spreading its requests over them), once per worker count, with a table or JSON of what
+//! each run measured.
 
-use super::network_args::runtime;
+use super::network_args::{ADMIN_KEY_ENV, build_client, read_key, runtime};
 use anyhow::{Result, bail};
 use clap::Args;
-use pictor_network::sim::{SimOptions, simulate_fresh};
+use pictor_network::sim::{SimOptions, simulate, simulate_fresh};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Arguments of `pictor sim`.
@@ -37,6 +40,14 @@ pub struct SimArgs {
     /// Seconds after which a run stops if its job is not done.
     #[arg(long, default_value_t = 600)]
     time_limit_secs: u64,
+    /// Drive running coordinators instead of a fresh in-process one: their base URLs,
+    /// comma-separated (replicas of one network; each agent sends its requests to them in
+    /// turn). Each run then opens new accounts and a new job on that network.
+    #[arg(long = "network", value_name = "URL[,URL…]", value_delimiter = ',')]
+    networks: Vec<String>,
+    /// With `--network`: a file holding the admin API key [or env: PICTOR_ADMIN_KEY].
+    #[arg(long, value_name = "PATH")]
+    admin_key_file: Option<PathBuf>,
     /// Print one JSON object per run.
     #[arg(long)]
     json: bool,
@@ -53,6 +64,20 @@ pub fn run(args: SimArgs) -> Result<()> {
     if args.checkers == 0 || args.tasks == 0 || args.max_in_flight == 0 {
         bail!("--checkers, --tasks and --max-in-flight must be at least 1");
     }
+    let admins = if args.networks.is_empty() {
+        Vec::new()
+    } else {
+        let key = read_key(
+            false,
+            args.admin_key_file.as_deref(),
+            "--admin-key",
+            ADMIN_KEY_ENV,
+        )?;
+        args.networks
+            .iter()
+            .map(|url| build_client(url, Some(&key)))
+            .collect::<Result<Vec<_>>>()?
+    };
     let runtime = runtime()?;
     if !args.json {
         println!(
@@ -79,8 +104,13 @@ pub fn run(args: SimArgs) -> Result<()> {
             render_time: Duration::from_millis(args.render_ms),
             max_in_flight: args.max_in_flight,
             time_limit: Duration::from_secs(args.time_limit_secs),
+            progress: None,
         };
-        let report = runtime.block_on(simulate_fresh(&options))?;
+        let report = if admins.is_empty() {
+            runtime.block_on(simulate_fresh(&options))?
+        } else {
+            runtime.block_on(simulate(&admins, &options))?
+        };
         if args.json {
             println!("{}", serde_json::to_string(&report)?);
         } else {

@@ -20,13 +20,14 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            status,
-            Json(ErrorBody {
-                error: self.0.to_api(),
-            }),
-        )
-            .into_response()
+        let body = Json(ErrorBody {
+            error: self.0.to_api(),
+        });
+        if self.0.code == ErrorCode::Unavailable {
+            // The database comes back in seconds (a restart, a failover): ask for a retry soon.
+            return (status, [(axum::http::header::RETRY_AFTER, "1")], body).into_response();
+        }
+        (status, body).into_response()
     }
 }
 

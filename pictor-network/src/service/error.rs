@@ -72,6 +72,13 @@ impl ServiceError {
 
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
+        if error.is_unreachable() {
+            tracing::warn!(%error, "the database is unreachable");
+            return ServiceError::new(
+                ErrorCode::Unavailable,
+                "the network's database is unreachable just now; retry shortly",
+            );
+        }
         ServiceError::internal(&error)
     }
 }

@@ -81,6 +81,29 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (connection lost or refused, the server shutting
+    /// down or starting): the transaction did not commit, and the same request may succeed in a
+    /// moment.
+    pub fn is_unreachable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (class 08) and operator interventions that end
+            // sessions (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+            sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// Result of store operations.
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 

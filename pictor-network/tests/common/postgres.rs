@@ -109,11 +109,19 @@ impl Cluster {
         } else {
             server
         };
+        // The server is started again whenever it is down, unless `hold` exists (a test
+        // crashing PostgreSQL, see `Cluster::crash`).
         let watchdog = format!(
-            "{server} > {log} 2>&1 & server=$!; \
-             while kill -0 {parent} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done; \
+            "server=; \
+             while kill -0 {parent} 2>/dev/null; do \
+               if [ ! -e {hold} ] && ! {{ [ -n \"$server\" ] && kill -0 $server 2>/dev/null; }}; then \
+                 {server} >> {log} 2>&1 & server=$!; \
+               fi; \
+               sleep 0.2; \
+             done; \
              kill -QUIT $server 2>/dev/null; wait $server; rm -rf {folder}",
             log = shell_quote(&folder.join("server.log")),
+            hold = shell_quote(&folder.join("hold")),
             parent = std::process::id(),
             folder = shell_quote(&folder),
         );
@@ -182,6 +190,31 @@ impl Cluster {
             self.user,
             self.folder.display()
         )
+    }
+
+    /// Stops PostgreSQL at once, as a crash would (`SIGQUIT`: connections cut, transactions in
+    /// flight lost, crash recovery at the next start), and keeps it down until [`Cluster::recover`].
+    pub fn crash(&self) {
+        std::fs::write(self.folder.join("hold"), b"").expect("hold file");
+        let pid_file = self.folder.join("data").join("postmaster.pid");
+        let pid = std::fs::read_to_string(&pid_file).expect("postmaster.pid");
+        let pid = pid.lines().next().expect("a pid line").trim().to_string();
+        let killed = Command::new("kill")
+            .args(["-QUIT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success(), "kill -QUIT {pid}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "postgres {pid} did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts PostgreSQL again after [`Cluster::crash`] and waits until it accepts connections.
+    pub fn recover(&self) {
+        std::fs::remove_file(self.folder.join("hold")).expect("remove the hold file");
+        self.wait_ready().unwrap_or_else(|error| panic!("{error}"));
     }
 
     /// The cluster's folder: its data, its socket and the server's log.
