@@ -13,13 +13,17 @@ use crate::store::prelude::*;
 use crate::store::{AttemptRow, CheckState, JobRow, Store, TaskRow, WorkerRow};
 use pictor_core::api::{ErrorCode, HeartbeatRequest, JobEvent, LeaseRenewal, Role, TaskLease};
 use pictor_core::job::{JobState, JobTransition};
+use pictor_core::pricing::WorkerOffer;
 use pictor_core::task::{TaskEvent, TaskState};
 use pictor_core::{JobId, TaskId, WorkerId};
 use pictor_schedule::{self as schedule, engine::offer_is_eligible};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-/// Pending tasks examined per lease request.
+/// Pending tasks a lease request reads first: the first one is usually the one leased, and every
+/// row read is decoded.
+const LEASE_FIRST_PAGE: u32 = 8;
+/// Pending tasks examined at most per lease request, when the first page had none for the worker.
 const LEASE_SCAN: u32 = 256;
 
 /// A schedule job view carrying only what eligibility looks at.
@@ -104,7 +108,12 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<Option<TaskLease>> {
         let now = write.now_ms;
         let worker = self.registered_worker(&mut write.tx, caller).await?;
-        write.tx.touch_worker(worker.account_id, now).await?;
+        // Last seen to within a twelfth of the online window (5 s by default): a busy worker's
+        // lease does not rewrite its row every time, and `idle_poll`'s freshness test (a sixth)
+        // still holds for a worker that leases.
+        if now.saturating_sub(worker.last_seen_ms) > self.config.worker_online_ms / 12 {
+            write.tx.touch_worker(worker.account_id, now).await?;
+        }
         self.expire_in(write, now).await?;
         let held = write.tx.count_leases_of(worker.account_id).await?;
         if held >= u64::from(worker.slots) {
@@ -115,11 +124,37 @@ impl<S: Store> Coordinator<S> {
         }
         let offer = self.config.market.offer_of(&worker);
         let mut jobs: HashMap<u64, Option<JobRow>> = HashMap::new();
-        for mut task in write.tx.leasable_tasks(LEASE_SCAN).await? {
+        for page in [LEASE_FIRST_PAGE, LEASE_SCAN] {
+            let tasks = write.tx.leasable_tasks(page).await?;
+            let exhausted = tasks.len() < page as usize;
+            if let Some(lease) = self
+                .lease_first_fitting(write, &worker, &offer, &mut jobs, tasks)
+                .await?
+            {
+                return Ok(Some(lease));
+            }
+            if exhausted {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Leases the first of `tasks` (in dispatch order) whose job the worker may render and whose
+    /// hold covers the worker's price; `jobs` remembers each job's verdict across pages.
+    async fn lease_first_fitting(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        worker: &WorkerRow,
+        offer: &WorkerOffer,
+        jobs: &mut HashMap<u64, Option<JobRow>>,
+        tasks: Vec<TaskRow>,
+    ) -> ServiceResult<Option<TaskLease>> {
+        for mut task in tasks {
             if let Entry::Vacant(slot) = jobs.entry(task.job_id) {
                 let usable = match write.tx.job(task.job_id).await? {
                     Some(job)
-                        if offer_is_eligible(&offer, &eligibility_view(&job))
+                        if offer_is_eligible(offer, &eligibility_view(&job))
                             && !write.tx.is_blocked(job.id, worker.account_id).await? =>
                     {
                         Some(job)
@@ -146,7 +181,7 @@ impl<S: Store> Coordinator<S> {
                 continue;
             }
             task.agreed_cost = Some(cost);
-            let lease = self.grant(write, &worker, &mut job, &mut task).await?;
+            let lease = self.grant(write, worker, &mut job, &mut task).await?;
             return Ok(Some(lease));
         }
         Ok(None)

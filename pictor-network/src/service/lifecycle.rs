@@ -76,7 +76,7 @@ impl<S: Store> Coordinator<S> {
         write: &mut Write<'_, S::Tx>,
         job: &mut JobRow,
     ) -> ServiceResult<()> {
-        let done = write.tx.count_unaccepted_tasks(job.id).await? == 0;
+        let done = !write.tx.any_unaccepted_task(job.id).await?;
         if !done || job.state.is_final() {
             return Ok(());
         }

@@ -33,9 +33,8 @@ pub trait TasksTx: Send {
         now_ms: u64,
     ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
 
-    /// Counts a job's tasks that are not accepted.
-    fn count_unaccepted_tasks(&mut self, job: u64)
-    -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Whether any of a job's tasks is not accepted (the job is not done).
+    fn any_unaccepted_task(&mut self, job: u64) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Counts tasks by state name.
     fn count_tasks_in_state(

@@ -49,11 +49,18 @@ use sqlx::{PgPool, Postgres, Transaction};
 use std::time::Duration;
 
 /// Schema migrations, applied in order; each runs once, inside a transaction.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial: the schema of SQLite's migrations 1 to 3",
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial: the schema of SQLite's migrations 1 to 3",
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "dispatch indexes: active jobs in dispatch order, leases by expiry",
+        include_str!("../../../migrations/postgres/0002_dispatch_indexes.sql"),
+    ),
+];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7069_6374_6f72;

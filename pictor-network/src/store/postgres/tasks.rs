@@ -89,11 +89,17 @@ impl TasksTx for PgTx {
     }
 
     async fn leasable_tasks(&mut self, limit: u32) -> StoreResult<Vec<TaskRow>> {
-        // Tier priority first (the JSON spec's tier: priority > standard > economy), then FIFO by job.
+        // Tier priority first (the JSON spec's tier: priority > standard > economy), then FIFO by
+        // job: the active jobs in that order (`jobs_active`), each one's first pending tasks in
+        // split order (`tasks_by_state`), so no lease sorts every pending task.
         sqlx::query(
-            "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.state_name = 'pending' AND t.hold_open = 1 AND j.state IN ('queued', 'running')
-             ORDER BY j.priority, t.job_id, t.idx
+            "SELECT t.* FROM (SELECT id, priority FROM jobs WHERE state IN ('queued', 'running')) j
+             CROSS JOIN LATERAL (
+                 SELECT * FROM tasks
+                 WHERE job_id = j.id AND state_name = 'pending' AND hold_open = 1
+                 ORDER BY idx LIMIT $1
+             ) t
+             ORDER BY j.priority, j.id, t.idx
              LIMIT $1",
         )
         .bind(i64::from(limit))
@@ -114,14 +120,17 @@ impl TasksTx for PgTx {
             .collect()
     }
 
-    async fn count_unaccepted_tasks(&mut self, job: u64) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE job_id = $1 AND state_name != 'accepted'",
+    async fn any_unaccepted_task(&mut self, job: u64) -> StoreResult<bool> {
+        let found: Option<i32> = sqlx::query_scalar(
+            // Every `TaskState::name` but 'accepted'.
+            "SELECT 1 FROM tasks
+             WHERE state_name IN ('pending', 'leased', 'uploaded', 'verifying', 'failed', 'cancelled')
+               AND job_id = $1 LIMIT 1",
         )
         .bind(to_i64(job, "job_id")?)
-        .fetch_one(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?;
-        u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
+        Ok(found.is_some())
     }
 
     async fn count_tasks_in_state(&mut self, state_name: &str) -> StoreResult<u64> {

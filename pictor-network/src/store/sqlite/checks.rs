@@ -77,13 +77,16 @@ impl ChecksTx for SqliteTx {
     }
 
     async fn expired_check_leases(&mut self, now_ms: u64) -> StoreResult<Vec<CheckRow>> {
-        sqlx::query("SELECT * FROM checks WHERE state = 'leased' AND lease_expires_ms < ?")
-            .bind(to_i64(now_ms, "now_ms")?)
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(check_row)
-            .collect()
+        sqlx::query(
+            "SELECT * FROM checks INDEXED BY checks_lease_expiry
+             WHERE state = 'leased' AND lease_expires_ms < ?",
+        )
+        .bind(to_i64(now_ms, "now_ms")?)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(check_row)
+        .collect()
     }
 
     async fn count_checks_in_state(&mut self, state: &str) -> StoreResult<u64> {

@@ -43,11 +43,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "faithful frames: the file name the scene gives a frame",
         include_str!("../../../migrations/0003_faithful_frames.sql"),
     ),
+    (
+        4,
+        "dispatch indexes: active jobs in dispatch order, leases by expiry",
+        include_str!("../../../migrations/0004_dispatch_indexes.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
 /// how many reads run at once; more wait for a free connection (never for the writer).
 const READ_CONNECTIONS: u32 = 8;
+
+/// Bytes of the database file read through a memory map.
+const MMAP_BYTES: u64 = 256 << 20;
+
+/// The write connection's page cache, KiB: the pages every settlement touches (the active jobs,
+/// the tasks' indexes) stay in memory.
+const WRITER_CACHE_KIB: u64 = 64 << 10;
+
+/// WAL pages after which a commit copies them back into the database file (SQLite's default is
+/// 1,000). Settlements rewrite the same few pages again and again; a longer WAL copies each back
+/// once per checkpoint instead of once per 1,000 pages written.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
 /// The SQLite implementation of [`Store`].
 ///
@@ -70,10 +87,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Reads of pages through a memory map, not a `pread` each (the file is private).
+            .pragma("mmap_size", MMAP_BYTES.to_string());
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string()),
+            )
             .await?;
         let store = SqliteStore {
             readers: writer.clone(),

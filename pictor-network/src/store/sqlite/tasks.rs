@@ -89,11 +89,14 @@ impl TasksTx for SqliteTx {
     }
 
     async fn leasable_tasks(&mut self, limit: u32) -> StoreResult<Vec<TaskRow>> {
-        // Tier priority first (the JSON spec's tier: priority > standard > economy), then FIFO by job.
+        // Tier priority first (the JSON spec's tier: priority > standard > economy), then FIFO by
+        // job. The active jobs' index walks jobs in that order and each job's pending tasks come in
+        // split order from `tasks_by_state`, so nothing is sorted and the walk stops at the limit
+        // (`CROSS JOIN` fixes the loop order, `INDEXED BY` the index, whatever the statistics).
         sqlx::query(
-            "SELECT t.* FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.state_name = 'pending' AND t.hold_open = 1 AND j.state IN ('queued', 'running')
-             ORDER BY j.priority, t.job_id, t.idx
+            "SELECT t.* FROM jobs j INDEXED BY jobs_active CROSS JOIN tasks t ON t.job_id = j.id
+             WHERE j.state IN ('queued', 'running') AND t.state_name = 'pending' AND t.hold_open = 1
+             ORDER BY j.priority, j.id, t.idx
              LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -105,23 +108,30 @@ impl TasksTx for SqliteTx {
     }
 
     async fn expired_task_leases(&mut self, now_ms: u64) -> StoreResult<Vec<TaskRow>> {
-        sqlx::query("SELECT * FROM tasks WHERE state_name = 'leased' AND lease_expires_ms < ?")
-            .bind(to_i64(now_ms, "now_ms")?)
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(task_row)
-            .collect()
+        sqlx::query(
+            "SELECT * FROM tasks INDEXED BY tasks_lease_expiry
+             WHERE state_name = 'leased' AND lease_expires_ms < ?",
+        )
+        .bind(to_i64(now_ms, "now_ms")?)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(task_row)
+        .collect()
     }
 
-    async fn count_unaccepted_tasks(&mut self, job: u64) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE job_id = ? AND state_name != 'accepted'",
+    async fn any_unaccepted_task(&mut self, job: u64) -> StoreResult<bool> {
+        // One probe of `tasks_by_state` per other state, not a walk over the accepted ones.
+        let found: Option<i64> = sqlx::query_scalar(
+            // Every `TaskState::name` but 'accepted'.
+            "SELECT 1 FROM tasks
+             WHERE state_name IN ('pending', 'leased', 'uploaded', 'verifying', 'failed', 'cancelled')
+               AND job_id = ? LIMIT 1",
         )
         .bind(to_i64(job, "job_id")?)
-        .fetch_one(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?;
-        u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
+        Ok(found.is_some())
     }
 
     async fn count_tasks_in_state(&mut self, state_name: &str) -> StoreResult<u64> {
