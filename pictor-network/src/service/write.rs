@@ -95,19 +95,25 @@ impl<S: Store> Coordinator<S> {
         let persisted = ledger::persist_new(&mut tx, &mut ledger, journal_mark, &self.key).await;
         let committed = match persisted {
             Ok(()) => match tx.announce_jobs(&touched_jobs).await {
-                Ok(()) => tx.commit().await.map_err(ServiceError::from),
+                Ok(()) => tx.commit_visible().await.map_err(ServiceError::from),
                 Err(error) => Err(error.into()),
             },
             Err(error) => Err(error),
         };
-        if let Err(error) = committed {
-            // The commit may or may not have happened (a lost connection): the next write reloads
-            // the ledger from what the store holds.
-            self.ledger_stale.store(true, Ordering::SeqCst);
-            return Err(error);
-        }
+        let flush = match committed {
+            Ok(flush) => flush,
+            Err(error) => {
+                // The commit may or may not have happened (a lost connection): the next write
+                // reloads the ledger from what the store holds.
+                self.ledger_stale.store(true, Ordering::SeqCst);
+                return Err(error);
+            }
+        };
         self.publish_balances(&ledger, journal_mark);
+        // The next writer goes on while this one waits for the disk (group commit): the caller
+        // is answered, and watchers woken, only once the write is durable.
         drop(ledger);
+        flush.wait().await?;
         for job in touched_jobs {
             // Nobody listening is fine.
             let _ = self.events.send(job);

@@ -42,6 +42,7 @@ pub use jobs::JobsTx;
 pub use ledger::LedgerTx;
 pub use meta::MetaTx;
 pub use rows::*;
+pub use sqlite::Flush;
 pub use tasks::TasksTx;
 pub use workers::WorkersTx;
 
@@ -72,6 +73,10 @@ pub enum StoreError {
         /// The decoder's error.
         source: serde_json::Error,
     },
+    /// Flushing committed writes to disk failed: they are committed in the database, but
+    /// whether they survive a power cut is unknown.
+    #[error("flushing the database's write-ahead log: {0}")]
+    Flush(std::io::Error),
     /// A stored value is out of its type's range.
     #[error("stored {column} is out of range")]
     OutOfRange {
@@ -175,8 +180,18 @@ pub trait StoreTx:
     + IdempotencyTx
     + Send
 {
-    /// Commits every change of the transaction.
-    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Commits every change of the transaction and waits until it is durable.
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Sized,
+    {
+        async move { self.commit_visible().await?.wait().await }
+    }
+
+    /// Commits every change of the transaction: others see it once this returns, and it is
+    /// durable once the returned [`Flush`] is waited for (a writer waits for it after letting
+    /// the next writer in, so writers share flushes).
+    fn commit_visible(self) -> impl Future<Output = StoreResult<Flush>> + Send;
 }
 
 /// What [`MetaTx::count`] counts.

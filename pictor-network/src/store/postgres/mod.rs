@@ -184,8 +184,9 @@ impl Store for PgStore {
 }
 
 impl StoreTx for PgTx {
-    async fn commit(self) -> StoreResult<()> {
+    async fn commit_visible(self) -> StoreResult<crate::store::Flush> {
+        // PostgreSQL flushes its WAL at commit (`synchronous_commit = on`).
         self.tx.commit().await?;
-        Ok(())
+        Ok(crate::store::Flush::done())
     }
 }

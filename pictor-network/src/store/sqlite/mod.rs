@@ -1,10 +1,12 @@
-//! The SQLite store: WAL journal, `synchronous = FULL` (a committed transaction survives a crash or
-//! power loss), foreign keys on, migrations embedded in the binary and run at open.
+//! The SQLite store: WAL journal, group commit (a write's caller answers only once an `fsync` of the
+//! WAL covers its commit, so a reported write survives a crash or power loss; see `durability`),
+//! foreign keys on, migrations embedded in the binary and run at open.
 
 mod accounts;
 mod assets;
 mod attempts;
 mod checks;
+mod durability;
 mod events;
 mod frames;
 mod idempotency;
@@ -19,11 +21,14 @@ pub(super) use super::{
     AccountRow, AssetRow, AttemptRow, CheckRow, Countable, EventRow, FrameRow, JobRow, SplitRow,
     Store, StoreError, StoreResult, StoreTx, TaskRow, TaskSummary, WorkerRow,
 };
+pub use durability::Flush;
+use durability::WalFlusher;
 pub(super) use pictor_core::Money;
 pub(super) use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Schema migrations, applied in order; each runs once, inside a transaction.
@@ -76,6 +81,7 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    flusher: Arc<WalFlusher>,
 }
 
 impl SqliteStore {
@@ -85,13 +91,20 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            // Commits do not wait for the disk; their callers wait for a shared flush
+            // (`durability`): group commit.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // Reads of pages through a memory map, not a `pread` each (the file is private).
             .pragma("mmap_size", MMAP_BYTES.to_string());
+        // The write connection stays open for the store's life: were the last connection to
+        // close, SQLite would delete the WAL file the flusher syncs.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
             .connect_with(
                 options
                     .clone()
@@ -102,6 +115,7 @@ impl SqliteStore {
         let store = SqliteStore {
             readers: writer.clone(),
             writer,
+            flusher: WalFlusher::new(path),
         };
         store.migrate().await?;
         // The file is created and migrated: only now can read-only connections open it.
@@ -161,6 +175,7 @@ impl SqliteStore {
 /// A transaction of [`SqliteStore`].
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    flusher: Arc<WalFlusher>,
 }
 
 impl Store for SqliteStore {
@@ -169,12 +184,14 @@ impl Store for SqliteStore {
     async fn begin_write(&self) -> StoreResult<SqliteTx> {
         Ok(SqliteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            flusher: Arc::clone(&self.flusher),
         })
     }
 
     async fn begin_read(&self) -> StoreResult<SqliteTx> {
         Ok(SqliteTx {
             tx: self.readers.begin().await?,
+            flusher: Arc::clone(&self.flusher),
         })
     }
 
@@ -184,8 +201,8 @@ impl Store for SqliteStore {
 }
 
 impl StoreTx for SqliteTx {
-    async fn commit(self) -> StoreResult<()> {
+    async fn commit_visible(self) -> StoreResult<Flush> {
         self.tx.commit().await?;
-        Ok(())
+        Ok(self.flusher.committed())
     }
 }
