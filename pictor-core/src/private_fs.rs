@@ -29,23 +29,10 @@ pub fn private_file_options() -> OpenOptions {
 /// file beside it, synced, then renamed over it, so a crash leaves the old file or the new one,
 /// never half of one. Creates the parent folder if needed.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = private_file_options()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    restrict(&tmp, 0o600)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    if let Err(error) = written {
+    let tmp = write_beside(path, "tmp", bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
-        return Err(error);
-    }
-    std::fs::rename(&tmp, path)
+    })
 }
 
 /// Writes `bytes` to `path` (0600, durably) only if `path` does not exist yet: the file is written
@@ -53,26 +40,40 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `false`, writing nothing, when the file already exists (read it: it is whole). Two processes
 /// creating the same file at once thus agree on one content.
 pub fn create_private_file_once(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("new{}", std::process::id()));
-    let mut file = private_file_options()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)?;
-    restrict(&tmp, 0o600)?;
-    let linked = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::hard_link(&tmp, path));
+    let tmp = write_beside(path, "new", bytes)?;
+    let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(error) => Err(error),
+    }
+}
+
+/// Writes `bytes` to a new private (0600), synced file beside `path` (creating the folder),
+/// named with `tag` and this process's id; answers its path. Nothing is left on failure.
+fn write_beside(path: &Path, tag: &str, bytes: &[u8]) -> io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("{tag}{}", std::process::id()));
+    let written = private_file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            restrict(&tmp, 0o600)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(error) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(error)
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::client;
 use common::postgres::{Cluster, available_or_skip};
 use futures_util::StreamExt;
 use pictor_core::BlobHash;
@@ -18,7 +19,7 @@ use pictor_core::api::{JobEvent, Role, UploadProgress};
 use pictor_core::ledger::{Ledger, TransferKind, TransferStatus, verify};
 use pictor_network::sim::{SimOptions, SimReport, simulate};
 use pictor_network::store::postgres::PgStore;
-use pictor_sdk::{Client, RetryPolicy};
+use pictor_sdk::Client;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -74,15 +75,6 @@ impl Drop for Replica {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn client(url: &str, key: &str) -> Client {
-    Client::builder()
-        .endpoint(url)
-        .api_key(key)
-        .retry(RetryPolicy::none())
-        .build()
-        .expect("client")
 }
 
 async fn wait_healthy(admin: &Client) {

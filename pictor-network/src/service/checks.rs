@@ -39,7 +39,7 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<Option<CheckLease>> {
         caller.require(Role::Checker)?;
         request.validate()?;
-        let mut write = self.write().await?;
+        let mut write = self.write_settling().await?;
         let result = async {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
@@ -115,7 +115,7 @@ impl<S: Store> Coordinator<S> {
                 format!("at most {MAX_EVIDENCE_BYTES} bytes of JSON"),
             ));
         }
-        let mut write = self.write().await?;
+        let mut write = self.write_settling().await?;
         let result = self
             .post_verdict_in(&mut write, caller, check_id, submission)
             .await;

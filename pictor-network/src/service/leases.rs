@@ -301,7 +301,7 @@ impl<S: Store> Coordinator<S> {
                 "must be 0..=1000",
             ));
         }
-        let mut write = self.write().await?;
+        let mut write = self.write_settling().await?;
         let result = self
             .heartbeat_in(&mut write, caller, task_id, request)
             .await;

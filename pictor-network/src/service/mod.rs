@@ -10,8 +10,12 @@
 //!
 //! # Lock order
 //!
-//! `ledger` lock → store write connection. Nothing takes them in the other order, and a write that
-//! moves no money may take the write connection alone ([`Store::begin_write`] serialises it).
+//! `starting_lane` → `ledger` lock → store write connection. Nothing takes them in the other
+//! order. A write that starts new work (a lease, a job) takes the starting lane first, so at most
+//! one such write waits at the ledger lock; a write that settles work under way (a result, a
+//! heartbeat, a check lease, a verdict) goes to the ledger lock directly, ahead of the rest. A
+//! write that moves no money may take the write connection alone ([`Store::begin_write`]
+//! serialises it).
 //!
 //! Reads take neither: they run on the store's read-only connections and read balances from
 //! [`Coordinator::committed_balance`], a map published after each commit under a short synchronous
@@ -107,6 +111,9 @@ pub struct Coordinator<S: Store> {
     blobs: FsBlobStore,
     config: Config,
     ledger: Mutex<Ledger>,
+    /// Writes that start new work queue for `ledger` here first, one at a time (see
+    /// `Coordinator::write_settling`).
+    starting_lane: Mutex<()>,
     /// Set when a write failed after moving the in-memory ledger (or its commit's fate is
     /// unknown): the next write rebuilds the ledger from the store first.
     ledger_stale: AtomicBool,
@@ -152,6 +159,7 @@ impl<S: Store> Coordinator<S> {
             config,
             ledger: Mutex::new(ledger),
             ledger_stale: AtomicBool::new(false),
+            starting_lane: Mutex::new(()),
             committed_balances,
             key,
             events,

@@ -28,7 +28,7 @@ impl<S: Store> Coordinator<S> {
         task_id: TaskId,
         submission: &ResultSubmission,
     ) -> ServiceResult<TaskStateView> {
-        let mut write = self.write().await?;
+        let mut write = self.write_settling().await?;
         let result = self
             .submit_result_in(&mut write, caller, task_id, submission)
             .await;
@@ -200,7 +200,7 @@ impl<S: Store> Coordinator<S> {
                 format!("at most {MAX_FAILURE_MESSAGE} bytes"),
             ));
         }
-        let mut write = self.write().await?;
+        let mut write = self.write_settling().await?;
         let result = async {
             let mut task = self
                 .held_task(&mut write.tx, caller, task_id, report.attempt)

@@ -1,4 +1,5 @@
-//! One write: the ledger lock, one store write transaction, and what to announce after the commit.
+//! One write: the ledger lock (settling writes queue ahead of starting ones), one store write
+//! transaction, and what to announce after the commit.
 //!
 //! The in-memory [`Ledger`] is a private field of [`Write`]: code outside this module reads
 //! balances through [`Write::balance`] and moves money only through [`Write::escrow`], so every
@@ -54,8 +55,31 @@ impl<S: Store> Coordinator<S> {
     /// Starts a write: takes the ledger lock, then the store's write connection (the lock order).
     /// On a shared store the in-memory ledger first catches up with what other coordinators
     /// committed; after a failed write it is rebuilt from the journal here.
+    ///
+    /// Writes that start new work (a lease, a job) queue for the ledger lock one at a time,
+    /// through `starting_lane`: at most one of them waits at the lock, so a *settling* write
+    /// ([`Coordinator::write_settling`]) arriving in a flood of them is behind one, not all.
     pub(crate) async fn write(&self) -> ServiceResult<Write<'_, S::Tx>> {
-        let mut ledger = self.ledger.lock().await;
+        let lane = self.starting_lane.lock().await;
+        let ledger = self.ledger.lock().await;
+        drop(lane);
+        self.write_locked(ledger).await
+    }
+
+    /// Starts a write that finishes work already under way — a result, a heartbeat, a check lease
+    /// or a verdict: it queues at the ledger lock directly, ahead of every write that starts new
+    /// work but one, so under a flood of lease requests the work already done is still settled
+    /// (and paid) first. Settling only follows work started, so starting writes are delayed,
+    /// never starved for good.
+    pub(crate) async fn write_settling(&self) -> ServiceResult<Write<'_, S::Tx>> {
+        let ledger = self.ledger.lock().await;
+        self.write_locked(ledger).await
+    }
+
+    async fn write_locked<'a>(
+        &'a self,
+        mut ledger: MutexGuard<'a, Ledger>,
+    ) -> ServiceResult<Write<'a, S::Tx>> {
         let mut tx = self.store.begin_write().await?;
         self.sync_ledger(&mut tx, &mut ledger).await?;
         let journal_mark = ledger.journal().len();
@@ -190,5 +214,49 @@ impl<S: Store> Coordinator<S> {
     /// the ledger lock (the lock order allows it; see the module's docs).
     pub(crate) async fn write_without_ledger(&self) -> ServiceResult<S::Tx> {
         Ok(self.store.begin_write().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::service::Config;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_settling_write_goes_ahead_of_queued_starting_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let coordinator = crate::server::open(dir.path(), Config::default())
+            .await
+            .expect("open");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let held = coordinator.write().await.expect("first write");
+        let mut queued = Vec::new();
+        for name in ["start-1", "start-2", "start-3"] {
+            let (coordinator, order) = (coordinator.clone(), order.clone());
+            queued.push(tokio::spawn(async move {
+                let write = coordinator.write().await.expect("write");
+                order.lock().expect("order").push(name);
+                coordinator.finish(write, Ok(())).await.expect("finish");
+            }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let settle = {
+            let (coordinator, order) = (coordinator.clone(), order.clone());
+            tokio::spawn(async move {
+                let write = coordinator.write_settling().await.expect("write");
+                order.lock().expect("order").push("settle");
+                coordinator.finish(write, Ok(())).await.expect("finish");
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        coordinator.finish(held, Ok(())).await.expect("finish");
+        settle.await.expect("settle");
+        for task in queued {
+            task.await.expect("start");
+        }
+        let order = order.lock().expect("order").clone();
+        // The first starting write was already queued at the lock; the others gave way.
+        assert_eq!(order, ["start-1", "settle", "start-2", "start-3"]);
     }
 }
