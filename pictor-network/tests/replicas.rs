@@ -4,8 +4,8 @@
 //! restart of PostgreSQL mid-job, every job completes, every task is paid exactly once, the one
 //! ledger verifies and both replicas name the same head; an upload whose chunks alternate
 //! between the replicas completes; a job's events written by one replica reach a stream on the
-//! other. Runs whatever the run's store (it needs PostgreSQL's binaries; skips without them
-//! unless `PICTOR_REQUIRE_POSTGRES=1`).
+//! other; a coordinator with another network key is refused. Runs whatever the run's store (it
+//! needs PostgreSQL's binaries; skips without them unless `PICTOR_REQUIRE_POSTGRES=1`).
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -185,6 +185,20 @@ async fn two_replicas_serve_one_network_through_a_replica_kill_and_a_database_re
     for admin in &admins {
         wait_healthy(admin).await;
     }
+
+    // A coordinator with a network key of its own (another data directory) must not join: it
+    // would seal the shared ledger with another key.
+    let stranger = tempfile::tempdir().expect("another data dir");
+    let refused = Command::new(PICTOR)
+        .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
+        .arg(stranger.path())
+        .args(["--database", &database])
+        .env("PICTOR_LOG", "off")
+        .output()
+        .expect("pictor serve runs");
+    assert!(!refused.status.success(), "a stranger's key was accepted");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("network key"), "{said}");
 
     // One resumable upload, its chunks alternating between the replicas.
     let creator = admins[0]

@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn non_json_bodies_fall_back_to_the_status() {
         let error = Error::from_response_parts(503, b"<html>busy</html>", None);
-        assert_eq!(error.code(), Some(ErrorCode::Internal));
+        assert_eq!(error.code(), Some(ErrorCode::Unavailable));
         assert!(error.is_retryable());
         let error = Error::from_response_parts(429, b"", None);
         assert_eq!(error.code(), Some(ErrorCode::RateLimited));

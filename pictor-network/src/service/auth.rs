@@ -193,7 +193,7 @@ impl<S: Store> Coordinator<S> {
         let mut tx = self.write_without_ledger().await?;
         match tx.meta(NETWORK_PUBLIC_KEY_META).await? {
             Some(bound) if bound == ours => Ok(()),
-            Some(bound) => Err(ServiceError::internal(&format!(
+            Some(bound) => Err(ServiceError::conflict(format!(
                 "the database's ledger is sealed with network key {bound}, but {} holds key \
                  {ours}: give every coordinator of one database the same network key file",
                 self.data_dir.join(NETWORK_KEY_FILE).display()
