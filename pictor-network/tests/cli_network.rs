@@ -1,8 +1,12 @@
 //! The network commands of `pictor` end to end: the real binary serves a temporary data directory;
 //! `account`, `job quote` and `ledger verify` drive it; a tampered database fails `ledger verify --data`
 //! with exit status 2. No rendering: a worker is registered through the SDK so quotes have capacity.
+//! With `PICTOR_TEST_DATABASE=postgres` the server runs on PostgreSQL (the tamper test stays on
+//! SQLite, whose file it edits).
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use pictor_core::api::{RegisterWorkerRequest, WorkerHardware};
 use pictor_core::{GpuVendor, Money, RendererKind, Version};
@@ -18,13 +22,33 @@ struct Server {
     child: Child,
     url: String,
     data: PathBuf,
+    /// `--database URL` when this server's state is in PostgreSQL (`PICTOR_TEST_DATABASE=postgres`).
+    database: Vec<String>,
 }
 
 impl Server {
+    /// A server on the run's store: SQLite, or a fresh PostgreSQL database with
+    /// `PICTOR_TEST_DATABASE=postgres`.
     fn start(data: &Path) -> Server {
+        let database = if common::postgres::enabled() {
+            let url = common::postgres::Cluster::get().create_database();
+            vec!["--database".to_string(), url]
+        } else {
+            Vec::new()
+        };
+        Server::start_on(data, database)
+    }
+
+    /// A server on the data directory's own SQLite database, whatever the run's store.
+    fn start_sqlite(data: &Path) -> Server {
+        Server::start_on(data, Vec::new())
+    }
+
+    fn start_on(data: &Path, database: Vec<String>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pictor"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(&database)
             .arg("--json")
             .env("PICTOR_LOG", "warn")
             .stdout(Stdio::piped())
@@ -48,6 +72,7 @@ impl Server {
             child,
             url,
             data: data.to_path_buf(),
+            database,
         };
         server.wait_healthy();
         server
@@ -388,23 +413,20 @@ fn serve_accounts_quote_and_ledger_verify() {
         remote["entries"].as_u64() > Some(2),
         "hold and release: {remote}"
     );
-    let local = json_ok(&[
-        "ledger",
-        "verify",
-        "--data",
-        data.to_str().expect("utf-8"),
-        "--json",
-    ]);
+    // Offline, from the store itself (the data directory's SQLite, or `--database`).
+    let mut offline = vec![
+        "ledger".to_string(),
+        "verify".into(),
+        "--data".into(),
+        data.to_str().expect("utf-8").into(),
+        "--json".into(),
+    ];
+    offline.extend(server.database.iter().cloned());
+    let local = json_ok(&args(&offline));
     assert_eq!(local, remote);
 
     server.stop();
-    let local = json_ok(&[
-        "ledger",
-        "verify",
-        "--data",
-        data.to_str().expect("utf-8"),
-        "--json",
-    ]);
+    let local = json_ok(&args(&offline));
     assert_eq!(local, remote, "unchanged after a graceful stop");
 }
 
@@ -412,7 +434,8 @@ fn serve_accounts_quote_and_ledger_verify() {
 fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let server = Server::start(&data);
+    // The test edits the SQLite file behind the server's back.
+    let server = Server::start_sqlite(&data);
     let creator = create_account(&server, "creator", "studio", Some("10"));
     let admin = server.admin_key_file();
     let id = creator["id"].as_u64().expect("id").to_string();
