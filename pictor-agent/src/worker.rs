@@ -15,6 +15,7 @@ use crate::registration::{client_for, register, register_request, renderers_foun
 use crate::retry::{RetryPolicy, is_transient};
 use anyhow::Result;
 use pictor_core::clock::Clock;
+use pictor_sdk::LeasePoll;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -200,8 +201,10 @@ pub async fn run_worker(
             }
             continue;
         }
-        let delay = match client.workers().lease().await {
-            Ok(Some(lease)) => {
+        let delay = match client.workers().poll_lease().await {
+            Ok(LeasePoll {
+                lease: Some(lease), ..
+            }) => {
                 backoff.reset();
                 idle.stop().await;
                 events.emit(WorkerEvent::Leased {
@@ -214,7 +217,10 @@ pub async fn run_worker(
                 running.task_ids.insert(handle.id());
                 continue;
             }
-            Ok(None) => {
+            Ok(LeasePoll {
+                lease: None,
+                retry_after,
+            }) => {
                 backoff.reset();
                 if running.leased() == 0 {
                     if let Err(error) = idle.ensure_running() {
@@ -222,7 +228,8 @@ pub async fn run_worker(
                     }
                     events.emit(WorkerEvent::Idle);
                 }
-                options.poll_interval
+                // Many workers idle: the coordinator spreads their polls.
+                options.poll_interval.max(retry_after.unwrap_or_default())
             }
             Err(error) if is_transient(&error) => {
                 tracing::warn!(%error, "network unreachable; retrying");

@@ -365,14 +365,24 @@ async fn run_worker(worker: &SimWorker, context: &AgentContext, served: &AtomicU
         let asked = Instant::now();
         let lease = {
             let _permit = context.gate.acquire().await;
-            worker.clients.pick().workers().lease().await
+            worker.clients.pick().workers().poll_lease().await
         };
         let took = asked.elapsed();
         Samples::record(&context.samples.lease_us, took);
         let lease = match lease {
-            Ok(Some(lease)) => lease,
-            Ok(None) => {
-                tokio::time::sleep(context.options.poll_interval).await;
+            Ok(pictor_sdk::LeasePoll {
+                lease: Some(lease), ..
+            }) => lease,
+            Ok(pictor_sdk::LeasePoll {
+                lease: None,
+                retry_after,
+            }) => {
+                // As a real agent: at least the poll interval, longer when the coordinator asks.
+                let wait = context
+                    .options
+                    .poll_interval
+                    .max(retry_after.unwrap_or_default());
+                tokio::time::sleep(wait).await;
                 continue;
             }
             Err(_) => {

@@ -745,3 +745,67 @@ async fn an_idle_poll_is_a_read_that_refreshes_last_seen_only_when_it_is_stale()
     clock.advance_ms(online_ms - 1);
     assert!(online().await, "refreshed by the stale poll");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_idle_workers_are_asked_to_poll_less_often() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = Config {
+        clock: clock.clone(),
+        // Five idle workers polling once a second would be 5 polls/s; the network wants 2.
+        idle_polls_per_second: 2,
+        ..Config::default()
+    };
+    let online_ms = config.worker_online_ms;
+    let network = Network::start(config).await;
+    let mut workers = Vec::new();
+    for name in ["w1", "w2", "w3", "w4", "w5"] {
+        workers.push(network.worker(name, 1).await.0);
+    }
+    // Two idle workers are within the rate: no wait asked.
+    for worker in &workers[..2] {
+        let poll = worker.workers().poll_lease().await.expect("poll");
+        assert_eq!(
+            poll,
+            pictor_sdk::LeasePoll {
+                lease: None,
+                retry_after: None
+            }
+        );
+    }
+    // Five are not: each empty answer asks for ceil(5 / 2) = 3 s.
+    let mut asked = Vec::new();
+    for worker in &workers[2..] {
+        asked.push(
+            worker
+                .workers()
+                .poll_lease()
+                .await
+                .expect("poll")
+                .retry_after,
+        );
+    }
+    assert_eq!(
+        asked.last(),
+        Some(&Some(Duration::from_secs(3))),
+        "{asked:?}"
+    );
+    // A worker that gets a task is no longer idle, and its answer carries no wait.
+    let (creator, _) = network.creator(100).await;
+    let scene = common::upload_test_scene(&creator).await;
+    creator
+        .jobs()
+        .submit(common::small_spec(scene, "1"))
+        .send()
+        .await
+        .expect("submit");
+    let leased = workers[0].workers().poll_lease().await.expect("poll");
+    assert!(
+        leased.lease.is_some() && leased.retry_after.is_none(),
+        "{leased:?}"
+    );
+    // Idle workers that stopped asking are forgotten after the online window: one poll, one
+    // idle worker, no wait.
+    clock.advance_ms(online_ms + 1_000);
+    let poll = workers[1].workers().poll_lease().await.expect("poll");
+    assert_eq!(poll.retry_after, None, "{poll:?}");
+}

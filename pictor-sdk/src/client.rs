@@ -277,18 +277,35 @@ impl Client {
 
     /// Sends a call whose success is either `200` with JSON or `204` with nothing.
     pub(crate) async fn json_or_none<T: DeserializeOwned>(&self, call: Call) -> Result<Option<T>> {
+        Ok(self.json_or_none_with_retry_after(call).await?.0)
+    }
+
+    /// As [`Client::json_or_none`], with the answer's `Retry-After` (whole seconds), if any.
+    pub(crate) async fn json_or_none_with_retry_after<T: DeserializeOwned>(
+        &self,
+        call: Call,
+    ) -> Result<(Option<T>, Option<Duration>)> {
         let what = call.path.clone();
-        let (status, body) = self.buffered(call).await?;
+        let (status, body, retry_after) = self.buffered_with_retry_after(call).await?;
         if status == StatusCode::NO_CONTENT || body.is_empty() {
-            return Ok(None);
+            return Ok((None, retry_after));
         }
         serde_json::from_slice(&body)
-            .map(Some)
+            .map(|value| (Some(value), retry_after))
             .map_err(|error| Error::decode(what, error))
     }
 
     /// Sends a call and reads its whole answer (retrying body failures too).
     pub(crate) async fn buffered(&self, call: Call) -> Result<(StatusCode, Bytes)> {
+        let (status, body, _) = self.buffered_with_retry_after(call).await?;
+        Ok((status, body))
+    }
+
+    /// As [`Client::buffered`], with a successful answer's `Retry-After` (whole seconds).
+    async fn buffered_with_retry_after(
+        &self,
+        call: Call,
+    ) -> Result<(StatusCode, Bytes, Option<Duration>)> {
         let span = tracing::debug_span!("pictor_request", method = %call.method, path = %call.path);
         async {
             let mut retries = 0u32;
@@ -296,8 +313,9 @@ impl Client {
                 let (error, hint) = match self.attempt(&call).await {
                     Ok(response) => {
                         let status = response.status();
+                        let retry_after = retry_after(response.headers());
                         match response.bytes().await {
-                            Ok(body) => return Ok((status, body)),
+                            Ok(body) => return Ok((status, body, retry_after)),
                             Err(error) => (Error::transport(error), None),
                         }
                     }
@@ -395,15 +413,22 @@ impl Client {
                 .map(str::to_string)
         };
         let request_id = header(REQUEST_ID_HEADER);
-        let hint = header("retry-after")
-            .and_then(|text| text.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let hint = retry_after(response.headers());
         let body = response.bytes().await.unwrap_or_default();
         Err((
             Error::from_response_parts(status.as_u16(), &body, request_id),
             hint,
         ))
     }
+}
+
+/// A `Retry-After` header in whole seconds (the HTTP-date form is not used by the network).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// One request, described as data so it can be sent again on retry.

@@ -57,7 +57,7 @@ pub use error::{Error, Result};
 pub use events::{FINAL_EVENT_KINDS, is_final_event};
 pub use frames::DownloadedFrame;
 pub use retry::RetryPolicy;
-pub use workers::{public_key_hex, sign_result};
+pub use workers::{LeasePoll, public_key_hex, sign_result};
 
 /// The wire types, re-exported for convenience.
 pub use pictor_core::api;

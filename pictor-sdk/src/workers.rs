@@ -11,6 +11,16 @@ use pictor_core::api::{
 use std::future::Future;
 use std::path::PathBuf;
 
+/// The answer to a lease request: a task, or none and maybe the coordinator's wish for the next
+/// poll.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeasePoll {
+    /// The task leased, if one fit.
+    pub lease: Option<TaskLease>,
+    /// How long to wait before the next lease request, when the coordinator asked for a wait.
+    pub retry_after: Option<std::time::Duration>,
+}
+
 /// The worker side; from [`Client::workers`]. `list` is public; the rest need a worker key.
 #[derive(Clone, Debug)]
 pub struct Workers {
@@ -57,6 +67,18 @@ impl Workers {
         async move {
             let call = Call::post_json(routes::LEASES, &serde_json::json!({}))?;
             client.json_or_none(call).await
+        }
+    }
+
+    /// Asks for a task like [`Workers::lease`], and also reads how long the coordinator asks an
+    /// idle worker to wait before asking again (`Retry-After` on a `204`, sent when many workers
+    /// are idle). A polling loop should wait at least that long after an empty answer.
+    pub fn poll_lease(&self) -> impl Future<Output = Result<LeasePoll>> + Send + 'static + use<> {
+        let client = self.client.clone();
+        async move {
+            let call = Call::post_json(routes::LEASES, &serde_json::json!({}))?;
+            let (lease, retry_after) = client.json_or_none_with_retry_after(call).await?;
+            Ok(LeasePoll { lease, retry_after })
         }
     }
 

@@ -387,14 +387,23 @@ pub async fn list_workers<S: Store>(State(state): State<AppState<S>>) -> HttpRes
     Ok(Json(state.list_workers().await?).into_response())
 }
 
-/// `POST /v1/leases`: 200 with a lease, 204 when no task fits.
+/// `POST /v1/leases`: 200 with a lease, 204 when no task fits (with `Retry-After` seconds when
+/// many workers are idle: poll no sooner).
 pub async fn lease<S: Store>(
     State(state): State<AppState<S>>,
     Auth(caller): Auth,
 ) -> HttpResult<Response> {
     Ok(match state.lease(&caller).await? {
         Some(lease) => Json(lease).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
+        // Many idle workers: spread their polls (`service::idle`).
+        None => match state.idle_poll_interval() {
+            Some(wait) => (
+                StatusCode::NO_CONTENT,
+                [(axum::http::header::RETRY_AFTER, wait.as_secs().to_string())],
+            )
+                .into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
     })
 }
 

@@ -47,6 +47,9 @@ pub struct Config {
     pub reference_samples_px_per_sec: f64,
     /// A worker counts as online this long after its last request (default 60 s).
     pub worker_online_ms: u64,
+    /// Lease requests a second the idle workers together should make at most (default 500): past
+    /// that, a `204` to a lease request carries `Retry-After` spreading their polls (0: never).
+    pub idle_polls_per_second: u32,
     /// While no worker able to render a job is online, the job is priced on the workers seen this
     /// recently and waits in the queue (default 7 days); older offers are not a market any more.
     pub market_memory_ms: u64,
@@ -74,6 +77,7 @@ impl Default for Config {
             manifest_limits: ManifestLimits::default(),
             reference_samples_px_per_sec: pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC,
             worker_online_ms: 60_000,
+            idle_polls_per_second: 500,
             market_memory_ms: 7 * 24 * 3_600_000,
             sweep_interval_ms: 1_000,
             clock: pictor_core::clock::system(),

@@ -35,36 +35,6 @@ fn eligibility_view(job: &JobRow) -> schedule::JobView {
     view
 }
 
-/// The workers whose last lease request found no task: only they try the read snapshot first
-/// (`Coordinator::idle_poll`). Memory only: after a restart every worker's first request takes the
-/// write path, which decides for real.
-#[derive(Default)]
-pub(crate) struct IdleWorkers {
-    workers: std::sync::Mutex<std::collections::HashSet<u64>>,
-}
-
-impl IdleWorkers {
-    fn contains(&self, worker: u64) -> bool {
-        self.lock().contains(&worker)
-    }
-
-    fn set(&self, worker: u64, idle: bool) {
-        let mut workers = self.lock();
-        if idle {
-            workers.insert(worker);
-        } else {
-            workers.remove(&worker);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<u64>> {
-        // Plain data: a panic while holding the lock cannot leave it half-written.
-        self.workers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 impl<S: Store> Coordinator<S> {
     /// Leases the best eligible task to the caller's worker, or `None` (an idle poll is answered
     /// from a read snapshot: see `idle_poll`).
@@ -77,7 +47,12 @@ impl<S: Store> Coordinator<S> {
         let leased = self.finish(write, result).await?;
         // Only a worker whose last lease found nothing tries the snapshot first: a busy worker's
         // next request most likely gets a task, and would pay the read for nothing.
-        self.idle_workers.set(caller.id(), leased.is_none());
+        self.idle_workers.set(
+            caller.id(),
+            leased.is_none(),
+            self.now_ms(),
+            self.config.worker_online_ms,
+        );
         Ok(leased)
     }
 

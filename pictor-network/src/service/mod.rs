@@ -51,6 +51,7 @@ mod controls;
 mod error;
 mod escrow;
 mod events;
+mod idle;
 mod jobs;
 mod leases;
 mod ledger;
@@ -125,8 +126,8 @@ pub struct Coordinator<S: Store> {
     data_dir: PathBuf,
     /// Accounts by API-key hash, as authentication found them (see `auth::KnownKeys`).
     known_keys: auth::KnownKeys,
-    /// Workers whose last lease request found nothing (see `leases::IdleWorkers`).
-    idle_workers: leases::IdleWorkers,
+    /// Workers whose last lease request found nothing (see `idle::IdleWorkers`).
+    idle_workers: idle::IdleWorkers,
     /// On a shared store, the task forwarding other coordinators' job notices to `events`.
     _job_watch: Option<JobWatch>,
 }
@@ -166,7 +167,7 @@ impl<S: Store> Coordinator<S> {
             metrics: Metrics::default(),
             data_dir: data_dir.to_path_buf(),
             known_keys: auth::KnownKeys::default(),
-            idle_workers: leases::IdleWorkers::default(),
+            idle_workers: idle::IdleWorkers::default(),
             _job_watch: job_watch,
         });
         coordinator.bind_network_key().await?;
