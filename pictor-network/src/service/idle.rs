@@ -63,7 +63,7 @@ impl IdleWorkers {
 impl<S: Store> Coordinator<S> {
     /// How long an idle worker should wait before its next lease request: `None` while the idle
     /// fleet polling once a second stays within `idle_polls_per_second` (or the setting is 0),
-    /// else the whole seconds that spread its polls to that rate, at most [`MAX_IDLE_POLL`].
+    /// else the whole seconds that spread its polls to that rate, at most 30 s.
     pub fn idle_poll_interval(&self) -> Option<Duration> {
         let rate = u64::from(self.config.idle_polls_per_second);
         let idle = self.idle_workers.count() as u64;
