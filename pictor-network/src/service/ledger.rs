@@ -78,13 +78,7 @@ pub(crate) async fn catch_up<T: StoreTx>(
     }
     // A refusal may have left `ledger` partly advanced: rebuild it from the whole journal.
     let (entries, seals) = read_journal_after(tx, None, 0).await?;
-    let journal = Journal::from_parts(entries, seals);
-    if let Err(report) = verify(&journal, key) {
-        return Err(ServiceError::internal(&format!(
-            "the stored ledger fails verification: {report}"
-        )));
-    }
-    *ledger = Ledger::from_journal(journal)?;
+    *ledger = verified_ledger(Journal::from_parts(entries, seals), key)?;
     Ok(())
 }
 
@@ -100,7 +94,11 @@ pub async fn verify_store<S: Store>(
 /// Loads, verifies and replays the journal; a tampered journal is an error (the coordinator refuses
 /// to start on it).
 pub(crate) async fn load<S: Store>(store: &S, key: &VerifyingKey) -> ServiceResult<Ledger> {
-    let journal = read_journal(store).await?;
+    verified_ledger(read_journal(store).await?, key)
+}
+
+/// Verifies `journal` against the network key and replays it; a tampered journal is an error.
+fn verified_ledger(journal: Journal, key: &VerifyingKey) -> ServiceResult<Ledger> {
     if let Err(report) = verify(&journal, key) {
         return Err(ServiceError::internal(&format!(
             "the stored ledger fails verification: {report}"

@@ -5,8 +5,10 @@
 //! Writes are serialised: a write holds the in-memory [`Ledger`] lock, opens one store write
 //! transaction, reads rows, applies `pictor-core`'s pure state machines and ledger operations, and
 //! commits the rows, the new journal entries (sealed with the network key) and the job events
-//! together. If anything fails before the commit, the transaction rolls back and the in-memory ledger
-//! is rebuilt from the durable journal, so memory never runs ahead of the database.
+//! together. If anything fails before the commit (or the commit's fate is unknown), the transaction
+//! rolls back and the in-memory ledger is marked stale: the next write rebuilds it from the durable
+//! journal before anything else, so memory never runs ahead of the database. On a store shared
+//! with other coordinators, every write first catches the ledger up with their entries.
 //!
 //! # Lock order
 //!

@@ -93,7 +93,8 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// Ends a write: commits on `Ok` (sealing and persisting new journal entries first), rolls back
-    /// on `Err`; in both failure cases the in-memory ledger is rebuilt from the store if it moved.
+    /// on `Err`; in both failure cases, if the in-memory ledger moved, it is marked stale and the
+    /// next write rebuilds it from the store. Answers once the commit is durable.
     pub(crate) async fn finish<R>(
         &self,
         write: Write<'_, S::Tx>,
