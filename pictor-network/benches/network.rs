@@ -325,6 +325,7 @@ fn burst(c: &mut Criterion) {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();
         if under_reads {
+            pictor_sdk::install_tls_provider();
             let http = reqwest::Client::new();
             for _ in 0..200 {
                 let (http, stop) = (http.clone(), stop.clone());

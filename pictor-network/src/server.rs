@@ -2,7 +2,6 @@
 //! PostgreSQL database) and blobs, serve the API, sweep expired leases in the background, stop
 //! gracefully.
 
-use crate::blobs::FsBlobStore;
 use crate::http;
 use crate::service::{Config, Coordinator, ServiceError, ServiceResult};
 use crate::store::Store;
@@ -18,7 +17,7 @@ use tokio::net::TcpListener;
 /// The database file inside a data directory.
 pub const DATABASE_FILE: &str = "pictor.db";
 /// The blob folder inside a data directory.
-pub const BLOBS_DIR: &str = "blobs";
+pub use crate::blobs::BLOBS_DIR;
 
 /// Opens (creating on first start) the coordinator of a data directory: SQLite database, blob store,
 /// network key, bootstrap admin key.
@@ -69,7 +68,10 @@ async fn open_with<S: Store>(
     data_dir: &Path,
     config: Config,
 ) -> ServiceResult<Arc<Coordinator<S>>> {
-    let blobs = FsBlobStore::open(data_dir.join(BLOBS_DIR), config.blob_limits).await?;
+    let blobs = config
+        .blob_location
+        .open(data_dir, config.blob_limits)
+        .await?;
     Coordinator::open(store, blobs, config, data_dir).await
 }
 

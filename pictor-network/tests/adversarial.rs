@@ -26,7 +26,7 @@ struct Raw {
 impl Raw {
     fn new(url: &str) -> Raw {
         Raw {
-            http: reqwest::Client::new(),
+            http: common::http_client(),
             url: url.to_string(),
         }
     }
@@ -591,7 +591,7 @@ async fn partial_uploads_count_against_a_quota_and_expire() {
     };
     let network = Network::start(config).await;
     let (creator, _, key) = network.account_with_key(Role::Creator, "studio").await;
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let put = |hash: String, size: u64, offset: u64, bytes: Vec<u8>| {
         let request = http
             .put(format!(

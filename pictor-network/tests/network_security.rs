@@ -23,7 +23,7 @@ struct Raw {
 impl Raw {
     fn new(url: &str) -> Raw {
         Raw {
-            http: reqwest::Client::new(),
+            http: common::http_client(),
             url: url.to_string(),
         }
     }
@@ -360,7 +360,7 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
 
     // Blobs: a chunk over the limit, a declared size over the limit, bytes that do not match the
     // hash — refused, and the blob is still missing afterwards.
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let put = |hash: &str, size: u64, offset: u64, body: Vec<u8>| {
         http.put(format!(
             "{}/v1/blobs/{hash}?size={size}&offset={offset}",

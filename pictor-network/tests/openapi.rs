@@ -60,7 +60,7 @@ fn every_route_template_is_documented_and_every_documented_path_is_a_template() 
 async fn every_documented_route_is_served() {
     let network = Network::start(Config::default()).await;
     let key = std::fs::read_to_string(network.data.path().join("admin.key")).expect("key");
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let served: serde_json::Value = http
         .get(format!("{}/v1/openapi.json", network.url))
         .send()

@@ -13,139 +13,21 @@ mod common;
 
 use common::client;
 use common::postgres::{Cluster, available_or_skip};
+use common::replicas::{Replica, job_through, upload_alternating, wait_healthy};
 use futures_util::StreamExt;
-use pictor_core::BlobHash;
-use pictor_core::api::{JobEvent, Role, UploadProgress};
+use pictor_core::api::{JobEvent, Role};
 use pictor_core::ledger::{Ledger, TransferKind, TransferStatus, verify};
-use pictor_network::sim::{SimOptions, SimReport, simulate};
 use pictor_network::store::postgres::PgStore;
 use pictor_sdk::Client;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const PICTOR: &str = env!("CARGO_BIN_EXE_pictor");
 
 /// Tasks per simulated job.
-const TASKS: u32 = 40;
-
-/// A `pictor serve` replica, killed when dropped.
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Replica {
-    fn start(data: &Path, database: &str) -> Replica {
-        let mut child = Command::new(PICTOR)
-            .args(["serve", "--listen", "127.0.0.1:0", "--json", "--data"])
-            .arg(data)
-            .args(["--database", database])
-            // Short leases: a lease granted by the replica killed mid-answer comes back soon.
-            .args(["--lease-ttl-secs", "3", "--check-lease-ttl-secs", "3"])
-            .env("PICTOR_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("pictor serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("pictor serve prints a line");
-        let listening: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("serve --json prints one JSON object ({e}): {line:?}"));
-        let url = listening["listen"].as_str().expect("listen").to_string();
-        Replica { child, url }
-    }
-
-    /// SIGKILL: no shutdown, requests in flight cut.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_healthy(admin: &Client) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while admin.stats().await.is_err() {
-        assert!(Instant::now() < deadline, "a replica never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Runs one simulated job over `admins`, calling `mid_job` once a quarter of its tasks are
-/// accepted; answers the report.
-async fn job_through(admins: &[Client], mid_job: impl AsyncFnOnce()) -> SimReport {
-    let progress = Arc::new(AtomicU64::new(0));
-    let options = SimOptions {
-        workers: 8,
-        checkers: 2,
-        tasks: TASKS,
-        poll_interval: Duration::from_millis(100),
-        render_time: Duration::from_millis(20),
-        max_in_flight: 64,
-        time_limit: Duration::from_secs(120),
-        progress: Some(progress.clone()),
-    };
-    let run = tokio::spawn({
-        let admins = admins.to_vec();
-        async move { simulate(&admins, &options).await }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while progress.load(Ordering::Relaxed) < u64::from(TASKS / 4) {
-        assert!(
-            Instant::now() < deadline,
-            "the job never got a quarter done"
-        );
-        assert!(!run.is_finished(), "the simulation ended early");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    mid_job().await;
-    let report = run.await.expect("simulation task").expect("simulation");
-    assert!(
-        report.completed && report.accepted == u64::from(TASKS),
-        "{report:?}"
-    );
-    report
-}
-
-/// Uploads `bytes` in chunks alternating between `first` and `second` (both the same account).
-async fn upload_alternating(first: (&str, &str), second: (&str, &str), bytes: &[u8]) {
-    let http = reqwest::Client::new();
-    let hash = BlobHash::of_bytes(bytes);
-    let chunk = bytes.len().div_ceil(4);
-    for (index, piece) in bytes.chunks(chunk).enumerate() {
-        let (url, key) = if index % 2 == 0 { first } else { second };
-        let offset = index * chunk;
-        let answer = http
-            .put(format!(
-                "{url}/v1/blobs/{}?size={}&offset={offset}",
-                hash.to_hex(),
-                bytes.len()
-            ))
-            .bearer_auth(key)
-            .body(piece.to_vec())
-            .send()
-            .await
-            .expect("chunk sent");
-        assert!(answer.status().is_success(), "chunk {index}: {answer:?}");
-        let progress: UploadProgress = answer.json().await.expect("progress");
-        assert_eq!(progress.received as usize, offset + piece.len());
-        assert_eq!(progress.complete, offset + piece.len() == bytes.len());
-    }
-}
+const TASKS: u32 = common::replicas::TASKS;
 
 /// Submits a one-frame job nobody works on (the simulated workers have stopped) and answers it.
 async fn submit_idle_job(creator: &Client) -> pictor_core::JobId {
@@ -273,7 +155,7 @@ async fn two_replicas_serve_one_network_through_a_replica_kill_and_a_database_re
             .expect("crash");
         // While the database is down a request is answered 503 `unavailable` with Retry-After
         // (the SDK's retry policy waits and tries again), not 500.
-        let answer = reqwest::Client::new()
+        let answer = common::http_client()
             .get(format!("{}/v1/account", first.url))
             .bearer_auth(admin_key)
             .send()

@@ -140,6 +140,7 @@ impl ClientBuilder {
                 format!("must be within 1..={MAX_CHUNK_SIZE} bytes, got {chunk}"),
             ));
         }
+        crate::tls::install_tls_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(self.config.timeouts.connect)
             .read_timeout(self.config.timeouts.read_idle)

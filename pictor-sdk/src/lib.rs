@@ -47,6 +47,7 @@ pub mod quotes;
 mod retry;
 mod scan;
 mod sse;
+mod tls;
 pub mod workers;
 
 pub use assets::{UploadProgressEvent, UploadStats, UploadedAsset, UploadedBlob};
@@ -57,6 +58,7 @@ pub use error::{Error, Result};
 pub use events::{FINAL_EVENT_KINDS, is_final_event};
 pub use frames::DownloadedFrame;
 pub use retry::RetryPolicy;
+pub use tls::install_tls_provider;
 pub use workers::{LeasePoll, public_key_hex, sign_result};
 
 /// The wire types, re-exported for convenience.

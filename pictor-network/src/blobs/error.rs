@@ -46,6 +46,15 @@ pub enum BlobError {
     /// The store holds no blob with this hash.
     #[error("blob {0} not found")]
     NotFound(BlobHash),
+    /// The object store holding the blobs failed or could not be reached.
+    #[error("object store failure while {context}")]
+    Remote {
+        /// What the store was doing, with the object's path.
+        context: String,
+        /// The object store client's error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
     /// Reading or writing the store's files failed (a full disk, permissions, …).
     #[error("i/o error while {context}")]
     Io {
@@ -76,6 +85,13 @@ impl BlobError {
             }
             BlobError::NotFound(_) => ErrorCode::NotFound,
             BlobError::Io { .. } => ErrorCode::Internal,
+            // Refused credentials are a configuration error; anything else (a network failure,
+            // throttling, the service down) passes: the client retries after a moment.
+            BlobError::Remote { source, .. } => match **source {
+                object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. } => ErrorCode::Internal,
+                _ => ErrorCode::Unavailable,
+            },
         }
     }
 
@@ -92,9 +108,11 @@ impl BlobError {
 
 impl From<&BlobError> for ApiError {
     fn from(error: &BlobError) -> Self {
-        // Do not leak server paths: an i/o failure answers a generic message.
+        // Do not leak server paths or store names: a storage failure answers a generic message.
         let message = match error {
-            BlobError::Io { .. } => "the blob store failed; try again later".to_string(),
+            BlobError::Io { .. } | BlobError::Remote { .. } => {
+                "the blob store failed; try again later".to_string()
+            }
             other => other.to_string(),
         };
         ApiError {

@@ -8,16 +8,15 @@
 //! [`put`]: BlobStore::put
 
 use super::error::{BlobError, BlobResult};
-use super::upload::{BlobLimits, UploadKey, check_chunk};
+use super::upload::{BlobLimits, KeyLocks, UploadKey, check_chunk};
 use super::{BlobStore, UploadProgress};
 use bytes::Bytes;
 use pictor_core::asset::hash_reader;
 use pictor_core::{AccountId, BlobHash};
-use std::collections::HashMap;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 /// A file in `tmp/` older than this is a crashed `put`'s leftover, removed at open.
@@ -45,8 +44,8 @@ struct Inner {
     tmp_counter: AtomicU64,
     /// Random, per store: names this process's `tmp/` files apart from another's in a shared root.
     tmp_tag: u64,
-    /// One lock per upload in progress; entries whose lock nobody holds are pruned.
-    locks: Mutex<HashMap<UploadKey, Weak<tokio::sync::Mutex<()>>>>,
+    /// Serialises the chunks of one upload within this process.
+    locks: KeyLocks,
 }
 
 impl FsBlobStore {
@@ -63,7 +62,7 @@ impl FsBlobStore {
             received: AtomicU64::new(0),
             tmp_counter: AtomicU64::new(0),
             tmp_tag: random_tag()?,
-            locks: Mutex::new(HashMap::new()),
+            locks: KeyLocks::default(),
         };
         for dir in [&root, &inner.blobs, &inner.uploads, &inner.tmp] {
             pictor_core::private_fs::create_private_dir(dir)
@@ -105,23 +104,6 @@ impl FsBlobStore {
             .uploads
             .join(key.owner.to_string())
             .join(format!("{}-{}", key.hash, key.size))
-    }
-
-    /// The lock serialising the chunks of `key`.
-    fn key_lock(&self, key: &UploadKey) -> Arc<tokio::sync::Mutex<()>> {
-        // The map is consistent after any panic (each step is one insert or retain): ignore poison.
-        let mut locks = self
-            .inner
-            .locks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
-            return lock;
-        }
-        locks.retain(|_, lock| lock.strong_count() > 0);
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        locks.insert(*key, Arc::downgrade(&lock));
-        lock
     }
 }
 
@@ -270,7 +252,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn upload_status(&self, key: &UploadKey) -> BlobResult<u64> {
-        let lock = self.key_lock(key);
+        let lock = self.inner.locks.of(key);
         let _guard = lock.lock().await;
         let staging = self.staging_path(key);
         let size = key.size;
@@ -290,7 +272,7 @@ impl BlobStore for FsBlobStore {
         check_chunk(&self.inner.limits, key, offset, chunk.len() as u64)?;
         // The guard moves into the blocking task: even if this future is dropped (the client hung
         // up), the key stays locked until the write has really finished.
-        let guard = self.key_lock(key).lock_owned().await;
+        let guard = self.inner.locks.of(key).lock_owned().await;
         let inner = Arc::clone(&self.inner);
         let staging = self.staging_path(key);
         let key = *key;

@@ -2,19 +2,27 @@
 //!
 //! Blobs are addressed by their BLAKE3 [`BlobHash`] and written once. Clients upload them in
 //! resumable chunks under an [`UploadKey`]; the store verifies the hash of the whole before the blob
-//! becomes visible. [`BlobStore`] is the interface the coordinator holds (as a concrete generic type
-//! or an `Arc`; no `dyn` needed); [`FsBlobStore`] implements it on a local folder, and an object
-//! store can implement it later.
+//! becomes visible. [`BlobStore`] is the interface; [`FsBlobStore`] implements it on a local folder
+//! and [`ObjectBlobStore`] on an object store (S3 or compatible). The coordinator holds [`Blobs`],
+//! one or the other as [`BlobLocation`] (`pictor serve --blobs`) chose.
 
+mod either;
 mod error;
 mod fs;
+mod location;
+mod object;
 mod upload;
 
 #[cfg(test)]
+mod object_tests;
+#[cfg(test)]
 mod tests;
 
+pub use either::{BlobReader, Blobs};
 pub use error::{BlobError, BlobResult};
 pub use fs::FsBlobStore;
+pub use location::{BLOBS_DIR, BlobLocation};
+pub use object::{ObjectBlobStore, ObjectReader};
 pub use pictor_core::BlobHash;
 pub use pictor_core::api::UploadProgress;
 pub use upload::{BlobLimits, UploadKey, check_chunk};

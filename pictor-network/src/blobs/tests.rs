@@ -5,22 +5,22 @@ use pictor_core::AccountId;
 use std::path::Path;
 use tokio::io::AsyncReadExt;
 
-const CHUNK: u64 = 4096;
+pub(super) const CHUNK: u64 = 4096;
 
-fn limits() -> BlobLimits {
+pub(super) fn limits() -> BlobLimits {
     BlobLimits {
         max_blob_bytes: 100_000,
         max_chunk_bytes: CHUNK,
     }
 }
 
-fn data(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
 }
 
-fn key(owner: u64, bytes: &[u8]) -> UploadKey {
+pub(super) fn key(owner: u64, bytes: &[u8]) -> UploadKey {
     UploadKey {
         owner: AccountId(owner),
         hash: BlobHash::of_bytes(bytes),
@@ -34,7 +34,7 @@ async fn store(root: &Path) -> FsBlobStore {
         .expect("open store")
 }
 
-async fn read_all(store: &FsBlobStore, hash: &BlobHash) -> Vec<u8> {
+pub(super) async fn read_all<B: BlobStore>(store: &B, hash: &BlobHash) -> Vec<u8> {
     let mut file = store.open(hash).await.expect("open blob");
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).await.expect("read blob");
@@ -42,8 +42,8 @@ async fn read_all(store: &FsBlobStore, hash: &BlobHash) -> Vec<u8> {
 }
 
 /// Uploads `bytes[from..]` in chunks of [`CHUNK`]; answers the last progress.
-async fn upload_from(
-    store: &FsBlobStore,
+pub(super) async fn upload_from<B: BlobStore>(
+    store: &B,
     key: &UploadKey,
     bytes: &[u8],
     from: usize,

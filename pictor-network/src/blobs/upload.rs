@@ -5,6 +5,8 @@
 use super::error::{BlobError, BlobResult};
 use pictor_core::{AccountId, BlobHash};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// Names one staged upload: who uploads which blob, announced with its size.
 ///
@@ -82,4 +84,27 @@ pub fn check_chunk(
         });
     }
     Ok(())
+}
+
+/// One lock per upload in progress, so that a store applies the chunks of one key one at a time
+/// within this process (across processes each store has its own means: a file lock, a
+/// create-only put). Entries whose lock nobody holds are pruned.
+#[derive(Debug, Default)]
+pub(super) struct KeyLocks {
+    locks: Mutex<HashMap<UploadKey, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyLocks {
+    /// The lock serialising the chunks of `key`.
+    pub(super) fn of(&self, key: &UploadKey) -> Arc<tokio::sync::Mutex<()>> {
+        // The map is consistent after any panic (each step is one insert or retain): ignore poison.
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lock) = locks.get(key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(*key, Arc::downgrade(&lock));
+        lock
+    }
 }

@@ -4,6 +4,7 @@ use super::database::Database;
 use super::network_args::runtime;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use pictor_network::blobs::BlobLocation;
 use pictor_network::server;
 use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator};
 use pictor_network::store::Store;
@@ -29,9 +30,17 @@ pub struct ServeArgs {
     /// Where the network's state lives: `sqlite` (the default: `pictor.db` in the data directory),
     /// `sqlite:PATH` (a database file elsewhere), or a PostgreSQL URL, `postgres://USER@HOST[:PORT]/DATABASE` (a socket folder as
     /// `?host=/run/postgresql`). The password goes in `PGPASSWORD` or `~/.pgpass`, never in the
-    /// URL. Blobs and keys stay in the data directory either way.
+    /// URL. Keys stay in the data directory either way.
     #[arg(long, value_name = "URL", default_value = "sqlite")]
     database: String,
+    /// Where the blobs (scenes, frames) live: the data directory's `blobs/` folder by default; a
+    /// folder path (a file system all replicas share); or `s3://BUCKET[/PREFIX]`, an S3 bucket or
+    /// one of an S3-compatible service, for replicas on several machines. S3 credentials, region
+    /// and endpoint come from the `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true` for an
+    /// endpoint without TLS), never from the URL.
+    #[arg(long, value_name = "DIR|URL")]
+    blobs: Option<String>,
     /// Also copy the bootstrap admin key to FILE (mode 0600). The key itself is never printed.
     #[arg(long, value_name = "FILE")]
     admin_key_file: Option<PathBuf>,
@@ -63,6 +72,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(secs) = args.check_lease_ttl_secs {
         config.check_lease_ttl_ms = secs * 1000;
+    }
+    if let Some(blobs) = &args.blobs {
+        config.blob_location = BlobLocation::parse(blobs)?;
     }
     let database = Database::parse(&args.database)?;
     runtime()?.block_on(async move {

@@ -1,7 +1,7 @@
 //! The coordinator's settings, each with its documented default.
 
 use super::MarketRules;
-use crate::blobs::BlobLimits;
+use crate::blobs::{BlobLimits, BlobLocation};
 use pictor_core::asset::ManifestLimits;
 use pictor_core::clock::Clock;
 use pictor_core::pricing::PricingConfig;
@@ -33,6 +33,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Blob size limits.
     pub blob_limits: BlobLimits,
+    /// Where the blobs live (default: the data directory's `blobs/` folder).
+    pub blob_location: BlobLocation,
     /// Bytes one account may hold in blobs, counting its uploads in progress at their announced
     /// size (default 64 GiB, a manifest's limit). Keeps one tenant from filling the disk every
     /// tenant and the ledger write to.
@@ -72,6 +74,7 @@ impl Default for Config {
             max_escalations: 2,
             max_body_bytes: 4 << 20,
             blob_limits: BlobLimits::default(),
+            blob_location: BlobLocation::default(),
             storage_quota_bytes: 64 << 30,
             upload_ttl_ms: 24 * 3_600_000,
             manifest_limits: ManifestLimits::default(),

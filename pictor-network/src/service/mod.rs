@@ -74,7 +74,7 @@ pub use market::MarketRules;
 
 pub(crate) use write::Write;
 
-use crate::blobs::FsBlobStore;
+use crate::blobs::Blobs;
 use crate::store::{JobWatch, Store};
 use pictor_core::ledger::Account;
 use pictor_core::ledger::{Ledger, SigningKey};
@@ -111,7 +111,7 @@ impl Metrics {
 /// The coordinator: store, blobs, ledger and the network key.
 pub struct Coordinator<S: Store> {
     store: S,
-    blobs: FsBlobStore,
+    blobs: Blobs,
     config: Config,
     ledger: Mutex<Ledger>,
     /// Writes that start new work queue for `ledger` here first, one at a time (see
@@ -147,7 +147,7 @@ impl<S: Store> Coordinator<S> {
     /// there are no accounts yet.
     pub async fn open(
         store: S,
-        blobs: FsBlobStore,
+        blobs: Blobs,
         config: Config,
         data_dir: &Path,
     ) -> ServiceResult<Arc<Self>> {
@@ -188,7 +188,7 @@ impl<S: Store> Coordinator<S> {
     }
 
     /// The blob store holding uploaded scene files and rendered outputs, by BLAKE3 hash.
-    pub fn blobs(&self) -> &FsBlobStore {
+    pub fn blobs(&self) -> &Blobs {
         &self.blobs
     }
 

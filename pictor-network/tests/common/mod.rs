@@ -3,12 +3,14 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod replicas;
+pub mod s3;
 
 use ed25519_dalek::SigningKey;
 use pictor_core::api::{RegisterWorkerRequest, Role, WorkerHardware};
 use pictor_core::job::{GpuVendor, RendererKind, Version};
 use pictor_core::{AccountId, Money};
-use pictor_network::blobs::FsBlobStore;
+use pictor_network::blobs::Blobs;
 use pictor_network::service::{ADMIN_KEY_FILE, Config, Coordinator, ServiceResult};
 use pictor_network::store::Store;
 use pictor_network::store::postgres::PgStore;
@@ -48,7 +50,7 @@ impl Opened {
     }
 
     /// The blob store.
-    pub fn blobs(&self) -> &FsBlobStore {
+    pub fn blobs(&self) -> &Blobs {
         match self {
             Opened::Sqlite(coordinator) => coordinator.blobs(),
             Opened::Postgres(coordinator) => coordinator.blobs(),
@@ -253,6 +255,13 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
 }
 
 /// An SDK client without retries (tests assert on first answers).
+/// A bare `reqwest` client for requests the SDK would refuse to make (rustls' provider installed
+/// first, as the SDK does).
+pub fn http_client() -> reqwest::Client {
+    pictor_sdk::install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub fn client(url: &str, key: &str) -> Client {
     Client::builder()
         .endpoint(url)

@@ -97,7 +97,9 @@ impl Cluster {
             ));
         }
         // The server, in the foreground under a watchdog: when the test process (the shell's
-        // parent) is gone, stop the server at once and remove the folder.
+        // parent) is gone, stop the server at once and remove the folder. The postmaster itself
+        // gets the signal: `runuser` does not pass SIGQUIT on, and waiting for it would leave
+        // the server running and the folder behind.
         let server = format!(
             "{} -D {} -k {} -c listen_addresses= -c fsync=on -c max_connections=200",
             shell_quote(&bin.join("postgres")),
@@ -119,8 +121,11 @@ impl Cluster {
                fi; \
                sleep 0.2; \
              done; \
+             pid=$(head -n 1 {pid_file} 2>/dev/null); \
+             [ -n \"$pid\" ] && kill -QUIT $pid 2>/dev/null; \
              kill -QUIT $server 2>/dev/null; wait $server; rm -rf {folder}",
             log = shell_quote(&folder.join("server.log")),
+            pid_file = shell_quote(&data.join("postmaster.pid")),
             hold = shell_quote(&folder.join("hold")),
             parent = std::process::id(),
             folder = shell_quote(&folder),
