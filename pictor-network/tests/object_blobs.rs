@@ -4,7 +4,9 @@
 //! alternate between the replicas completes and is read back through either; two chunks racing
 //! for one offset on the two replicas admit exactly one; a blob that does not hash to its name is
 //! refused and leaves nothing; a simulated job's results stored through one replica are read
-//! through the other; with the S3 service down, blob requests answer 503 with Retry-After.
+//! through the other; with the S3 service down, blob requests answer 503 with Retry-After. And
+//! `pictor migrate --blobs s3://…` moves an embedded network's blobs into a bucket, from which a
+//! replica on a machine that never had them serves them.
 //! Needs PostgreSQL's binaries and the S3 server; skips without them unless
 //! `PICTOR_REQUIRE_POSTGRES=1` / `PICTOR_REQUIRE_S3=1`.
 // Tests, benches and examples report failures by panicking.
@@ -210,4 +212,72 @@ async fn replicas_on_two_machines_share_their_blobs_through_an_s3_bucket() {
     let (status, _, retry_after) = get_blob(&second.url, key, &hash).await;
     assert_eq!(status, 503);
     assert_eq!(retry_after.as_deref(), Some("1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictor_migrate_moves_the_blobs_into_a_bucket_another_machine_serves() {
+    if !available_or_skip() {
+        return;
+    }
+    let Some(s3) = S3Server::start_or_skip() else {
+        return;
+    };
+    s3.create_bucket(BUCKET).await;
+    let env = s3.env();
+    // An embedded network (SQLite, blobs in its data directory) with one uploaded blob.
+    let embedded = tempfile::tempdir().expect("embedded data dir");
+    let mut one = Replica::start(embedded.path(), "sqlite");
+    let admin_key = std::fs::read_to_string(embedded.path().join("admin.key")).expect("admin key");
+    let admin = client(&one.url, admin_key.trim());
+    wait_healthy(&admin).await;
+    let creator = admin
+        .accounts()
+        .create(Role::Creator, "studio")
+        .await
+        .expect("creator");
+    let key = creator.api_key.as_str();
+    let bytes: Vec<u8> = (0..120_000u32).map(|i| (i % 239) as u8).collect();
+    upload_alternating((&one.url, key), (&one.url, key), &bytes).await;
+    let hash = BlobHash::of_bytes(&bytes);
+    one.kill();
+
+    // Moved: the database to PostgreSQL, the blobs to the bucket.
+    let database = Cluster::get().create_database();
+    let blobs = format!("s3://{BUCKET}/moved");
+    let migrate = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args(["migrate", "--json", "--data"])
+            .arg(embedded.path())
+            .args(["--to", &database, "--blobs", &blobs])
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .output()
+            .expect("pictor migrate runs")
+    };
+    let moved = migrate();
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&moved.stdout).expect("one JSON line");
+    assert_eq!(report["blobs_copied"], 1, "{report}");
+    assert_eq!(report["blobs_present"], 0, "{report}");
+    assert_eq!(
+        bucket_keys(&s3, "moved/blobs/").await,
+        vec![format!("moved/blobs/{}", hash.to_hex())]
+    );
+
+    // Another machine, with only the network key, serves the blob from the bucket.
+    let elsewhere = tempfile::tempdir().expect("another machine's data dir");
+    copy_network_key(embedded.path(), elsewhere.path());
+    let replica = Replica::start_with(elsewhere.path(), &database, &["--blobs", &blobs], &env);
+    wait_healthy(&client(&replica.url, admin_key.trim())).await;
+    let (status, read, _) = get_blob(&replica.url, key, &hash).await;
+    assert_eq!(status, 200);
+    assert!(read == bytes, "the migrated blob differs");
+    assert!(!elsewhere.path().join("blobs").exists());
+
+    // A second run onto the now non-empty database is refused before it copies anything.
+    let again = migrate();
+    assert!(!again.status.success(), "a second migration was accepted");
 }

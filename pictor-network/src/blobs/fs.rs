@@ -98,6 +98,23 @@ impl FsBlobStore {
         self.inner.blob_path(hash)
     }
 
+    /// Every blob stored, with its file: what `pictor migrate --blobs` copies to an object store.
+    /// Files whose names are not hashes (none are written) are left out.
+    pub fn stored(&self) -> BlobResult<Vec<(BlobHash, PathBuf)>> {
+        let mut stored = Vec::new();
+        for (_, first) in staging_files(&self.inner.blobs)? {
+            for (_, second) in staging_files(&first)? {
+                for (name, path) in staging_files(&second)? {
+                    if let Ok(hash) = name.parse::<BlobHash>() {
+                        stored.push((hash, path));
+                    }
+                }
+            }
+        }
+        stored.sort_by_key(|(hash, _)| hash.to_hex());
+        Ok(stored)
+    }
+
     /// Where the upload `key` is staged.
     fn staging_path(&self, key: &UploadKey) -> PathBuf {
         self.inner

@@ -92,42 +92,52 @@ impl BlobLocation {
                 Ok(FsBlobStore::open(folder.clone(), limits).await?.into())
             }
             BlobLocation::S3 { bucket, prefix } => {
-                pictor_sdk::install_tls_provider();
-                // A few quick retries of a failed request, then the error: a client waiting on
-                // an upload or a download is answered 503 and retries itself, rather than hang for
-                // the crate's default three minutes.
-                let retry = RetryConfig {
-                    max_retries: 3,
-                    retry_timeout: Duration::from_secs(10),
-                    ..RetryConfig::default()
-                };
-                let s3 = AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(|error| BlobError::InvalidInput {
-                        field: "blobs".into(),
-                        reason: format!("cannot configure the S3 client: {error}"),
-                    })?;
-                let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    Arc::new(s3)
-                } else {
-                    Arc::new(PrefixStore::new(s3, prefix.as_str()))
-                };
-                let probe = object_store::path::Path::from("pictor-probe");
-                match objects.head(&probe).await {
-                    Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(error) => {
-                        return Err(BlobError::Remote {
-                            context: format!("reaching s3://{bucket}/{prefix}"),
-                            source: Box::new(error),
-                        });
-                    }
-                }
-                Ok(ObjectBlobStore::new(objects, limits)?.into())
+                Ok(open_s3(bucket, prefix, limits).await?.into())
             }
         }
     }
+}
+
+/// Opens the object store on an S3 bucket (settings from the `AWS_*` environment) and asks it once
+/// for an object that does not exist, so that a wrong bucket, endpoint or credentials show now.
+pub async fn open_s3(
+    bucket: &str,
+    prefix: &str,
+    limits: BlobLimits,
+) -> BlobResult<ObjectBlobStore> {
+    pictor_sdk::install_tls_provider();
+    // A few quick retries of a failed request, then the error: a client waiting on
+    // an upload or a download is answered 503 and retries itself, rather than hang for
+    // the crate's default three minutes.
+    let retry = RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(10),
+        ..RetryConfig::default()
+    };
+    let s3 = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry)
+        .build()
+        .map_err(|error| BlobError::InvalidInput {
+            field: "blobs".into(),
+            reason: format!("cannot configure the S3 client: {error}"),
+        })?;
+    let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        Arc::new(s3)
+    } else {
+        Arc::new(PrefixStore::new(s3, prefix))
+    };
+    let probe = object_store::path::Path::from("pictor-probe");
+    match objects.head(&probe).await {
+        Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+        Err(error) => {
+            return Err(BlobError::Remote {
+                context: format!("reaching s3://{bucket}/{prefix}"),
+                source: Box::new(error),
+            });
+        }
+    }
+    ObjectBlobStore::new(objects, limits)
 }
 
 /// The blob folder inside a data directory.

@@ -21,7 +21,7 @@ mod tests;
 pub use either::{BlobReader, Blobs};
 pub use error::{BlobError, BlobResult};
 pub use fs::FsBlobStore;
-pub use location::{BLOBS_DIR, BlobLocation};
+pub use location::{BLOBS_DIR, BlobLocation, open_s3};
 pub use object::{ObjectBlobStore, ObjectReader};
 pub use pictor_core::BlobHash;
 pub use pictor_core::api::UploadProgress;

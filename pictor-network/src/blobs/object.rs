@@ -80,6 +80,77 @@ impl ObjectBlobStore {
     }
 }
 
+impl ObjectBlobStore {
+    /// Copies the local file `file`, which must hold the blob `hash`, into the store, unless the
+    /// store holds that blob already; answers whether it copied. The file streams in parts and is
+    /// hashed on the way: bytes that do not hash to `hash` are refused and nothing is stored.
+    pub async fn import_file(&self, hash: &BlobHash, file: &std::path::Path) -> BlobResult<bool> {
+        let target = blob_path(hash);
+        if self.inner.size_of(&target).await?.is_some() {
+            return Ok(false);
+        }
+        let context = || format!("reading {}", file.display());
+        let mut source = tokio::fs::File::open(file)
+            .await
+            .map_err(|error| BlobError::io(context(), error))?;
+        let mut writer =
+            BufWriter::with_capacity(self.inner.objects.clone(), target.clone(), PART_BYTES);
+        let mut hasher = blake3::Hasher::new();
+        let copied: BlobResult<()> = async {
+            loop {
+                let mut part = vec![0u8; PART_BYTES];
+                let read = read_up_to(&mut source, &mut part)
+                    .await
+                    .map_err(|error| BlobError::io(context(), error))?;
+                if read == 0 {
+                    return Ok(());
+                }
+                part.truncate(read);
+                hasher.update(&part);
+                writer
+                    .put(Bytes::from(part))
+                    .await
+                    .map_err(|error| remote(format!("writing {target}"), error))?;
+            }
+        }
+        .await;
+        let actual = BlobHash::from_raw(*hasher.finalize().as_bytes());
+        let checked = copied.and_then(|()| {
+            if actual == *hash {
+                Ok(())
+            } else {
+                Err(BlobError::HashMismatch {
+                    expected: *hash,
+                    actual,
+                })
+            }
+        });
+        if let Err(error) = checked {
+            // Best effort: an unfinished multipart upload is never visible as the blob.
+            let _ = writer.abort().await;
+            return Err(error);
+        }
+        tokio::io::AsyncWriteExt::shutdown(&mut writer)
+            .await
+            .map_err(|error| BlobError::io(format!("writing {target}"), error))?;
+        Ok(true)
+    }
+}
+
+/// Reads until `buffer` is full or the file ends; answers the bytes read.
+async fn read_up_to(source: &mut tokio::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let read = source.read(&mut buffer[filled..]).await?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    Ok(filled)
+}
+
 /// Where the blob `hash` lives: `blobs/<hash>`.
 fn blob_path(hash: &BlobHash) -> Path {
     Path::from_iter(["blobs".to_string(), hash.to_hex()])

@@ -1,19 +1,22 @@
 //! `pictor migrate`: move a stopped network's state from SQLite to an empty PostgreSQL database
 //! (`store::migrate`), then check the copy the way the coordinator will: row counts equal, the
-//! journal verifies on PostgreSQL against the network key with the head it had on SQLite.
+//! journal verifies on PostgreSQL against the network key with the head it had on SQLite. With
+//! `--blobs s3://…` it first copies the data directory's blobs into that bucket, for replicas on
+//! machines that share no folder.
 
 use super::database::Database;
 use super::ledger::load_public_key;
 use super::network_args::runtime;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use pictor_network::blobs::{BLOBS_DIR, BlobLimits, BlobLocation, FsBlobStore, open_s3};
 use pictor_network::server::DATABASE_FILE;
 use pictor_network::service::{NETWORK_KEY_FILE, verify_store};
-use pictor_network::store::migrate::copy_sqlite_to_postgres;
+use pictor_network::store::migrate::{copy_sqlite_to_postgres, ensure_empty};
 use pictor_network::store::postgres::PgStore;
 use pictor_network::store::sqlite::SqliteStore;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `pictor migrate`.
 #[derive(Debug, Args)]
@@ -29,6 +32,11 @@ pub struct MigrateArgs {
     /// password in PGPASSWORD or ~/.pgpass).
     #[arg(long, value_name = "URL")]
     to: String,
+    /// Also copy the data directory's blobs into an object store, `s3://BUCKET[/PREFIX]` (the
+    /// `--blobs` the replicas will run with; S3 settings from the `AWS_*` environment). Blobs the
+    /// bucket holds already are skipped, so a second run only copies what the first missed.
+    #[arg(long, value_name = "URL")]
+    blobs: Option<String>,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -38,6 +46,9 @@ pub struct MigrateArgs {
 #[derive(Debug, Serialize)]
 struct Migrated {
     tables: Vec<TableCount>,
+    /// Blobs copied to `--blobs`, and blobs it held already.
+    blobs_copied: u64,
+    blobs_present: u64,
     ledger_entries: u64,
     ledger_head: String,
 }
@@ -67,6 +78,14 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         bail!("{} does not exist: nothing to migrate", from.display());
     }
     let key = load_public_key(&args.data.join(NETWORK_KEY_FILE))?;
+    let blobs = match args.blobs.as_deref().map(BlobLocation::parse).transpose()? {
+        None => None,
+        Some(BlobLocation::S3 { bucket, prefix }) => Some((bucket, prefix)),
+        Some(_) => bail!(
+            "--blobs: migrate copies blobs to an object store (s3://BUCKET[/PREFIX]); replicas \
+             sharing a folder can use the data directory's blobs/ folder as it is"
+        ),
+    };
     runtime()?.block_on(async move {
         let source = SqliteStore::open(&from)
             .await
@@ -78,6 +97,13 @@ pub fn run(args: MigrateArgs) -> Result<()> {
         let target = PgStore::open(*to)
             .await
             .context("opening the PostgreSQL database")?;
+        ensure_empty(&target).await?;
+        // Blobs before the rows: a failure leaves the PostgreSQL database empty for a rerun,
+        // which skips the blobs already copied.
+        let (blobs_copied, blobs_present) = match blobs {
+            Some((bucket, prefix)) => copy_blobs(&args.data, &bucket, &prefix).await?,
+            None => (0, 0),
+        };
         let copied = copy_sqlite_to_postgres(&source, &target).await?;
         for (table, on_sqlite, on_postgres) in &copied.tables {
             if on_sqlite != on_postgres {
@@ -92,6 +118,8 @@ pub fn run(args: MigrateArgs) -> Result<()> {
             bail!("the journal on PostgreSQL ({after:?}) is not the one on SQLite ({before:?})");
         }
         let migrated = Migrated {
+            blobs_copied,
+            blobs_present,
             tables: copied
                 .tables
                 .iter()
@@ -110,7 +138,37 @@ pub fn run(args: MigrateArgs) -> Result<()> {
                 "ledger: {} entries, head {} — verified on PostgreSQL",
                 migrated.ledger_entries, migrated.ledger_head
             );
+            if args.blobs.is_some() {
+                println!(
+                    "blobs: {} copied, {} already in the bucket",
+                    migrated.blobs_copied, migrated.blobs_present
+                );
+            }
         }
         anyhow::Ok(())
     })
+}
+
+/// Copies every blob of the data directory into the bucket; answers (copied, already there).
+async fn copy_blobs(data: &Path, bucket: &str, prefix: &str) -> Result<(u64, u64)> {
+    let limits = BlobLimits::default();
+    let local = FsBlobStore::open(data.join(BLOBS_DIR), limits)
+        .await
+        .context("opening the data directory's blobs")?;
+    let remote = open_s3(bucket, prefix, limits)
+        .await
+        .with_context(|| format!("opening s3://{bucket}/{prefix}"))?;
+    let (mut copied, mut present) = (0, 0);
+    for (hash, file) in local.stored()? {
+        let was_copied = remote
+            .import_file(&hash, &file)
+            .await
+            .with_context(|| format!("copying blob {hash}"))?;
+        if was_copied {
+            copied += 1;
+        } else {
+            present += 1;
+        }
+    }
+    Ok((copied, present))
 }

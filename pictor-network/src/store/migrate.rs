@@ -108,17 +108,23 @@ fn null_of(data_type: &str) -> Value {
     }
 }
 
-/// Copies every table of `from` into the empty `to` in one transaction (see the module docs).
-pub async fn copy_sqlite_to_postgres(
-    from: &SqliteStore,
-    to: &PgStore,
-) -> Result<Copied, MigrateError> {
+/// Refuses a target that holds any row ([`MigrateError::TargetNotEmpty`]).
+pub async fn ensure_empty(to: &PgStore) -> Result<(), MigrateError> {
     for table in TABLES {
         let rows = count_postgres(to, table).await?;
         if rows > 0 {
             return Err(MigrateError::TargetNotEmpty { table, rows });
         }
     }
+    Ok(())
+}
+
+/// Copies every table of `from` into the empty `to` in one transaction (see the module docs).
+pub async fn copy_sqlite_to_postgres(
+    from: &SqliteStore,
+    to: &PgStore,
+) -> Result<Copied, MigrateError> {
+    ensure_empty(to).await?;
     let mut source = from.reader_pool().begin().await?;
     let mut target = to.writer_pool().begin().await?;
     for table in TABLES {
