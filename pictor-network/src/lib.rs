@@ -10,3 +10,4 @@ pub mod server;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub mod web;

@@ -90,6 +90,7 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             refuse_declared_oversize,
         ))
         .merge(blob_routes)
+        .merge(crate::web::router(&coordinator))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(

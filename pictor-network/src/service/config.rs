@@ -41,6 +41,14 @@ pub struct Config {
     pub storage_quota_bytes: u64,
     /// An upload nobody appended to for this long is removed (default 24 h).
     pub upload_ttl_ms: u64,
+    /// A web session (Pictor Cloud) stops working this long after sign-in (default 12 h).
+    pub web_session_ttl_ms: u64,
+    /// Sign-in attempts one client address may make per minute (default 10); the whole
+    /// coordinator takes at most 10 times as many.
+    pub sign_in_attempts_per_minute: u32,
+    /// Mark the session cookie `Secure` (set when the app is served over HTTPS, e.g. behind a TLS
+    /// proxy; default false, so that plain-HTTP sign-in on 127.0.0.1 works).
+    pub secure_cookies: bool,
     /// Manifest limits.
     pub manifest_limits: ManifestLimits,
     /// The reference machine's speed in samples × pixels per second, which turns a spec into
@@ -77,6 +85,9 @@ impl Default for Config {
             blob_location: BlobLocation::default(),
             storage_quota_bytes: 64 << 30,
             upload_ttl_ms: 24 * 3_600_000,
+            web_session_ttl_ms: 12 * 3_600_000,
+            sign_in_attempts_per_minute: 10,
+            secure_cookies: false,
             manifest_limits: ManifestLimits::default(),
             reference_samples_px_per_sec: pictor_core::pricing::REFERENCE_SAMPLES_PX_PER_SEC,
             worker_online_ms: 60_000,

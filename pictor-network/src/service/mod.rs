@@ -63,6 +63,7 @@ mod quotes;
 mod registry;
 mod results;
 mod scenes;
+mod sessions;
 mod views;
 mod write;
 
@@ -71,6 +72,7 @@ pub use config::Config;
 pub use error::{ServiceError, ServiceResult};
 pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
+pub use sessions::{NewSession, WebSession};
 
 pub(crate) use write::Write;
 

@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "ledger_entries",
     "ledger_seals",
     "idempotency",
+    "web_sessions",
 ];
 
 /// Tables whose `id` column PostgreSQL generates (an identity), to be set past the copied ids.

@@ -26,6 +26,7 @@ pub mod meta;
 pub mod migrate;
 pub mod postgres;
 pub mod rows;
+pub mod sessions;
 mod sql;
 pub mod sqlite;
 pub mod tasks;
@@ -42,6 +43,7 @@ pub use jobs::JobsTx;
 pub use ledger::LedgerTx;
 pub use meta::MetaTx;
 pub use rows::*;
+pub use sessions::{SessionRow, SessionsTx};
 pub use sqlite::Flush;
 pub use tasks::TasksTx;
 pub use workers::WorkersTx;
@@ -54,7 +56,7 @@ use std::future::Future;
 pub mod prelude {
     pub use super::{
         AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, FramesTx, IdempotencyTx, JobsTx,
-        LedgerTx, MetaTx, Store, StoreTx, TasksTx, WorkersTx,
+        LedgerTx, MetaTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
     };
 }
 
@@ -178,6 +180,7 @@ pub trait StoreTx:
     + EventsTx
     + LedgerTx
     + IdempotencyTx
+    + SessionsTx
     + Send
 {
     /// Commits every change of the transaction and waits until it is durable.

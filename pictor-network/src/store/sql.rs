@@ -265,3 +265,14 @@ pub(crate) fn lease_expiry(state: &pictor_core::task::TaskState) -> Option<u64> 
         _ => None,
     }
 }
+
+/// A `web_sessions` row.
+pub(crate) fn session_row(row: &impl Columns) -> StoreResult<super::SessionRow> {
+    Ok(super::SessionRow {
+        token_hash: row.text("token_hash")?,
+        account_id: get_u64(row, "account_id")?,
+        csrf_token: row.text("csrf_token")?,
+        created_at_ms: get_u64(row, "created_at_ms")?,
+        expires_at_ms: get_u64(row, "expires_at_ms")?,
+    })
+}

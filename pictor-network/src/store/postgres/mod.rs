@@ -33,6 +33,7 @@ mod jobs;
 mod ledger;
 mod meta;
 mod notices;
+mod sessions;
 mod tasks;
 mod workers;
 
@@ -59,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "dispatch indexes: active jobs in dispatch order, leases by expiry",
         include_str!("../../../migrations/postgres/0002_dispatch_indexes.sql"),
+    ),
+    (
+        3,
+        "web sessions: Pictor Cloud's signed-in browsers",
+        include_str!("../../../migrations/postgres/0003_web_sessions.sql"),
     ),
 ];
 

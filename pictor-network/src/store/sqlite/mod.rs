@@ -13,6 +13,7 @@ mod idempotency;
 mod jobs;
 mod ledger;
 mod meta;
+mod sessions;
 mod tasks;
 mod workers;
 
@@ -52,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "dispatch indexes: active jobs in dispatch order, leases by expiry",
         include_str!("../../../migrations/0004_dispatch_indexes.sql"),
+    ),
+    (
+        5,
+        "web sessions: Pictor Cloud's signed-in browsers",
+        include_str!("../../../migrations/0005_web_sessions.sql"),
     ),
 ];
 

@@ -1,0 +1,92 @@
+//! Web sessions (Pictor Cloud): signing in with an API key, the session a browser then holds in a
+//! cookie, and signing out. The database keeps each session token's hash only; each session has a
+//! CSRF token its forms must send back and an absolute expiry (`Config::web_session_ttl_ms`).
+
+use super::auth::{hash_api_key, random_bytes};
+use super::{Caller, Coordinator, ServiceError, ServiceResult};
+use crate::store::prelude::*;
+use crate::store::{SessionRow, Store};
+use pictor_core::api::ErrorCode;
+
+/// A session just created: what the browser gets. The token goes in an HttpOnly cookie and is
+/// never shown or logged.
+#[derive(Clone)]
+pub struct NewSession {
+    /// The session token (the cookie's value).
+    pub token: String,
+    /// How long the cookie lives, seconds.
+    pub max_age_secs: u64,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("token", &"<secret>")
+            .field("max_age_secs", &self.max_age_secs)
+            .finish()
+    }
+}
+
+/// A signed-in browser: who it is and the CSRF token its forms must carry.
+#[derive(Clone, Debug)]
+pub struct WebSession {
+    /// The signed-in account, as an API request with its key would be.
+    pub caller: Caller,
+    /// The token every state-changing form of this session carries.
+    pub csrf_token: String,
+}
+
+/// The stored form of a session token: its BLAKE3 hash, hex.
+fn token_hash(token: &str) -> String {
+    hex::encode(hash_api_key(token))
+}
+
+impl<S: Store> Coordinator<S> {
+    /// Signs in with an API key: a new session for its account. An unknown key is refused (401)
+    /// and creates nothing. Sessions that have expired are removed on the way.
+    pub async fn sign_in_with_key(&self, api_key: &str) -> ServiceResult<NewSession> {
+        let caller = self.authenticate(Some(api_key)).await?;
+        let token = hex::encode(random_bytes::<32>()?);
+        let now = self.now_ms();
+        let ttl = self.config().web_session_ttl_ms;
+        let row = SessionRow {
+            token_hash: token_hash(&token),
+            account_id: caller.id(),
+            csrf_token: hex::encode(random_bytes::<32>()?),
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(ttl),
+        };
+        let mut tx = self.write_without_ledger().await?;
+        tx.delete_expired_sessions(now).await?;
+        tx.insert_session(&row).await?;
+        tx.commit().await?;
+        Ok(NewSession {
+            token,
+            max_age_secs: ttl / 1000,
+        })
+    }
+
+    /// The session a browser's cookie names; 401 when there is none or it expired.
+    pub async fn web_session(&self, token: &str) -> ServiceResult<WebSession> {
+        let signed_out = || ServiceError::new(ErrorCode::Unauthorized, "not signed in");
+        let mut tx = self.read().await?;
+        let row = tx
+            .session(&token_hash(token))
+            .await?
+            .filter(|row| row.expires_at_ms > self.now_ms())
+            .ok_or_else(signed_out)?;
+        let account = tx.account(row.account_id).await?.ok_or_else(signed_out)?;
+        Ok(WebSession {
+            caller: Caller { account },
+            csrf_token: row.csrf_token,
+        })
+    }
+
+    /// Ends the session `token` names (nothing happens when there is none).
+    pub async fn sign_out(&self, token: &str) -> ServiceResult<()> {
+        let mut tx = self.write_without_ledger().await?;
+        tx.delete_session(&token_hash(token)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! `SessionsTx` on PostgreSQL: sessions of the web app.
+
+use super::*;
+use crate::store::sql::session_row;
+use crate::store::{SessionRow, SessionsTx};
+
+impl SessionsTx for PgTx {
+    async fn insert_session(&mut self, row: &SessionRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO web_sessions (token_hash, account_id, csrf_token, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&row.token_hash)
+        .bind(to_i64(row.account_id, "account_id")?)
+        .bind(&row.csrf_token)
+        .bind(to_i64(row.created_at_ms, "created_at_ms")?)
+        .bind(to_i64(row.expires_at_ms, "expires_at_ms")?)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+        let row = sqlx::query("SELECT * FROM web_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(session_row).transpose()
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_expired_sessions(&mut self, now_ms: u64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at_ms <= $1")
+            .bind(to_i64(now_ms, "now_ms")?)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,69 @@
+//! The page shell every page of the app shares: head, header with who is signed in and the
+//! sign-out form (carrying the session's CSRF token), and the main content.
+
+use super::paths;
+use crate::service::WebSession;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use serde::Serialize;
+
+/// A whole page: `title`, the header for `session` (signed in or not), and `content`.
+pub fn page(
+    status: StatusCode,
+    title: &str,
+    session: Option<&WebSession>,
+    content: Markup,
+) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — Pictor Cloud" }
+                link rel="stylesheet" href=(paths::STYLE);
+            }
+            body {
+                header {
+                    a.brand href=(paths::HOME) { "Pictor Cloud" }
+                    @if let Some(session) = session {
+                        span {
+                            "Signed in as " strong { (session.caller.account.name) }
+                            " (" (serde_name(&session.caller.account.role)) ") "
+                        }
+                        form method="post" action=(paths::SIGN_OUT) {
+                            input type="hidden" name="csrf" value=(session.csrf_token);
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (content) }
+            }
+        }
+    };
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// A page saying what went wrong, with the status it answers.
+pub fn message(status: StatusCode, session: Option<&WebSession>, text: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    page(
+        status,
+        title,
+        session,
+        html! {
+            h1 { (title) }
+            p { (text) }
+            p { a href=(paths::HOME) { "Back to the start" } }
+        },
+    )
+}
+
+/// A unit enum's serde name (`"running"` for `JobState::Running`), for display.
+pub fn serde_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,107 @@
+//! Pictor Cloud: the web app the coordinator serves at `/`, from the same binary.
+//!
+//! Server-rendered HTML (maud: compile-time-checked templates that escape every value), one style
+//! sheet, no script yet. Every page checks who is asking exactly like the API does — the session
+//! cookie stands for the account's API key — and every response carries a strict
+//! Content-Security-Policy and the other protective headers (`security_headers`).
+//! - `session`: the session cookie, reading it, and the CSRF check of forms;
+//! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
+//! - `jobs`: the creator's Rendering pages;
+//! - `layout`: the page shell.
+
+mod jobs;
+mod layout;
+mod limiter;
+mod session;
+mod signin;
+
+pub use limiter::SignInLimiter;
+
+use crate::service::Coordinator;
+use crate::store::Store;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use std::sync::Arc;
+
+/// The state of every page handler: the coordinator (the API's state too, so the app's routes
+/// merge into its router).
+pub type AppState<S> = Arc<Coordinator<S>>;
+
+/// The app's paths.
+pub mod paths {
+    /// The signed-in home: the creator's jobs.
+    pub const HOME: &str = "/";
+    /// The sign-in form (GET) and its submission (POST).
+    pub const SIGN_IN: &str = "/signin";
+    /// Signing out (POST, with the CSRF token).
+    pub const SIGN_OUT: &str = "/signout";
+    /// One job's page.
+    pub const JOB: &str = "/jobs/{id}";
+    /// The style sheet.
+    pub const STYLE: &str = "/app.css";
+}
+
+/// The policy every page is served under: nothing inline, nothing from elsewhere, never framed.
+pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self'; \
+     img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+/// The app's routes, to merge into the API's router (they share its state).
+pub fn router<S: Store>(coordinator: &AppState<S>) -> Router<AppState<S>> {
+    let limiter = Arc::new(SignInLimiter::new(
+        coordinator.config().sign_in_attempts_per_minute,
+    ));
+    Router::new()
+        .route(paths::HOME, get(jobs::home::<S>))
+        .route(
+            paths::SIGN_IN,
+            get(signin::form::<S>).post(signin::submit::<S>),
+        )
+        .route(paths::SIGN_OUT, axum::routing::post(signin::sign_out::<S>))
+        .route(paths::JOB, get(jobs::job_page::<S>))
+        .route(paths::STYLE, get(style))
+        .layer(Extension(limiter))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Adds the protective headers to every response of the app; pages (which show private data)
+/// are never cached.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    let is_html = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// `GET /app.css`.
+async fn style() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("app.css"),
+    )
+        .into_response()
+}

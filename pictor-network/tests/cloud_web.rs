@@ -1,0 +1,259 @@
+//! Pictor Cloud, the web app at `/`, over real HTTP against a real coordinator: signing in with an
+//! API key gives an HttpOnly, SameSite=Strict session cookie; a wrong key creates nothing; signing
+//! out needs the session's CSRF token; every page carries the protective headers; a creator sees
+//! only their own jobs (another's job is a 404, like a missing one); user text is shown as text;
+//! sign-in attempts are rate-limited. (The same in a real browser is the next step: see
+//! docs/ARCHITECTURE.md, "Pictor Cloud".)
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Network, small_spec, upload_test_scene};
+use pictor_core::api::Role;
+use pictor_network::service::Config;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+/// A client that shows redirects instead of following them.
+fn browser() -> reqwest::Client {
+    pictor_sdk::install_tls_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Posts a form (`application/x-www-form-urlencoded`) to `path`, with `cookie` if any.
+async fn post_form(
+    url: &str,
+    path: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (byte as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect::<String>()
+    };
+    let body = fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = browser()
+        .post(format!("{url}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.expect("answered")
+}
+
+/// Signs in with `key`; answers the response.
+async fn sign_in(url: &str, key: &str) -> reqwest::Response {
+    post_form(url, "/signin", None, &[("api_key", key)]).await
+}
+
+/// The `pictor_session=…` pair of a sign-in's `Set-Cookie`.
+fn session_cookie(headers: &HeaderMap) -> String {
+    let set = headers
+        .get(SET_COOKIE)
+        .expect("a cookie is set")
+        .to_str()
+        .expect("ascii");
+    set.split(';').next().expect("name=value").to_string()
+}
+
+/// GETs `path` with `cookie`; answers the status, the `Location` and the body.
+async fn get(url: &str, path: &str, cookie: Option<&str>) -> (StatusCode, Option<String>, String) {
+    let mut request = browser().get(format!("{url}{path}"));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let answer = request.send().await.expect("answered");
+    let status = answer.status();
+    let location = answer
+        .headers()
+        .get(LOCATION)
+        .map(|value| value.to_str().expect("ascii").to_string());
+    (status, location, answer.text().await.expect("body"))
+}
+
+/// The value of the hidden `csrf` field in a page.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a sign-out form")
+        + 19;
+    page[at..].split('"').next().expect("a value").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_signs_in_with_a_key_and_out_with_the_csrf_token() {
+    let network = Network::start(Config::default()).await;
+    let (_, _, key) = network.account_with_key(Role::Creator, "studio").await;
+    let url = &network.url;
+
+    let (status, location, _) = get(url, "/", None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/signin"));
+
+    let form = browser()
+        .get(format!("{url}/signin"))
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(form.status(), StatusCode::OK);
+    let headers = form.headers().clone();
+    let csp = headers["content-security-policy"].to_str().expect("ascii");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    let body = form.text().await.expect("body");
+    assert!(
+        body.contains("<label for=\"api_key\">"),
+        "the key field has a label"
+    );
+
+    // A wrong key: refused, no cookie.
+    let refused = sign_in(url, "pk_not_a_key").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().get(SET_COOKIE).is_none());
+    assert!(refused.text().await.expect("body").contains("not valid"));
+
+    // The right key: a session cookie no script can read and no other site's request carries.
+    let signed_in = sign_in(url, &key).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let set = signed_in.headers()[SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(attribute), "{set} lacks {attribute}");
+    }
+    assert!(!set.contains(&key), "the API key is in the cookie");
+    let cookie = session_cookie(signed_in.headers());
+    let (status, _, page) = get(url, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Rendering") && page.contains("studio"),
+        "{page}"
+    );
+
+    // Signing out without the session's CSRF token (a forged cross-site form) changes nothing.
+    let csrf = csrf_of(&page);
+    for forged in ["", "0000", &csrf[..csrf.len() - 1]] {
+        let answer = post_form(url, "/signout", Some(&cookie), &[("csrf", forged)]).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "csrf {forged:?}");
+    }
+    assert_eq!(get(url, "/", Some(&cookie)).await.0, StatusCode::OK);
+
+    // With it: the session ends, the old cookie no longer signs in.
+    let out = post_form(url, "/signout", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(
+        out.headers()[SET_COOKIE]
+            .to_str()
+            .expect("ascii")
+            .contains("Max-Age=0")
+    );
+    let (status, location, _) = get(url, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/signin"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_show_only_the_callers_jobs_and_user_text_as_text() {
+    let network = Network::start(Config::default()).await;
+    let xss = "<script>alert(1)</script>";
+    let (creator, creator_id, key) = network.account_with_key(Role::Creator, xss).await;
+    network
+        .admin
+        .accounts()
+        .deposit(
+            creator_id,
+            pictor_core::Money::from_credits(100).expect("credits"),
+        )
+        .send()
+        .await
+        .expect("deposit");
+    // A worker online, so the job has a market to be priced on.
+    let (worker, worker_id, _) = network.account_with_key(Role::Worker, "gpu").await;
+    let signing = pictor_core::ledger::SigningKey::from_bytes(&common::rand_seed(worker_id.0));
+    worker
+        .workers()
+        .register(common::register_request("gpu", &signing, 2))
+        .await
+        .expect("register");
+    let scene = upload_test_scene(&creator).await;
+    let mut spec = small_spec(scene, "1-2");
+    // Tags are validated at submission (no markup gets in); the account's name is free text.
+    spec.tags.insert("shot:010".to_string());
+    let job = creator.jobs().submit(spec).send().await.expect("submit").id;
+    let url = &network.url;
+
+    let cookie = session_cookie(sign_in(url, &key).await.headers());
+    let (status, _, list) = get(url, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let job_path = format!("/jobs/{}", job.0);
+    assert!(list.contains(&format!("href=\"{job_path}\"")), "{list}");
+    assert!(!list.contains(xss), "the name reached the page as markup");
+    assert!(
+        list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{list}"
+    );
+    assert!(list.contains("shot:010"), "{list}");
+    let (status, _, page) = get(url, &job_path, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Frames accepted") && !page.contains(xss),
+        "{page}"
+    );
+
+    // Another creator: the job is a 404, exactly like one that does not exist.
+    let (_, _, other_key) = network.account_with_key(Role::Creator, "rival").await;
+    let other = session_cookie(sign_in(url, &other_key).await.headers());
+    let (status, _, theirs) = get(url, &job_path, Some(&other)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!theirs.contains("shot:010"), "{theirs}");
+    let (missing, _, _) = get(url, "/jobs/987654321", Some(&other)).await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+    let (_, _, their_list) = get(url, "/", Some(&other)).await;
+    assert!(!their_list.contains(&job_path), "{their_list}");
+    // Signed out: no job page at all.
+    let (status, location, _) = get(url, &job_path, None).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/signin"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited_per_address() {
+    let config = Config {
+        sign_in_attempts_per_minute: 5,
+        ..Config::default()
+    };
+    let network = Network::start(config).await;
+    let (_, _, key) = network.account_with_key(Role::Creator, "studio").await;
+    for attempt in 0..5 {
+        let answer = sign_in(&network.url, &format!("pk_guess_{attempt}")).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Over the allowance even the right key waits: the limit is on attempts, not on failures.
+    let limited = sign_in(&network.url, &key).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().get(SET_COOKIE).is_none());
+}
