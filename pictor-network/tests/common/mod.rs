@@ -2,6 +2,7 @@
 //! and SDK clients for each role. Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod postgres;
 pub mod replicas;
 pub mod s3;

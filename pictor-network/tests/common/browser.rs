@@ -1,0 +1,111 @@
+//! A real browser for the web app's tests: Debian's headless Chromium driven over WebDriver by
+//! `chromedriver`, which runs as a child of the test on a free port of 127.0.0.1. Found through
+//! `PICTOR_CHROMEDRIVER` / `PICTOR_CHROMIUM`, else `chromedriver` on `PATH` and
+//! `/usr/bin/chromium`. Without them a test skips with the reason, and fails under
+//! `PICTOR_REQUIRE_BROWSER=1` (CI).
+
+use fantoccini::{Client, ClientBuilder};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `chromedriver` with one headless Chromium session; both stop when dropped.
+pub struct Browser {
+    driver: Child,
+    /// The WebDriver session.
+    pub client: Client,
+}
+
+impl Browser {
+    /// Starts `chromedriver` and a headless Chromium, or answers `None` (printing why) when either
+    /// is missing.
+    pub async fn start_or_skip() -> Option<Browser> {
+        let (driver, chromium) = match (driver_command(), chromium_binary()) {
+            (Some(driver), Some(chromium)) => (driver, chromium),
+            _ => {
+                let reason = "no headless browser (Debian: apt install chromium chromium-driver)";
+                if std::env::var("PICTOR_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                    panic!("PICTOR_REQUIRE_BROWSER=1 but {reason}");
+                }
+                println!("SKIP: {reason}");
+                return None;
+            }
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = Command::new(&driver);
+        // A process group of its own: dropping the browser stops chromedriver and every Chromium
+        // process it started, even when a failed test never closed its session.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("starting {}: {error}", driver.display()));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                // As root (CI) Chromium runs only without its sandbox.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session on headless Chromium");
+        Some(Browser { driver, client })
+    }
+
+    /// Ends the browser session (call before dropping, so Chromium exits cleanly).
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn driver_command() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PICTOR_CHROMEDRIVER") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|path| path.is_file())
+}
+
+fn chromium_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PICTOR_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
