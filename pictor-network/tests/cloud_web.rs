@@ -257,3 +257,73 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().get(SET_COOKIE).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
+    let network = Network::start(Config::default()).await;
+    let (creator, creator_id, _) = network
+        .account_with_key(Role::Creator, "secret-studio")
+        .await;
+    network
+        .admin
+        .accounts()
+        .deposit(
+            creator_id,
+            pictor_core::Money::from_credits(100).expect("credits"),
+        )
+        .send()
+        .await
+        .expect("deposit");
+    let (worker, worker_id, _) = network.account_with_key(Role::Worker, "gpu").await;
+    let signing = pictor_core::ledger::SigningKey::from_bytes(&common::rand_seed(worker_id.0));
+    worker
+        .workers()
+        .register(common::register_request("gpu", &signing, 2))
+        .await
+        .expect("register");
+    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
+    let scene = upload_test_scene(&creator).await;
+    let mut spec = small_spec(scene, "1-2");
+    spec.tags.insert("secret-tag".to_string());
+    let job = creator.jobs().submit(spec).send().await.expect("submit").id;
+    // One of the two frames rendered, checked and paid.
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
+    common::deliver(&worker, &signing, &lease, "gpu")
+        .await
+        .expect("result");
+    common::check_once(&checker, pictor_core::api::Verdict::Accept).await;
+
+    let url = &network.url;
+    let (status, _, page) = get(url, "/explorer", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let figure = |label: &str| {
+        let at = page
+            .find(&format!("<dt>{label}</dt><dd>"))
+            .unwrap_or_else(|| panic!("{label}: {page}"));
+        page[at + label.len() + 13..]
+            .split('<')
+            .next()
+            .expect("value")
+            .to_string()
+    };
+    assert_eq!(figure("Workers online"), "1");
+    assert_eq!(figure("Tasks verified today"), "1");
+    assert_ne!(figure("Paid to workers"), "0.000000 credits");
+    assert!(page.contains(&format!("<td>{}</td>", job.0)), "{page}");
+    assert!(page.contains("1 / 2"), "{page}");
+    for private in ["secret-studio", "secret-tag"] {
+        assert!(!page.contains(private), "the Explorer shows {private}");
+    }
+    let head = network.admin.ledger().head().await.expect("head");
+    assert!(page.contains(&head.hash), "the ledger head is not shown");
+
+    let (status, _, ledger) = get(url, "/explorer/ledger", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ledger.contains("Verified."), "{ledger}");
+    assert!(ledger.contains(&head.public_key_hex), "{ledger}");
+}

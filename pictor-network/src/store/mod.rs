@@ -18,6 +18,7 @@ pub mod assets;
 pub mod attempts;
 pub mod checks;
 pub mod events;
+pub mod explorer;
 pub mod frames;
 pub mod idempotency;
 pub mod jobs;
@@ -37,6 +38,7 @@ pub use assets::AssetsTx;
 pub use attempts::AttemptsTx;
 pub use checks::ChecksTx;
 pub use events::EventsTx;
+pub use explorer::ExplorerTx;
 pub use frames::FramesTx;
 pub use idempotency::IdempotencyTx;
 pub use jobs::JobsTx;
@@ -55,8 +57,8 @@ use std::future::Future;
 /// scope.
 pub mod prelude {
     pub use super::{
-        AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, FramesTx, IdempotencyTx, JobsTx,
-        LedgerTx, MetaTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
+        AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx, IdempotencyTx,
+        JobsTx, LedgerTx, MetaTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
     };
 }
 
@@ -181,6 +183,7 @@ pub trait StoreTx:
     + LedgerTx
     + IdempotencyTx
     + SessionsTx
+    + ExplorerTx
     + Send
 {
     /// Commits every change of the transaction and waits until it is durable.

@@ -27,6 +27,11 @@ pub fn page(
             body {
                 header {
                     a.brand href=(paths::HOME) { "Pictor Cloud" }
+                    nav aria-label="Sections" {
+                        a href=(paths::HOME) { "Rendering" }
+                        " · "
+                        a href=(paths::EXPLORER) { "Explorer" }
+                    }
                     @if let Some(session) = session {
                         span {
                             "Signed in as " strong { (session.caller.account.name) }

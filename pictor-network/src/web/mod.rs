@@ -7,8 +7,10 @@
 //! - `session`: the session cookie, reading it, and the CSRF check of forms;
 //! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
 //! - `jobs`: the creator's Rendering pages;
+//! - `explorer`: the public Explorer;
 //! - `layout`: the page shell.
 
+mod explorer;
 mod jobs;
 mod layout;
 mod limiter;
@@ -45,6 +47,10 @@ pub mod paths {
     pub const SIGN_OUT: &str = "/signout";
     /// One job's page.
     pub const JOB: &str = "/jobs/{id}";
+    /// The public Explorer.
+    pub const EXPLORER: &str = "/explorer";
+    /// The Explorer's ledger verification.
+    pub const EXPLORER_LEDGER: &str = "/explorer/ledger";
     /// The style sheet.
     pub const STYLE: &str = "/app.css";
 }
@@ -67,8 +73,11 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router<AppState<S>> {
         )
         .route(paths::SIGN_OUT, axum::routing::post(signin::sign_out::<S>))
         .route(paths::JOB, get(jobs::job_page::<S>))
+        .route(paths::EXPLORER, get(explorer::summary::<S>))
+        .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))
         .route(paths::STYLE, get(style))
         .layer(Extension(limiter))
+        .layer(Extension(Arc::new(explorer::LedgerChecks::default())))
         .layer(middleware::from_fn(security_headers))
 }
 

@@ -27,6 +27,7 @@ mod assets;
 mod attempts;
 mod checks;
 mod events;
+mod explorer;
 mod frames;
 mod idempotency;
 mod jobs;
@@ -63,7 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         3,
-        "web sessions: Pictor Cloud's signed-in browsers",
+        "web sessions: Pictor Cloud's signed-in browsers; events by kind and time",
         include_str!("../../../migrations/postgres/0003_web_sessions.sql"),
     ),
 ];

@@ -8,6 +8,7 @@ mod attempts;
 mod checks;
 mod durability;
 mod events;
+mod explorer;
 mod frames;
 mod idempotency;
 mod jobs;
@@ -56,7 +57,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         5,
-        "web sessions: Pictor Cloud's signed-in browsers",
+        "web sessions: Pictor Cloud's signed-in browsers; events by kind and time",
         include_str!("../../../migrations/0005_web_sessions.sql"),
     ),
 ];
