@@ -108,7 +108,8 @@ pub async fn serve<S: crate::store::Store>(
             }
         })
     };
-    let app = http::router(coordinator);
+    // The API (its fallback answers every unknown path) and the web app at `/`.
+    let app = http::router(coordinator.clone()).merge(crate::web::router(&coordinator));
     // The client's address reaches handlers (the web app's sign-in limit counts per address).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)

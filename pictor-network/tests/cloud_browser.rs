@@ -1,6 +1,7 @@
 //! Pictor Cloud in a real browser (headless Chromium over WebDriver, `tests/common/browser.rs`)
 //! against a real coordinator: a creator opens the app, is sent to the sign-in page, signs in with
-//! the key typed into the labelled field, sees their jobs, opens one, visits the Explorer, and
+//! the key typed into the labelled field, sees their jobs, opens one and watches a frame turn
+//! "accepted" on the open page as a checker accepts it (no reload), visits the Explorer, and
 //! signs out; another creator — whose name is markup, shown as text, running nothing — gets a
 //! "Not Found" page for that job. With `PICTOR_SCREENSHOTS=docs/images` it also saves the
 //! README's pictures of the app.
@@ -23,6 +24,38 @@ async fn screenshot(page: &fantoccini::Client, name: &str) {
         let png = page.screenshot().await.expect("a screenshot");
         std::fs::write(std::path::Path::new(&folder).join(name), png).expect("save the screenshot");
     }
+}
+
+/// A worker's result for `lease` without rendering, each frame a real 64×36 PNG (a gradient
+/// tinted by the frame number), so the page's pictures show.
+async fn deliver_pngs(
+    worker: &pictor_sdk::Client,
+    key: &pictor_core::ledger::SigningKey,
+    lease: &pictor_core::api::TaskLease,
+) {
+    let mut outputs = Vec::new();
+    for frame in lease.work.frames() {
+        let picture = image::RgbImage::from_fn(64, 36, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 7) as u8, (frame * 60 % 256) as u8])
+        });
+        let mut png = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encode a PNG");
+        outputs.push(
+            worker
+                .workers()
+                .upload_output_bytes(png.into_inner(), frame)
+                .await
+                .expect("upload"),
+        );
+    }
+    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 5).expect("sign");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
 }
 
 /// Waits (up to 10 s) until the page's path is `path`: a click's navigation may still be running.
@@ -67,6 +100,7 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
         .register(common::register_request("gpu", &signing, 2))
         .await
         .expect("register");
+    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
     let scene = upload_test_scene(&creator).await;
     let job = creator
         .jobs()
@@ -83,27 +117,39 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     wait_for_path(page, "/signin").await;
     // The key goes in the field its label names.
     let label = page
-        .find(Locator::Css("label[for=api_key]"))
+        .wait()
+        .for_element(Locator::Css("label[for=api_key]"))
         .await
         .expect("a label");
     assert_eq!(label.text().await.expect("label text"), "API key");
-    let field = page.find(Locator::Id("api_key")).await.expect("the field");
+    let field = page
+        .wait()
+        .for_element(Locator::Id("api_key"))
+        .await
+        .expect("the field");
     field.send_keys("pk_wrong").await.expect("type");
-    page.find(Locator::Css("form button[type=submit]"))
+    page.wait()
+        .for_element(Locator::Css("form button[type=submit]"))
         .await
         .expect("button")
         .click()
         .await
         .expect("submit");
-    wait_for_path(page, "/signin").await;
+    // The URL stays /signin: wait for the answer's page, the one with the error.
     let alert = page
-        .find(Locator::Css("[role=alert]"))
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
         .await
         .expect("an error");
     assert!(alert.text().await.expect("text").contains("not valid"));
-    let field = page.find(Locator::Id("api_key")).await.expect("the field");
+    let field = page
+        .wait()
+        .for_element(Locator::Id("api_key"))
+        .await
+        .expect("the field");
     field.send_keys(&key).await.expect("type");
-    page.find(Locator::Css("form button[type=submit]"))
+    page.wait()
+        .for_element(Locator::Css("form button[type=submit]"))
         .await
         .expect("button")
         .click()
@@ -112,9 +158,17 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     wait_for_path(page, "/").await;
 
     // The jobs list.
-    let heading = page.find(Locator::Css("main h1")).await.expect("a heading");
+    let heading = page
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("a heading");
     assert_eq!(heading.text().await.expect("text"), "Rendering");
-    let who = page.find(Locator::Css("header strong")).await.expect("who");
+    let who = page
+        .wait()
+        .for_element(Locator::Css("header strong"))
+        .await
+        .expect("who");
     assert_eq!(who.text().await.expect("text"), "Nightfall Studio");
     assert_eq!(
         page.title().await.expect("title"),
@@ -122,36 +176,99 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     );
     screenshot(page, "cloud-jobs.png").await;
     let link = page
-        .find(Locator::LinkText(&format!("Job {}", job.0)))
+        .wait()
+        .for_element(Locator::LinkText(&format!("Job {}", job.0)))
         .await
         .expect("the job's link");
     link.click().await.expect("open the job");
     wait_for_path(page, &format!("/jobs/{}", job.0)).await;
     let facts = page
-        .find(Locator::Css("main dl"))
+        .wait()
+        .for_element(Locator::Css("main dl"))
         .await
         .expect("the job's facts");
     assert!(facts.text().await.expect("text").contains("0 of 3"));
+    // The page follows the job live: its script (allowed by the policy: same origin) is running,
+    // and a frame accepted now turns "accepted" on the open page without a reload.
+    page.wait()
+        .for_element(Locator::Css("main[data-live=on]"))
+        .await
+        .expect("the live script runs");
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
+    deliver_pngs(&worker, &signing, &lease).await;
+    common::check_once(&checker, pictor_core::api::Verdict::Accept).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let accepted = page
+            .find_all(Locator::Css(".frames [data-state=accepted]"))
+            .await
+            .expect("tiles");
+        if accepted.len() == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the accepted frame never showed on the open page"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The accepted frame's picture loaded (a real PNG, served to the session's cookie).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let loaded = page
+            .execute(
+                "const picture = document.querySelector('.frames img');\
+                 return picture !== null && picture.complete && picture.naturalWidth === 64;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        if loaded.as_bool() == Some(true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frame's picture never loaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let count = page
+        .find(Locator::Id("accepted-count"))
+        .await
+        .expect("count");
+    assert_eq!(count.text().await.expect("text"), "1");
+    screenshot(page, "cloud-job.png").await;
 
     // The Explorer, from the header's navigation: the job without its owner's name.
-    page.find(Locator::LinkText("Explorer"))
+    page.wait()
+        .for_element(Locator::LinkText("Explorer"))
         .await
         .expect("the Explorer's link")
         .click()
         .await
         .expect("open the Explorer");
     wait_for_path(page, "/explorer").await;
-    let explorer = page.find(Locator::Css("main")).await.expect("main");
+    let explorer = page
+        .wait()
+        .for_element(Locator::Css("main"))
+        .await
+        .expect("main");
     let text = explorer.text().await.expect("text");
     assert!(
-        text.contains("Workers online") && text.contains("0 / 3"),
+        text.contains("Workers online") && text.contains("1 / 3"),
         "{text}"
     );
     assert!(!text.contains("Nightfall"), "{text}");
     screenshot(page, "cloud-explorer.png").await;
 
     // Another creator's browser session gets "Not Found" for that page.
-    page.find(Locator::Css("header form button"))
+    page.wait()
+        .for_element(Locator::Css("header form button"))
         .await
         .expect("sign out")
         .click()
@@ -161,13 +278,15 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     // The rival's name is markup: it shows as text, and the script in it never runs.
     let name = "<script>document.title='owned'</script>";
     let (_, _, rival_key) = network.account_with_key(Role::Creator, name).await;
-    page.find(Locator::Id("api_key"))
+    page.wait()
+        .for_element(Locator::Id("api_key"))
         .await
         .expect("the field")
         .send_keys(&rival_key)
         .await
         .expect("type");
-    page.find(Locator::Css("form button[type=submit]"))
+    page.wait()
+        .for_element(Locator::Css("form button[type=submit]"))
         .await
         .expect("button")
         .click()
@@ -177,9 +296,17 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     page.goto(&format!("{url}/jobs/{}", job.0))
         .await
         .expect("open the other's job");
-    let heading = page.find(Locator::Css("main h1")).await.expect("a heading");
+    let heading = page
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("a heading");
     assert_eq!(heading.text().await.expect("text"), "Not Found");
-    let who = page.find(Locator::Css("header strong")).await.expect("who");
+    let who = page
+        .wait()
+        .for_element(Locator::Css("header strong"))
+        .await
+        .expect("who");
     assert_eq!(who.text().await.expect("text"), name);
     assert_eq!(
         page.title().await.expect("title"),

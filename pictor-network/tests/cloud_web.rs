@@ -232,6 +232,87 @@ async fn pages_show_only_the_callers_jobs_and_user_text_as_text() {
     assert_eq!(missing, StatusCode::NOT_FOUND);
     let (_, _, their_list) = get(url, "/", Some(&other)).await;
     assert!(!their_list.contains(&job_path), "{their_list}");
+    // The job's controls: forms with the session's CSRF token, for the owner only.
+    assert!(
+        page.contains(&format!("action=\"{job_path}/pause\"")),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let forged = post_form(
+        url,
+        &format!("{job_path}/cancel"),
+        Some(&cookie),
+        &[("csrf", "0")],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let other_csrf = csrf_of(&get(url, "/", Some(&other)).await.2);
+    let foreign = post_form(
+        url,
+        &format!("{job_path}/cancel"),
+        Some(&other),
+        &[("csrf", &other_csrf)],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    let state = |view: pictor_core::api::JobView| view.state;
+    assert_eq!(
+        state(creator.jobs().get(job).await.expect("job")),
+        pictor_core::job::JobState::Queued,
+        "a forged or foreign cancel changed the job"
+    );
+    let paused = post_form(
+        url,
+        &format!("{job_path}/pause"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(paused.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        state(creator.jobs().get(job).await.expect("job")),
+        pictor_core::job::JobState::Paused
+    );
+    let (_, _, page) = get(url, &job_path, Some(&cookie)).await;
+    assert!(
+        page.contains(&format!("action=\"{job_path}/resume\"")),
+        "{page}"
+    );
+    let resumed = post_form(
+        url,
+        &format!("{job_path}/resume"),
+        Some(&cookie),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resumed.status(), StatusCode::SEE_OTHER);
+
+    // The live page's event stream: the owner's, nobody else's.
+    let events = format!("{job_path}/events");
+    let stream = browser()
+        .get(format!("{url}{events}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
+    let mut first = stream;
+    let chunk = first.chunk().await.expect("a chunk").expect("bytes");
+    assert!(
+        String::from_utf8_lossy(&chunk).contains("event: submitted"),
+        "{chunk:?}"
+    );
+    assert_eq!(
+        get(url, &events, Some(&other)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(url, &events, None).await.0, StatusCode::UNAUTHORIZED);
     // Signed out: no job page at all.
     let (status, location, _) = get(url, &job_path, None).await;
     assert_eq!(
@@ -261,7 +342,7 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
     let network = Network::start(Config::default()).await;
-    let (creator, creator_id, _) = network
+    let (creator, creator_id, creator_api_key) = network
         .account_with_key(Role::Creator, "secret-studio")
         .await;
     network
@@ -321,6 +402,62 @@ async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
     }
     let head = network.admin.ledger().head().await.expect("head");
     assert!(page.contains(&head.hash), "the ledger head is not shown");
+
+    // The accepted frame, for its owner's page: its file with its hash as the ETag (a browser
+    // revalidates and gets 304), nobody else's.
+    let frames = creator.jobs().frames(job).await.expect("frames");
+    assert_eq!(frames.len(), 1);
+    let frame_path = format!("/jobs/{}/frames/{}", job.0, frames[0].frame);
+    let creator_key = network
+        .admin
+        .accounts()
+        .create(Role::Creator, "other")
+        .await
+        .expect("another creator")
+        .api_key;
+    let (owner_cookie, other_cookie) = (
+        session_cookie(sign_in(url, &creator_api_key).await.headers()),
+        session_cookie(sign_in(url, &creator_key).await.headers()),
+    );
+    let answer = browser()
+        .get(format!("{url}{frame_path}"))
+        .header("cookie", &owner_cookie)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let etag = answer.headers()["etag"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert_eq!(etag, format!("\"{}\"", frames[0].hash));
+    let bytes = answer.bytes().await.expect("bytes");
+    assert_eq!(bytes.len() as u64, frames[0].size);
+    assert_eq!(
+        pictor_core::BlobHash::of_bytes(&bytes).to_hex(),
+        frames[0].hash
+    );
+    let again = browser()
+        .get(format!("{url}{frame_path}"))
+        .header("cookie", &owner_cookie)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        get(url, &frame_path, Some(&other_cookie)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(url, &frame_path, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, _, job_page) = get(url, &format!("/jobs/{}", job.0), Some(&owner_cookie)).await;
+    assert!(
+        job_page.contains(&format!("href=\"{frame_path}\" download")),
+        "{job_page}"
+    );
 
     let (status, _, ledger) = get(url, "/explorer/ledger", None).await;
     assert_eq!(status, StatusCode::OK);

@@ -61,6 +61,18 @@ pub async fn job_events<S: Store>(
         ),
     };
     let after = header_after.or(query.after).unwrap_or(0);
+    stream_job_events(state, caller, job, after).await
+}
+
+/// The events of `job` after `after` as Server-Sent Events for `caller` (an unknown or foreign job
+/// is a 404 before the stream starts), ending after a final event: the API's stream and the web
+/// app's live job page share it.
+pub(crate) async fn stream_job_events<S: Store>(
+    state: AppState<S>,
+    caller: Caller,
+    job: JobId,
+    after: u64,
+) -> HttpResult<Response> {
     // Subscribe before the first read so no notice falls between the read and the wait.
     let notices = state.subscribe();
     // Authorise up front: an unknown or foreign job is a 404 before the stream starts.

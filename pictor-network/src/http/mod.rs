@@ -10,7 +10,9 @@ pub mod openapi;
 mod routes;
 
 pub use error::{HttpError, HttpResult};
+pub(crate) use events::stream_job_events;
 pub use extract::bearer;
+pub(crate) use routes::blob_response;
 
 use crate::service::{Coordinator, Metrics};
 use crate::store::Store;
@@ -90,7 +92,6 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             refuse_declared_oversize,
         ))
         .merge(blob_routes)
-        .merge(crate::web::router(&coordinator))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::from_fn_with_state(

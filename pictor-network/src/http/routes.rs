@@ -221,7 +221,8 @@ pub async fn download_blob<S: Store>(
     blob_response(&state, &hash, size).await
 }
 
-async fn blob_response<S: Store>(
+/// Streams the blob `hash` of `size` bytes as the response body.
+pub(crate) async fn blob_response<S: Store>(
     state: &AppState<S>,
     hash: &BlobHash,
     size: u64,

@@ -3,7 +3,8 @@
 //! like one that does not exist.
 
 use super::AppState;
-use super::layout::{message, page, serde_name};
+use super::actions::{Control, control_href};
+use super::layout::{live_page, message, page, serde_name};
 use super::{paths, session};
 use crate::service::WebSession;
 use crate::store::Store;
@@ -14,12 +15,19 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use pictor_core::JobId;
 use pictor_core::api::{ErrorCode, JobView, Role};
+use pictor_core::job::{JobState, OutputFormat};
 
 /// Jobs listed on the start page.
 const JOBS_PER_PAGE: u32 = 50;
 
 fn to_sign_in() -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, paths::SIGN_IN)]).into_response()
+}
+
+fn frame_href(job: JobId, frame: u32) -> String {
+    paths::JOB_FRAME
+        .replace("{id}", &job.0.to_string())
+        .replace("{frame}", &frame.to_string())
 }
 
 fn job_href(job: &JobView) -> String {
@@ -132,21 +140,72 @@ pub async fn job_page<S: Store>(
             );
         }
     };
-    page(
-        StatusCode::OK,
+    let accepted: std::collections::BTreeSet<u32> =
+        match state.frames(&session.caller, job.id).await {
+            Ok(frames) => frames.iter().map(|frame| frame.frame).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "reading a job's frames for the web app failed");
+                return message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(&session),
+                    "The job could not be read; try again in a moment.",
+                );
+            }
+        };
+    let events = paths::JOB_EVENTS.replace("{id}", &job.id.0.to_string());
+    // Browsers show PNG frames; an EXR (or a scene's own format, unknown here) gets no picture.
+    let pictures = matches!(job.spec.output, OutputFormat::Png8 | OutputFormat::Png16);
+    live_page(
         &format!("Job {}", job.id.0),
-        Some(&session),
+        &session,
+        &events,
         html! {
             h1 { "Job " (job.id.0) }
             dl {
-                dt { "State" } dd { (serde_name(&job.state)) }
-                dt { "Frames accepted" } dd { (job.tasks_accepted) " of " (job.tasks_total) }
+                dt { "State" } dd #job-state { (serde_name(&job.state)) }
+                dt { "Frames accepted" } dd {
+                    span #accepted-count { (accepted.len()) } " of " (job.spec.frames.len())
+                }
                 dt { "Spent" } dd { (job.spent) }
                 dt { "Held in escrow" } dd { (job.escrow) }
                 dt { "Resolution" } dd { (job.spec.resolution.width) " × " (job.spec.resolution.height) }
                 dt { "Samples" } dd { (job.spec.samples) }
                 @if !job.spec.tags.is_empty() {
                     dt { "Tags" } dd { @for tag in &job.spec.tags { span.tag { (tag) } } }
+                }
+            }
+            @let controls = match job.state {
+                JobState::Queued | JobState::Running => &[Control::Pause, Control::Cancel][..],
+                JobState::Paused => &[Control::Resume, Control::Cancel][..],
+                _ => &[][..],
+            };
+            @if !controls.is_empty() {
+                div.controls {
+                    @for control in controls {
+                        form method="post" action=(control_href(job.id, *control)) {
+                            input type="hidden" name="csrf" value=(session.csrf_token);
+                            button type="submit" { (control.name().1) }
+                        }
+                    }
+                }
+            }
+            h2 { "Frames" }
+            ol.frames aria-label="Frames" aria-live="polite" data-pictures=[pictures.then_some("on")] {
+                @for frame in job.spec.frames.iter() {
+                    @let state = if accepted.contains(&frame) { "accepted" } else { "queued" };
+                    @let href = frame_href(job.id, frame);
+                    li #{ "frame-" (frame) } class={ "frame " (state) } data-state=(state)
+                        data-href=(href) {
+                        span.number { (frame) }
+                        " "
+                        span.state { (state) }
+                        @if accepted.contains(&frame) {
+                            a.download href=(href) download { "Download" }
+                            @if pictures {
+                                img loading="lazy" src=(href) alt={ "Frame " (frame) };
+                            }
+                        }
+                    }
                 }
             }
             p { a href=(paths::HOME) { "All jobs" } }

@@ -15,6 +15,22 @@ pub fn page(
     session: Option<&WebSession>,
     content: Markup,
 ) -> Response {
+    render(status, title, session, None, content)
+}
+
+/// A page that follows a job live: the app's script reads the job's events from `events` (the
+/// page's `main` carries the URL) and updates the page as they arrive.
+pub fn live_page(title: &str, session: &WebSession, events: &str, content: Markup) -> Response {
+    render(StatusCode::OK, title, Some(session), Some(events), content)
+}
+
+fn render(
+    status: StatusCode,
+    title: &str,
+    session: Option<&WebSession>,
+    events: Option<&str>,
+    content: Markup,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -23,6 +39,9 @@ pub fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Pictor Cloud" }
                 link rel="stylesheet" href=(paths::STYLE);
+                @if events.is_some() {
+                    script src=(paths::SCRIPT) defer {}
+                }
             }
             body {
                 header {
@@ -43,7 +62,7 @@ pub fn page(
                         }
                     }
                 }
-                main { (content) }
+                main data-events=[events] { (content) }
             }
         }
     };

@@ -1,19 +1,22 @@
 //! Pictor Cloud: the web app the coordinator serves at `/`, from the same binary.
 //!
 //! Server-rendered HTML (maud: compile-time-checked templates that escape every value), one style
-//! sheet, no script yet. Every page checks who is asking exactly like the API does — the session
+//! sheet and one small script: a job's page follows the job live over Server-Sent Events. Every page checks who is asking exactly like the API does — the session
 //! cookie stands for the account's API key — and every response carries a strict
 //! Content-Security-Policy and the other protective headers (`security_headers`).
 //! - `session`: the session cookie, reading it, and the CSRF check of forms;
 //! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
-//! - `jobs`: the creator's Rendering pages;
+//! - `jobs`: the creator's Rendering pages; `live`: a job's events and frames for its page;
+//!   `actions`: its pause, resume and cancel forms;
 //! - `explorer`: the public Explorer;
 //! - `layout`: the page shell.
 
+mod actions;
 mod explorer;
 mod jobs;
 mod layout;
 mod limiter;
+mod live;
 mod session;
 mod signin;
 
@@ -33,8 +36,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use std::sync::Arc;
 
-/// The state of every page handler: the coordinator (the API's state too, so the app's routes
-/// merge into its router).
+/// The state of every page handler: the coordinator.
 pub type AppState<S> = Arc<Coordinator<S>>;
 
 /// The app's paths.
@@ -51,6 +53,14 @@ pub mod paths {
     pub const EXPLORER: &str = "/explorer";
     /// The Explorer's ledger verification.
     pub const EXPLORER_LEDGER: &str = "/explorer/ledger";
+    /// A job's events for its live page (Server-Sent Events, the session's cookie as the key).
+    pub const JOB_EVENTS: &str = "/jobs/{id}/events";
+    /// A job's controls (POST, with the CSRF token): `pause`, `resume`, `cancel`.
+    pub const JOB_CONTROL: &str = "/jobs/{id}/{control}";
+    /// An accepted frame's file, for its tile's picture and for download.
+    pub const JOB_FRAME: &str = "/jobs/{id}/frames/{frame}";
+    /// The app's one script (live updates), same-origin as the policy demands.
+    pub const SCRIPT: &str = "/app.js";
     /// The style sheet.
     pub const STYLE: &str = "/app.css";
 }
@@ -60,8 +70,8 @@ pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src '
      img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// The app's routes, to merge into the API's router (they share its state).
-pub fn router<S: Store>(coordinator: &AppState<S>) -> Router<AppState<S>> {
+/// The app's routes, to merge with the API's router (`server::serve` does).
+pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
     let limiter = Arc::new(SignInLimiter::new(
         coordinator.config().sign_in_attempts_per_minute,
     ));
@@ -73,12 +83,20 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router<AppState<S>> {
         )
         .route(paths::SIGN_OUT, axum::routing::post(signin::sign_out::<S>))
         .route(paths::JOB, get(jobs::job_page::<S>))
+        .route(paths::JOB_EVENTS, get(live::job_events::<S>))
+        .route(paths::JOB_FRAME, get(live::frame::<S>))
+        .route(
+            paths::JOB_CONTROL,
+            axum::routing::post(actions::control::<S>),
+        )
+        .route(paths::SCRIPT, get(script))
         .route(paths::EXPLORER, get(explorer::summary::<S>))
         .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))
         .route(paths::STYLE, get(style))
         .layer(Extension(limiter))
         .layer(Extension(Arc::new(explorer::LedgerChecks::default())))
         .layer(middleware::from_fn(security_headers))
+        .with_state(coordinator.clone())
 }
 
 /// Adds the protective headers to every response of the app; pages (which show private data)
@@ -101,6 +119,18 @@ async fn security_headers(request: Request, next: Next) -> Response {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// `GET /app.js`.
+async fn script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("app.js"),
+    )
+        .into_response()
 }
 
 /// `GET /app.css`.
