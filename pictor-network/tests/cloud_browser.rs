@@ -80,26 +80,8 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
         return;
     };
     let network = Network::start(Config::default()).await;
-    let (creator, creator_id, key) = network
-        .account_with_key(Role::Creator, "Nightfall Studio")
-        .await;
-    network
-        .admin
-        .accounts()
-        .deposit(
-            creator_id,
-            pictor_core::Money::from_credits(100).expect("credits"),
-        )
-        .send()
-        .await
-        .expect("deposit");
-    let (worker, worker_id, _) = network.account_with_key(Role::Worker, "gpu").await;
-    let signing = pictor_core::ledger::SigningKey::from_bytes(&common::rand_seed(worker_id.0));
-    worker
-        .workers()
-        .register(common::register_request("gpu", &signing, 2))
-        .await
-        .expect("register");
+    let (creator, _, key) = network.creator_named("Nightfall Studio", 100).await;
+    let (worker, _, signing) = network.worker("gpu", 2).await;
     let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
     let scene = upload_test_scene(&creator).await;
     let job = creator

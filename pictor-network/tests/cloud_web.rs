@@ -178,25 +178,9 @@ async fn a_creator_signs_in_with_a_key_and_out_with_the_csrf_token() {
 async fn pages_show_only_the_callers_jobs_and_user_text_as_text() {
     let network = Network::start(Config::default()).await;
     let xss = "<script>alert(1)</script>";
-    let (creator, creator_id, key) = network.account_with_key(Role::Creator, xss).await;
-    network
-        .admin
-        .accounts()
-        .deposit(
-            creator_id,
-            pictor_core::Money::from_credits(100).expect("credits"),
-        )
-        .send()
-        .await
-        .expect("deposit");
+    let (creator, _, key) = network.creator_named(xss, 100).await;
     // A worker online, so the job has a market to be priced on.
-    let (worker, worker_id, _) = network.account_with_key(Role::Worker, "gpu").await;
-    let signing = pictor_core::ledger::SigningKey::from_bytes(&common::rand_seed(worker_id.0));
-    worker
-        .workers()
-        .register(common::register_request("gpu", &signing, 2))
-        .await
-        .expect("register");
+    network.worker("gpu", 2).await;
     let scene = upload_test_scene(&creator).await;
     let mut spec = small_spec(scene, "1-2");
     // Tags are validated at submission (no markup gets in); the account's name is free text.
@@ -342,26 +326,8 @@ async fn sign_in_attempts_are_rate_limited_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
     let network = Network::start(Config::default()).await;
-    let (creator, creator_id, creator_api_key) = network
-        .account_with_key(Role::Creator, "secret-studio")
-        .await;
-    network
-        .admin
-        .accounts()
-        .deposit(
-            creator_id,
-            pictor_core::Money::from_credits(100).expect("credits"),
-        )
-        .send()
-        .await
-        .expect("deposit");
-    let (worker, worker_id, _) = network.account_with_key(Role::Worker, "gpu").await;
-    let signing = pictor_core::ledger::SigningKey::from_bytes(&common::rand_seed(worker_id.0));
-    worker
-        .workers()
-        .register(common::register_request("gpu", &signing, 2))
-        .await
-        .expect("register");
+    let (creator, _, creator_api_key) = network.creator_named("secret-studio", 100).await;
+    let (worker, _, signing) = network.worker("gpu", 2).await;
     let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
     let scene = upload_test_scene(&creator).await;
     let mut spec = small_spec(scene, "1-2");

@@ -112,3 +112,73 @@ fn the_shipped_demo_scene_is_the_built_in_one() {
         "regenerate examples/scenes/demo/scene.toml from pictor_render::builtin::scene::demo_scene_toml()"
     );
 }
+
+/// `pictor demo --keep-open`: after its job the network keeps serving the web app, with the
+/// creator's key in a file, until Ctrl-C (SIGINT), which stops it cleanly.
+#[test]
+fn the_demo_kept_open_serves_its_network_to_the_web_app_until_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let out = tempfile::tempdir().expect("temp");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_pictor"))
+        .args([
+            "demo",
+            "--frames",
+            "1-2",
+            "--width",
+            "64",
+            "--height",
+            "36",
+            "--samples",
+            "4",
+            "--json",
+            "--keep-open",
+            "--out",
+        ])
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pictor demo runs");
+    let mut said = BufReader::new(demo.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("Pictor Cloud: open ") {
+        line.clear();
+        let read = said.read_line(&mut line).expect("stderr");
+        assert!(read > 0, "the demo ended without keeping its network open");
+    }
+    let url = line
+        .split("open ")
+        .nth(1)
+        .and_then(|rest| rest.split('/').take(3).collect::<Vec<_>>().join("/").into())
+        .expect("a URL");
+    let key_file = line
+        .split("key in ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .expect("a key file");
+    let key = std::fs::read_to_string(key_file).expect("the creator's key");
+    assert!(key.trim().starts_with("pk_"));
+    // The web app answers on that address: the Explorer shows the finished job's two tasks.
+    let address = url.trim_start_matches("http://");
+    let mut http = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        http,
+        "GET /explorer HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut page = String::new();
+    http.read_to_string(&mut page).expect("answer");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains("completed") && page.contains("2 / 2"),
+        "{page}"
+    );
+    // Ctrl-C stops it, successfully.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &demo.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let status = demo.wait().expect("the demo stops");
+    assert!(status.success(), "{status:?}");
+}

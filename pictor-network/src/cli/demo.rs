@@ -1,9 +1,9 @@
 //! `pictor demo`: an embedded network (coordinator, workers, a checker) renders a job end to end.
 
 use super::network_args::runtime;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
-use pictor_network::demo::{DemoOptions, DemoSummary, run_demo};
+use pictor_network::demo::{DemoOptions, DemoSummary, run_demo, run_demo_kept_open};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -37,6 +37,10 @@ pub struct DemoArgs {
     /// Add a worker that returns low-sample frames, to show it caught, unpaid and barred.
     #[arg(long)]
     cheat_worker: bool,
+    /// After the job, keep the network serving (its agents stopped) until Ctrl-C, to look at it in
+    /// the web app: prints the URL and where the creator's key is.
+    #[arg(long)]
+    keep_open: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -56,13 +60,32 @@ pub fn run(args: DemoArgs) -> Result<()> {
         cheat_worker: args.cheat_worker,
         progress: !args.json && std::io::stderr().is_terminal(),
     };
-    let summary = runtime()?.block_on(run_demo(options))?;
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        print_summary(&summary);
+    let show = |summary: &DemoSummary| -> Result<()> {
+        if args.json {
+            println!("{}", serde_json::to_string(summary)?);
+        } else {
+            print_summary(summary);
+        }
+        Ok(())
+    };
+    if !args.keep_open {
+        let summary = runtime()?.block_on(run_demo(options))?;
+        return show(&summary);
     }
-    Ok(())
+    runtime()?.block_on(async {
+        let (summary, open) = run_demo_kept_open(options).await?;
+        show(&summary)?;
+        eprintln!(
+            "Pictor Cloud: open {}/ and sign in with the creator's key in {} (Ctrl-C stops the network)",
+            open.url,
+            open.creator_key_file.display()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        open.close().await;
+        Ok(())
+    })
 }
 
 fn print_summary(summary: &DemoSummary) {

@@ -185,6 +185,42 @@ async fn scene_folder(options: &DemoOptions, work: &Path) -> Result<(PathBuf, St
 
 /// Runs the demo.
 pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
+    let (summary, open) = demo(options, false).await?;
+    if let Some(open) = open {
+        open.close().await;
+    }
+    Ok(summary)
+}
+
+/// The network of a finished demo, still serving (`pictor demo --keep-open`): the web app at
+/// [`url`](OpenDemo::url), the creator's key in [`creator_key_file`](OpenDemo::creator_key_file).
+#[derive(Debug)]
+pub struct OpenDemo {
+    /// The coordinator's address: the API at `/v1`, Pictor Cloud at `/`.
+    pub url: String,
+    /// The demo creator's API key, in a file only its owner can read.
+    pub creator_key_file: PathBuf,
+    stop: watch::Sender<bool>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl OpenDemo {
+    /// Stops serving.
+    pub async fn close(self) {
+        let _ = self.stop.send(true);
+        let _ = self.served.await;
+    }
+}
+
+/// Runs the demo like [`run_demo`], but leaves its network serving (the agents stopped) so that
+/// its job, frames and ledger can be looked at in the web app; [`OpenDemo::close`] stops it.
+pub async fn run_demo_kept_open(options: DemoOptions) -> Result<(DemoSummary, OpenDemo)> {
+    let (summary, open) = demo(options, true).await?;
+    let open = open.ok_or_else(|| anyhow!("the demo's network was not kept open"))?;
+    Ok((summary, open))
+}
+
+async fn demo(options: DemoOptions, keep_open: bool) -> Result<(DemoSummary, Option<OpenDemo>)> {
     let started = Instant::now();
     let temp = tempfile::tempdir().context("creating a temp dir")?;
     let out = options
@@ -491,8 +527,6 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
         .escrow_hold
         .checked_sub(charged)
         .unwrap_or(Money::ZERO);
-    let _ = server_stop.send(true);
-    let _ = server_task.await;
     let summary = DemoSummary {
         job_id: job.id.0,
         frames: u32::try_from(spec.frames.len()).unwrap_or(u32::MAX),
@@ -519,5 +553,20 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoSummary> {
         // Keep the frames of a temp run where the summary says they are.
         std::mem::forget(temp);
     }
-    Ok(summary)
+    let open = OpenDemo {
+        url,
+        creator_key_file: data.join("creator.key"),
+        stop: server_stop,
+        served: server_task,
+    };
+    if !keep_open {
+        open.close().await;
+        return Ok((summary, None));
+    }
+    pictor_core::private_fs::write_private_file(
+        &open.creator_key_file,
+        format!("{}\n", creator_account.api_key).as_bytes(),
+    )
+    .with_context(|| format!("writing {}", open.creator_key_file.display()))?;
+    Ok((summary, Some(open)))
 }

@@ -24,11 +24,10 @@ impl Browser {
         let (driver, chromium) = match (driver_command(), chromium_binary()) {
             (Some(driver), Some(chromium)) => (driver, chromium),
             _ => {
-                let reason = "no headless browser (Debian: apt install chromium chromium-driver)";
-                if std::env::var("PICTOR_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                    panic!("PICTOR_REQUIRE_BROWSER=1 but {reason}");
-                }
-                println!("SKIP: {reason}");
+                super::skip_unless_required(
+                    "PICTOR_REQUIRE_BROWSER",
+                    "no headless browser (Debian: apt install chromium chromium-driver)",
+                );
                 return None;
             }
         };

@@ -200,7 +200,13 @@ impl Network {
 
     /// A creator with `credits` deposited.
     pub async fn creator(&self, credits: u64) -> (Client, AccountId) {
-        let (client, id) = self.account(Role::Creator, "studio").await;
+        let (client, id, _) = self.creator_named("studio", credits).await;
+        (client, id)
+    }
+
+    /// A creator called `name` with `credits` deposited: its client, id and API key.
+    pub async fn creator_named(&self, name: &str, credits: u64) -> (Client, AccountId, String) {
+        let (client, id, key) = self.account_with_key(Role::Creator, name).await;
         if credits > 0 {
             self.admin
                 .accounts()
@@ -209,7 +215,7 @@ impl Network {
                 .await
                 .expect("deposit");
         }
-        (client, id)
+        (client, id, key)
     }
 
     /// A registered worker with a fresh key, `price` credits per bench-hour.
@@ -256,6 +262,15 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
 }
 
 /// An SDK client without retries (tests assert on first answers).
+/// A test that needs something missing here skips, printing `reason` — unless the environment
+/// variable `required` is `1` (CI sets one per component), where missing it is a failure.
+pub fn skip_unless_required(required: &str, reason: &str) {
+    if std::env::var(required).as_deref() == Ok("1") {
+        panic!("{required}=1 but {reason}");
+    }
+    println!("SKIP: {reason}");
+}
+
 /// A bare `reqwest` client for requests the SDK would refuse to make (rustls' provider installed
 /// first, as the SDK does).
 pub fn http_client() -> reqwest::Client {

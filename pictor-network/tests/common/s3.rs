@@ -23,12 +23,11 @@ impl S3Server {
     /// Starts a server, or answers `None` (printing why) when none is installed.
     pub fn start_or_skip() -> Option<S3Server> {
         let Some(command) = server_command() else {
-            let reason = "no S3-compatible test server (run scripts/install-s3-server, or set \
-                          PICTOR_S3_SERVER to a moto_server)";
-            if std::env::var("PICTOR_REQUIRE_S3").as_deref() == Ok("1") {
-                panic!("PICTOR_REQUIRE_S3=1 but {reason}");
-            }
-            println!("SKIP: {reason}");
+            super::skip_unless_required(
+                "PICTOR_REQUIRE_S3",
+                "no S3-compatible test server (run scripts/install-s3-server, or set \
+                 PICTOR_S3_SERVER to a moto_server)",
+            );
             return None;
         };
         let port = TcpListener::bind("127.0.0.1:0")
