@@ -425,8 +425,99 @@ async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
         "{job_page}"
     );
 
+    // Render the accepted frame again from the page's form: a new task for it.
+    assert!(
+        job_page.contains("<label for=\"rerender-frames\">"),
+        "{job_page}"
+    );
+    let owner_csrf = csrf_of(&job_page);
+    let rerender = format!("/jobs/{}/rerender", job.0);
+    let before = creator.jobs().get(job).await.expect("job").tasks_total;
+    let nonsense = post_form(
+        url,
+        &rerender,
+        Some(&owner_cookie),
+        &[("csrf", &owner_csrf), ("frames", "not frames")],
+    )
+    .await;
+    assert_eq!(nonsense.status(), StatusCode::BAD_REQUEST);
+    let frame = frames[0].frame.to_string();
+    let forged = post_form(
+        url,
+        &rerender,
+        Some(&owner_cookie),
+        &[("csrf", "x"), ("frames", &frame)],
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        creator.jobs().get(job).await.expect("job").tasks_total,
+        before
+    );
+    let again = post_form(
+        url,
+        &rerender,
+        Some(&owner_cookie),
+        &[("csrf", &owner_csrf), ("frames", &frame)],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        creator.jobs().get(job).await.expect("job").tasks_total,
+        before + 1
+    );
+
     let (status, _, ledger) = get(url, "/explorer/ledger", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ledger.contains("Verified."), "{ledger}");
     assert!(ledger.contains(&head.public_key_hex), "{ledger}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_list_filters_by_state_and_pages_with_the_filter_in_the_url() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _, key) = network.creator_named("studio", 1_000).await;
+    network.worker("gpu", 2).await;
+    let scene = upload_test_scene(&creator).await;
+    let mut jobs = Vec::new();
+    for _ in 0..51 {
+        let spec = small_spec(scene.clone(), "1");
+        jobs.push(creator.jobs().submit(spec).send().await.expect("submit").id);
+    }
+    for paused in [jobs[1], jobs[50]] {
+        creator.jobs().pause(paused).await.expect("pause");
+    }
+    let url = &network.url;
+    let cookie = session_cookie(sign_in(url, &key).await.headers());
+    let rows = |page: &str| page.matches("<td><a href=\"/jobs/").count();
+
+    let (status, _, first) = get(url, "/", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&first), 50);
+    let next = format!("/?after={}", jobs[49].0);
+    assert!(
+        first.contains(&format!("rel=\"next\" href=\"{next}\"")),
+        "{first}"
+    );
+    let (_, _, second) = get(url, &next, Some(&cookie)).await;
+    assert_eq!(rows(&second), 1);
+    assert!(second.contains(&format!("href=\"/jobs/{}\"", jobs[50].0)));
+    assert!(!second.contains("rel=\"next\""));
+
+    // The filter is in the URL, and the form shows it chosen.
+    let (status, _, paused) = get(url, "/?state=paused", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&paused), 2, "{paused}");
+    for job in [jobs[1], jobs[50]] {
+        assert!(paused.contains(&format!("href=\"/jobs/{}\"", job.0)));
+    }
+    assert!(
+        paused.contains("<option value=\"paused\" selected>"),
+        "{paused}"
+    );
+    let (_, _, completed) = get(url, "/?state=completed", Some(&cookie)).await;
+    assert_eq!(rows(&completed), 0);
+    assert!(completed.contains("No completed jobs."), "{completed}");
+    let (status, _, _) = get(url, "/?state=%3Cscript%3E", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

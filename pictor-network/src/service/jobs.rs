@@ -133,6 +133,18 @@ impl<S: Store> Coordinator<S> {
         after: u64,
         limit: u32,
     ) -> ServiceResult<(Vec<JobView>, Option<u64>)> {
+        self.list_jobs_in(caller, None, after, limit).await
+    }
+
+    /// The caller's jobs in `state` (all when `None`) with id > `after`, at most `limit`; answers
+    /// the page and the next cursor.
+    pub async fn list_jobs_in(
+        &self,
+        caller: &Caller,
+        state: Option<JobState>,
+        after: u64,
+        limit: u32,
+    ) -> ServiceResult<(Vec<JobView>, Option<u64>)> {
         caller.require(Role::Creator)?;
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ServiceError::invalid(
@@ -142,7 +154,18 @@ impl<S: Store> Coordinator<S> {
         }
         self.refresh_balances().await?;
         let mut tx = self.read().await?;
-        let rows = tx.jobs_of(caller.id(), after, limit).await?;
+        let rows = match state {
+            None => tx.jobs_of(caller.id(), after, limit).await?,
+            Some(state) => {
+                // The state's stored name is its serde name (`running`), as every store writes it.
+                let name = serde_json::to_value(state)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                tx.jobs_of_in_state(caller.id(), &name, after, limit)
+                    .await?
+            }
+        };
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|r| r.id))
             .flatten();

@@ -29,6 +29,16 @@ pub trait JobsTx: Send {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<JobRow>>> + Send;
 
+    /// An owner's jobs in `state` (its serde name, e.g. `running`) with id > `after`, at most
+    /// `limit`, by id.
+    fn jobs_of_in_state(
+        &mut self,
+        owner: u64,
+        state: &str,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<JobRow>>> + Send;
+
     /// An owner's jobs paused because the escrow ran out.
     fn jobs_paused_for_funds(
         &mut self,

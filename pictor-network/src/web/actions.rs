@@ -1,5 +1,6 @@
-//! A job's controls on its page: pause, resume, cancel — forms that post the session's CSRF
-//! token, and do what the API's routes of the same names do, as the session's account.
+//! A job's controls on its page: pause, resume, cancel, re-render frames — forms that post the
+//! session's CSRF token, and do what the API's routes of the same names do, as the session's
+//! account.
 
 use super::layout::message;
 use super::{AppState, paths, session};
@@ -10,12 +11,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pictor_core::JobId;
 use pictor_core::api::ErrorCode;
+use pictor_core::job::FrameSet;
 use serde::Deserialize;
 
-/// The controls' form: the session's CSRF token.
+/// The controls' form: the session's CSRF token, and for a re-render the frames (`1-3,7`).
 #[derive(Deserialize)]
 pub struct ControlForm {
     csrf: String,
+    #[serde(default)]
+    frames: Option<String>,
 }
 
 /// What a control does.
@@ -27,6 +31,8 @@ pub enum Control {
     Resume,
     /// Ends the job; what it holds in escrow goes back.
     Cancel,
+    /// Renders the frames the form names again (new holds from the balance).
+    Rerender,
 }
 
 impl Control {
@@ -36,13 +42,19 @@ impl Control {
             Control::Pause => ("pause", "Pause"),
             Control::Resume => ("resume", "Resume"),
             Control::Cancel => ("cancel", "Cancel the job"),
+            Control::Rerender => ("rerender", "Render again"),
         }
     }
 
     fn parse(text: &str) -> Option<Control> {
-        [Control::Pause, Control::Resume, Control::Cancel]
-            .into_iter()
-            .find(|control| control.name().0 == text)
+        [
+            Control::Pause,
+            Control::Resume,
+            Control::Cancel,
+            Control::Rerender,
+        ]
+        .into_iter()
+        .find(|control| control.name().0 == text)
     }
 }
 
@@ -81,6 +93,17 @@ pub async fn control<S: Store>(
         Control::Pause => state.pause_job(&current.caller, job).await,
         Control::Resume => state.resume_job(&current.caller, job).await,
         Control::Cancel => state.cancel_job(&current.caller, job).await,
+        Control::Rerender => {
+            let text = form.frames.as_deref().unwrap_or_default().trim();
+            let Ok(frames) = text.parse::<FrameSet>() else {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&current),
+                    &format!("{text:?} names no frames: write them like 1-3,7."),
+                );
+            };
+            state.rerender(&current.caller, job, &frames).await
+        }
     };
     match done {
         Ok(_) => {
@@ -94,6 +117,19 @@ pub async fn control<S: Store>(
         ),
         Err(error) if error.code == ErrorCode::Conflict => {
             message(StatusCode::CONFLICT, Some(&current), &error.message)
+        }
+        Err(error) if error.code == ErrorCode::InvalidInput => {
+            message(StatusCode::BAD_REQUEST, Some(&current), &error.message)
+        }
+        Err(error)
+            if matches!(
+                error.code,
+                ErrorCode::InsufficientFunds | ErrorCode::Infeasible
+            ) =>
+        {
+            let status =
+                StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::CONFLICT);
+            message(status, Some(&current), &error.message)
         }
         Err(error) => {
             tracing::warn!(%error, "a job control from the web app failed");

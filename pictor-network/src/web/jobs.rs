@@ -8,7 +8,7 @@ use super::layout::{live_page, message, page, serde_name};
 use super::{paths, session};
 use crate::service::WebSession;
 use crate::store::Store;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use maud::html;
 use pictor_core::JobId;
 use pictor_core::api::{ErrorCode, JobView, Role};
 use pictor_core::job::{JobState, OutputFormat};
+use serde::Deserialize;
 
 /// Jobs listed on the start page.
 const JOBS_PER_PAGE: u32 = 50;
@@ -34,8 +35,31 @@ fn job_href(job: &JobView) -> String {
     paths::JOB.replace("{id}", &job.id.0.to_string())
 }
 
+/// The jobs list's filters, kept in the URL: `?state=running&after=40`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Only jobs in this state (its name, e.g. `running`).
+    state: Option<String>,
+    /// Jobs after this id (the next page's cursor).
+    after: Option<u64>,
+}
+
+/// The states the list can be filtered by, in the order the filter offers them.
+const FILTER_STATES: [JobState; 6] = [
+    JobState::Queued,
+    JobState::Running,
+    JobState::Paused,
+    JobState::Completed,
+    JobState::Failed,
+    JobState::Cancelled,
+];
+
 /// `GET /`: the creator's jobs; for other roles, what the app has for them so far.
-pub async fn home<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
+pub async fn home<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
     let Some(session) = session::current(&state, &headers).await else {
         return to_sign_in();
     };
@@ -54,8 +78,28 @@ pub async fn home<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap
             },
         );
     }
-    match state.list_jobs(&session.caller, 0, JOBS_PER_PAGE).await {
-        Ok((jobs, _next)) => jobs_page(&session, &jobs),
+    let filter = match query.state.as_deref().filter(|text| !text.is_empty()) {
+        None => None,
+        Some(text) => match FILTER_STATES
+            .iter()
+            .find(|known| serde_name(*known) == text)
+        {
+            Some(known) => Some(*known),
+            None => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&session),
+                    "There is no such job state to filter by.",
+                );
+            }
+        },
+    };
+    let after = query.after.unwrap_or(0);
+    match state
+        .list_jobs_in(&session.caller, filter, after, JOBS_PER_PAGE)
+        .await
+    {
+        Ok((jobs, next)) => jobs_page(&session, &jobs, filter, next),
         Err(error) => {
             tracing::warn!(%error, "listing jobs for the web app failed");
             message(
@@ -67,15 +111,43 @@ pub async fn home<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap
     }
 }
 
-fn jobs_page(session: &WebSession, jobs: &[JobView]) -> Response {
+fn jobs_page(
+    session: &WebSession,
+    jobs: &[JobView],
+    filter: Option<JobState>,
+    next: Option<u64>,
+) -> Response {
+    let filter_name = filter.as_ref().map(serde_name).unwrap_or_default();
+    let next_href = next.map(|after| {
+        if filter_name.is_empty() {
+            format!("{}?after={after}", paths::HOME)
+        } else {
+            format!("{}?state={filter_name}&after={after}", paths::HOME)
+        }
+    });
     page(
         StatusCode::OK,
         "Rendering",
         Some(session),
         html! {
             h1 { "Rendering" }
+            form.filters method="get" action=(paths::HOME) {
+                label for="state" { "State" }
+                select #state name="state" {
+                    option value="" selected[filter.is_none()] { "All" }
+                    @for known in &FILTER_STATES {
+                        @let name = serde_name(known);
+                        option value=(name) selected[filter == Some(*known)] { (name) }
+                    }
+                }
+                button type="submit" { "Show" }
+            }
             @if jobs.is_empty() {
-                p { "No jobs yet. Submit one with " code { "pictor job submit" } " or the Blender add-on." }
+                @if filter.is_some() {
+                    p { "No " (filter_name) " jobs." }
+                } @else {
+                    p { "No jobs yet. Submit one with " code { "pictor job submit" } " or the Blender add-on." }
+                }
             } @else {
                 table {
                     caption.muted { "Your jobs, oldest first" }
@@ -102,6 +174,9 @@ fn jobs_page(session: &WebSession, jobs: &[JobView]) -> Response {
                         }
                     }
                 }
+            }
+            @if let Some(href) = next_href {
+                p { a rel="next" href=(href) { "Next page" } }
             }
         },
     )
@@ -187,6 +262,14 @@ pub async fn job_page<S: Store>(
                             button type="submit" { (control.name().1) }
                         }
                     }
+                }
+            }
+            @if !accepted.is_empty() && !matches!(job.state, JobState::Cancelled | JobState::Failed) {
+                form.rerender method="post" action=(control_href(job.id, Control::Rerender)) {
+                    input type="hidden" name="csrf" value=(session.csrf_token);
+                    label for="rerender-frames" { "Frames to render again" }
+                    input #rerender-frames type="text" name="frames" placeholder="1-3,7" required;
+                    button type="submit" { (Control::Rerender.name().1) }
                 }
             }
             h2 { "Frames" }

@@ -80,6 +80,27 @@ impl JobsTx for SqliteTx {
             .collect()
     }
 
+    async fn jobs_of_in_state(
+        &mut self,
+        owner: u64,
+        state: &str,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<JobRow>> {
+        sqlx::query(
+            "SELECT * FROM jobs WHERE owner = ? AND state = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(to_i64(owner, "owner")?)
+        .bind(state)
+        .bind(to_i64(after, "id")?)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(job_row)
+        .collect()
+    }
+
     async fn jobs_paused_for_funds(&mut self, owner: u64) -> StoreResult<Vec<JobRow>> {
         sqlx::query(
             "SELECT * FROM jobs WHERE owner = ? AND state = 'paused' AND paused_reason = 'funds' ORDER BY id",
