@@ -58,20 +58,22 @@ async fn deliver_pngs(
         .expect("result");
 }
 
-/// Waits (up to 10 s) until the page's path is `path`: a click's navigation may still be running.
-async fn wait_for_path(page: &fantoccini::Client, path: &str) {
+/// Polls `done` until it answers true; fails saying `what` never happened after 10 s.
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let now = page.current_url().await.expect("url");
-        if now.path() == path {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the page stayed at {now}, not {path}"
-        );
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until the page's path is `path`: a click's navigation may still be running.
+async fn wait_for_path(page: &fantoccini::Client, path: &str) {
+    let what = format!("the page never reached {path}");
+    eventually(&what, async || {
+        page.current_url().await.expect("url").path() == path
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,24 +186,19 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
         .expect("a task");
     deliver_pngs(&worker, &signing, &lease).await;
     common::check_once(&checker, pictor_core::api::Verdict::Accept).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let accepted = page
-            .find_all(Locator::Css(".frames [data-state=accepted]"))
-            .await
-            .expect("tiles");
-        if accepted.len() == 1 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the accepted frame never showed on the open page"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the accepted frame never showed on the open page",
+        async || {
+            let accepted = page
+                .find_all(Locator::Css(".frames [data-state=accepted]"))
+                .await
+                .expect("tiles");
+            accepted.len() == 1
+        },
+    )
+    .await;
     // The accepted frame's picture loaded (a real PNG, served to the session's cookie).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    eventually("the frame's picture never loaded", async || {
         let loaded = page
             .execute(
                 "const picture = document.querySelector('.frames img');\
@@ -210,15 +207,9 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
             )
             .await
             .expect("script");
-        if loaded.as_bool() == Some(true) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the frame's picture never loaded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        loaded.as_bool() == Some(true)
+    })
+    .await;
     let count = page
         .find(Locator::Id("accepted-count"))
         .await
