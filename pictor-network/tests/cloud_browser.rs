@@ -67,6 +67,24 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// Types `key` into the sign-in form's labelled field and submits it.
+async fn submit_key(page: &fantoccini::Client, key: &str) {
+    page.wait()
+        .for_element(Locator::Id("api_key"))
+        .await
+        .expect("the key field")
+        .send_keys(key)
+        .await
+        .expect("type");
+    page.wait()
+        .for_element(Locator::Css("form button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("submit");
+}
+
 /// Waits until the page's path is `path`: a click's navigation may still be running.
 async fn wait_for_path(page: &fantoccini::Client, path: &str) {
     let what = format!("the page never reached {path}");
@@ -106,19 +124,7 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
         .await
         .expect("a label");
     assert_eq!(label.text().await.expect("label text"), "API key");
-    let field = page
-        .wait()
-        .for_element(Locator::Id("api_key"))
-        .await
-        .expect("the field");
-    field.send_keys("pk_wrong").await.expect("type");
-    page.wait()
-        .for_element(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
+    submit_key(page, "pk_wrong").await;
     // The URL stays /signin: wait for the answer's page, the one with the error.
     let alert = page
         .wait()
@@ -126,19 +132,7 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
         .await
         .expect("an error");
     assert!(alert.text().await.expect("text").contains("not valid"));
-    let field = page
-        .wait()
-        .for_element(Locator::Id("api_key"))
-        .await
-        .expect("the field");
-    field.send_keys(&key).await.expect("type");
-    page.wait()
-        .for_element(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
+    submit_key(page, &key).await;
     wait_for_path(page, "/").await;
 
     // The jobs list.
@@ -251,20 +245,7 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     // The rival's name is markup: it shows as text, and the script in it never runs.
     let name = "<script>document.title='owned'</script>";
     let (_, _, rival_key) = network.account_with_key(Role::Creator, name).await;
-    page.wait()
-        .for_element(Locator::Id("api_key"))
-        .await
-        .expect("the field")
-        .send_keys(&rival_key)
-        .await
-        .expect("type");
-    page.wait()
-        .for_element(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
+    submit_key(page, &rival_key).await;
     wait_for_path(page, "/").await;
     page.goto(&format!("{url}/jobs/{}", job.0))
         .await

@@ -75,6 +75,12 @@ impl BlobError {
         }
     }
 
+    /// A store task (a blocking file operation, an object-store request on a task of its own)
+    /// that panicked or was cancelled, as an i/o error.
+    pub(super) fn task_failed(error: tokio::task::JoinError) -> Self {
+        BlobError::io("running a blob store task", std::io::Error::other(error))
+    }
+
     /// The API error code (and so the HTTP status) this error answers with.
     pub fn code(&self) -> ErrorCode {
         match self {

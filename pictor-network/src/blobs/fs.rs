@@ -276,7 +276,7 @@ impl BlobStore for FsBlobStore {
         // A staging file longer than its blob is damaged; the next append starts it over.
         let staged = tokio::task::spawn_blocking(move || staged_len(&staging))
             .await
-            .map_err(join_error)??;
+            .map_err(BlobError::task_failed)??;
         Ok(if staged > size { 0 } else { staged })
     }
 
@@ -298,14 +298,14 @@ impl BlobStore for FsBlobStore {
             inner.append_blocking(&key, &staging, offset, &chunk)
         })
         .await
-        .map_err(join_error)?
+        .map_err(BlobError::task_failed)?
     }
 
     async fn put(&self, bytes: Bytes) -> BlobResult<(BlobHash, u64)> {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || inner.put_blocking(&bytes))
             .await
-            .map_err(join_error)?
+            .map_err(BlobError::task_failed)?
     }
 
     async fn open(&self, hash: &BlobHash) -> BlobResult<tokio::fs::File> {
@@ -336,7 +336,7 @@ impl BlobStore for FsBlobStore {
             Ok(total)
         })
         .await
-        .map_err(join_error)?
+        .map_err(BlobError::task_failed)?
     }
 
     async fn expire_uploads(&self, max_age: Duration) -> BlobResult<u64> {
@@ -358,7 +358,7 @@ impl BlobStore for FsBlobStore {
             Ok(removed)
         })
         .await
-        .map_err(join_error)?
+        .map_err(BlobError::task_failed)?
     }
 }
 
@@ -494,12 +494,4 @@ fn sync_dir(dir: &Path) -> BlobResult<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
-}
-
-/// A blocking task that panicked or was cancelled, as an i/o error.
-fn join_error(error: tokio::task::JoinError) -> BlobError {
-    BlobError::io(
-        "running a blocking file operation",
-        std::io::Error::other(error),
-    )
 }

@@ -404,7 +404,7 @@ impl BlobStore for ObjectBlobStore {
         let key = *key;
         tokio::spawn(async move { inner.append(&key, offset, chunk).await })
             .await
-            .map_err(join_error)?
+            .map_err(BlobError::task_failed)?
     }
 
     async fn put(&self, bytes: Bytes) -> BlobResult<(BlobHash, u64)> {
@@ -508,14 +508,6 @@ impl BlobStore for ObjectBlobStore {
         }
         Ok(removed)
     }
-}
-
-/// A store task that panicked or was cancelled, as an i/o error.
-fn join_error(error: tokio::task::JoinError) -> BlobError {
-    BlobError::io(
-        "running an object-store operation",
-        std::io::Error::other(error),
-    )
 }
 
 #[cfg(test)]
