@@ -82,8 +82,9 @@ pub(crate) async fn download_frames(
 
 /// The file name a frame downloads under: the name the scene gave it (a frame Blender wrote with
 /// the scene's settings, `shot_0001.png`) when it is a plain file name not used yet in this
-/// download, else `frame_NNNN.<ext>`.
-fn delivered_name(
+/// download, else `frame_NNNN.<ext>`. `views` are the outputs listed under `frame`; `used` collects
+/// the names given so far. Pictor Cloud's zip download names its files the same way.
+pub fn delivered_name(
     frame: u32,
     views: &[FrameView],
     extension: &str,

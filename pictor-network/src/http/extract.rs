@@ -6,7 +6,7 @@ use crate::service::Caller;
 use crate::store::Store;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -21,7 +21,30 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The caller behind the request's API key (401 without a valid one).
+/// The cookie holding a Pictor Cloud session token (`web::session` sets it).
+pub const SESSION_COOKIE: &str = "pictor_session";
+
+/// The header a Pictor Cloud page's script sends its session's CSRF token in when it calls the API
+/// with the session cookie instead of a key.
+pub const CSRF_HEADER: &str = "x-pictor-csrf";
+
+/// The Pictor Cloud session token the request's cookies carry, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+/// The caller behind the request's API key (401 without a valid one). A request without a key
+/// may instead carry a Pictor Cloud session cookie together with that session's CSRF token in the
+/// [`CSRF_HEADER`] (what the app's script sends): the cookie alone is never enough, so another
+/// site's page cannot act through a signed-in browser.
 pub struct Auth(pub Caller);
 
 impl<S: Store> FromRequestParts<AppState<S>> for Auth {
@@ -31,7 +54,15 @@ impl<S: Store> FromRequestParts<AppState<S>> for Auth {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let caller = state.authenticate(bearer(&parts.headers)).await?;
+        let headers = &parts.headers;
+        let key = bearer(headers);
+        let csrf = headers
+            .get(CSRF_HEADER)
+            .and_then(|value| value.to_str().ok());
+        let caller = match (key, session_cookie(headers), csrf) {
+            (None, Some(token), Some(csrf)) => state.authenticate_session(token, csrf).await?,
+            _ => state.authenticate(key).await?,
+        };
         Ok(Auth(caller))
     }
 }

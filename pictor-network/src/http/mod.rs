@@ -11,7 +11,7 @@ mod routes;
 
 pub use error::{HttpError, HttpResult};
 pub(crate) use events::stream_job_events;
-pub use extract::bearer;
+pub use extract::{CSRF_HEADER, SESSION_COOKIE, bearer, session_cookie};
 pub(crate) use routes::blob_response;
 
 use crate::service::{Coordinator, Metrics};

@@ -36,6 +36,20 @@ pub struct WebSession {
     pub csrf_token: String,
 }
 
+impl WebSession {
+    /// Whether `sent` is this session's CSRF token, compared in constant time.
+    pub fn csrf_matches(&self, sent: &str) -> bool {
+        let expected = self.csrf_token.as_bytes();
+        let sent = sent.as_bytes();
+        expected.len() == sent.len()
+            && expected
+                .iter()
+                .zip(sent)
+                .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+                == 0
+    }
+}
+
 /// The stored form of a session token: its BLAKE3 hash, hex.
 fn token_hash(token: &str) -> String {
     hex::encode(hash_api_key(token))
@@ -80,6 +94,26 @@ impl<S: Store> Coordinator<S> {
             caller: Caller { account },
             csrf_token: row.csrf_token,
         })
+    }
+
+    /// The caller of an API request a page's script makes with the session cookie: the session's
+    /// account when `csrf_token` (sent in a header, which no other site's page can set) is the
+    /// session's, compared in constant time; 401 otherwise. This lets the app's script use the
+    /// API itself — uploads, quotes, submissions — with every rule the API applies.
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        csrf_token: &str,
+    ) -> ServiceResult<Caller> {
+        let session = self.web_session(token).await?;
+        if session.csrf_matches(csrf_token) {
+            Ok(session.caller)
+        } else {
+            Err(ServiceError::new(
+                ErrorCode::Unauthorized,
+                "the session's CSRF token is missing or wrong",
+            ))
+        }
     }
 
     /// Ends the session `token` names (nothing happens when there is none).

@@ -7,11 +7,13 @@
 //! - `session`: the session cookie, reading it, and the CSRF check of forms;
 //! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
 //! - `jobs`: the creator's Rendering pages; `live`: a job's events and frames for its page;
-//!   `actions`: its pause, resume and cancel forms;
+//!   `actions`: its pause, resume and cancel forms; `download`: all its frames as a ZIP archive
+//!   (`zip` writes it as a stream);
 //! - `explorer`: the public Explorer;
 //! - `layout`: the page shell.
 
 mod actions;
+mod download;
 mod explorer;
 mod jobs;
 mod layout;
@@ -19,6 +21,7 @@ mod limiter;
 mod live;
 mod session;
 mod signin;
+mod zip;
 
 pub use limiter::SignInLimiter;
 
@@ -59,6 +62,8 @@ pub mod paths {
     pub const JOB_CONTROL: &str = "/jobs/{id}/{control}";
     /// An accepted frame's file, for its tile's picture and for download.
     pub const JOB_FRAME: &str = "/jobs/{id}/frames/{frame}";
+    /// Every accepted frame of a job as one ZIP archive, streamed.
+    pub const JOB_FRAMES_ZIP: &str = "/jobs/{id}/frames.zip";
     /// The app's one script (live updates), same-origin as the policy demands.
     pub const SCRIPT: &str = "/app.js";
     /// The style sheet.
@@ -85,6 +90,7 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(paths::JOB, get(jobs::job_page::<S>))
         .route(paths::JOB_EVENTS, get(live::job_events::<S>))
         .route(paths::JOB_FRAME, get(live::frame::<S>))
+        .route(paths::JOB_FRAMES_ZIP, get(download::frames_zip::<S>))
         .route(
             paths::JOB_CONTROL,
             axum::routing::post(actions::control::<S>),

@@ -5,10 +5,8 @@ use super::AppState;
 use crate::service::{NewSession, WebSession};
 use crate::store::Store;
 use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
 
-/// The cookie holding the session token.
-pub const COOKIE_NAME: &str = "pictor_session";
+pub use crate::http::SESSION_COOKIE as COOKIE_NAME;
 
 /// The `Set-Cookie` value of a new session: HttpOnly (no script reads it), SameSite=Strict (no
 /// other site's page sends it), `Secure` when the app is served over HTTPS.
@@ -31,15 +29,7 @@ pub fn clear_cookie(secure: bool) -> String {
 
 /// The session token the request's cookies carry, if any.
 pub fn token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_string())
-        .filter(|value| !value.is_empty())
+    crate::http::session_cookie(headers).map(str::to_string)
 }
 
 /// The signed-in session of the request, or `None` (no cookie, an unknown or expired one).
@@ -50,20 +40,14 @@ pub async fn current<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Opti
 
 /// Whether a form's CSRF token is the session's, compared in constant time.
 pub fn csrf_matches(session: &WebSession, sent: &str) -> bool {
-    let expected = session.csrf_token.as_bytes();
-    let sent = sent.as_bytes();
-    expected.len() == sent.len()
-        && expected
-            .iter()
-            .zip(sent)
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
+    session.csrf_matches(sent)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use axum::http::header::COOKIE;
 
     #[test]
     fn the_session_token_is_read_from_any_cookie_header() {
