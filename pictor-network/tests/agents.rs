@@ -8,11 +8,9 @@
 mod common;
 
 use common::Network;
+use common::agents::{start_checker, start_worker};
 use pictor_agent::scene::materialize;
-use pictor_agent::{
-    BlobCache, CheckerEvent, CheckerOptions, CheckerSummary, WorkerConfig, WorkerEvent,
-    WorkerOptions, WorkerSummary, init_worker, run_checker, run_worker,
-};
+use pictor_agent::{BlobCache, WorkerConfig, WorkerEvent, init_worker};
 use pictor_core::api::Role;
 use pictor_core::asset::{BlobHash, Manifest, ManifestEntry};
 use pictor_core::job::{JobState, SeedPolicy};
@@ -24,8 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const WIDTH: u32 = 192;
 const HEIGHT: u32 = 108;
@@ -115,71 +111,6 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
     }
     assert_eq!(WorkerConfig::load(&out).expect("load"), config);
     config
-}
-
-struct Running<T> {
-    stop: oneshot::Sender<()>,
-    handle: JoinHandle<anyhow::Result<T>>,
-}
-
-impl<T> Running<T> {
-    async fn stop(self) -> T {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), self.handle)
-            .await
-            .expect("stops in time")
-            .expect("join")
-            .expect("ran")
-    }
-}
-
-fn start_worker(
-    config: WorkerConfig,
-    cheat: Option<u32>,
-    events: Arc<Mutex<Vec<WorkerEvent>>>,
-) -> Running<WorkerSummary> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let mut options = WorkerOptions {
-        on_event: Some(Arc::new(move |event| {
-            if !matches!(event, WorkerEvent::Idle) {
-                eprintln!("worker: {event:?}");
-            }
-            events.lock().unwrap().push(event);
-        })),
-        poll_interval: Duration::from_millis(100),
-        ..WorkerOptions::default()
-    };
-    if let Some(divisor) = cheat {
-        // The demo's cheating worker: the production worker wrapped around a cheating renderer.
-        options.renderers = Some(pictor_network::demo::CheatingRenderer::factory(divisor));
-    }
-    let handle = tokio::spawn(run_worker(config, options, async move {
-        let _ = stopped.await;
-    }));
-    Running { stop, handle }
-}
-
-async fn start_checker(network: &Network, dir: &Path) -> Running<CheckerSummary> {
-    let created = network
-        .admin
-        .accounts()
-        .create(Role::Checker, "checker")
-        .await
-        .expect("checker account");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let options = CheckerOptions {
-        poll_interval: Duration::from_millis(100),
-        on_event: Some(Arc::new(move |event: CheckerEvent| {
-            eprintln!("checker: {event:?}");
-            events.lock().unwrap().push(event);
-        })),
-        ..CheckerOptions::new(&network.url, &created.api_key, dir.to_path_buf())
-    };
-    let handle = tokio::spawn(run_checker(options, async move {
-        let _ = stopped.await;
-    }));
-    Running { stop, handle }
 }
 
 fn spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {

@@ -12,7 +12,7 @@
 mod common;
 
 use common::browser::Browser;
-use common::{Network, small_spec, upload_test_scene};
+use common::{Network, deliver_pngs, small_spec, upload_test_scene};
 use fantoccini::Locator;
 use pictor_core::api::Role;
 use pictor_network::service::Config;
@@ -24,38 +24,6 @@ async fn screenshot(page: &fantoccini::Client, name: &str) {
         let png = page.screenshot().await.expect("a screenshot");
         std::fs::write(std::path::Path::new(&folder).join(name), png).expect("save the screenshot");
     }
-}
-
-/// A worker's result for `lease` without rendering, each frame a real 64×36 PNG (a gradient
-/// tinted by the frame number), so the page's pictures show.
-async fn deliver_pngs(
-    worker: &pictor_sdk::Client,
-    key: &pictor_core::ledger::SigningKey,
-    lease: &pictor_core::api::TaskLease,
-) {
-    let mut outputs = Vec::new();
-    for frame in lease.work.frames() {
-        let picture = image::RgbImage::from_fn(64, 36, |x, y| {
-            image::Rgb([(x * 4) as u8, (y * 7) as u8, (frame * 60 % 256) as u8])
-        });
-        let mut png = std::io::Cursor::new(Vec::new());
-        picture
-            .write_to(&mut png, image::ImageFormat::Png)
-            .expect("encode a PNG");
-        outputs.push(
-            worker
-                .workers()
-                .upload_output_bytes(png.into_inner(), frame)
-                .await
-                .expect("upload"),
-        );
-    }
-    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 5).expect("sign");
-    worker
-        .workers()
-        .submit_result(lease.task, result)
-        .await
-        .expect("result");
 }
 
 /// Polls `done` until it answers true; fails saying `what` never happened after 10 s.

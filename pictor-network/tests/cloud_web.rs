@@ -9,91 +9,12 @@
 
 mod common;
 
+use common::web::{browser, csrf_of, get, post_form, session_cookie, sign_in};
 use common::{Network, small_spec, upload_test_scene};
 use pictor_core::api::Role;
 use pictor_network::service::Config;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-
-/// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    pictor_sdk::install_tls_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-/// Posts a form (`application/x-www-form-urlencoded`) to `path`, with `cookie` if any.
-async fn post_form(
-    url: &str,
-    path: &str,
-    cookie: Option<&str>,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let encode = |text: &str| {
-        text.bytes()
-            .map(|byte| match byte {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (byte as char).to_string()
-                }
-                other => format!("%{other:02X}"),
-            })
-            .collect::<String>()
-    };
-    let body = fields
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut request = browser()
-        .post(format!("{url}{path}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    request.send().await.expect("answered")
-}
-
-/// Signs in with `key`; answers the response.
-async fn sign_in(url: &str, key: &str) -> reqwest::Response {
-    post_form(url, "/signin", None, &[("api_key", key)]).await
-}
-
-/// The `pictor_session=…` pair of a sign-in's `Set-Cookie`.
-fn session_cookie(headers: &HeaderMap) -> String {
-    let set = headers
-        .get(SET_COOKIE)
-        .expect("a cookie is set")
-        .to_str()
-        .expect("ascii");
-    set.split(';').next().expect("name=value").to_string()
-}
-
-/// GETs `path` with `cookie`; answers the status, the `Location` and the body.
-async fn get(url: &str, path: &str, cookie: Option<&str>) -> (StatusCode, Option<String>, String) {
-    let mut request = browser().get(format!("{url}{path}"));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let answer = request.send().await.expect("answered");
-    let status = answer.status();
-    let location = answer
-        .headers()
-        .get(LOCATION)
-        .map(|value| value.to_str().expect("ascii").to_string());
-    (status, location, answer.text().await.expect("body"))
-}
-
-/// The value of the hidden `csrf` field in a page.
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("a sign-out form")
-        + 19;
-    page[at..].split('"').next().expect("a value").to_string()
-}
+use reqwest::header::SET_COOKIE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creator_signs_in_with_a_key_and_out_with_the_csrf_token() {

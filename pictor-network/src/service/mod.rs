@@ -68,6 +68,7 @@ mod sessions;
 mod views;
 mod write;
 
+pub(crate) use auth::random_bytes;
 pub use auth::{Caller, hash_api_key};
 pub use config::Config;
 pub use error::{ServiceError, ServiceResult};

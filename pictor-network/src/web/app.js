@@ -1,5 +1,6 @@
-// Pictor Cloud's one script: a job's page follows the job live over Server-Sent Events.
-// No framework, no inline script (the Content-Security-Policy allows only this same-origin file).
+// Pictor Cloud's job page: follows the job live over Server-Sent Events, and plays the accepted
+// frames' previews as a flipbook. No framework, no inline script (the Content-Security-Policy
+// allows only same-origin files).
 "use strict";
 (function () {
   const main = document.querySelector("main[data-events]");
@@ -25,8 +26,7 @@
       tile.querySelector(".state").textContent = detail || state;
     }
   };
-  const pictures = document.querySelector(".frames[data-pictures]") !== null;
-  // An accepted frame's tile gets its download link and, for PNG frames, its picture.
+  // An accepted frame's tile gets its download link and its preview (made by the network).
   const addDownload = (frame) => {
     const tile = frameTile(frame);
     if (!tile || tile.querySelector("a.download")) {
@@ -38,13 +38,11 @@
     link.setAttribute("download", "");
     link.textContent = "Download";
     tile.appendChild(link);
-    if (pictures) {
-      const picture = document.createElement("img");
-      picture.loading = "lazy";
-      picture.src = tile.dataset.href;
-      picture.alt = "Frame " + frame;
-      tile.appendChild(picture);
-    }
+    const picture = document.createElement("img");
+    picture.loading = "lazy";
+    picture.src = tile.dataset.preview;
+    picture.alt = "Frame " + frame;
+    tile.appendChild(picture);
   };
   const countAccepted = () =>
     document.querySelectorAll('.frames [data-state="accepted"]').length;
@@ -59,6 +57,7 @@
       for (const frame of data.frames || []) {
         addDownload(frame);
       }
+      flipbook.refresh();
       setText("accepted-count", String(countAccepted()));
     },
     task_rejected: (data) =>
@@ -66,6 +65,7 @@
     task_failed: (data) => mark(framesOfTask.get(data.task), "queued", "queued again"),
     task_expired: (data) => mark(framesOfTask.get(data.task), "queued", "queued again"),
   };
+  const flipbook = startFlipbook();
   const finalKinds = ["completed", "failed", "cancelled"];
   const source = new EventSource(main.dataset.events);
   for (const [kind, handle] of Object.entries(handlers)) {
@@ -80,4 +80,68 @@
     });
   }
   main.dataset.live = "on";
+
+  // The flipbook: the accepted frames' medium previews in frame order, at the chosen rate.
+  function startFlipbook() {
+    const picture = document.getElementById("flipbook-picture");
+    const play = document.getElementById("flipbook-play");
+    const rate = document.getElementById("flipbook-fps");
+    const caption = document.getElementById("flipbook-frame");
+    if (!picture || !play || !rate) {
+      return { refresh() {} };
+    }
+    let frames = [];
+    let at = 0;
+    let timer = null;
+    const preloaded = new Map();
+    const show = () => {
+      if (!frames.length) {
+        return;
+      }
+      at %= frames.length;
+      const tile = frames[at];
+      picture.src = tile.dataset.medium;
+      picture.alt = "Frame " + tile.dataset.frame;
+      caption.textContent = "Frame " + tile.dataset.frame + " (" + (at + 1) + " of " + frames.length + ")";
+      picture.dataset.frame = tile.dataset.frame;
+    };
+    const refresh = () => {
+      frames = Array.from(document.querySelectorAll('.frames [data-state="accepted"]'));
+      for (const tile of frames) {
+        if (!preloaded.has(tile.dataset.medium)) {
+          const image = new Image();
+          image.src = tile.dataset.medium;
+          preloaded.set(tile.dataset.medium, image);
+        }
+      }
+      play.disabled = frames.length === 0;
+      if (!timer) {
+        show();
+      }
+    };
+    const framesPerSecond = () => Math.min(60, Math.max(1, Number(rate.value) || 12));
+    const stop = () => {
+      clearInterval(timer);
+      timer = null;
+      play.textContent = "Play";
+      play.setAttribute("aria-pressed", "false");
+    };
+    const start = () => {
+      timer = setInterval(() => {
+        at += 1;
+        show();
+      }, 1000 / framesPerSecond());
+      play.textContent = "Pause";
+      play.setAttribute("aria-pressed", "true");
+    };
+    play.addEventListener("click", () => (timer ? stop() : start()));
+    rate.addEventListener("change", () => {
+      if (timer) {
+        stop();
+        start();
+      }
+    });
+    refresh();
+    return { refresh };
+  }
 })();

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use pictor_core::JobId;
 use pictor_core::api::{ErrorCode, JobView, Role};
-use pictor_core::job::{JobState, OutputFormat};
+use pictor_core::job::JobState;
 use serde::Deserialize;
 
 /// Jobs listed on the start page.
@@ -131,6 +131,7 @@ fn jobs_page(
         Some(session),
         html! {
             h1 { "Rendering" }
+            p { a.button #new-job-link href=(paths::NEW_JOB) { "New job" } }
             form.filters method="get" action=(paths::HOME) {
                 label for="state" { "State" }
                 select #state name="state" {
@@ -146,7 +147,8 @@ fn jobs_page(
                 @if filter.is_some() {
                     p { "No " (filter_name) " jobs." }
                 } @else {
-                    p { "No jobs yet. Submit one with " code { "pictor job submit" } " or the Blender add-on." }
+                    p { "No jobs yet. Start one with " a href=(paths::NEW_JOB) { "New job" } ", "
+                        code { "pictor job submit" } " or the Blender add-on." }
                 }
             } @else {
                 table {
@@ -228,8 +230,6 @@ pub async fn job_page<S: Store>(
             }
         };
     let events = paths::JOB_EVENTS.replace("{id}", &job.id.0.to_string());
-    // Browsers show PNG frames; an EXR (or a scene's own format, unknown here) gets no picture.
-    let pictures = matches!(job.spec.output, OutputFormat::Png8 | OutputFormat::Png16);
     live_page(
         &format!("Job {}", job.id.0),
         &session,
@@ -273,20 +273,33 @@ pub async fn job_page<S: Store>(
                 }
             }
             h2 { "Frames" }
-            ol.frames aria-label="Frames" aria-live="polite" data-pictures=[pictures.then_some("on")] {
+            p {
+                a.button #download-zip href=(paths::JOB_FRAMES_ZIP.replace("{id}", &job.id.0.to_string()))
+                    download { "Download all accepted frames (zip)" }
+            }
+            section #flipbook aria-labelledby="flipbook-title" {
+                h3 #flipbook-title { "Flipbook" }
+                img #flipbook-picture alt="The flipbook's current frame";
+                div.controls {
+                    button #flipbook-play type="button" aria-pressed="false" { "Play" }
+                    label for="flipbook-fps" { "Frames per second" }
+                    input #flipbook-fps type="number" min="1" max="60" value="12";
+                    span #flipbook-frame { "No accepted frame yet" }
+                }
+            }
+            ol.frames aria-label="Frames" aria-live="polite" {
                 @for frame in job.spec.frames.iter() {
                     @let state = if accepted.contains(&frame) { "accepted" } else { "queued" };
                     @let href = frame_href(job.id, frame);
                     li #{ "frame-" (frame) } class={ "frame " (state) } data-state=(state)
-                        data-href=(href) {
+                        data-frame=(frame) data-href=(href)
+                        data-preview={ (href) "/preview/small" } data-medium={ (href) "/preview/medium" } {
                         span.number { (frame) }
                         " "
                         span.state { (state) }
                         @if accepted.contains(&frame) {
                             a.download href=(href) download { "Download" }
-                            @if pictures {
-                                img loading="lazy" src=(href) alt={ "Frame " (frame) };
-                            }
+                            img loading="lazy" src={ (href) "/preview/small" } alt={ "Frame " (frame) };
                         }
                     }
                 }

@@ -15,13 +15,31 @@ pub fn page(
     session: Option<&WebSession>,
     content: Markup,
 ) -> Response {
-    render(status, title, session, None, content)
+    render(status, title, session, None, &[], content)
+}
+
+/// A page that loads `scripts` (same-origin paths, as the Content-Security-Policy demands).
+pub fn page_with_scripts(
+    status: StatusCode,
+    title: &str,
+    session: Option<&WebSession>,
+    scripts: &[&str],
+    content: Markup,
+) -> Response {
+    render(status, title, session, None, scripts, content)
 }
 
 /// A page that follows a job live: the app's script reads the job's events from `events` (the
 /// page's `main` carries the URL) and updates the page as they arrive.
 pub fn live_page(title: &str, session: &WebSession, events: &str, content: Markup) -> Response {
-    render(StatusCode::OK, title, Some(session), Some(events), content)
+    render(
+        StatusCode::OK,
+        title,
+        Some(session),
+        Some(events),
+        &[paths::SCRIPT],
+        content,
+    )
 }
 
 fn render(
@@ -29,6 +47,7 @@ fn render(
     title: &str,
     session: Option<&WebSession>,
     events: Option<&str>,
+    scripts: &[&str],
     content: Markup,
 ) -> Response {
     let markup = html! {
@@ -39,8 +58,8 @@ fn render(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Pictor Cloud" }
                 link rel="stylesheet" href=(paths::STYLE);
-                @if events.is_some() {
-                    script src=(paths::SCRIPT) defer {}
+                @for script in scripts {
+                    script src=(script) defer {}
                 }
             }
             body {

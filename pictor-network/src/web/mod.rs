@@ -6,7 +6,7 @@
 //! Content-Security-Policy and the other protective headers (`security_headers`).
 //! - `session`: the session cookie, reading it, and the CSRF check of forms;
 //! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
-//! - `jobs`: the creator's Rendering pages; `live`: a job's events and frames for its page;
+//! - `jobs`: the creator's Rendering pages; `new_job`: the new-job form, its quote and submission; `live`: a job's events and frames for its page;
 //!   `actions`: its pause, resume and cancel forms; `download`: all its frames as a ZIP archive
 //!   (`zip` writes it as a stream);
 //! - `explorer`: the public Explorer;
@@ -19,6 +19,8 @@ mod jobs;
 mod layout;
 mod limiter;
 mod live;
+mod new_job;
+mod previews;
 mod session;
 mod signin;
 mod zip;
@@ -62,10 +64,18 @@ pub mod paths {
     pub const JOB_CONTROL: &str = "/jobs/{id}/{control}";
     /// An accepted frame's file, for its tile's picture and for download.
     pub const JOB_FRAME: &str = "/jobs/{id}/frames/{frame}";
+    /// An accepted frame's preview made by the network (`small` or `medium`, JPEG).
+    pub const JOB_FRAME_PREVIEW: &str = "/jobs/{id}/frames/{frame}/preview/{size}";
     /// Every accepted frame of a job as one ZIP archive, streamed.
     pub const JOB_FRAMES_ZIP: &str = "/jobs/{id}/frames.zip";
-    /// The app's one script (live updates), same-origin as the policy demands.
+    /// The new-job form (GET) and its quote and submission (POST, with the CSRF token).
+    pub const NEW_JOB: &str = "/jobs/new";
+    /// The live job page's script (live updates, the flipbook), same-origin as the policy demands.
     pub const SCRIPT: &str = "/app.js";
+    /// BLAKE3 in JavaScript: the new-job page hashes the scene's files before uploading them.
+    pub const BLAKE3_SCRIPT: &str = "/blake3.js";
+    /// The new-job page's script: reading the scene, hashing and uploading it through the API.
+    pub const NEW_JOB_SCRIPT: &str = "/new_job.js";
     /// The style sheet.
     pub const STYLE: &str = "/app.css";
 }
@@ -91,16 +101,30 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(paths::JOB_EVENTS, get(live::job_events::<S>))
         .route(paths::JOB_FRAME, get(live::frame::<S>))
         .route(paths::JOB_FRAMES_ZIP, get(download::frames_zip::<S>))
+        .route(paths::JOB_FRAME_PREVIEW, get(previews::preview::<S>))
         .route(
             paths::JOB_CONTROL,
             axum::routing::post(actions::control::<S>),
         )
-        .route(paths::SCRIPT, get(script))
+        .route(
+            paths::NEW_JOB,
+            get(new_job::form::<S>).post(new_job::post::<S>),
+        )
+        .route(paths::SCRIPT, get(|| script(include_str!("app.js"))))
+        .route(
+            paths::BLAKE3_SCRIPT,
+            get(|| script(include_str!("blake3.js"))),
+        )
+        .route(
+            paths::NEW_JOB_SCRIPT,
+            get(|| script(include_str!("new_job.js"))),
+        )
         .route(paths::EXPLORER, get(explorer::summary::<S>))
         .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))
         .route(paths::STYLE, get(style))
         .layer(Extension(limiter))
         .layer(Extension(Arc::new(explorer::LedgerChecks::default())))
+        .layer(Extension(Arc::new(previews::Previews::default())))
         .layer(middleware::from_fn(security_headers))
         .with_state(coordinator.clone())
 }
@@ -127,14 +151,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /app.js`.
-async fn script() -> Response {
+/// One of the app's scripts.
+async fn script(source: &'static str) -> Response {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("app.js"),
+        source,
     )
         .into_response()
 }

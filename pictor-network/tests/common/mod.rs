@@ -2,10 +2,12 @@
 //! and SDK clients for each role. Not every test uses every helper.
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod browser;
 pub mod postgres;
 pub mod replicas;
 pub mod s3;
+pub mod web;
 
 use ed25519_dalek::SigningKey;
 use pictor_core::api::{RegisterWorkerRequest, Role, WorkerHardware};
@@ -391,6 +393,38 @@ pub async fn deliver(
     }
     let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 5)?;
     worker.workers().submit_result(lease.task, result).await
+}
+
+/// A worker's result for `lease` without rendering, each frame a real 64×36 PNG (a gradient
+/// tinted by the frame number), so the page's pictures show.
+pub async fn deliver_pngs(
+    worker: &pictor_sdk::Client,
+    key: &pictor_core::ledger::SigningKey,
+    lease: &pictor_core::api::TaskLease,
+) {
+    let mut outputs = Vec::new();
+    for frame in lease.work.frames() {
+        let picture = image::RgbImage::from_fn(64, 36, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 7) as u8, (frame * 60 % 256) as u8])
+        });
+        let mut png = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut png, image::ImageFormat::Png)
+            .expect("encode a PNG");
+        outputs.push(
+            worker
+                .workers()
+                .upload_output_bytes(png.into_inner(), frame)
+                .await
+                .expect("upload"),
+        );
+    }
+    let result = pictor_sdk::sign_result(key, lease.task, lease.attempt, outputs, 5).expect("sign");
+    worker
+        .workers()
+        .submit_result(lease.task, result)
+        .await
+        .expect("result");
 }
 
 /// Leases the oldest waiting check as `checker` and posts `verdict` on it.
