@@ -236,3 +236,329 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     );
     browser.close().await;
 }
+
+/// The built-in demo scene as a creator would zip its folder (`demo/scene.toml`, `demo/tex/…`),
+/// deflated, written by Python's `zipfile`.
+fn zipped_demo_scene(dir: &std::path::Path) -> std::path::PathBuf {
+    let folder = dir.join("demo");
+    std::fs::create_dir_all(folder.join("tex")).expect("folder");
+    std::fs::write(
+        folder.join("scene.toml"),
+        pictor_render::builtin::scene::demo_scene_toml(),
+    )
+    .expect("scene");
+    std::fs::write(folder.join("tex/extra.bin"), vec![5u8; 70_000]).expect("extra");
+    let archive = dir.join("demo.zip");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile, os\n\
+             with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n\
+             \x20   for root, _, files in os.walk(sys.argv[2]):\n\
+             \x20       for name in files:\n\
+             \x20           path = os.path.join(root, name)\n\
+             \x20           z.write(path, os.path.relpath(path, os.path.dirname(sys.argv[2])))\n",
+        ])
+        .arg(&archive)
+        .arg(&folder)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "the scene zips");
+    archive
+}
+
+/// Polls `done` for up to `secs` seconds; fails saying `what` never happened.
+async fn within(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `script` in the page and answers its value (a returned promise is awaited).
+async fn run(page: &fantoccini::Client, script: &str) -> serde_json::Value {
+    page.execute(script, vec![]).await.expect("script")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_creator_uploads_a_zipped_scene_sees_the_quote_watches_frames_and_downloads_the_zip() {
+    let Some(browser) = Browser::start_or_skip().await else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let (creator, _, key) = network.creator_named("Aurora Studio", 1000).await;
+    let agents = tempfile::tempdir().expect("agents' folders");
+    std::fs::create_dir_all(agents.path().join("worker")).expect("worker folder");
+    std::fs::create_dir_all(agents.path().join("checker")).expect("checker folder");
+    let config =
+        common::agents::built_in_worker_config(&network, "gpu-1", &agents.path().join("worker"))
+            .await;
+    let worker = common::agents::start_worker(config, None, Default::default());
+    let checker = common::agents::start_checker(&network, &agents.path().join("checker")).await;
+    let files = tempfile::tempdir().expect("files");
+    let archive = zipped_demo_scene(files.path());
+    let page = &browser.client;
+    let url = &network.url;
+
+    page.goto(&format!("{url}/signin")).await.expect("open");
+    submit_key(page, &key).await;
+    wait_for_path(page, "/").await;
+    page.wait()
+        .for_element(Locator::Id("new-job-link"))
+        .await
+        .expect("the New job link")
+        .click()
+        .await
+        .expect("open the form");
+    wait_for_path(page, "/jobs/new").await;
+    page.wait()
+        .for_element(Locator::Css("form[data-ready=on]"))
+        .await
+        .expect("the page's script runs");
+
+    // The page's BLAKE3 is the network's: whole chunks, partial ones, trees of chunks, and a
+    // file read in 4 MiB slices.
+    for length in [0usize, 1, 64, 1023, 1024, 1025, 2048, 3073, 65_537] {
+        let script = format!(
+            "const bytes = new Uint8Array({length}); \
+             for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251; \
+             return window.PictorBlake3.ofBytes(bytes);"
+        );
+        let pattern: Vec<u8> = (0..length).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            run(page, &script).await,
+            blake3::hash(&pattern).to_hex().as_str(),
+            "{length} bytes"
+        );
+    }
+    let big = 9 * 1024 * 1024 + 7;
+    let script = format!(
+        "const bytes = new Uint8Array({big}); \
+         for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256; \
+         return window.PictorBlake3.ofBlob(new Blob([bytes]));"
+    );
+    let pattern: Vec<u8> = (0..big).map(|i| ((i * 7) % 256) as u8).collect();
+    assert_eq!(
+        run(page, &script).await,
+        blake3::hash(&pattern).to_hex().as_str()
+    );
+
+    // Choose the zipped folder: its scene file is offered as the main file, the renderer follows.
+    page.find(Locator::Id("scene-file"))
+        .await
+        .expect("the file field")
+        .send_keys(archive.to_str().expect("utf-8 path"))
+        .await
+        .expect("choose the archive");
+    within(
+        10,
+        "the archive's scene file was never offered",
+        async || {
+            run(page, "return document.getElementById('main-file').value;").await == "scene.toml"
+        },
+    )
+    .await;
+    assert_eq!(
+        run(page, "return document.getElementById('renderer').value;").await,
+        "builtin"
+    );
+    for (field, value) in [
+        ("frames", "1-3"),
+        ("width", "96"),
+        ("height", "54"),
+        ("samples", "16"),
+    ] {
+        let input = page.find(Locator::Id(field)).await.expect("a field");
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+    page.find(Locator::Id("output"))
+        .await
+        .expect("the format")
+        .select_by_value("exr")
+        .await
+        .expect("EXR");
+    run(page, "window.scrollTo(0, 0); return true;").await;
+    screenshot(page, "cloud-new-job.png").await;
+    page.find(Locator::Id("get-quote"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("upload");
+
+    // The quote, before anything is held.
+    let p50 = page
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_element(Locator::Id("quote-p50"))
+        .await
+        .expect("the quote");
+    assert!(p50.text().await.expect("text").ends_with("credits"));
+    assert!(
+        page.find(Locator::Id("funds-short")).await.is_err(),
+        "1000 credits cover the hold"
+    );
+    page.find(Locator::Id("confirm"))
+        .await
+        .expect("the confirm button")
+        .click()
+        .await
+        .expect("submit");
+    within(10, "the job's page never opened", async || {
+        let path = page.current_url().await.expect("url").path().to_string();
+        path.strip_prefix("/jobs/")
+            .is_some_and(|id| id.parse::<u64>().is_ok())
+    })
+    .await;
+    let path = page.current_url().await.expect("url").path().to_string();
+    let job = pictor_core::JobId(path["/jobs/".len()..].parse().expect("an id"));
+    let view = creator.jobs().get(job).await.expect("the job");
+    assert_eq!(view.spec.frames.len(), 3);
+    assert_eq!(view.spec.output, pictor_core::OutputFormat::Exr);
+
+    // Frames turn accepted on the open page as the real worker renders and the real checker
+    // verifies them; their previews (EXR tone-mapped by the network) load.
+    page.wait()
+        .for_element(Locator::Css("main[data-live=on]"))
+        .await
+        .expect("the live script runs");
+    within(
+        120,
+        "the frames were never all accepted on the open page",
+        async || {
+            let accepted = page
+                .find_all(Locator::Css(".frames [data-state=accepted]"))
+                .await
+                .expect("tiles");
+            accepted.len() == 3
+        },
+    )
+    .await;
+    within(20, "the previews never loaded", async || {
+        run(
+            page,
+            "const pictures = Array.from(document.querySelectorAll('.frames img'));\
+             return pictures.length === 3 && pictures.every((p) => p.complete && p.naturalWidth === 96);",
+        )
+        .await
+            == true
+    })
+    .await;
+
+    // The flipbook plays the frames in turn.
+    page.find(Locator::Id("flipbook-fps"))
+        .await
+        .expect("the rate")
+        .clear()
+        .await
+        .expect("clear");
+    page.find(Locator::Id("flipbook-fps"))
+        .await
+        .expect("the rate")
+        .send_keys("20")
+        .await
+        .expect("type");
+    page.find(Locator::Id("flipbook-play"))
+        .await
+        .expect("play")
+        .click()
+        .await
+        .expect("play");
+    let mut shown = std::collections::BTreeSet::new();
+    within(10, "the flipbook never showed every frame", async || {
+        let frame = run(
+            page,
+            "return document.getElementById('flipbook-picture').dataset.frame;",
+        )
+        .await;
+        if let Some(frame) = frame.as_str() {
+            shown.insert(frame.to_string());
+        }
+        shown.len() == 3
+    })
+    .await;
+    assert_eq!(
+        run(
+            page,
+            "return document.getElementById('flipbook-play').getAttribute('aria-pressed');"
+        )
+        .await,
+        "true"
+    );
+    screenshot(page, "cloud-job-live.png").await;
+
+    // The zip holds exactly what `pictor job download` writes.
+    let cookie = page
+        .get_named_cookie("pictor_session")
+        .await
+        .expect("the session cookie");
+    let archive = common::http_client()
+        .get(format!("{url}/jobs/{}/frames.zip", job.0))
+        .header("cookie", format!("pictor_session={}", cookie.value()))
+        .send()
+        .await
+        .expect("zip")
+        .bytes()
+        .await
+        .expect("body");
+    let out = tempfile::tempdir().expect("dir");
+    common::web::unzip(&archive, out.path());
+    let downloaded = creator
+        .jobs()
+        .download_frames(job, out.path().join("sdk"))
+        .await
+        .expect("download");
+    assert_eq!(downloaded.len(), 3);
+    for frame in &downloaded {
+        let name = frame.path.file_name().expect("a name");
+        assert_eq!(
+            std::fs::read(out.path().join("out").join(name)).expect("in the zip"),
+            std::fs::read(&frame.path).expect("downloaded"),
+            "{name:?}"
+        );
+    }
+
+    // State-changing requests without the CSRF token are refused, by form and by API.
+    let statuses = run(
+        page,
+        &format!(
+            "return Promise.all([\
+               fetch('/jobs/{id}/cancel', {{method: 'POST', body: new URLSearchParams({{csrf: 'x'}})}}),\
+               fetch('/v1/jobs/{id}/cancel', {{method: 'POST'}})\
+             ]).then((answers) => answers.map((answer) => answer.status));",
+            id = job.0
+        ),
+    )
+    .await;
+    assert_eq!(statuses, serde_json::json!([403, 401]));
+    assert_eq!(
+        creator.jobs().get(job).await.expect("job").state,
+        pictor_core::job::JobState::Completed
+    );
+
+    // The Explorer shows the job's frames, and its ledger page verifies the chain.
+    page.goto(&format!("{url}/explorer"))
+        .await
+        .expect("Explorer");
+    let text = page
+        .wait()
+        .for_element(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("3 / 3"), "{text}");
+    page.goto(&format!("{url}/explorer/ledger"))
+        .await
+        .expect("ledger");
+    page.wait()
+        .for_element(Locator::Css(".verified"))
+        .await
+        .expect("the ledger verifies");
+    worker.stop().await;
+    checker.stop().await;
+    browser.close().await;
+}

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::web::{browser, csrf_of, get, post_form, session_cookie, sign_in};
+use common::web::{browser, csrf_of, get, post_form, session_cookie, sign_in, unzip};
 use common::{Network, deliver_pngs, upload_test_scene};
 use pictor_core::api::{Role, Verdict};
 use pictor_network::service::Config;
@@ -18,7 +18,13 @@ use reqwest::StatusCode;
 /// Every job of `creator`.
 async fn jobs_of(creator: &pictor_sdk::Client) -> Vec<pictor_core::api::JobView> {
     use futures_util::TryStreamExt;
-    creator.jobs().list().send().try_collect().await.expect("jobs")
+    creator
+        .jobs()
+        .list()
+        .send()
+        .try_collect()
+        .await
+        .expect("jobs")
 }
 
 /// Signs `key` in; answers the cookie pair and the session's CSRF token.
@@ -217,24 +223,6 @@ async fn the_new_job_form_quotes_then_submits_once_and_says_when_funds_are_short
     let (status, _, page) = post(&poor_cookie, Some(&poor_csrf), foreign).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!page.contains("id=\"quote-p50\""));
-}
-
-/// Unzips `archive` with Python's `zipfile` (which checks every CRC) into `dir`.
-fn unzip(archive: &[u8], dir: &std::path::Path) {
-    let path = dir.join("frames.zip");
-    std::fs::write(&path, archive).expect("write the archive");
-    let status = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
-             assert z.testzip() is None; z.extractall(sys.argv[2])",
-        ])
-        .arg(&path)
-        .arg(dir.join("out"))
-        .status()
-        .expect("python3 runs");
-    assert!(status.success(), "the archive unzips");
-    std::fs::remove_file(path).expect("remove the archive");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

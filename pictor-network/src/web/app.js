@@ -76,6 +76,10 @@
       setText("job-state", kind === "started" || kind === "resumed" ? "running" : kind);
       if (finalKinds.includes(kind)) {
         source.close();
+        // A finished job can no longer be paused or cancelled.
+        for (const controls of document.querySelectorAll(".controls form")) {
+          controls.remove();
+        }
       }
     });
   }

@@ -87,3 +87,21 @@ pub fn csrf_of(page: &str) -> String {
         + 19;
     page[at..].split('"').next().expect("a value").to_string()
 }
+
+/// Unzips `archive` with Python's `zipfile` (which checks every CRC) into `dir/out`.
+pub fn unzip(archive: &[u8], dir: &std::path::Path) {
+    let path = dir.join("frames.zip");
+    std::fs::write(&path, archive).expect("write the archive");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+             assert z.testzip() is None; z.extractall(sys.argv[2])",
+        ])
+        .arg(&path)
+        .arg(dir.join("out"))
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "the archive unzips");
+    std::fs::remove_file(path).expect("remove the archive");
+}
