@@ -412,18 +412,39 @@ async fn the_jobs_list_filters_by_state_and_pages_with_the_filter_in_the_url() {
     let cookie = session_cookie(sign_in(url, &key).await.headers());
     let rows = |page: &str| page.matches("<td><a href=\"/jobs/").count();
 
+    // Newest first by default; the cursor pages on.
     let (status, _, first) = get(url, "/", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rows(&first), 50);
-    let next = format!("/?after={}", jobs[49].0);
+    assert!(
+        first.find(&format!("href=\"/jobs/{}\"", jobs[50].0))
+            < first.find(&format!("href=\"/jobs/{}\"", jobs[49].0))
+    );
+    let next = format!("/?after={}", jobs[1].0);
     assert!(
         first.contains(&format!("rel=\"next\" href=\"{next}\"")),
         "{first}"
     );
     let (_, _, second) = get(url, &next, Some(&cookie)).await;
     assert_eq!(rows(&second), 1);
-    assert!(second.contains(&format!("href=\"/jobs/{}\"", jobs[50].0)));
+    assert!(second.contains(&format!("href=\"/jobs/{}\"", jobs[0].0)));
     assert!(!second.contains("rel=\"next\""));
+    // Oldest first, the order kept in the next page's URL.
+    let (_, _, oldest) = get(url, "/?sort=oldest", Some(&cookie)).await;
+    let next = format!("/?sort=oldest&amp;after={}", jobs[49].0);
+    assert!(
+        oldest.contains(&format!("rel=\"next\" href=\"{next}\"")),
+        "{oldest}"
+    );
+    let (_, _, last) = get(url, &next.replace("&amp;", "&"), Some(&cookie)).await;
+    assert_eq!(rows(&last), 1);
+    assert!(last.contains(&format!("href=\"/jobs/{}\"", jobs[50].0)));
+    // Each job's stacked bar says where its tasks are.
+    assert!(
+        first.contains(&format!("aria-label=\"Job {} tasks: 1 queued\"", jobs[0].0))
+            || second.contains(&format!("aria-label=\"Job {} tasks: 1 queued\"", jobs[0].0)),
+        "{second}"
+    );
 
     // The filter is in the URL, and the form shows it chosen.
     let (status, _, paused) = get(url, "/?state=paused", Some(&cookie)).await;
@@ -438,7 +459,30 @@ async fn the_jobs_list_filters_by_state_and_pages_with_the_filter_in_the_url() {
     );
     let (_, _, completed) = get(url, "/?state=completed", Some(&cookie)).await;
     assert_eq!(rows(&completed), 0);
-    assert!(completed.contains("No completed jobs."), "{completed}");
+    assert!(completed.contains("No jobs match."), "{completed}");
     let (status, _, _) = get(url, "/?state=%3Cscript%3E", Some(&cookie)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Search by name: case-insensitive, the text taken literally, names shown as text.
+    for name in ["Shot 010 <b>final</b>", "shot 020", "100% done"] {
+        let spec = pictor_core::JobSpec {
+            name: Some(name.into()),
+            ..small_spec(scene.clone(), "1")
+        };
+        creator.jobs().submit(spec).send().await.expect("submit");
+    }
+    let (_, _, shots) = get(url, "/?q=SHOT", Some(&cookie)).await;
+    assert_eq!(rows(&shots), 2, "{shots}");
+    assert!(shots.contains("Shot 010 &lt;b&gt;final&lt;/b&gt;"));
+    assert!(
+        shots.contains("value=\"SHOT\""),
+        "the search stays in its field"
+    );
+    let (_, _, percent) = get(url, "/?q=%25", Some(&cookie)).await;
+    assert_eq!(rows(&percent), 1, "% is a character, not a wildcard");
+    let (_, _, none) = get(url, "/?q=_", Some(&cookie)).await;
+    assert_eq!(rows(&none), 0, "_ is a character, not a wildcard");
+    assert!(none.contains("No jobs match."));
+    let (_, _, paused_shots) = get(url, "/?q=shot&state=paused", Some(&cookie)).await;
+    assert_eq!(rows(&paused_shots), 0);
 }

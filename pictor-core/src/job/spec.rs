@@ -19,6 +19,8 @@ pub const MAX_SAMPLES: u32 = 1 << 20;
 pub const MAX_TAGS: usize = 32;
 /// Longest tag.
 pub const MAX_TAG_LEN: usize = 64;
+/// Longest job name, in characters.
+pub const MAX_NAME_CHARS: usize = 120;
 
 /// Which program renders the job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -482,6 +484,10 @@ pub struct HardwareRequirements {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JobSpec {
+    /// What the creator calls the job (`Shot 010, final`), shown in lists and searched by; any
+    /// text of 1–120 characters without control characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The uploaded scene (manifest hash).
     pub scene: AssetId,
     /// Renderer and version constraint.
@@ -526,6 +532,7 @@ impl JobSpec {
     pub fn builder(scene: AssetId, frames: FrameSet) -> JobSpecBuilder {
         JobSpecBuilder {
             spec: JobSpec {
+                name: None,
                 scene,
                 renderer: RendererSpec::default(),
                 frames,
@@ -633,6 +640,18 @@ impl JobSpec {
         if self.deadline_secs == Some(0) {
             return Err(Error::invalid("deadline_secs", "must be in the future"));
         }
+        if let Some(name) = &self.name {
+            let characters = name.chars().count();
+            if name.trim().is_empty()
+                || characters > MAX_NAME_CHARS
+                || name.chars().any(char::is_control)
+            {
+                return Err(Error::invalid(
+                    "name",
+                    format!("1–{MAX_NAME_CHARS} characters, none of them control characters"),
+                ));
+            }
+        }
         if self.tags.len() > MAX_TAGS {
             return Err(Error::invalid(
                 "tags",
@@ -667,6 +686,11 @@ pub struct JobSpecBuilder {
 }
 
 impl JobSpecBuilder {
+    /// The job's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.spec.name = Some(name.into());
+        self
+    }
     /// Renderer kind (builtin by default).
     pub fn renderer(mut self, kind: RendererKind) -> Self {
         self.spec.renderer.kind = kind;
@@ -750,6 +774,27 @@ mod tests {
 
     fn spec() -> JobSpecBuilder {
         JobSpec::builder(AssetId::of_bytes(b"s"), "1-10".parse().expect("frames"))
+    }
+
+    #[test]
+    fn names_are_plain_text_of_at_most_120_characters() {
+        let scene = AssetId::of_bytes(b"scene");
+        let named = |name: &str| {
+            JobSpec::builder(scene.clone(), "1".parse().expect("frames"))
+                .name(name)
+                .build()
+        };
+        assert!(named("Shot 010 — final <b>").is_ok());
+        assert!(named(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        assert!(named(&"é".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert!(named("   ").is_err());
+        assert!(named("line\nbreak").is_err());
+        // A spec without a name reads and writes as before.
+        let plain = JobSpec::builder(scene, "1".parse().expect("frames"))
+            .build()
+            .expect("spec");
+        let json = serde_json::to_value(&plain).expect("json");
+        assert!(json.get("name").is_none());
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub struct SpecArgs {
     /// Service tier.
     #[arg(long, value_enum, default_value = "standard")]
     tier: TierArg,
+    /// The job's name, shown in lists and searched by (`Shot 010, final`).
+    #[arg(long, value_name = "TEXT")]
+    name: Option<String>,
     /// Renderer (default: the scene's own: Blender for a `.blend`, the built-in renderer for a
     /// `.toml`).
     #[arg(long, value_enum)]
@@ -335,14 +338,16 @@ fn build_spec(args: &SpecArgs, scene: AssetId, renderer: RendererKind) -> Result
         TierArg::Standard => Tier::Standard,
         TierArg::Priority => Tier::Priority,
     };
-    JobSpec::builder(scene, args.frames.clone())
+    let mut builder = JobSpec::builder(scene, args.frames.clone())
         .renderer(renderer)
         .resolution(args.width, args.height)
         .samples(args.samples)
         .output(output)
-        .tier(tier)
-        .build()
-        .context("the job settings")
+        .tier(tier);
+    if let Some(name) = &args.name {
+        builder = builder.name(name);
+    }
+    builder.build().context("the job settings")
 }
 
 fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {

@@ -7,13 +7,32 @@ use super::events::emit;
 use super::quotes::PreparedJob;
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
-use crate::store::{JobRow, SplitRow, Store};
+use crate::store::{JobFilter, JobRow, SplitRow, Store, TaskProgress};
 use pictor_core::api::{FrameView, JobEvent, JobView, Role};
 use pictor_core::job::{JobSpec, JobState, JobTransition};
 use pictor_core::{JobId, Money, TaskId};
 
 /// Most jobs per list page.
 pub const MAX_PAGE: u32 = 200;
+
+/// Refuses a page size outside 1..=[`MAX_PAGE`].
+fn check_page_size(limit: u32) -> ServiceResult<()> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "limit",
+            format!("must be 1..={MAX_PAGE}"),
+        ))
+    }
+}
+
+/// The cursor of the page after `rows` (a full page of `limit`): its last job's id.
+fn next_cursor(rows: &[JobRow], limit: u32) -> Option<u64> {
+    (rows.len() == limit as usize)
+        .then(|| rows.last().map(|row| row.id))
+        .flatten()
+}
 
 impl<S: Store> Coordinator<S> {
     /// Submits a job: quotes it, holds the escrow, splits it into tasks. With an idempotency key, a
@@ -133,47 +152,42 @@ impl<S: Store> Coordinator<S> {
         after: u64,
         limit: u32,
     ) -> ServiceResult<(Vec<JobView>, Option<u64>)> {
-        self.list_jobs_in(caller, None, after, limit).await
-    }
-
-    /// The caller's jobs in `state` (all when `None`) with id > `after`, at most `limit`; answers
-    /// the page and the next cursor.
-    pub async fn list_jobs_in(
-        &self,
-        caller: &Caller,
-        state: Option<JobState>,
-        after: u64,
-        limit: u32,
-    ) -> ServiceResult<(Vec<JobView>, Option<u64>)> {
         caller.require(Role::Creator)?;
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServiceError::invalid(
-                "limit",
-                format!("must be 1..={MAX_PAGE}"),
-            ));
-        }
+        check_page_size(limit)?;
         self.refresh_balances().await?;
         let mut tx = self.read().await?;
-        let rows = match state {
-            None => tx.jobs_of(caller.id(), after, limit).await?,
-            Some(state) => {
-                // The state's stored name is its serde name (`running`), as every store writes it.
-                let name = serde_json::to_value(state)
-                    .ok()
-                    .and_then(|value| value.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                tx.jobs_of_in_state(caller.id(), &name, after, limit)
-                    .await?
-            }
-        };
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id))
-            .flatten();
+        let rows = tx.jobs_of(caller.id(), after, limit).await?;
+        let next = next_cursor(&rows, limit);
         let mut views = Vec::with_capacity(rows.len());
         for row in &rows {
             views.push(self.job_view(&mut tx, row).await?);
         }
         Ok((views, next))
+    }
+
+    /// The caller's jobs matching `filter` (state, name, order, cursor), at most `limit`, each
+    /// with its tasks counted by state; answers the page and the next page's cursor.
+    pub async fn find_jobs(
+        &self,
+        caller: &Caller,
+        filter: &JobFilter,
+        limit: u32,
+    ) -> ServiceResult<(Vec<(JobView, TaskProgress)>, Option<u64>)> {
+        caller.require(Role::Creator)?;
+        check_page_size(limit)?;
+        self.refresh_balances().await?;
+        let mut tx = self.read().await?;
+        let rows = tx.find_jobs(caller.id(), filter, limit).await?;
+        let next = next_cursor(&rows, limit);
+        let ids: Vec<u64> = rows.iter().map(|row| row.id).collect();
+        let progress: std::collections::HashMap<u64, TaskProgress> =
+            tx.task_progress(&ids).await?.into_iter().collect();
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let counted = progress.get(&row.id).copied().unwrap_or_default();
+            page.push((self.job_view(&mut tx, row).await?, counted));
+        }
+        Ok((page, next))
     }
 
     /// The job's accepted outputs.

@@ -29,13 +29,11 @@ pub trait JobsTx: Send {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<JobRow>>> + Send;
 
-    /// An owner's jobs in `state` (its serde name, e.g. `running`) with id > `after`, at most
-    /// `limit`, by id.
-    fn jobs_of_in_state(
+    /// An owner's jobs matching `filter` (state, name, order, cursor), at most `limit`.
+    fn find_jobs(
         &mut self,
         owner: u64,
-        state: &str,
-        after: u64,
+        filter: &JobFilter,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<JobRow>>> + Send;
 

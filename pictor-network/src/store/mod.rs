@@ -23,6 +23,7 @@ pub mod frames;
 pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
+mod listing;
 pub mod meta;
 pub mod migrate;
 pub mod postgres;

@@ -70,6 +70,51 @@ pub struct SplitRow {
     pub reservation_generation: u32,
 }
 
+/// Which of an owner's jobs a listing shows, in which order, from where.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs in this state (its stored name, e.g. `running`).
+    pub state: Option<String>,
+    /// Only jobs whose name holds this text (case-insensitive for ASCII letters).
+    pub name_contains: Option<String>,
+    /// Newest first (by id) instead of oldest first.
+    pub newest_first: bool,
+    /// The cursor: only jobs after this id in the listing's order.
+    pub after: Option<u64>,
+}
+
+/// Where a job's tasks are, counted by what a creator watches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskProgress {
+    /// Waiting for a worker, never rejected.
+    pub queued: u64,
+    /// Waiting for a worker again after a checker rejected a result.
+    pub rejected: u64,
+    /// Leased by a worker.
+    pub rendering: u64,
+    /// Uploaded, waiting for or under a check.
+    pub verifying: u64,
+    /// Accepted.
+    pub accepted: u64,
+    /// Given up after too many attempts.
+    pub failed: u64,
+    /// Cancelled with the job.
+    pub cancelled: u64,
+}
+
+impl TaskProgress {
+    /// Every task counted.
+    pub fn total(&self) -> u64 {
+        self.queued
+            + self.rejected
+            + self.rendering
+            + self.verifying
+            + self.accepted
+            + self.failed
+            + self.cancelled
+    }
+}
+
 /// Counts over a job's tasks, for its view.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskSummary {

@@ -45,6 +45,13 @@ pub trait TasksTx: Send {
     /// Counts over a job's tasks (total, accepted, spent) without loading them.
     fn task_summary(&mut self, job: u64) -> impl Future<Output = StoreResult<TaskSummary>> + Send;
 
+    /// The tasks of each of `jobs` (a page of a listing) counted by state; jobs without tasks
+    /// are left out.
+    fn task_progress(
+        &mut self,
+        jobs: &[u64],
+    ) -> impl Future<Output = StoreResult<Vec<(u64, TaskProgress)>>> + Send;
+
     /// Up to `limit` of a job's tasks that are not final or still hold escrow, in split order.
     fn open_tasks_of_job(
         &mut self,

@@ -1,27 +1,24 @@
-//! Rendering, for creators: the jobs list (the signed-in start page) and a job's page. Ownership
-//! is checked by the same service calls the API uses: another creator's job is a 404, exactly
-//! like one that does not exist.
+//! Rendering, for creators: a job's page (the list is `job_list`). Ownership is checked by the
+//! same service calls the API uses: another creator's job is a 404, exactly like one that does
+//! not exist.
 
 use super::AppState;
 use super::actions::{Control, control_href};
-use super::layout::{live_page, message, page, serde_name};
+use super::layout::{live_page, message, serde_name};
 use super::{paths, session};
 use crate::service::WebSession;
 use crate::store::Store;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use pictor_core::JobId;
-use pictor_core::api::{ErrorCode, JobView, Role};
+use pictor_core::api::{ErrorCode, JobView};
 use pictor_core::job::JobState;
-use serde::Deserialize;
 
-/// Jobs listed on the start page.
-const JOBS_PER_PAGE: u32 = 50;
-
-fn to_sign_in() -> Response {
+/// The sign-in page, for a browser without a session.
+pub fn to_sign_in() -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, paths::SIGN_IN)]).into_response()
 }
 
@@ -31,157 +28,9 @@ fn frame_href(job: JobId, frame: u32) -> String {
         .replace("{frame}", &frame.to_string())
 }
 
-fn job_href(job: &JobView) -> String {
+/// A job's page.
+pub fn job_href(job: &JobView) -> String {
     paths::JOB.replace("{id}", &job.id.0.to_string())
-}
-
-/// The jobs list's filters, kept in the URL: `?state=running&after=40`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    /// Only jobs in this state (its name, e.g. `running`).
-    state: Option<String>,
-    /// Jobs after this id (the next page's cursor).
-    after: Option<u64>,
-}
-
-/// The states the list can be filtered by, in the order the filter offers them.
-const FILTER_STATES: [JobState; 6] = [
-    JobState::Queued,
-    JobState::Running,
-    JobState::Paused,
-    JobState::Completed,
-    JobState::Failed,
-    JobState::Cancelled,
-];
-
-/// `GET /`: the creator's jobs; for other roles, what the app has for them so far.
-pub async fn home<S: Store>(
-    State(state): State<AppState<S>>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
-) -> Response {
-    let Some(session) = session::current(&state, &headers).await else {
-        return to_sign_in();
-    };
-    if session.caller.require(Role::Creator).is_err() {
-        return page(
-            StatusCode::OK,
-            "Pictor Cloud",
-            Some(&session),
-            html! {
-                h1 { "Welcome" }
-                p {
-                    "Pages for the " (serde_name(&session.caller.account.role))
-                    " role come in a later release; the API and the " code { "pictor" }
-                    " command serve it now."
-                }
-            },
-        );
-    }
-    let filter = match query.state.as_deref().filter(|text| !text.is_empty()) {
-        None => None,
-        Some(text) => match FILTER_STATES
-            .iter()
-            .find(|known| serde_name(*known) == text)
-        {
-            Some(known) => Some(*known),
-            None => {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    Some(&session),
-                    "There is no such job state to filter by.",
-                );
-            }
-        },
-    };
-    let after = query.after.unwrap_or(0);
-    match state
-        .list_jobs_in(&session.caller, filter, after, JOBS_PER_PAGE)
-        .await
-    {
-        Ok((jobs, next)) => jobs_page(&session, &jobs, filter, next),
-        Err(error) => {
-            tracing::warn!(%error, "listing jobs for the web app failed");
-            message(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Some(&session),
-                "Your jobs could not be listed; try again in a moment.",
-            )
-        }
-    }
-}
-
-fn jobs_page(
-    session: &WebSession,
-    jobs: &[JobView],
-    filter: Option<JobState>,
-    next: Option<u64>,
-) -> Response {
-    let filter_name = filter.as_ref().map(serde_name).unwrap_or_default();
-    let next_href = next.map(|after| {
-        if filter_name.is_empty() {
-            format!("{}?after={after}", paths::HOME)
-        } else {
-            format!("{}?state={filter_name}&after={after}", paths::HOME)
-        }
-    });
-    page(
-        StatusCode::OK,
-        "Rendering",
-        Some(session),
-        html! {
-            h1 { "Rendering" }
-            p { a.button #new-job-link href=(paths::NEW_JOB) { "New job" } }
-            form.filters method="get" action=(paths::HOME) {
-                label for="state" { "State" }
-                select #state name="state" {
-                    option value="" selected[filter.is_none()] { "All" }
-                    @for known in &FILTER_STATES {
-                        @let name = serde_name(known);
-                        option value=(name) selected[filter == Some(*known)] { (name) }
-                    }
-                }
-                button type="submit" { "Show" }
-            }
-            @if jobs.is_empty() {
-                @if filter.is_some() {
-                    p { "No " (filter_name) " jobs." }
-                } @else {
-                    p { "No jobs yet. Start one with " a href=(paths::NEW_JOB) { "New job" } ", "
-                        code { "pictor job submit" } " or the Blender add-on." }
-                }
-            } @else {
-                table {
-                    caption.muted { "Your jobs, oldest first" }
-                    thead { tr {
-                        th scope="col" { "Job" }
-                        th scope="col" { "State" }
-                        th scope="col" { "Frames accepted" }
-                        th.optional scope="col" { "Spent" }
-                        th.optional scope="col" { "Tags" }
-                    } }
-                    tbody {
-                        @for job in jobs {
-                            tr {
-                                td { a href=(job_href(job)) { "Job " (job.id.0) } }
-                                td { (serde_name(&job.state)) }
-                                td {
-                                    progress value=(job.tasks_accepted) max=(job.tasks_total.max(1))
-                                        aria-label={ "Job " (job.id.0) " progress" } {}
-                                    " " (job.tasks_accepted) " / " (job.tasks_total)
-                                }
-                                td.optional { (job.spent) }
-                                td.optional { @for tag in &job.spec.tags { span.tag { (tag) } } }
-                            }
-                        }
-                    }
-                }
-            }
-            @if let Some(href) = next_href {
-                p { a rel="next" href=(href) { "Next page" } }
-            }
-        },
-    )
 }
 
 /// `GET /jobs/{id}`.
@@ -235,7 +84,7 @@ pub async fn job_page<S: Store>(
         &session,
         &events,
         html! {
-            h1 { "Job " (job.id.0) }
+            h1 { "Job " (job.id.0) @if let Some(name) = &job.spec.name { ": " (name) } }
             dl {
                 dt { "State" } dd #job-state { (serde_name(&job.state)) }
                 dt { "Frames accepted" } dd {

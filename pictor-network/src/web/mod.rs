@@ -15,6 +15,7 @@
 mod actions;
 mod download;
 mod explorer;
+mod job_list;
 mod jobs;
 mod layout;
 mod limiter;
@@ -91,7 +92,7 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         coordinator.config().sign_in_attempts_per_minute,
     ));
     Router::new()
-        .route(paths::HOME, get(jobs::home::<S>))
+        .route(paths::HOME, get(job_list::home::<S>))
         .route(
             paths::SIGN_IN,
             get(signin::form::<S>).post(signin::submit::<S>),

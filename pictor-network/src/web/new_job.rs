@@ -48,6 +48,9 @@ pub struct NewJobForm {
     /// What the upload was, for display (`scene.blend`, `shot_010/ (12 files)`).
     #[serde(default)]
     scene_label: String,
+    /// The job's name; empty for none.
+    #[serde(default)]
+    name: String,
     #[serde(default)]
     renderer: String,
     #[serde(default)]
@@ -79,6 +82,7 @@ impl Default for NewJobForm {
             csrf: String::new(),
             scene: String::new(),
             scene_label: String::new(),
+            name: String::new(),
             renderer: serde_name(&RendererKind::Blender),
             frames: "1".into(),
             width: "1920".into(),
@@ -132,6 +136,9 @@ impl NewJobForm {
             .samples(number(&self.samples, "Samples")?)
             .output(output)
             .tier(tier);
+        if !self.name.trim().is_empty() {
+            builder = builder.name(self.name.trim());
+        }
         if !self.budget_cap.trim().is_empty() {
             let cap: Money = self
                 .budget_cap
@@ -148,6 +155,7 @@ impl NewJobForm {
         let fields = [
             ("scene", &self.scene),
             ("scene_label", &self.scene_label),
+            ("name", &self.name),
             ("renderer", &self.renderer),
             ("frames", &self.frames),
             ("width", &self.width),
@@ -286,6 +294,7 @@ fn quote_page(
         &[],
         html! {
             h1 { "Confirm the job" }
+            @if !form.name.trim().is_empty() { p { "Name: " strong { (form.name) } } }
             p { "Scene: " strong { (form.scene_label) } " · frames " (form.frames) " · "
                 (form.width) " × " (form.height) " · " (form.samples) " samples · " (form.tier) }
             dl #quote {
@@ -366,6 +375,8 @@ fn form_page(
                 }
                 fieldset {
                     legend { "Render settings" }
+                    label for="name" { "Name (optional, like Shot 010)" }
+                    input #name type="text" name="name" maxlength="120" value=(form.name);
                     label for="renderer" { "Renderer" }
                     select #renderer name="renderer" {
                         @for (kind, label) in RENDERERS {

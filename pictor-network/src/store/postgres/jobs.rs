@@ -1,6 +1,7 @@
 //! `JobsTx` on PostgreSQL: jobs, and the bookkeeping of big jobs inserted or closed a batch per write (splits, closing).
 
 use super::*;
+use crate::store::JobFilter;
 use crate::store::JobsTx;
 
 impl JobsTx for PgTx {
@@ -10,8 +11,8 @@ impl JobsTx for PgTx {
             .map(|reason| enum_text(&reason, "paused_reason"))
             .transpose()?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq, name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(to_i64(row.owner, "owner")?)
         .bind(&row.idempotency_key)
@@ -23,6 +24,7 @@ impl JobsTx for PgTx {
         .bind(json(&row.quote, "quote")?)
         .bind(to_i64(row.created_at_ms, "created_at_ms")?)
         .bind(to_i64(row.event_seq, "event_seq")?)
+        .bind(row.spec.name.as_deref())
         .fetch_one(&mut *self.tx)
         .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
@@ -80,25 +82,19 @@ impl JobsTx for PgTx {
             .collect()
     }
 
-    async fn jobs_of_in_state(
+    async fn find_jobs(
         &mut self,
         owner: u64,
-        state: &str,
-        after: u64,
+        filter: &JobFilter,
         limit: u32,
     ) -> StoreResult<Vec<JobRow>> {
-        sqlx::query(
-            "SELECT * FROM jobs WHERE owner = $1 AND state = $2 AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(to_i64(owner, "owner")?)
-        .bind(state)
-        .bind(to_i64(after, "id")?)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(job_row)
-        .collect()
+        crate::store::listing::find_jobs(owner, filter, limit)?
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(job_row)
+            .collect()
     }
 
     async fn jobs_paused_for_funds(&mut self, owner: u64) -> StoreResult<Vec<JobRow>> {

@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions: Pictor Cloud's signed-in browsers; events by kind and time",
         include_str!("../../../migrations/postgres/0003_web_sessions.sql"),
     ),
+    (
+        4,
+        "job names: the creator's job list searches by name",
+        include_str!("../../../migrations/postgres/0004_job_names.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).

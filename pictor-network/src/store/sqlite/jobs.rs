@@ -1,6 +1,7 @@
 //! `JobsTx` on SQLite: jobs, and the bookkeeping of big jobs inserted or closed a batch per write (splits, closing).
 
 use super::*;
+use crate::store::JobFilter;
 use crate::store::JobsTx;
 
 impl JobsTx for SqliteTx {
@@ -10,8 +11,8 @@ impl JobsTx for SqliteTx {
             .map(|reason| enum_text(&reason, "paused_reason"))
             .transpose()?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq, name)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(to_i64(row.owner, "owner")?)
         .bind(&row.idempotency_key)
@@ -23,6 +24,7 @@ impl JobsTx for SqliteTx {
         .bind(json(&row.quote, "quote")?)
         .bind(to_i64(row.created_at_ms, "created_at_ms")?)
         .bind(to_i64(row.event_seq, "event_seq")?)
+        .bind(row.spec.name.as_deref())
         .fetch_one(&mut *self.tx)
         .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
@@ -80,25 +82,19 @@ impl JobsTx for SqliteTx {
             .collect()
     }
 
-    async fn jobs_of_in_state(
+    async fn find_jobs(
         &mut self,
         owner: u64,
-        state: &str,
-        after: u64,
+        filter: &JobFilter,
         limit: u32,
     ) -> StoreResult<Vec<JobRow>> {
-        sqlx::query(
-            "SELECT * FROM jobs WHERE owner = ? AND state = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(to_i64(owner, "owner")?)
-        .bind(state)
-        .bind(to_i64(after, "id")?)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(job_row)
-        .collect()
+        crate::store::listing::find_jobs(owner, filter, limit)?
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(job_row)
+            .collect()
     }
 
     async fn jobs_paused_for_funds(&mut self, owner: u64) -> StoreResult<Vec<JobRow>> {

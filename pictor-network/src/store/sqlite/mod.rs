@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "web sessions: Pictor Cloud's signed-in browsers; events by kind and time",
         include_str!("../../../migrations/0005_web_sessions.sql"),
     ),
+    (
+        6,
+        "job names: the creator's job list searches by name",
+        include_str!("../../../migrations/0006_job_names.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only

@@ -1,6 +1,7 @@
 //! `TasksTx` on SQLite: tasks: their rows, the dispatch queue, expiries and per-job summaries.
 
 use super::*;
+use crate::store::TaskProgress;
 use crate::store::TasksTx;
 
 impl TasksTx for SqliteTx {
@@ -157,6 +158,19 @@ impl TasksTx for SqliteTx {
             accepted: get_u64(&row, "accepted")?,
             spent: money(&row, "spent")?,
         })
+    }
+
+    async fn task_progress(&mut self, jobs: &[u64]) -> StoreResult<Vec<(u64, TaskProgress)>> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        crate::store::listing::task_progress(jobs)?
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(crate::store::listing::task_progress_row)
+            .collect()
     }
 
     async fn open_tasks_of_job(&mut self, job: u64, limit: u32) -> StoreResult<Vec<TaskRow>> {
