@@ -22,10 +22,11 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::cycle::{percentile, timed_cycle};
 use common::{Network, scene_folder};
 use criterion::{Criterion, criterion_group, criterion_main};
 use pictor_core::JobSpec;
-use pictor_core::api::{Role, Verdict};
+use pictor_core::api::Role;
 use pictor_network::service::Config;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
@@ -243,42 +244,6 @@ fn upload(c: &mut Criterion) {
     });
     group.finish();
     let _ = scene_folder;
-}
-
-/// Lease, result and verdict, each timed as one write request.
-async fn timed_cycle(
-    worker: &pictor_sdk::Client,
-    key: &ed25519_dalek::SigningKey,
-    checker: &pictor_sdk::Client,
-    latencies: &mut Vec<Duration>,
-) {
-    let started = Instant::now();
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("a task");
-    latencies.push(started.elapsed());
-    let started = Instant::now();
-    common::deliver(worker, key, &lease, "bench")
-        .await
-        .expect("result");
-    latencies.push(started.elapsed());
-    let started = Instant::now();
-    if let Some(check) = checker.checks().lease().await.expect("check lease") {
-        checker
-            .checks()
-            .verdict(check.check, Verdict::Accept, serde_json::json!({}))
-            .await
-            .expect("verdict");
-    }
-    latencies.push(started.elapsed());
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(index).copied().unwrap_or_default()
 }
 
 fn burst(c: &mut Criterion) {

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod browser;
+pub mod cycle;
 pub mod postgres;
 pub mod replicas;
 pub mod s3;

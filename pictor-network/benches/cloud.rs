@@ -1,0 +1,257 @@
+//! Pictor Cloud benchmarks (criterion), each beside a baseline measured in the same process so
+//! `docs/BENCHMARKS.md` can report ratios as well as the times the issue sets (≤ 100 ms a page):
+//!
+//! - `pages/jobs_list_10000_jobs`, `pages/jobs_search_10000_jobs` and `pages/job_page_2000_frames`
+//!   vs `pages/health`: a signed-in creator's jobs list (the first 50 of 10,000 jobs, each with its
+//!   per-state bar), a search by name over all 10,000, and the page of a job of 2,000 frames —
+//!   each one whole HTTP request over loopback, against the same round trip to `/health`; and
+//!   `pages/api_job_2000_frames`, the API's JSON of that job, for comparison.
+//! - `open_pages/cycle_with_200_pages` vs `open_pages/cycle_quiet`: one task's whole cycle (lease,
+//!   result, verdict) while 200 job pages follow the job live (200 Server-Sent Events streams of
+//!   `/jobs/{id}/events`, read as they arrive), against the cycle alone. Both print the p50/p99 of
+//!   each write request.
+//!
+//! Run: `cargo bench -p pictor-network --bench cloud` (add `-- pages` or `-- open_pages`).
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::Network;
+use common::cycle::{percentile, timed_cycle};
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::StreamExt;
+use pictor_core::JobSpec;
+use pictor_core::api::Role;
+use pictor_network::service::Config;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+const LISTED_JOBS: usize = 10_000;
+const BIG_JOB_FRAMES: u32 = 2_000;
+const OPEN_PAGES: usize = 200;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A tiny one-frame (or `frames`) built-in job named `name`.
+fn spec(scene: &pictor_core::AssetId, frames: &str, name: String) -> JobSpec {
+    JobSpec::builder(scene.clone(), frames.parse().expect("frames"))
+        .name(name)
+        .resolution(16, 16)
+        .samples(1)
+        .build()
+        .expect("spec")
+}
+
+/// Signs `key` in through the sign-in form; answers the `Cookie` header value.
+async fn session_cookie(http: &reqwest::Client, url: &str, key: &str) -> String {
+    let answer = http
+        .post(format!("{url}/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("api_key={key}"))
+        .send()
+        .await
+        .expect("sign in");
+    let set = answer.headers()["set-cookie"].to_str().expect("ascii");
+    set.split(';').next().expect("a pair").to_string()
+}
+
+/// One whole GET of `path` with `cookie`; the body is read to its end.
+async fn fetch(http: &reqwest::Client, url: &str, path: &str, cookie: &str) -> usize {
+    let answer = http
+        .get(format!("{url}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("answer");
+    assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    answer.bytes().await.expect("body").len()
+}
+
+fn no_redirects() -> reqwest::Client {
+    pictor_sdk::install_tls_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn pages(c: &mut Criterion) {
+    let rt = runtime();
+    let http = no_redirects();
+    let (network, cookie, big) = rt.block_on(async {
+        let network = Network::start(Config::default()).await;
+        network.worker("w", 1).await;
+        let (creator, _, key) = network.creator_named("studio", 1_000_000).await;
+        let scene = common::upload_test_scene(&creator).await;
+        let started = Instant::now();
+        let mut submitters = Vec::new();
+        for lane in 0..8 {
+            let (creator, scene) = (creator.clone(), scene.clone());
+            submitters.push(tokio::spawn(async move {
+                for i in (lane..LISTED_JOBS).step_by(8) {
+                    creator
+                        .jobs()
+                        .submit(spec(&scene, "1", format!("Shot {i:05}")))
+                        .send()
+                        .await
+                        .expect("submit");
+                }
+            }));
+        }
+        for submitter in submitters {
+            submitter.await.expect("submitter");
+        }
+        let big = creator
+            .jobs()
+            .submit(spec(
+                &scene,
+                &format!("1-{BIG_JOB_FRAMES}"),
+                "The long shot".into(),
+            ))
+            .send()
+            .await
+            .expect("submit")
+            .id;
+        eprintln!(
+            "pages: {LISTED_JOBS} jobs submitted in {:?}",
+            started.elapsed()
+        );
+        let cookie = session_cookie(&no_redirects(), &network.url, &key).await;
+        (network, cookie, big)
+    });
+    let url = network.url.clone();
+    let mut group = c.benchmark_group("pages");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    let job_page = format!("/jobs/{}", big.0);
+    let api_job = format!("/v1/jobs/{}", big.0);
+    let cases: [(&str, &str); 5] = [
+        ("health", "/health"),
+        ("jobs_list_10000_jobs", "/"),
+        ("jobs_search_10000_jobs", "/?q=shot%2009999"),
+        ("job_page_2000_frames", &job_page),
+        ("api_job_2000_frames", &api_job),
+    ];
+    for (name, path) in cases {
+        let size = rt.block_on(fetch(&http, &url, path, &cookie));
+        eprintln!("pages/{name}: {path} answers {size} bytes");
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        fetch(&http, &url, path, &cookie).await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    group.finish();
+    drop(network);
+}
+
+fn open_pages(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("open_pages");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for with_pages in [false, true] {
+        let (network, worker, key, checker, cookie, job) = rt.block_on(async {
+            let network = Network::start(Config::default()).await;
+            let (worker, _, key) = network.worker("w", 1).await;
+            let (checker, _) = network.account(Role::Checker, "checker").await;
+            let (creator, _, creator_key) = network.creator_named("studio", 1_000_000).await;
+            let scene = common::upload_test_scene(&creator).await;
+            let job = creator
+                .jobs()
+                .submit(spec(&scene, "1-20000", "Busy".into()))
+                .send()
+                .await
+                .expect("submit")
+                .id;
+            let cookie = session_cookie(&no_redirects(), &network.url, &creator_key).await;
+            (network, worker, key, checker, cookie, job)
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut pages = Vec::new();
+        if with_pages {
+            let http = no_redirects();
+            for _ in 0..OPEN_PAGES {
+                let (http, stop, received) = (http.clone(), stop.clone(), received.clone());
+                let events = format!("{}/jobs/{}/events", network.url, job.0);
+                let cookie = cookie.clone();
+                pages.push(rt.spawn(async move {
+                    let answer = http
+                        .get(&events)
+                        .header("cookie", &cookie)
+                        .send()
+                        .await
+                        .expect("events");
+                    assert!(answer.status().is_success());
+                    let mut stream = answer.bytes_stream();
+                    while !stop.load(Ordering::Relaxed) {
+                        match tokio::time::timeout(Duration::from_millis(200), stream.next()).await
+                        {
+                            Ok(Some(chunk)) => {
+                                received.fetch_add(
+                                    chunk.expect("a chunk").len() as u64,
+                                    Ordering::Relaxed,
+                                );
+                            }
+                            Ok(None) => break,
+                            Err(_) => {}
+                        }
+                    }
+                }));
+            }
+        }
+        let mut latencies = Vec::new();
+        let name = if with_pages {
+            "cycle_with_200_pages"
+        } else {
+            "cycle_quiet"
+        };
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        timed_cycle(&worker, &key, &checker, &mut latencies).await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        stop.store(true, Ordering::Relaxed);
+        for page in pages {
+            rt.block_on(page).expect("page");
+        }
+        latencies.sort_unstable();
+        eprintln!(
+            "open_pages/{name}: {} write requests, p50 {:?}, p99 {:?}; pages received {} bytes of events",
+            latencies.len(),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+            received.load(Ordering::Relaxed)
+        );
+        drop(network);
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pages, open_pages);
+criterion_main!(benches);
