@@ -65,14 +65,21 @@ async fn session_cookie(http: &reqwest::Client, url: &str, key: &str) -> String 
     set.split(';').next().expect("a pair").to_string()
 }
 
-/// One whole GET of `path` with `cookie`; the body is read to its end.
-async fn fetch(http: &reqwest::Client, url: &str, path: &str, cookie: &str) -> usize {
-    let answer = http
-        .get(format!("{url}{path}"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("answer");
+/// Who asks: a browser's session cookie (the pages), or an API key (the API).
+#[derive(Clone, Copy)]
+enum Asker<'a> {
+    Cookie(&'a str),
+    Key(&'a str),
+}
+
+/// One whole GET of `path`; the body is read to its end.
+async fn fetch(http: &reqwest::Client, url: &str, path: &str, asker: Asker<'_>) -> usize {
+    let request = http.get(format!("{url}{path}"));
+    let request = match asker {
+        Asker::Cookie(cookie) => request.header("cookie", cookie),
+        Asker::Key(key) => request.bearer_auth(key),
+    };
+    let answer = request.send().await.expect("answer");
     assert!(answer.status().is_success(), "{path}: {}", answer.status());
     answer.bytes().await.expect("body").len()
 }
@@ -88,7 +95,7 @@ fn no_redirects() -> reqwest::Client {
 fn pages(c: &mut Criterion) {
     let rt = runtime();
     let http = no_redirects();
-    let (network, cookie, big) = rt.block_on(async {
+    let (network, cookie, key, big) = rt.block_on(async {
         let network = Network::start(Config::default()).await;
         network.worker("w", 1).await;
         let (creator, _, key) = network.creator_named("studio", 1_000_000).await;
@@ -127,7 +134,7 @@ fn pages(c: &mut Criterion) {
             started.elapsed()
         );
         let cookie = session_cookie(&no_redirects(), &network.url, &key).await;
-        (network, cookie, big)
+        (network, cookie, key, big)
     });
     let url = network.url.clone();
     let mut group = c.benchmark_group("pages");
@@ -136,22 +143,23 @@ fn pages(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     let job_page = format!("/jobs/{}", big.0);
     let api_job = format!("/v1/jobs/{}", big.0);
-    let cases: [(&str, &str); 5] = [
-        ("health", "/health"),
-        ("jobs_list_10000_jobs", "/"),
-        ("jobs_search_10000_jobs", "/?q=shot%2009999"),
-        ("job_page_2000_frames", &job_page),
-        ("api_job_2000_frames", &api_job),
+    let page = Asker::Cookie(&cookie);
+    let cases: [(&str, &str, Asker); 5] = [
+        ("health", "/health", page),
+        ("jobs_list_10000_jobs", "/", page),
+        ("jobs_search_10000_jobs", "/?q=shot%2009999", page),
+        ("job_page_2000_frames", &job_page, page),
+        ("api_job_2000_frames", &api_job, Asker::Key(&key)),
     ];
-    for (name, path) in cases {
-        let size = rt.block_on(fetch(&http, &url, path, &cookie));
+    for (name, path, asker) in cases {
+        let size = rt.block_on(fetch(&http, &url, path, asker));
         eprintln!("pages/{name}: {path} answers {size} bytes");
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        fetch(&http, &url, path, &cookie).await;
+                        fetch(&http, &url, path, asker).await;
                     }
                     start.elapsed()
                 })

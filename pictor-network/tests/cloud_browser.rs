@@ -45,7 +45,7 @@ async fn submit_key(page: &fantoccini::Client, key: &str) {
         .await
         .expect("type");
     page.wait()
-        .for_element(Locator::Css("form button[type=submit]"))
+        .for_element(Locator::Css("#with-key button[type=submit]"))
         .await
         .expect("the sign-in button")
         .click()

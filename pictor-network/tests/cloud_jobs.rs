@@ -337,3 +337,57 @@ async fn frames_download_as_one_zip_like_pictor_job_download_and_previews_are_jp
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_page_shows_each_frame_where_it_is_when_opened() {
+    let network = Network::start(Config::default()).await;
+    let (creator, _, key) = network.creator_named("Studio", 100).await;
+    let (worker, _, signing) = network.worker("gpu", 2).await;
+    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
+    let url = &network.url;
+    let scene = upload_test_scene(&creator).await;
+    let job = creator
+        .jobs()
+        .submit(common::small_spec(scene, "1-2"))
+        .send()
+        .await
+        .expect("submit")
+        .id;
+    let (cookie, _) = signed_in(url, &key).await;
+    let path = format!("/jobs/{}", job.0);
+    let tile = |page: &str, frame: u32| {
+        let at = page.find(&format!("id=\"frame-{frame}\"")).expect("a tile");
+        let end = page[at..].find("</li>").map_or(page.len(), |end| at + end);
+        page[at..end].to_string()
+    };
+
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
+    let frame = lease.work.frames()[0];
+    let (_, _, page) = get(url, &path, Some(&cookie)).await;
+    assert!(
+        tile(&page, frame).contains("data-state=\"rendering\""),
+        "{page}"
+    );
+    assert!(tile(&page, frame).contains("rendering on worker"));
+    assert!(tile(&page, 3 - frame).contains("data-state=\"queued\""));
+
+    deliver_pngs(&worker, &signing, &lease).await;
+    let (_, _, page) = get(url, &path, Some(&cookie)).await;
+    assert!(
+        tile(&page, frame).contains("data-state=\"verifying\""),
+        "{page}"
+    );
+
+    common::check_once(&checker, Verdict::Reject).await;
+    let (_, _, page) = get(url, &path, Some(&cookie)).await;
+    assert!(
+        tile(&page, frame).contains("data-state=\"rejected\""),
+        "{page}"
+    );
+    assert!(tile(&page, frame).contains("rejected 1×, queued again"));
+}

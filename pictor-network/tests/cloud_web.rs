@@ -14,7 +14,7 @@ use common::{Network, small_spec, upload_test_scene};
 use pictor_core::api::Role;
 use pictor_network::service::Config;
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
+use reqwest::header::{LOCATION, SET_COOKIE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creator_signs_in_with_a_key_and_out_with_the_csrf_token() {
@@ -485,4 +485,198 @@ async fn the_jobs_list_filters_by_state_and_pages_with_the_filter_in_the_url() {
     assert!(none.contains("No jobs match."));
     let (_, _, paused_shots) = get(url, "/?q=shot&state=paused", Some(&cookie)).await;
     assert_eq!(rows(&paused_shots), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_once_with_a_password_and_acts_as_each_linked_account() {
+    let network = Network::start(Config::default()).await;
+    let (_, _, creator_key) = network.creator_named("Ada Studio", 10).await;
+    let (_, _, worker_key) = network
+        .account_with_key(Role::Worker, "Ada <b>GPU</b>")
+        .await;
+    let (_, bob_id, bob_key) = network.creator_named("Bob", 10).await;
+    let url = &network.url;
+    let password = "correct horse battery";
+
+    // Signed in with the creator's key, Ada chooses a login and a password.
+    let key_cookie = session_cookie(sign_in(url, &creator_key).await.headers());
+    let (_, _, page) = get(url, "/account", Some(&key_cookie)).await;
+    assert!(page.contains("id=\"set-password\""), "{page}");
+    let csrf = csrf_of(&page);
+    let set = |cookie: &str, csrf: &str, login: &str, password: &str, repeated: &str| {
+        let fields = [
+            ("csrf", csrf.to_string()),
+            ("login", login.to_string()),
+            ("password", password.to_string()),
+            ("repeated", repeated.to_string()),
+        ];
+        let cookie = cookie.to_string();
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(url, "/account/password", Some(&cookie), &borrowed).await
+        }
+    };
+    let forged = set(&key_cookie, "", "ada@studio.io", password, password).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let differ = set(
+        &key_cookie,
+        &csrf,
+        "ada@studio.io",
+        password,
+        "something else!",
+    )
+    .await;
+    assert_eq!(differ.status(), StatusCode::BAD_REQUEST);
+    let body = differ.text().await.expect("body");
+    assert!(body.contains("differ") && !body.contains(password));
+    let short = set(&key_cookie, &csrf, "ada@studio.io", "short", "short").await;
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert!(short.text().await.expect("body").contains("12"));
+    let made = set(&key_cookie, &csrf, "Ada@Studio.io", password, password).await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert_eq!(made.headers()[LOCATION], "/account");
+    let cookie = session_cookie(made.headers());
+    // The key's session was replaced by the person's.
+    let (status, location, _) = get(url, "/", Some(&key_cookie)).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/signin"))
+    );
+    let (_, _, page) = get(url, "/account", Some(&cookie)).await;
+    assert!(
+        page.contains("Signed in as <strong>ada@studio.io</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains(password));
+    let csrf = csrf_of(&page);
+
+    // Linking accounts takes their keys.
+    let link = |key: &str, csrf: &str| {
+        let (key, csrf, cookie) = (key.to_string(), csrf.to_string(), cookie.clone());
+        async move {
+            post_form(
+                url,
+                "/account/link",
+                Some(&cookie),
+                &[("csrf", &csrf), ("api_key", &key)],
+            )
+            .await
+        }
+    };
+    assert_eq!(link(&worker_key, "").await.status(), StatusCode::FORBIDDEN);
+    let bad = link("pk_not_a_key", &csrf).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.expect("body").contains("not valid"));
+    assert_eq!(
+        link(&worker_key, &csrf).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = link(&worker_key, &csrf).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.text().await.expect("body").contains("already"));
+    let (_, _, page) = get(url, "/account", Some(&cookie)).await;
+    assert!(page.contains("Ada &lt;b&gt;GPU&lt;/b&gt;"), "{page}");
+    assert!(page.contains("acting as this one"));
+
+    // Acting as the worker account: the header says so; another person's account is a 404.
+    let worker_id = {
+        let at = page
+            .find("name=\"account\" value=\"")
+            .expect("a switch form")
+            + 22;
+        page[at..].split('"').next().unwrap().to_string()
+    };
+    let switch = |account: String| {
+        let (csrf, cookie) = (csrf.clone(), cookie.clone());
+        async move {
+            post_form(
+                url,
+                "/account/switch",
+                Some(&cookie),
+                &[("csrf", &csrf), ("account", &account)],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        switch(bob_id.0.to_string()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(switch(worker_id).await.status(), StatusCode::SEE_OTHER);
+    let (_, _, home) = get(url, "/", Some(&cookie)).await;
+    assert!(
+        home.contains(
+            "acting as <strong class=\"acting\">Ada &lt;b&gt;GPU&lt;/b&gt;</strong> (worker)"
+        ),
+        "{home}"
+    );
+
+    // Signing in again: the login in any case, the password; wrong ones read the same.
+    let out = post_form(url, "/signout", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let by_password = |login: &str, password: &str| {
+        let (login, password) = (login.to_string(), password.to_string());
+        async move {
+            post_form(
+                url,
+                "/signin",
+                None,
+                &[("login", &login), ("password", &password)],
+            )
+            .await
+        }
+    };
+    for (login, wrong) in [
+        ("ada@studio.io", "correct horse battery?"),
+        ("nobody", password),
+    ] {
+        let refused = by_password(login, wrong).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(refused.headers().get(SET_COOKIE).is_none());
+        assert!(refused.text().await.expect("body").contains("not valid"));
+    }
+    let again = by_password("ADA@studio.io", password).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(again.headers());
+    let (_, _, home) = get(url, "/", Some(&cookie)).await;
+    assert!(
+        home.contains("acting as <strong class=\"acting\">Ada Studio</strong> (creator)"),
+        "a person signs in as their creator account: {home}"
+    );
+
+    // Bob cannot take Ada's login, nor link her worker account.
+    let bob = session_cookie(sign_in(url, &bob_key).await.headers());
+    let (_, _, page) = get(url, "/account", Some(&bob)).await;
+    let bob_csrf = csrf_of(&page);
+    let taken = set(&bob, &bob_csrf, "ada@studio.io", password, password).await;
+    assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+    assert!(taken.text().await.expect("body").contains("taken"));
+    let made = set(
+        &bob,
+        &bob_csrf,
+        "bob",
+        "another long password",
+        "another long password",
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let bob = session_cookie(made.headers());
+    let (_, _, page) = get(url, "/account", Some(&bob)).await;
+    let bob_csrf = csrf_of(&page);
+    let stolen = post_form(
+        url,
+        "/account/link",
+        Some(&bob),
+        &[("csrf", &bob_csrf), ("api_key", &worker_key)],
+    )
+    .await;
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        stolen
+            .text()
+            .await
+            .expect("body")
+            .contains("another person")
+    );
 }

@@ -16,7 +16,7 @@ use pictor_core::JobId;
 use pictor_core::api::{JobEventView, JobEventsQuery};
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 const BATCH: u32 = 256;
@@ -31,6 +31,12 @@ struct Cursor<S: Store> {
     finished: bool,
     /// The job was seen in a final state once (its events are read once more after that).
     job_was_final: bool,
+    /// When the stream last woke (a notice, or a timeout): its reads must be newer.
+    woken_at: Instant,
+    /// Whether to look at the job's state when a read finds nothing new: at the start (a job that
+    /// ended before this connection has no final event to come) and after a quiet timeout, not on
+    /// every notice — the final event itself ends the stream.
+    check_final: bool,
 }
 
 fn to_event(view: &JobEventView) -> Event {
@@ -86,6 +92,8 @@ pub(crate) async fn stream_job_events<S: Store>(
         notices,
         finished: false,
         job_was_final: false,
+        woken_at: Instant::now(),
+        check_final: true,
     };
     let events = stream::unfold(cursor, |mut cursor| async move {
         loop {
@@ -99,31 +107,37 @@ pub(crate) async fn stream_job_events<S: Store>(
             if cursor.finished {
                 return None;
             }
+            // Streams following the same job share this read (`shared_events_after`).
             match cursor
                 .state
-                .events_after(&cursor.caller, cursor.job, cursor.after, BATCH)
+                .shared_events_after(cursor.job, cursor.after, BATCH, cursor.woken_at)
                 .await
             {
                 Ok(more) if !more.is_empty() => {
-                    cursor.buffered = more.into();
+                    cursor.buffered = more.iter().cloned().collect();
                     continue;
                 }
                 Ok(_) => {}
                 Err(_) => return None,
             }
-            match cursor.state.get_job(&cursor.caller, cursor.job).await {
-                Ok(view) if view.state.is_final() => {
-                    if cursor.job_was_final {
-                        // A final job whose final event was already sent before this connection.
-                        return None;
+            if cursor.check_final {
+                cursor.check_final = false;
+                match cursor.state.get_job(&cursor.caller, cursor.job).await {
+                    Ok(view) if view.state.is_final() => {
+                        if cursor.job_was_final {
+                            // A final job whose final event was sent before this connection.
+                            return None;
+                        }
+                        // The job may have ended between the read of its events and this one:
+                        // read its events once more before ending the stream.
+                        cursor.job_was_final = true;
+                        cursor.check_final = true;
+                        cursor.woken_at = Instant::now();
+                        continue;
                     }
-                    // The job may have ended between the read of its events and this one: read
-                    // its events once more before ending the stream.
-                    cursor.job_was_final = true;
-                    continue;
+                    Ok(_) => {}
+                    Err(_) => return None,
                 }
-                Ok(_) => {}
-                Err(_) => return None,
             }
             // Wait for a notice about this job (or re-poll after a while, or when notices lagged).
             let wait = async {
@@ -139,7 +153,13 @@ pub(crate) async fn stream_job_events<S: Store>(
                     }
                 }
             };
-            let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+            if tokio::time::timeout(Duration::from_secs(5), wait)
+                .await
+                .is_err()
+            {
+                cursor.check_final = true;
+            }
+            cursor.woken_at = Instant::now();
         }
     });
     Ok(Sse::new(events)

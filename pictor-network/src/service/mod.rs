@@ -60,12 +60,14 @@ mod leases;
 mod ledger;
 mod lifecycle;
 pub mod market;
+mod people;
 mod quotes;
 mod registry;
 mod results;
 mod scenes;
 mod sessions;
 mod views;
+pub use views::FrameProgress;
 mod write;
 
 pub(crate) use auth::random_bytes;
@@ -75,6 +77,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use explorer::{ExplorerSummary, PublicJob};
 pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
+pub use people::{PersonView, normalise_login};
 pub use sessions::{NewSession, WebSession};
 
 pub(crate) use write::Write;
@@ -135,6 +138,8 @@ pub struct Coordinator<S: Store> {
     known_keys: auth::KnownKeys,
     /// Workers whose last lease request found nothing (see `idle::IdleWorkers`).
     idle_workers: idle::IdleWorkers,
+    /// Reads of job events shared by the streams following one job (`events::SharedEventReads`).
+    event_reads: events::SharedEventReads,
     /// On a shared store, the task forwarding other coordinators' job notices to `events`.
     _job_watch: Option<JobWatch>,
 }
@@ -175,6 +180,7 @@ impl<S: Store> Coordinator<S> {
             data_dir: data_dir.to_path_buf(),
             known_keys: auth::KnownKeys::default(),
             idle_workers: idle::IdleWorkers::default(),
+            event_reads: events::SharedEventReads::default(),
             _job_watch: job_watch,
         });
         coordinator.bind_network_key().await?;

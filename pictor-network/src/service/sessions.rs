@@ -30,10 +30,13 @@ impl std::fmt::Debug for NewSession {
 /// A signed-in browser: who it is and the CSRF token its forms must carry.
 #[derive(Clone, Debug)]
 pub struct WebSession {
-    /// The signed-in account, as an API request with its key would be.
+    /// The account the session acts as, as an API request with its key would be.
     pub caller: Caller,
     /// The token every state-changing form of this session carries.
     pub csrf_token: String,
+    /// The person signed in with a password (who may switch among their accounts); `None` when
+    /// the session was opened with one account's API key.
+    pub person: Option<super::PersonView>,
 }
 
 impl WebSession {
@@ -51,7 +54,7 @@ impl WebSession {
 }
 
 /// The stored form of a session token: its BLAKE3 hash, hex.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(hash_api_key(token))
 }
 
@@ -60,12 +63,22 @@ impl<S: Store> Coordinator<S> {
     /// and creates nothing. Sessions that have expired are removed on the way.
     pub async fn sign_in_with_key(&self, api_key: &str) -> ServiceResult<NewSession> {
         let caller = self.authenticate(Some(api_key)).await?;
+        self.start_session(caller.id(), None).await
+    }
+
+    /// A new session acting as `account`, for `person` when signed in with a password.
+    pub(crate) async fn start_session(
+        &self,
+        account: u64,
+        person: Option<u64>,
+    ) -> ServiceResult<NewSession> {
         let token = hex::encode(random_bytes::<32>()?);
         let now = self.now_ms();
         let ttl = self.config().web_session_ttl_ms;
         let row = SessionRow {
             token_hash: token_hash(&token),
-            account_id: caller.id(),
+            account_id: account,
+            person_id: person,
             csrf_token: hex::encode(random_bytes::<32>()?),
             created_at_ms: now,
             expires_at_ms: now.saturating_add(ttl),
@@ -90,9 +103,18 @@ impl<S: Store> Coordinator<S> {
             .filter(|row| row.expires_at_ms > self.now_ms())
             .ok_or_else(signed_out)?;
         let account = tx.account(row.account_id).await?.ok_or_else(signed_out)?;
+        let person = match row.person_id {
+            Some(id) => Some(
+                self.person_view(&mut tx, id)
+                    .await?
+                    .ok_or_else(signed_out)?,
+            ),
+            None => None,
+        };
         Ok(WebSession {
             caller: Caller { account },
             csrf_token: row.csrf_token,
+            person,
         })
     }
 

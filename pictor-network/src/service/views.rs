@@ -58,7 +58,76 @@ fn build_job_view(job: &JobRow, tasks: TaskSummary, escrow: i128) -> JobView {
     }
 }
 
+/// Where one frame of a job is, for its page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameProgress {
+    /// Waiting for a worker.
+    Queued,
+    /// Waiting for a worker again after checkers rejected `rejects` results.
+    Requeued {
+        /// Results rejected so far.
+        rejects: u32,
+    },
+    /// A worker holds it.
+    Rendering {
+        /// The worker's id.
+        worker: u64,
+    },
+    /// Uploaded; checked or waiting for a check.
+    Verifying,
+    /// Accepted.
+    Accepted,
+    /// Given up on.
+    Failed {
+        /// The last failure's cause.
+        reason: String,
+    },
+    /// Cancelled with the job.
+    Cancelled,
+}
+
+impl FrameProgress {
+    fn of(state: &pictor_core::task::TaskState, rejects: u32) -> Self {
+        use pictor_core::task::TaskState;
+        match state {
+            TaskState::Pending { .. } if rejects > 0 => FrameProgress::Requeued { rejects },
+            TaskState::Pending { .. } => FrameProgress::Queued,
+            TaskState::Leased { worker, .. } => FrameProgress::Rendering { worker: worker.0 },
+            TaskState::Uploaded { .. } | TaskState::Verifying { .. } => FrameProgress::Verifying,
+            TaskState::Accepted { .. } => FrameProgress::Accepted,
+            TaskState::Failed { reason, .. } => FrameProgress::Failed {
+                reason: reason.clone(),
+            },
+            TaskState::Cancelled => FrameProgress::Cancelled,
+        }
+    }
+}
+
 impl<S: Store> Coordinator<S> {
+    /// Where each frame of the caller's `job` is (a frame cut into tiles: its least finished
+    /// tile); 404 for another's job.
+    pub async fn frame_progress(
+        &self,
+        caller: &Caller,
+        job: JobId,
+    ) -> ServiceResult<std::collections::BTreeMap<u32, FrameProgress>> {
+        let mut tx = self.read().await?;
+        self.visible_job(&mut tx, caller, job).await?;
+        let mut frames = std::collections::BTreeMap::new();
+        for task in tx.tasks_of_job(job.0).await? {
+            let progress = FrameProgress::of(&task.state, task.rejects);
+            for frame in task.work.frames() {
+                let keep_known = frames
+                    .get(&frame)
+                    .is_some_and(|known| *known != FrameProgress::Accepted);
+                if !keep_known {
+                    frames.insert(frame, progress.clone());
+                }
+            }
+        }
+        Ok(frames)
+    }
+
     /// The job, if the caller may see it (its creator, or an admin); 404 otherwise.
     pub(crate) async fn visible_job<T: StoreTx>(
         &self,

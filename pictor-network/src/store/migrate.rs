@@ -37,11 +37,13 @@ pub const TABLES: &[&str] = &[
     "ledger_entries",
     "ledger_seals",
     "idempotency",
+    "people",
+    "person_accounts",
     "web_sessions",
 ];
 
 /// Tables whose `id` column PostgreSQL generates (an identity), to be set past the copied ids.
-const IDENTITIES: &[&str] = &["accounts", "jobs", "checks"];
+const IDENTITIES: &[&str] = &["accounts", "jobs", "checks", "people"];
 
 /// Rows of one `INSERT` (bounded so that rows × columns stays under PostgreSQL's 65,535 bind
 /// parameters).

@@ -26,6 +26,8 @@ pub mod ledger;
 mod listing;
 pub mod meta;
 pub mod migrate;
+pub mod people;
+mod people_sql;
 pub mod postgres;
 pub mod rows;
 pub mod sessions;
@@ -45,6 +47,7 @@ pub use idempotency::IdempotencyTx;
 pub use jobs::JobsTx;
 pub use ledger::LedgerTx;
 pub use meta::MetaTx;
+pub use people::{PeopleTx, PersonRow};
 pub use rows::*;
 pub use sessions::{SessionRow, SessionsTx};
 pub use sqlite::Flush;
@@ -59,7 +62,7 @@ use std::future::Future;
 pub mod prelude {
     pub use super::{
         AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx, IdempotencyTx,
-        JobsTx, LedgerTx, MetaTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
+        JobsTx, LedgerTx, MetaTx, PeopleTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
     };
 }
 
@@ -184,6 +187,7 @@ pub trait StoreTx:
     + LedgerTx
     + IdempotencyTx
     + SessionsTx
+    + PeopleTx
     + ExplorerTx
     + Send
 {

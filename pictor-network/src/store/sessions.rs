@@ -9,8 +9,11 @@ use std::future::Future;
 pub struct SessionRow {
     /// BLAKE3 of the session token, hex: the token itself is never stored.
     pub token_hash: String,
-    /// The signed-in account.
+    /// The account the session acts as.
     pub account_id: u64,
+    /// The person signed in with a password, who may switch among their linked accounts; `None`
+    /// for a session signed in with one account's API key.
+    pub person_id: Option<u64>,
     /// The token every state-changing form of this session must send back.
     pub csrf_token: String,
     /// When the session was created, ms since the Unix epoch.
@@ -29,6 +32,13 @@ pub trait SessionsTx: Send {
         &mut self,
         token_hash: &str,
     ) -> impl Future<Output = StoreResult<Option<SessionRow>>> + Send;
+
+    /// Makes a session act as another account (one of its person's).
+    fn set_session_account(
+        &mut self,
+        token_hash: &str,
+        account_id: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Removes a session (signing out); answers whether there was one.
     fn delete_session(

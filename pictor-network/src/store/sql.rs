@@ -271,6 +271,7 @@ pub(crate) fn session_row(row: &impl Columns) -> StoreResult<super::SessionRow> 
     Ok(super::SessionRow {
         token_hash: row.text("token_hash")?,
         account_id: get_u64(row, "account_id")?,
+        person_id: get_opt_u64(row, "person_id")?,
         csrf_token: row.text("csrf_token")?,
         created_at_ms: get_u64(row, "created_at_ms")?,
         expires_at_ms: get_u64(row, "expires_at_ms")?,

@@ -6,7 +6,7 @@ use super::AppState;
 use super::actions::{Control, control_href};
 use super::layout::{live_page, message, serde_name};
 use super::{paths, session};
-use crate::service::WebSession;
+use crate::service::{FrameProgress, WebSession};
 use crate::store::Store;
 use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
@@ -26,6 +26,23 @@ fn frame_href(job: JobId, frame: u32) -> String {
     paths::JOB_FRAME
         .replace("{id}", &job.0.to_string())
         .replace("{frame}", &frame.to_string())
+}
+
+/// A tile's state (its `data-state`, the CSS class) and what it says.
+fn tile_state(progress: Option<&FrameProgress>) -> (&'static str, String) {
+    match progress {
+        None | Some(FrameProgress::Queued) => ("queued", "queued".into()),
+        Some(FrameProgress::Requeued { rejects }) => {
+            ("rejected", format!("rejected {rejects}×, queued again"))
+        }
+        Some(FrameProgress::Rendering { worker }) => {
+            ("rendering", format!("rendering on worker {worker}"))
+        }
+        Some(FrameProgress::Verifying) => ("verifying", "verifying".into()),
+        Some(FrameProgress::Accepted) => ("accepted", "accepted".into()),
+        Some(FrameProgress::Failed { reason }) => ("failed", format!("failed: {reason}")),
+        Some(FrameProgress::Cancelled) => ("cancelled", "cancelled".into()),
+    }
 }
 
 /// A job's page.
@@ -66,18 +83,21 @@ pub async fn job_page<S: Store>(
             );
         }
     };
-    let accepted: std::collections::BTreeSet<u32> =
-        match state.frames(&session.caller, job.id).await {
-            Ok(frames) => frames.iter().map(|frame| frame.frame).collect(),
-            Err(error) => {
-                tracing::warn!(%error, "reading a job's frames for the web app failed");
-                return message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Some(&session),
-                    "The job could not be read; try again in a moment.",
-                );
-            }
-        };
+    let progress = match state.frame_progress(&session.caller, job.id).await {
+        Ok(progress) => progress,
+        Err(error) => {
+            tracing::warn!(%error, "reading a job's frames for the web app failed");
+            return message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(&session),
+                "The job could not be read; try again in a moment.",
+            );
+        }
+    };
+    let accepted = progress
+        .values()
+        .filter(|frame| **frame == FrameProgress::Accepted)
+        .count();
     let events = paths::JOB_EVENTS.replace("{id}", &job.id.0.to_string());
     live_page(
         &format!("Job {}", job.id.0),
@@ -88,7 +108,7 @@ pub async fn job_page<S: Store>(
             dl {
                 dt { "State" } dd #job-state { (serde_name(&job.state)) }
                 dt { "Frames accepted" } dd {
-                    span #accepted-count { (accepted.len()) } " of " (job.spec.frames.len())
+                    span #accepted-count { (accepted) } " of " (job.spec.frames.len())
                 }
                 dt { "Spent" } dd { (job.spent) }
                 dt { "Held in escrow" } dd { (job.escrow) }
@@ -113,7 +133,7 @@ pub async fn job_page<S: Store>(
                     }
                 }
             }
-            @if !accepted.is_empty() && !matches!(job.state, JobState::Cancelled | JobState::Failed) {
+            @if accepted > 0 && !matches!(job.state, JobState::Cancelled | JobState::Failed) {
                 form.rerender method="post" action=(control_href(job.id, Control::Rerender)) {
                     input type="hidden" name="csrf" value=(session.csrf_token);
                     label for="rerender-frames" { "Frames to render again" }
@@ -138,15 +158,15 @@ pub async fn job_page<S: Store>(
             }
             ol.frames aria-label="Frames" aria-live="polite" {
                 @for frame in job.spec.frames.iter() {
-                    @let state = if accepted.contains(&frame) { "accepted" } else { "queued" };
+                    @let (state, says) = tile_state(progress.get(&frame));
                     @let href = frame_href(job.id, frame);
                     li #{ "frame-" (frame) } class={ "frame " (state) } data-state=(state)
                         data-frame=(frame) data-href=(href)
                         data-preview={ (href) "/preview/small" } data-medium={ (href) "/preview/medium" } {
                         span.number { (frame) }
                         " "
-                        span.state { (state) }
-                        @if accepted.contains(&frame) {
+                        span.state { (says) }
+                        @if state == "accepted" {
                             a.download href=(href) download { "Download" }
                             img loading="lazy" src={ (href) "/preview/small" } alt={ "Frame " (frame) };
                         }

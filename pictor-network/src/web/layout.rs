@@ -72,8 +72,14 @@ fn render(
                     }
                     @if let Some(session) = session {
                         span {
-                            "Signed in as " strong { (session.caller.account.name) }
-                            " (" (serde_name(&session.caller.account.role)) ") "
+                            @if let Some(person) = &session.person {
+                                "Signed in as " strong { (person.login) } ", acting as "
+                                strong.acting { (session.caller.account.name) }
+                            } @else {
+                                "Signed in as " strong.acting { (session.caller.account.name) }
+                            }
+                            " (" (serde_name(&session.caller.account.role)) ") · "
+                            a href=(paths::ACCOUNT) { "Account" }
                         }
                         form method="post" action=(paths::SIGN_OUT) {
                             input type="hidden" name="csrf" value=(session.csrf_token);

@@ -5,13 +5,15 @@
 //! cookie stands for the account's API key — and every response carries a strict
 //! Content-Security-Policy and the other protective headers (`security_headers`).
 //! - `session`: the session cookie, reading it, and the CSRF check of forms;
-//! - `signin`: sign-in with an API key (rate-limited by `limiter`) and sign-out;
+//! - `signin`: sign-in with an API key or a person's password (rate-limited by `limiter`) and
+//!   sign-out; `account`: a person's password and linked accounts, acting as one of them;
 //! - `jobs`: the creator's Rendering pages; `new_job`: the new-job form, its quote and submission; `live`: a job's events and frames for its page;
 //!   `actions`: its pause, resume and cancel forms; `download`: all its frames as a ZIP archive
 //!   (`zip` writes it as a stream);
 //! - `explorer`: the public Explorer;
 //! - `layout`: the page shell.
 
+mod account;
 mod actions;
 mod download;
 mod explorer;
@@ -53,6 +55,14 @@ pub mod paths {
     pub const SIGN_IN: &str = "/signin";
     /// Signing out (POST, with the CSRF token).
     pub const SIGN_OUT: &str = "/signout";
+    /// The person's account page: password, linked accounts.
+    pub const ACCOUNT: &str = "/account";
+    /// Choosing a login and password (POST, with the CSRF token).
+    pub const ACCOUNT_PASSWORD: &str = "/account/password";
+    /// Linking another account by its API key (POST, with the CSRF token).
+    pub const ACCOUNT_LINK: &str = "/account/link";
+    /// Acting as another of the person's accounts (POST, with the CSRF token).
+    pub const ACCOUNT_SWITCH: &str = "/account/switch";
     /// One job's page.
     pub const JOB: &str = "/jobs/{id}";
     /// The public Explorer.
@@ -98,6 +108,16 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
             get(signin::form::<S>).post(signin::submit::<S>),
         )
         .route(paths::SIGN_OUT, axum::routing::post(signin::sign_out::<S>))
+        .route(paths::ACCOUNT, get(account::show::<S>))
+        .route(
+            paths::ACCOUNT_PASSWORD,
+            axum::routing::post(account::set_password::<S>),
+        )
+        .route(paths::ACCOUNT_LINK, axum::routing::post(account::link::<S>))
+        .route(
+            paths::ACCOUNT_SWITCH,
+            axum::routing::post(account::switch::<S>),
+        )
         .route(paths::JOB, get(jobs::job_page::<S>))
         .route(paths::JOB_EVENTS, get(live::job_events::<S>))
         .route(paths::JOB_FRAME, get(live::frame::<S>))

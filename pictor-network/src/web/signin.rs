@@ -1,7 +1,9 @@
-//! Signing in with an API key (`GET`/`POST /signin`) and out (`POST /signout`).
+//! Signing in (`GET`/`POST /signin`) with an API key or with a person's login and password, and
+//! out (`POST /signout`).
 //!
-//! A sign-in attempt is counted by [`SignInLimiter`] before the key is even looked at; a refused
-//! key creates nothing and says only that the key is not valid. Sign-out is a form carrying the
+//! A sign-in attempt of either kind is counted by [`SignInLimiter`] before the key or password is
+//! even looked at; a refused one creates nothing and says only that it is not valid (a wrong
+//! password and an unknown login read the same). Sign-out is a form carrying the
 //! session's CSRF token: without it (another site's forged request) nothing happens.
 
 use super::AppState;
@@ -20,10 +22,15 @@ use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-/// The sign-in form's fields.
+/// The sign-in forms' fields: an API key, or a login and a password.
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
     api_key: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
 }
 
 /// The sign-out form's fields.
@@ -54,14 +61,24 @@ fn sign_in_page(status: StatusCode, error: Option<&str>) -> Response {
             @if let Some(error) = error {
                 p.error role="alert" { (error) }
             }
-            form method="post" action=(paths::SIGN_IN) {
+            form #with-password method="post" action=(paths::SIGN_IN) {
+                h2 { "With your login" }
+                label for="login" { "Login" }
+                input #login type="text" name="login" autocomplete="username" required;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                button type="submit" { "Sign in" }
+            }
+            form #with-key method="post" action=(paths::SIGN_IN) {
+                h2 { "With an API key" }
                 label for="api_key" { "API key" }
                 input #api_key type="password" name="api_key" autocomplete="off" required;
                 button type="submit" { "Sign in" }
             }
             p.muted {
                 "Your API key was given to you when your account was created (an admin's is in "
-                code { "admin.key" } " in the coordinator's data directory)."
+                code { "admin.key" } " in the coordinator's data directory). Signed in with a key, "
+                "choose a login and password on your Account page to sign in once for all your accounts."
             }
         },
     )
@@ -92,14 +109,27 @@ pub async fn submit<S: Store>(
             Some("Too many sign-in attempts; wait a minute and try again."),
         );
     }
-    match state.sign_in_with_key(form.api_key.trim()).await {
+    let with_password = !form.login.trim().is_empty();
+    let signed_in = if with_password {
+        state
+            .sign_in_with_password(&form.login, &form.password)
+            .await
+    } else {
+        state.sign_in_with_key(form.api_key.trim()).await
+    };
+    match signed_in {
         Ok(new) => see_other(
             paths::HOME,
             Some(session::set_cookie(&new, state.config().secure_cookies)),
         ),
-        Err(error) if error.code == ErrorCode::Unauthorized => {
-            sign_in_page(StatusCode::UNAUTHORIZED, Some("That key is not valid."))
-        }
+        Err(error) if error.code == ErrorCode::Unauthorized => sign_in_page(
+            StatusCode::UNAUTHORIZED,
+            Some(if with_password {
+                "That login and password are not valid."
+            } else {
+                "That key is not valid."
+            }),
+        ),
         Err(error) => {
             tracing::warn!(%error, "sign-in failed");
             message(

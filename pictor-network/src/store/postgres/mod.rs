@@ -72,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job names: the creator's job list searches by name",
         include_str!("../../../migrations/postgres/0004_job_names.sql"),
     ),
+    (
+        5,
+        "people: one sign-in with a password for several accounts",
+        include_str!("../../../migrations/postgres/0005_people.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
@@ -202,3 +207,5 @@ impl StoreTx for PgTx {
         Ok(crate::store::Flush::done())
     }
 }
+
+crate::store::people_sql::impl_people_tx!(PgTx);

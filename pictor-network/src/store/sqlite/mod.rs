@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job names: the creator's job list searches by name",
         include_str!("../../../migrations/0006_job_names.sql"),
     ),
+    (
+        7,
+        "people: one sign-in with a password for several accounts",
+        include_str!("../../../migrations/0007_people.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
@@ -218,3 +223,5 @@ impl StoreTx for SqliteTx {
         Ok(self.flusher.committed())
     }
 }
+
+crate::store::people_sql::impl_people_tx!(SqliteTx);
