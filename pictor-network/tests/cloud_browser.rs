@@ -11,56 +11,11 @@
 
 mod common;
 
-use common::browser::Browser;
+use common::browser::{Browser, eventually, run, screenshot, submit_key, wait_for_path, within};
 use common::{Network, deliver_pngs, small_spec, upload_test_scene};
 use fantoccini::Locator;
 use pictor_core::api::Role;
 use pictor_network::service::Config;
-
-/// Saves a screenshot of the page as `name` in `PICTOR_SCREENSHOTS` (a folder), when it is set:
-/// how the README's pictures in docs/images/ are made.
-async fn screenshot(page: &fantoccini::Client, name: &str) {
-    if let Some(folder) = std::env::var_os("PICTOR_SCREENSHOTS") {
-        let png = page.screenshot().await.expect("a screenshot");
-        std::fs::write(std::path::Path::new(&folder).join(name), png).expect("save the screenshot");
-    }
-}
-
-/// Polls `done` until it answers true; fails saying `what` never happened after 10 s.
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !done().await {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// Types `key` into the sign-in form's labelled field and submits it.
-async fn submit_key(page: &fantoccini::Client, key: &str) {
-    page.wait()
-        .for_element(Locator::Id("api_key"))
-        .await
-        .expect("the key field")
-        .send_keys(key)
-        .await
-        .expect("type");
-    page.wait()
-        .for_element(Locator::Css("#with-key button[type=submit]"))
-        .await
-        .expect("the sign-in button")
-        .click()
-        .await
-        .expect("submit");
-}
-
-/// Waits until the page's path is `path`: a click's navigation may still be running.
-async fn wait_for_path(page: &fantoccini::Client, path: &str) {
-    let what = format!("the page never reached {path}");
-    eventually(&what, async || {
-        page.current_url().await.expect("url").path() == path
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
@@ -265,20 +220,6 @@ fn zipped_demo_scene(dir: &std::path::Path) -> std::path::PathBuf {
         .expect("python3 runs");
     assert!(status.success(), "the scene zips");
     archive
-}
-
-/// Polls `done` for up to `secs` seconds; fails saying `what` never happened.
-async fn within(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while !done().await {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-/// Runs `script` in the page and answers its value (a returned promise is awaited).
-async fn run(page: &fantoccini::Client, script: &str) -> serde_json::Value {
-    page.execute(script, vec![]).await.expect("script")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 const BATCH: u32 = 256;
+/// The least time between two reads of one stream: events arriving faster are sent together, so
+/// a busy job costs each open stream (a job page in a browser) at most four reads and writes a
+/// second, and its events still arrive well within a second.
+const MIN_READ_INTERVAL: Duration = Duration::from_millis(250);
 
 struct Cursor<S: Store> {
     state: AppState<S>,
@@ -33,6 +37,8 @@ struct Cursor<S: Store> {
     job_was_final: bool,
     /// When the stream last woke (a notice, or a timeout): its reads must be newer.
     woken_at: Instant,
+    /// When the stream last read the store.
+    read_at: Instant,
     /// Whether to look at the job's state when a read finds nothing new: at the start (a job that
     /// ended before this connection has no final event to come) and after a quiet timeout, not on
     /// every notice — the final event itself ends the stream.
@@ -93,6 +99,7 @@ pub(crate) async fn stream_job_events<S: Store>(
         finished: false,
         job_was_final: false,
         woken_at: Instant::now(),
+        read_at: Instant::now(),
         check_final: true,
     };
     let events = stream::unfold(cursor, |mut cursor| async move {
@@ -108,6 +115,7 @@ pub(crate) async fn stream_job_events<S: Store>(
                 return None;
             }
             // Streams following the same job share this read (`shared_events_after`).
+            cursor.read_at = Instant::now();
             match cursor
                 .state
                 .shared_events_after(cursor.job, cursor.after, BATCH, cursor.woken_at)
@@ -159,6 +167,8 @@ pub(crate) async fn stream_job_events<S: Store>(
             {
                 cursor.check_final = true;
             }
+            // Events of a busy job are sent together, at most every MIN_READ_INTERVAL.
+            tokio::time::sleep_until((cursor.read_at + MIN_READ_INTERVAL).into()).await;
             cursor.woken_at = Instant::now();
         }
     });

@@ -4,7 +4,7 @@
 //! `/usr/bin/chromium`. Without them a test skips with the reason, and fails under
 //! `PICTOR_REQUIRE_BROWSER=1` (CI).
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -107,4 +107,65 @@ fn chromium_binary() -> Option<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|path| path.is_file())
+}
+
+// What the browser tests do to pages.
+
+/// Saves a screenshot of the page as `name` in `PICTOR_SCREENSHOTS` (a folder), when it is set:
+/// how the README's pictures in docs/images/ are made.
+pub async fn screenshot(page: &Client, name: &str) {
+    if let Some(folder) = std::env::var_os("PICTOR_SCREENSHOTS") {
+        let png = page.screenshot().await.expect("a screenshot");
+        std::fs::write(std::path::Path::new(&folder).join(name), png).expect("save the screenshot");
+    }
+}
+
+/// Polls `done` until it answers true; fails saying `what` never happened after 10 s.
+pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Types `key` into the sign-in form's labelled field and submits it.
+pub async fn submit_key(page: &Client, key: &str) {
+    page.wait()
+        .for_element(Locator::Id("api_key"))
+        .await
+        .expect("the key field")
+        .send_keys(key)
+        .await
+        .expect("type");
+    page.wait()
+        .for_element(Locator::Css("#with-key button[type=submit]"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("submit");
+}
+
+/// Waits until the page's path is `path`: a click's navigation may still be running.
+pub async fn wait_for_path(page: &Client, path: &str) {
+    let what = format!("the page never reached {path}");
+    eventually(&what, async || {
+        page.current_url().await.expect("url").path() == path
+    })
+    .await;
+}
+
+/// Polls `done` for up to `secs` seconds; fails saying `what` never happened.
+pub async fn within(secs: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `script` in the page and answers its value (a returned promise is awaited).
+pub async fn run(page: &Client, script: &str) -> serde_json::Value {
+    page.execute(script, vec![]).await.expect("script")
 }

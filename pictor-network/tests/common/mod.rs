@@ -264,7 +264,6 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
     }
 }
 
-/// An SDK client without retries (tests assert on first answers).
 /// A test that needs something missing here skips, printing `reason` — unless the environment
 /// variable `required` is `1` (CI sets one per component), where missing it is a failure.
 pub fn skip_unless_required(required: &str, reason: &str) {
@@ -281,6 +280,7 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// An SDK client without retries (tests assert on first answers).
 pub fn client(url: &str, key: &str) -> Client {
     Client::builder()
         .endpoint(url)
