@@ -298,6 +298,19 @@ async fn frames_download_as_one_zip_like_pictor_job_download_and_previews_are_jp
         );
     }
 
+    // The job's page shows where its money went, from the ledger.
+    let (_, _, page) = get(url, &format!("/jobs/{}", job.0), Some(&cookie)).await;
+    let money = &page[page.find("id=\"money\"").expect("a money section")..];
+    for line in [
+        "Held from your balance",
+        "Paid to worker account",
+        "Paid to checker account",
+        "Paid to network fees",
+    ] {
+        assert!(money.contains(line), "{line}: {money}");
+    }
+    assert!(money.contains("(task "), "entries name their tasks");
+
     // Previews: JPEGs made by the network, revalidated by the frame's hash.
     let preview = format!("/jobs/{}/frames/2/preview/small", job.0);
     let answer = browser()

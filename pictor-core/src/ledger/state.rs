@@ -4,7 +4,7 @@ use super::account::{Account, AccountKind};
 use super::journal::{Entry, Journal};
 use super::signing::Seal;
 use super::transfer::{Posting, PostingKind, Transfer, TransferId, TransferKind, TransferStatus};
-use crate::{Error, Money, Result};
+use crate::{Error, JobId, Money, Result};
 use ed25519_dalek::SigningKey;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,6 +32,9 @@ pub struct Ledger {
     transfers: BTreeMap<TransferId, Transfer>,
     open: BTreeSet<TransferId>,
     journal: Journal,
+    /// The seqs of the entries moving money in or out of each job's escrow, in order: a job's
+    /// money trail without a walk over the whole journal.
+    job_entries: BTreeMap<JobId, Vec<u64>>,
 }
 
 impl Ledger {
@@ -136,7 +139,7 @@ impl Ledger {
 
         self.apply(changes);
         for (account, amount) in payouts {
-            self.journal.append(Posting {
+            self.record(Posting {
                 transfer: id,
                 kind: PostingKind::Settle,
                 debit: pending.credit,
@@ -144,7 +147,7 @@ impl Ledger {
                 amount: *amount,
             });
         }
-        self.journal.append(Posting {
+        self.record(Posting {
             transfer: id,
             kind: PostingKind::Release,
             debit: pending.credit,
@@ -160,7 +163,7 @@ impl Ledger {
         let pending = self.open_pending(id, "void")?;
         let changes = self.plan(&[(pending.credit, pending.debit, pending.amount)])?;
         self.apply(changes);
-        self.journal.append(Posting {
+        self.record(Posting {
             transfer: id,
             kind: PostingKind::Void,
             debit: pending.credit,
@@ -452,7 +455,7 @@ impl Ledger {
                 }
             }
         }
-        let appended = self.journal.append(posting);
+        let appended = self.record(posting);
         if appended != *entry {
             return Err(bad(
                 "seq, link or hash differs from the rebuilt chain".to_string()
@@ -461,7 +464,34 @@ impl Ledger {
         Ok(())
     }
 
+    /// The journal entries moving money in or out of `job`'s escrow, in journal order: its holds,
+    /// the payments to workers, checkers and the network, and what returned to its creator.
+    pub fn job_entries(&self, job: JobId) -> Vec<&Entry> {
+        self.job_entries
+            .get(&job)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| {
+                usize::try_from(*seq)
+                    .ok()
+                    .and_then(|at| self.journal.entries().get(at))
+            })
+            .collect()
+    }
+
     // ----- internals --------------------------------------------------------------------------
+
+    /// Appends `posting` to the journal and indexes it under the job whose escrow it touches.
+    fn record(&mut self, posting: Posting) -> Entry {
+        let entry = self.journal.append(posting);
+        for account in [posting.debit, posting.credit] {
+            if let Account::Escrow(job) = account {
+                self.job_entries.entry(job).or_default().push(entry.seq);
+                break;
+            }
+        }
+        entry
+    }
 
     /// Creates a deposit, direct or pending transfer (idempotent on the id).
     fn create(&mut self, transfer: Transfer) -> Result<Transfer> {
@@ -483,7 +513,7 @@ impl Ledger {
             TransferKind::Direct => PostingKind::Direct,
             TransferKind::Pending => PostingKind::Hold,
         };
-        self.journal.append(Posting {
+        self.record(Posting {
             transfer: transfer.id,
             kind,
             debit: transfer.debit,

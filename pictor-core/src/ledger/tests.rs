@@ -438,3 +438,36 @@ fn a_second_writer_s_entries_and_seals_catch_a_ledger_up_to_the_same_state() {
     let old_seal = b.journal().seals()[0];
     assert!(behind.catch_up(&[], &[old_seal]).is_err());
 }
+
+#[test]
+fn a_jobs_money_trail_lists_its_escrow_entries_live_and_replayed() {
+    let ledger = sample_ledger();
+    let kinds = |ledger: &Ledger, job: u64| {
+        ledger
+            .job_entries(JobId(job))
+            .iter()
+            .map(|entry| {
+                (
+                    entry.posting.kind,
+                    entry.posting.credit,
+                    entry.posting.amount,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // Job 10: its hold, the worker's and the checker's pay, the rest back to the creator.
+    assert_eq!(
+        kinds(&ledger, 10),
+        vec![
+            (PostingKind::Hold, ESCROW, m(300)),
+            (PostingKind::Settle, WORKER, m(200)),
+            (PostingKind::Settle, CHECKER, m(10)),
+            (PostingKind::Release, CREATOR, m(90)),
+        ]
+    );
+    assert_eq!(kinds(&ledger, 11).len(), 1);
+    assert!(kinds(&ledger, 12).is_empty());
+    // A replayed ledger (another replica, a restart) has the same trail.
+    let replayed = Ledger::from_journal(ledger.journal().clone()).expect("replay");
+    assert_eq!(kinds(&replayed, 10), kinds(&ledger, 10));
+}

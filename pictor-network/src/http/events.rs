@@ -5,7 +5,7 @@
 use super::AppState;
 use super::error::{HttpResult, invalid};
 use super::extract::{Auth, Path, Query};
-use crate::service::Caller;
+use crate::service::{Caller, SharedEvent};
 use crate::store::{EVERY_JOB, Store};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -13,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use pictor_core::JobId;
-use pictor_core::api::{JobEventView, JobEventsQuery};
+use pictor_core::api::JobEventsQuery;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ struct Cursor<S: Store> {
     caller: Caller,
     job: JobId,
     after: u64,
-    buffered: VecDeque<JobEventView>,
+    buffered: VecDeque<SharedEvent>,
     notices: broadcast::Receiver<u64>,
     finished: bool,
     /// The job was seen in a final state once (its events are read once more after that).
@@ -45,12 +45,11 @@ struct Cursor<S: Store> {
     check_final: bool,
 }
 
-fn to_event(view: &JobEventView) -> Event {
-    let data = serde_json::to_string(view).unwrap_or_else(|_| "{}".into());
+fn to_event(shared: &SharedEvent) -> Event {
     Event::default()
-        .id(view.seq.to_string())
-        .event(view.kind())
-        .data(data)
+        .id(shared.view.seq.to_string())
+        .event(shared.view.kind())
+        .data(&*shared.json)
 }
 
 /// `GET /v1/jobs/{id}/events`: streams the job's events after `Last-Event-ID` (else `?after=`)
@@ -94,7 +93,7 @@ pub(crate) async fn stream_job_events<S: Store>(
         caller,
         job,
         after,
-        buffered: first.into(),
+        buffered: first.into_iter().map(SharedEvent::from).collect(),
         notices,
         finished: false,
         job_was_final: false,
@@ -104,12 +103,12 @@ pub(crate) async fn stream_job_events<S: Store>(
     };
     let events = stream::unfold(cursor, |mut cursor| async move {
         loop {
-            if let Some(view) = cursor.buffered.pop_front() {
-                cursor.after = view.seq;
-                if view.event.is_final() {
+            if let Some(shared) = cursor.buffered.pop_front() {
+                cursor.after = shared.view.seq;
+                if shared.view.event.is_final() {
                     cursor.finished = true;
                 }
-                return Some((Ok::<Event, Infallible>(to_event(&view)), cursor));
+                return Some((Ok::<Event, Infallible>(to_event(&shared)), cursor));
             }
             if cursor.finished {
                 return None;

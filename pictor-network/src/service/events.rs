@@ -41,7 +41,26 @@ pub(crate) struct SharedEventReads {
 }
 
 /// One read's answer, for everyone who joined it.
-type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<Vec<JobEventView>>, String>>>;
+type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<Vec<SharedEvent>>, String>>>;
+
+/// An event as the streams following a job send it: the view and its JSON, made once for all.
+#[derive(Clone, Debug)]
+pub struct SharedEvent {
+    /// The event.
+    pub view: JobEventView,
+    /// `view` as JSON.
+    pub json: Arc<str>,
+}
+
+impl From<JobEventView> for SharedEvent {
+    fn from(view: JobEventView) -> Self {
+        let json = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
+        SharedEvent {
+            view,
+            json: json.into(),
+        }
+    }
+}
 
 impl<S: Store> Coordinator<S> {
     /// The job's events after `after`, at most `limit`, for its creator (or an admin).
@@ -66,7 +85,7 @@ impl<S: Store> Coordinator<S> {
         after: u64,
         limit: u32,
         woken_at: Instant,
-    ) -> ServiceResult<Arc<Vec<JobEventView>>> {
+    ) -> ServiceResult<Arc<Vec<SharedEvent>>> {
         let key = (job.0, after);
         let cell = {
             let mut in_flight = self
@@ -89,7 +108,9 @@ impl<S: Store> Coordinator<S> {
                     let mut tx = self.read().await?;
                     read_events(&mut tx, job, after, limit).await
                 };
-                read.await.map(Arc::new).map_err(|error| error.to_string())
+                read.await
+                    .map(|events| Arc::new(events.into_iter().map(SharedEvent::from).collect()))
+                    .map_err(|error| error.to_string())
             })
             .await
             .clone();

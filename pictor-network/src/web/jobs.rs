@@ -94,6 +94,13 @@ pub async fn job_page<S: Store>(
             );
         }
     };
+    let money = match state.job_money(&session.caller, job.id).await {
+        Ok(money) => money,
+        Err(error) => {
+            tracing::warn!(%error, "reading a job's money for the web app failed");
+            Vec::new()
+        }
+    };
     let accepted = progress
         .values()
         .filter(|frame| **frame == FrameProgress::Accepted)
@@ -173,6 +180,7 @@ pub async fn job_page<S: Store>(
                     }
                 }
             }
+            (super::money::section(&money))
             p { a href=(paths::HOME) { "All jobs" } }
         },
     )

@@ -22,6 +22,7 @@ mod jobs;
 mod layout;
 mod limiter;
 mod live;
+mod money;
 mod new_job;
 mod previews;
 mod session;
