@@ -1,7 +1,7 @@
 //! Pictor Cloud's pages against the WCAG 2.1 A and AA rules, checked by axe-core (Deque's rules
 //! engine, loaded into each page of a real headless Chromium) at phone width (375 px): the sign-in
 //! page, the jobs list, the new-job form and its quote, a job's live page with accepted frames,
-//! the Account page of a person, the Explorer and its ledger page. Every control has a label (axe's
+//! the Account page of a person, the Explorer, its ledger page and its records of a job and a frame. Every control has a label (axe's
 //! `label` and `button-name` rules), contrast is enough, nothing overflows the phone's width, and
 //! every form is reached from the keyboard (each control is focusable with Tab).
 //! Skips without Chromium or axe-core (`scripts/install-axe`) unless `PICTOR_REQUIRE_BROWSER=1` /
@@ -212,5 +212,18 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
         .await
         .expect("ledger");
     audit(page, &axe, "the ledger page").await;
+    page.goto(&format!("{url}/explorer/jobs/{}", job.0))
+        .await
+        .expect("a public job");
+    audit(page, &axe, "a job's public record").await;
+    let frame = lease.work.frames()[0];
+    page.goto(&format!("{url}/explorer/jobs/{}/frames/{frame}", job.0))
+        .await
+        .expect("a frame's record");
+    page.wait()
+        .for_element(Locator::Css(".verdict"))
+        .await
+        .expect("the checker's verdict");
+    audit(page, &axe, "a frame's public record").await;
     browser.close().await;
 }

@@ -282,7 +282,8 @@ async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
     assert_eq!(figure("Workers online"), "1");
     assert_eq!(figure("Tasks verified today"), "1");
     assert_ne!(figure("Paid to workers"), "0.000000 credits");
-    assert!(page.contains(&format!("<td>{}</td>", job.0)), "{page}");
+    let public_job = format!("/explorer/jobs/{}", job.0);
+    assert!(page.contains(&format!("href=\"{public_job}\"")), "{page}");
     assert!(page.contains("1 / 2"), "{page}");
     for private in ["secret-studio", "secret-tag"] {
         assert!(!page.contains(private), "the Explorer shows {private}");
@@ -290,9 +291,45 @@ async fn the_explorer_is_public_shows_the_network_and_verifies_the_ledger() {
     let head = network.admin.ledger().head().await.expect("head");
     assert!(page.contains(&head.hash), "the ledger head is not shown");
 
+    // The job's and the accepted frame's public records: the output hash, the worker, the
+    // checker's verdict, the ledger entries that paid for it; nothing of the creator.
+    let frames = creator.jobs().frames(job).await.expect("frames");
+    let (status, _, record) = get(url, &public_job, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let frame_record = format!("/explorer/jobs/{}/frames/{}", job.0, frames[0].frame);
+    assert!(
+        record.contains(&format!("href=\"{frame_record}\"")),
+        "{record}"
+    );
+    let (status, _, record) = get(url, &frame_record, None).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert!(record.contains(&frames[0].hash), "{record}");
+    assert!(
+        record.contains("<strong class=\"verdict\">accept</strong>"),
+        "{record}"
+    );
+    assert!(
+        record.contains("Ledger entry") && record.contains("settle"),
+        "{record}"
+    );
+    assert!(record.contains("worker "), "{record}");
+    for private in ["secret-studio", "secret-tag"] {
+        assert!(
+            !record.contains(private),
+            "the frame's record shows {private}"
+        );
+    }
+    for missing in [
+        format!("/explorer/jobs/{}/frames/99", job.0),
+        "/explorer/jobs/999/frames/1".to_string(),
+        "/explorer/jobs/abc".to_string(),
+    ] {
+        let (status, _, _) = get(url, &missing, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
+
     // The accepted frame, for its owner's page: its file with its hash as the ETag (a browser
     // revalidates and gets 304), nobody else's.
-    let frames = creator.jobs().frames(job).await.expect("frames");
     assert_eq!(frames.len(), 1);
     let frame_path = format!("/jobs/{}/frames/{}", job.0, frames[0].frame);
     let creator_key = network

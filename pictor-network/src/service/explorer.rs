@@ -44,6 +44,18 @@ pub struct PublicJob {
     pub created_at_ms: u64,
 }
 
+impl From<&pictor_core::api::JobView> for PublicJob {
+    fn from(view: &pictor_core::api::JobView) -> Self {
+        PublicJob {
+            id: view.id,
+            state: view.state,
+            tasks_accepted: view.tasks_accepted,
+            tasks_total: view.tasks_total,
+            created_at_ms: view.created_at_ms,
+        }
+    }
+}
+
 impl<S: Store> Coordinator<S> {
     /// The Explorer's figures and newest jobs (at most `limit`).
     pub async fn explorer_summary(&self, limit: u32) -> ServiceResult<ExplorerSummary> {
@@ -57,13 +69,7 @@ impl<S: Store> Coordinator<S> {
         let mut recent_jobs = Vec::new();
         for row in tx.recent_jobs(limit).await? {
             let view = self.job_view(&mut tx, &row).await?;
-            recent_jobs.push(PublicJob {
-                id: view.id,
-                state: view.state,
-                tasks_accepted: view.tasks_accepted,
-                tasks_total: view.tasks_total,
-                created_at_ms: view.created_at_ms,
-            });
+            recent_jobs.push(PublicJob::from(&view));
         }
         drop(tx);
         let (paid_to_workers, paid_to_checkers) = self.earnings_paid();

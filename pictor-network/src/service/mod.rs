@@ -62,6 +62,7 @@ mod lifecycle;
 pub mod market;
 mod money_trail;
 mod people;
+mod public_record;
 mod quotes;
 mod registry;
 mod results;
@@ -81,6 +82,7 @@ pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
 pub use money_trail::MoneyMove;
 pub use people::{PersonView, normalise_login};
+pub use public_record::{CheckRecord, FrameRecord, TaskRecord};
 pub use sessions::{NewSession, WebSession};
 
 pub(crate) use write::Write;

@@ -43,6 +43,11 @@ impl<S: Store> Coordinator<S> {
             let mut tx = self.read().await?;
             self.visible_job(&mut tx, caller, job).await?;
         }
+        self.money_of(job).await
+    }
+
+    /// The money trail of `job`, whoever asks (the Explorer's frame records show their part).
+    pub(crate) async fn money_of(&self, job: JobId) -> ServiceResult<Vec<MoneyMove>> {
         self.refresh_balances().await?;
         let ledger = self.ledger.lock().await;
         // A failed write may have left uncommitted entries in memory until the next write

@@ -87,7 +87,8 @@ pub enum FrameProgress {
 }
 
 impl FrameProgress {
-    fn of(state: &pictor_core::task::TaskState, rejects: u32) -> Self {
+    /// Where a task in `state`, rejected `rejects` times, leaves its frames.
+    pub(crate) fn of(state: &pictor_core::task::TaskState, rejects: u32) -> Self {
         use pictor_core::task::TaskState;
         match state {
             TaskState::Pending { .. } if rejects > 0 => FrameProgress::Requeued { rejects },

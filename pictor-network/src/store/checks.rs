@@ -14,6 +14,12 @@ pub trait ChecksTx: Send {
     /// Writes a check's mutable columns.
     fn update_check(&mut self, row: &CheckRow) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Every check of a task's results, oldest first.
+    fn checks_of_task(
+        &mut self,
+        task: u64,
+    ) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
+
     /// Drops the waiting or leased checks of a task (its result no longer matters).
     fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
 

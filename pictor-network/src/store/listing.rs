@@ -1,4 +1,5 @@
-//! The queries of listings both SQL stores run as one text: a builder pushes the SQL and binds the
+//! The queries of listings both SQL stores run as one text (a creator's jobs, a page's task counts,
+//! a task's checks): a builder pushes the SQL and binds the
 //! values, and each backend numbers the placeholders its own way (`?` or `$n`), so the search of
 //! a creator's jobs and the progress of a page of jobs are written once.
 
@@ -85,6 +86,20 @@ where
         ids.push_bind(to_i64(*job, "job_id")?);
     }
     query.push(") GROUP BY job_id");
+    Ok(query)
+}
+
+/// Every check of `task`, oldest first (walked by the `(task_id, attempt, escalation)` key).
+pub(crate) fn checks_of_task<DB>(task: u64) -> StoreResult<QueryBuilder<DB>>
+where
+    DB: Database,
+    DB::Arguments: Default,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new("SELECT * FROM checks WHERE task_id = ");
+    query
+        .push_bind(to_i64(task, "task_id")?)
+        .push(" ORDER BY id");
     Ok(query)
 }
 

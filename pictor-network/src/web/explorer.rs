@@ -71,7 +71,7 @@ pub async fn summary<S: Store>(State(state): State<AppState<S>>, headers: Header
                     tbody {
                         @for job in &summary.recent_jobs {
                             tr {
-                                td { (job.id.0) }
+                                td { a href=(super::frame_record::job_href(job.id)) { "Job " (job.id.0) } }
                                 td { (serde_name(&job.state)) }
                                 td { (job.tasks_accepted) " / " (job.tasks_total) }
                             }

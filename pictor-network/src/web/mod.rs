@@ -10,13 +10,14 @@
 //! - `jobs`: the creator's Rendering pages; `new_job`: the new-job form, its quote and submission; `live`: a job's events and frames for its page;
 //!   `actions`: its pause, resume and cancel forms; `download`: all its frames as a ZIP archive
 //!   (`zip` writes it as a stream);
-//! - `explorer`: the public Explorer;
+//! - `explorer`: the public Explorer; `frame_record`: its records of a job and of a frame;
 //! - `layout`: the page shell.
 
 mod account;
 mod actions;
 mod download;
 mod explorer;
+mod frame_record;
 mod job_list;
 mod jobs;
 mod layout;
@@ -68,6 +69,10 @@ pub mod paths {
     pub const JOB: &str = "/jobs/{id}";
     /// The public Explorer.
     pub const EXPLORER: &str = "/explorer";
+    /// A job's public record in the Explorer.
+    pub const EXPLORER_JOB: &str = "/explorer/jobs/{id}";
+    /// A frame's public record in the Explorer.
+    pub const EXPLORER_FRAME: &str = "/explorer/jobs/{id}/frames/{frame}";
     /// The Explorer's ledger verification.
     pub const EXPLORER_LEDGER: &str = "/explorer/ledger";
     /// A job's events for its live page (Server-Sent Events, the session's cookie as the key).
@@ -143,6 +148,8 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         )
         .route(paths::EXPLORER, get(explorer::summary::<S>))
         .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))
+        .route(paths::EXPLORER_JOB, get(frame_record::job::<S>))
+        .route(paths::EXPLORER_FRAME, get(frame_record::frame::<S>))
         .route(paths::STYLE, get(style))
         .layer(Extension(limiter))
         .layer(Extension(Arc::new(explorer::LedgerChecks::default())))

@@ -56,6 +56,16 @@ impl ChecksTx for SqliteTx {
         Ok(())
     }
 
+    async fn checks_of_task(&mut self, task: u64) -> StoreResult<Vec<CheckRow>> {
+        crate::store::listing::checks_of_task(task)?
+            .build()
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(check_row)
+            .collect()
+    }
+
     async fn drop_checks_of_task(&mut self, task: u64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE checks SET state = 'dropped' WHERE task_id = ? AND state IN ('pending', 'leased')",
