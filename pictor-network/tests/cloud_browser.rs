@@ -388,6 +388,22 @@ async fn a_creator_uploads_a_zipped_scene_sees_the_quote_watches_frames_and_down
     })
     .await;
 
+    // The cost so far follows the accepted tasks without a reload.
+    let spent = creator.jobs().get(job).await.expect("the job").spent;
+    within(
+        10,
+        "the cost so far never caught up on the open page",
+        async || {
+            run(
+                page,
+                "return document.getElementById('job-spent').textContent;",
+            )
+            .await
+                == spent.to_string()
+        },
+    )
+    .await;
+
     // The flipbook plays the frames in turn.
     page.find(Locator::Id("flipbook-fps"))
         .await
@@ -428,6 +444,7 @@ async fn a_creator_uploads_a_zipped_scene_sees_the_quote_watches_frames_and_down
         .await,
         "true"
     );
+    run(page, "window.scrollTo(0, 0); return true;").await;
     screenshot(page, "cloud-job-live.png").await;
 
     // The zip holds exactly what `pictor job download` writes.

@@ -44,6 +44,16 @@
     picture.alt = "Frame " + frame;
     tile.appendChild(picture);
   };
+  // The cost so far, in micro-credits (the events carry integers), shown with six decimals.
+  const addSpent = (micros) => {
+    const spent = document.getElementById("job-spent");
+    if (!spent || !Number.isSafeInteger(micros)) {
+      return;
+    }
+    const total = Number(spent.dataset.micros || 0) + micros;
+    spent.dataset.micros = String(total);
+    spent.textContent = Math.floor(total / 1e6) + "." + String(total % 1e6).padStart(6, "0");
+  };
   const countAccepted = () =>
     document.querySelectorAll('.frames [data-state="accepted"]').length;
   const handlers = {
@@ -54,6 +64,7 @@
     task_uploaded: (data) => mark(framesOfTask.get(data.task), "verifying"),
     task_accepted: (data) => {
       mark(data.frames, "accepted");
+      addSpent(data.cost);
       for (const frame of data.frames || []) {
         addDownload(frame);
       }

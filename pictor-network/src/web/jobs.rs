@@ -117,7 +117,7 @@ pub async fn job_page<S: Store>(
                 dt { "Frames accepted" } dd {
                     span #accepted-count { (accepted) } " of " (job.spec.frames.len())
                 }
-                dt { "Spent" } dd { (job.spent) }
+                dt { "Spent" } dd #job-spent data-micros=(job.spent.micros()) { (job.spent) }
                 dt { "Held in escrow" } dd { (job.escrow) }
                 dt { "Resolution" } dd { (job.spec.resolution.width) " × " (job.spec.resolution.height) }
                 dt { "Samples" } dd { (job.spec.samples) }
