@@ -1,21 +1,26 @@
 //! `GET /v1/jobs/{id}/events`: the job's events as Server-Sent Events (`id:` = seq, `event:` = kind,
 //! `data:` = the JSON event), resumable with `Last-Event-ID` or `?after=`. The stream ends after the
-//! job's final event; keep-alive comments every 15 s.
+//! job's final event; keep-alive comments after 15 quiet seconds. Every stream following one job
+//! shares its reads and their encoding (`EventBatch`): a batch of events is one chunk of bytes
+//! written to each stream.
 
 use super::AppState;
 use super::error::{HttpResult, invalid};
 use super::extract::{Auth, Path, Query};
-use crate::service::{Caller, SharedEvent};
+use crate::service::{Caller, EventBatch};
 use crate::store::{EVERY_JOB, Store};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::stream;
 use pictor_core::JobId;
-use pictor_core::api::JobEventsQuery;
-use std::collections::VecDeque;
+use pictor_core::api::{JobEventView, JobEventsQuery};
 use std::convert::Infallible;
+use std::fmt::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -24,13 +29,16 @@ const BATCH: u32 = 256;
 /// a busy job costs each open stream (a job page in a browser) at most four reads and writes a
 /// second, and its events still arrive well within a second.
 const MIN_READ_INTERVAL: Duration = Duration::from_millis(250);
+/// A comment line sent after this long without events keeps proxies from closing the stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 struct Cursor<S: Store> {
     state: AppState<S>,
     caller: Caller,
     job: JobId,
     after: u64,
-    buffered: VecDeque<SharedEvent>,
+    /// Events read and not sent yet.
+    pending: Option<Arc<EventBatch>>,
     notices: broadcast::Receiver<u64>,
     finished: bool,
     /// The job was seen in a final state once (its events are read once more after that).
@@ -39,17 +47,28 @@ struct Cursor<S: Store> {
     woken_at: Instant,
     /// When the stream last read the store.
     read_at: Instant,
+    /// When the stream last sent anything.
+    sent_at: Instant,
     /// Whether to look at the job's state when a read finds nothing new: at the start (a job that
     /// ended before this connection has no final event to come) and after a quiet timeout, not on
     /// every notice — the final event itself ends the stream.
     check_final: bool,
 }
 
-fn to_event(shared: &SharedEvent) -> Event {
-    Event::default()
-        .id(shared.view.seq.to_string())
-        .event(shared.view.kind())
-        .data(&*shared.json)
+/// Events in the `text/event-stream` wire form: `id:` the seq, `event:` the kind, `data:` the
+/// JSON (one line: serde_json writes no newlines).
+fn encode_events(events: &[JobEventView]) -> Bytes {
+    let mut wire = String::new();
+    for view in events {
+        let data = serde_json::to_string(view).unwrap_or_else(|_| "{}".into());
+        let _ = write!(
+            wire,
+            "id: {}\nevent: {}\ndata: {data}\n\n",
+            view.seq,
+            view.kind()
+        );
+    }
+    Bytes::from(wire)
 }
 
 /// `GET /v1/jobs/{id}/events`: streams the job's events after `Last-Event-ID` (else `?after=`)
@@ -88,27 +107,34 @@ pub(crate) async fn stream_job_events<S: Store>(
     let notices = state.subscribe();
     // Authorise up front: an unknown or foreign job is a 404 before the stream starts.
     let first = state.events_after(&caller, job, after, BATCH).await?;
+    let now = Instant::now();
     let cursor = Cursor {
         state,
         caller,
         job,
         after,
-        buffered: first.into_iter().map(SharedEvent::from).collect(),
+        pending: Some(Arc::new(EventBatch::new(first))),
         notices,
         finished: false,
         job_was_final: false,
-        woken_at: Instant::now(),
-        read_at: Instant::now(),
+        woken_at: now,
+        read_at: now,
+        sent_at: now,
         check_final: true,
     };
+    // Each item is a whole batch of events, encoded once for every stream that shares its read.
     let events = stream::unfold(cursor, |mut cursor| async move {
         loop {
-            if let Some(shared) = cursor.buffered.pop_front() {
-                cursor.after = shared.view.seq;
-                if shared.view.event.is_final() {
-                    cursor.finished = true;
-                }
-                return Some((Ok::<Event, Infallible>(to_event(&shared)), cursor));
+            if let Some(batch) = cursor.pending.take()
+                && let Some(last) = batch.events.last()
+            {
+                cursor.after = last.seq;
+                cursor.finished = batch.events.iter().any(|view| view.event.is_final());
+                cursor.sent_at = Instant::now();
+                return Some((
+                    Ok::<Bytes, Infallible>(batch.encoded(encode_events)),
+                    cursor,
+                ));
             }
             if cursor.finished {
                 return None;
@@ -120,8 +146,8 @@ pub(crate) async fn stream_job_events<S: Store>(
                 .shared_events_after(cursor.job, cursor.after, BATCH, cursor.woken_at)
                 .await
             {
-                Ok(more) if !more.is_empty() => {
-                    cursor.buffered = more.iter().cloned().collect();
+                Ok(more) if !more.events.is_empty() => {
+                    cursor.pending = Some(more);
                     continue;
                 }
                 Ok(_) => {}
@@ -165,13 +191,23 @@ pub(crate) async fn stream_job_events<S: Store>(
                 .is_err()
             {
                 cursor.check_final = true;
+                if cursor.sent_at.elapsed() >= KEEP_ALIVE {
+                    cursor.sent_at = Instant::now();
+                    cursor.woken_at = Instant::now();
+                    return Some((Ok(Bytes::from_static(b":\n\n")), cursor));
+                }
             }
             // Events of a busy job are sent together, at most every MIN_READ_INTERVAL.
             tokio::time::sleep_until((cursor.read_at + MIN_READ_INTERVAL).into()).await;
             cursor.woken_at = Instant::now();
         }
     });
-    Ok(Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok((
+        [
+            (CONTENT_TYPE, "text/event-stream"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(events),
+    )
         .into_response())
 }

@@ -5,10 +5,11 @@
 use super::{Caller, Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
 use crate::store::{EventRow, JobRow, Store};
+use bytes::Bytes;
 use pictor_core::JobId;
 use pictor_core::api::{JobEvent, JobEventView};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// Appends `event` to `job` (bumping and saving its sequence and state) in the write's transaction.
@@ -41,24 +42,29 @@ pub(crate) struct SharedEventReads {
 }
 
 /// One read's answer, for everyone who joined it.
-type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<Vec<SharedEvent>>, String>>>;
+type SharedRead = Arc<tokio::sync::OnceCell<Result<Arc<EventBatch>, String>>>;
 
-/// An event as the streams following a job send it: the view and its JSON, made once for all.
-#[derive(Clone, Debug)]
-pub struct SharedEvent {
-    /// The event.
-    pub view: JobEventView,
-    /// `view` as JSON.
-    pub json: Arc<str>,
+/// Events read once for every stream waiting at the same place, and their wire form, encoded once
+/// by the first stream that sends them (`EventBatch::encoded`).
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    /// The events, in order.
+    pub events: Vec<JobEventView>,
+    encoded: OnceLock<Bytes>,
 }
 
-impl From<JobEventView> for SharedEvent {
-    fn from(view: JobEventView) -> Self {
-        let json = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
-        SharedEvent {
-            view,
-            json: json.into(),
+impl EventBatch {
+    /// A batch of `events`.
+    pub fn new(events: Vec<JobEventView>) -> Self {
+        EventBatch {
+            events,
+            encoded: OnceLock::new(),
         }
+    }
+
+    /// The batch as `encode` writes it, encoded by the first caller and shared by the rest.
+    pub fn encoded(&self, encode: impl FnOnce(&[JobEventView]) -> Bytes) -> Bytes {
+        self.encoded.get_or_init(|| encode(&self.events)).clone()
     }
 }
 
@@ -85,7 +91,7 @@ impl<S: Store> Coordinator<S> {
         after: u64,
         limit: u32,
         woken_at: Instant,
-    ) -> ServiceResult<Arc<Vec<SharedEvent>>> {
+    ) -> ServiceResult<Arc<EventBatch>> {
         let key = (job.0, after);
         let cell = {
             let mut in_flight = self
@@ -109,7 +115,7 @@ impl<S: Store> Coordinator<S> {
                     read_events(&mut tx, job, after, limit).await
                 };
                 read.await
-                    .map(|events| Arc::new(events.into_iter().map(SharedEvent::from).collect()))
+                    .map(|events| Arc::new(EventBatch::new(events)))
                     .map_err(|error| error.to_string())
             })
             .await

@@ -76,7 +76,7 @@ pub(crate) use auth::random_bytes;
 pub use auth::{Caller, hash_api_key};
 pub use config::Config;
 pub use error::{ServiceError, ServiceResult};
-pub use events::SharedEvent;
+pub use events::EventBatch;
 pub use explorer::{ExplorerSummary, PublicJob};
 pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
