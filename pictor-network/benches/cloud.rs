@@ -11,7 +11,10 @@
 //!   `/jobs/{id}/events`, read as they arrive), against the cycle alone. Both print the p50/p99 of
 //!   each write request.
 //!
-//! Run: `cargo bench -p pictor-network --bench cloud` (add `-- pages` or `-- open_pages`).
+//! - `live/pause_to_page`: from a control's answer (pause, resume) to its event arriving on an
+//!   open job page's stream; prints p50/p99 (the issue asks within 1 s).
+//!
+//! Run: `cargo bench -p pictor-network --bench cloud` (add `-- pages`, `-- open_pages` or `-- live`).
 // Tests, benches and examples report failures by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -261,5 +264,92 @@ fn open_pages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pages, open_pages);
+/// Reads the stream until an event of `kind` arrives; answers when.
+async fn next_event_of(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    seen: &mut String,
+    kind: &str,
+) -> Instant {
+    let marker = format!("event: {kind}\n");
+    loop {
+        if let Some(at) = seen.find(&marker) {
+            seen.drain(..at + marker.len());
+            return Instant::now();
+        }
+        let chunk = stream
+            .next()
+            .await
+            .expect("the stream goes on")
+            .expect("a chunk");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+fn live_latency(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("live");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    let (network, creator, job, cookie) = rt.block_on(async {
+        let network = Network::start(Config::default()).await;
+        network.worker("w", 1).await;
+        let (creator, _, key) = network.creator_named("studio", 1_000_000).await;
+        let scene = common::upload_test_scene(&creator).await;
+        let job = creator
+            .jobs()
+            .submit(spec(&scene, "1-100", "Watched".into()))
+            .send()
+            .await
+            .expect("submit")
+            .id;
+        let cookie = session_cookie(&no_redirects(), &network.url, &key).await;
+        (network, creator, job, cookie)
+    });
+    let answer = rt.block_on(
+        no_redirects()
+            .get(format!("{}/jobs/{}/events", network.url, job.0))
+            .header("cookie", &cookie)
+            .send(),
+    );
+    let mut stream = answer.expect("events").bytes_stream();
+    let mut seen = String::new();
+    let mut delays = Vec::new();
+    // From a control's answer to its event on an open page's stream (the page's own delay).
+    group.bench_function("pause_to_page", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    for (control, kind) in [("pause", "paused"), ("resume", "resumed")] {
+                        let answered = if control == "pause" {
+                            creator.jobs().pause(job).await.expect("pause");
+                            Instant::now()
+                        } else {
+                            creator.jobs().resume(job).await.expect("resume");
+                            Instant::now()
+                        };
+                        let arrived = next_event_of(&mut stream, &mut seen, kind).await;
+                        let delay = arrived.saturating_duration_since(answered);
+                        delays.push(delay);
+                        total += delay;
+                    }
+                }
+                total / 2
+            })
+        })
+    });
+    delays.sort_unstable();
+    eprintln!(
+        "live/pause_to_page: {} events, p50 {:?}, p99 {:?}, max {:?} (goal: within 1 s)",
+        delays.len(),
+        percentile(&delays, 0.50),
+        percentile(&delays, 0.99),
+        delays.last().copied().unwrap_or_default()
+    );
+    group.finish();
+    drop(network);
+}
+
+criterion_group!(benches, pages, open_pages, live_latency);
 criterion_main!(benches);

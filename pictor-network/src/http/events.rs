@@ -20,7 +20,7 @@ use pictor_core::JobId;
 use pictor_core::api::{JobEventView, JobEventsQuery};
 use std::convert::Infallible;
 use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -53,6 +53,19 @@ struct Cursor<S: Store> {
     /// ended before this connection has no final event to come) and after a quiet timeout, not on
     /// every notice — the final event itself ends the stream.
     check_final: bool,
+}
+
+/// The first read tick at or after `at`: ticks fall every [`MIN_READ_INTERVAL`] from one instant
+/// for the whole process, so streams woken by one notice read at the same moment.
+fn next_tick(at: Instant) -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    let interval = MIN_READ_INTERVAL.as_nanos().max(1);
+    let ticks = at
+        .saturating_duration_since(base)
+        .as_nanos()
+        .div_ceil(interval);
+    base + MIN_READ_INTERVAL * u32::try_from(ticks).unwrap_or(u32::MAX)
 }
 
 /// Events in the `text/event-stream` wire form: `id:` the seq, `event:` the kind, `data:` the
@@ -197,9 +210,16 @@ pub(crate) async fn stream_job_events<S: Store>(
                     return Some((Ok(Bytes::from_static(b":\n\n")), cursor));
                 }
             }
-            // Events of a busy job are sent together, at most every MIN_READ_INTERVAL.
-            tokio::time::sleep_until((cursor.read_at + MIN_READ_INTERVAL).into()).await;
-            cursor.woken_at = Instant::now();
+            // Events of a busy job are sent together, at most every MIN_READ_INTERVAL, on ticks
+            // every stream shares: streams following one job wake together and share one read.
+            let tick = next_tick(Instant::now().max(cursor.read_at + MIN_READ_INTERVAL));
+            tokio::time::sleep_until(tick.into()).await;
+            // The read covers every notice that came in meanwhile.
+            while !matches!(
+                cursor.notices.try_recv(),
+                Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed)
+            ) {}
+            cursor.woken_at = tick;
         }
     });
     Ok((
