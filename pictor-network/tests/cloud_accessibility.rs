@@ -11,10 +11,9 @@
 
 mod common;
 
+use common::Network;
 use common::browser::{Browser, run, submit_key, wait_for_path, within};
-use common::{Network, deliver_pngs, small_spec, upload_test_scene};
 use fantoccini::Locator;
-use pictor_core::api::{Role, Verdict};
 use pictor_network::service::Config;
 
 /// axe-core's script, from `PICTOR_AXE_JS` (what `scripts/install-axe` prints) or its default
@@ -88,32 +87,16 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
         return;
     };
     let network = Network::start(Config::default()).await;
-    let (creator, _, key) = network.creator_named("Studio", 100).await;
-    let (worker, _, signing) = network.worker("gpu", 2).await;
-    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
-    let scene = upload_test_scene(&creator).await;
-    let job = creator
-        .jobs()
-        .submit(small_spec(scene, "1-3"))
-        .send()
-        .await
-        .expect("submit")
-        .id;
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &signing, &lease).await;
-    common::check_once(&checker, Verdict::Accept).await;
+    let market = network.small_market("Studio", "1-3").await;
+    let (key, job) = (&market.creator_key, market.job);
+    let lease = market.accept_one().await;
 
     let page = &browser.client;
     page.set_window_size(375, 812).await.expect("phone width");
     let url = &network.url;
     page.goto(&format!("{url}/signin")).await.expect("open");
     audit(page, &axe, "the sign-in page").await;
-    submit_key(page, &key).await;
+    submit_key(page, key).await;
     wait_for_path(page, "/").await;
     audit(page, &axe, "the jobs list").await;
 

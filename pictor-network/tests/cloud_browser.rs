@@ -509,6 +509,40 @@ async fn a_creator_uploads_a_zipped_scene_sees_the_quote_watches_frames_and_down
         .await
         .expect("text");
     assert!(text.contains("3 / 3"), "{text}");
+    // The job's public record lists its frames; a frame's record shows its output and verdict.
+    page.find(Locator::LinkText(&format!("Job {}", job.0)))
+        .await
+        .expect("the job's public record")
+        .click()
+        .await
+        .expect("open it");
+    wait_for_path(page, &format!("/explorer/jobs/{}", job.0)).await;
+    page.wait()
+        .for_element(Locator::LinkText("Frame 2"))
+        .await
+        .expect("frame 2's record")
+        .click()
+        .await
+        .expect("open it");
+    wait_for_path(page, &format!("/explorer/jobs/{}/frames/2", job.0)).await;
+    let hash = creator
+        .jobs()
+        .frames(job)
+        .await
+        .expect("frames")
+        .into_iter()
+        .find(|frame| frame.frame == 2)
+        .expect("frame 2")
+        .hash;
+    let shown = page
+        .wait()
+        .for_element(Locator::Css(".output-hash"))
+        .await
+        .expect("the output hash")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(shown, hash);
     page.goto(&format!("{url}/explorer/ledger"))
         .await
         .expect("ledger");

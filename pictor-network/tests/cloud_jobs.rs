@@ -11,7 +11,7 @@ mod common;
 
 use common::web::{browser, csrf_of, get, post_form, session_cookie, sign_in, unzip};
 use common::{Network, deliver_pngs, upload_test_scene};
-use pictor_core::api::{Role, Verdict};
+use pictor_core::api::Verdict;
 use pictor_network::service::Config;
 use reqwest::StatusCode;
 
@@ -228,34 +228,18 @@ async fn the_new_job_form_quotes_then_submits_once_and_says_when_funds_are_short
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_download_as_one_zip_like_pictor_job_download_and_previews_are_jpegs() {
     let network = Network::start(Config::default()).await;
-    let (creator, _, key) = network.creator_named("Studio", 100).await;
+    let market = network.small_market("Studio", "1-3").await;
+    let (creator, key, job) = (&market.creator, &market.creator_key, market.job);
     let (_, _, other_key) = network.creator_named("Other", 100).await;
-    let (worker, _, signing) = network.worker("gpu", 2).await;
-    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
     let url = &network.url;
-    let scene = upload_test_scene(&creator).await;
-    let job = creator
-        .jobs()
-        .submit(common::small_spec(scene, "1-3"))
-        .send()
-        .await
-        .expect("submit")
-        .id;
-    let (cookie, _) = signed_in(url, &key).await;
+    let (cookie, _) = signed_in(url, key).await;
     let (other_cookie, _) = signed_in(url, &other_key).await;
     let zip_path = format!("/jobs/{}/frames.zip", job.0);
     let (status, _, _) = get(url, &zip_path, Some(&cookie)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "no frame accepted yet");
 
     for _ in 0..3 {
-        let lease = worker
-            .workers()
-            .lease()
-            .await
-            .expect("lease")
-            .expect("task");
-        deliver_pngs(&worker, &signing, &lease).await;
-        common::check_once(&checker, Verdict::Accept).await;
+        market.accept_one().await;
     }
     let answer = browser()
         .get(format!("{url}{zip_path}"))
@@ -354,19 +338,11 @@ async fn frames_download_as_one_zip_like_pictor_job_download_and_previews_are_jp
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_page_shows_each_frame_where_it_is_when_opened() {
     let network = Network::start(Config::default()).await;
-    let (creator, _, key) = network.creator_named("Studio", 100).await;
-    let (worker, _, signing) = network.worker("gpu", 2).await;
-    let (checker, _, _) = network.account_with_key(Role::Checker, "checker").await;
+    let market = network.small_market("Studio", "1-2").await;
+    let (key, job) = (&market.creator_key, market.job);
+    let (worker, signing, checker) = (&market.worker, &market.signing, &market.checker);
     let url = &network.url;
-    let scene = upload_test_scene(&creator).await;
-    let job = creator
-        .jobs()
-        .submit(common::small_spec(scene, "1-2"))
-        .send()
-        .await
-        .expect("submit")
-        .id;
-    let (cookie, _) = signed_in(url, &key).await;
+    let (cookie, _) = signed_in(url, key).await;
     let path = format!("/jobs/{}", job.0);
     let tile = |page: &str, frame: u32| {
         let at = page.find(&format!("id=\"frame-{frame}\"")).expect("a tile");
@@ -389,14 +365,14 @@ async fn a_job_page_shows_each_frame_where_it_is_when_opened() {
     assert!(tile(&page, frame).contains("rendering on worker"));
     assert!(tile(&page, 3 - frame).contains("data-state=\"queued\""));
 
-    deliver_pngs(&worker, &signing, &lease).await;
+    deliver_pngs(worker, signing, &lease).await;
     let (_, _, page) = get(url, &path, Some(&cookie)).await;
     assert!(
         tile(&page, frame).contains("data-state=\"verifying\""),
         "{page}"
     );
 
-    common::check_once(&checker, Verdict::Reject).await;
+    common::check_once(checker, Verdict::Reject).await;
     let (_, _, page) = get(url, &path, Some(&cookie)).await;
     assert!(
         tile(&page, frame).contains("data-state=\"rejected\""),

@@ -45,8 +45,6 @@ struct Cursor<S: Store> {
     job_was_final: bool,
     /// When the stream last woke (a notice, or a timeout): its reads must be newer.
     woken_at: Instant,
-    /// When the stream last read the store.
-    read_at: Instant,
     /// When the stream last sent anything.
     sent_at: Instant,
     /// Whether to look at the job's state when a read finds nothing new: at the start (a job that
@@ -131,7 +129,6 @@ pub(crate) async fn stream_job_events<S: Store>(
         finished: false,
         job_was_final: false,
         woken_at: now,
-        read_at: now,
         sent_at: now,
         check_final: true,
     };
@@ -153,7 +150,6 @@ pub(crate) async fn stream_job_events<S: Store>(
                 return None;
             }
             // Streams following the same job share this read (`shared_events_after`).
-            cursor.read_at = Instant::now();
             match cursor
                 .state
                 .shared_events_after(cursor.job, cursor.after, BATCH, cursor.woken_at)
@@ -212,7 +208,8 @@ pub(crate) async fn stream_job_events<S: Store>(
             }
             // Events of a busy job are sent together, at most every MIN_READ_INTERVAL, on ticks
             // every stream shares: streams following one job wake together and share one read.
-            let tick = next_tick(Instant::now().max(cursor.read_at + MIN_READ_INTERVAL));
+            // The next tick after the one the last read woke on.
+            let tick = next_tick(Instant::now().max(cursor.woken_at + Duration::from_nanos(1)));
             tokio::time::sleep_until(tick.into()).await;
             // The read covers every notice that came in meanwhile.
             while !matches!(

@@ -428,6 +428,59 @@ pub async fn deliver_pngs(
         .expect("result");
 }
 
+/// A small market on a [`Network`]: a creator with 100 credits and a submitted built-in job, a
+/// worker and a checker (no agents: the test drives each step).
+pub struct SmallMarket {
+    pub creator: Client,
+    pub creator_key: String,
+    pub worker: Client,
+    pub signing: SigningKey,
+    pub checker: Client,
+    pub job: pictor_core::JobId,
+}
+
+impl SmallMarket {
+    /// The worker leases the next task, delivers real PNG frames, and the checker accepts them;
+    /// answers the lease.
+    pub async fn accept_one(&self) -> pictor_core::api::TaskLease {
+        let lease = self
+            .worker
+            .workers()
+            .lease()
+            .await
+            .expect("lease")
+            .expect("a task");
+        deliver_pngs(&self.worker, &self.signing, &lease).await;
+        check_once(&self.checker, pictor_core::api::Verdict::Accept).await;
+        lease
+    }
+}
+
+impl Network {
+    /// A [`SmallMarket`] whose creator is `creator_name` and whose job renders `frames`.
+    pub async fn small_market(&self, creator_name: &str, frames: &str) -> SmallMarket {
+        let (creator, _, creator_key) = self.creator_named(creator_name, 100).await;
+        let (worker, _, signing) = self.worker("gpu", 2).await;
+        let (checker, _, _) = self.account_with_key(Role::Checker, "checker").await;
+        let scene = upload_test_scene(&creator).await;
+        let job = creator
+            .jobs()
+            .submit(small_spec(scene, frames))
+            .send()
+            .await
+            .expect("submit")
+            .id;
+        SmallMarket {
+            creator,
+            creator_key,
+            worker,
+            signing,
+            checker,
+            job,
+        }
+    }
+}
+
 /// Leases the oldest waiting check as `checker` and posts `verdict` on it.
 pub async fn check_once(
     checker: &Client,
