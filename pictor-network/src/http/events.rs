@@ -26,9 +26,9 @@ use tokio::sync::broadcast;
 
 const BATCH: u32 = 256;
 /// The least time between two reads of one stream: events arriving faster are sent together, so
-/// a busy job costs each open stream (a job page in a browser) at most four reads and writes a
-/// second, and its events still arrive well within a second.
-const MIN_READ_INTERVAL: Duration = Duration::from_millis(250);
+/// a busy job costs each open stream (a job page in a browser) at most two reads and writes a
+/// second, and its events still arrive within half a second (the page's goal is one).
+const MIN_READ_INTERVAL: Duration = Duration::from_millis(500);
 /// A comment line sent after this long without events keeps proxies from closing the stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
