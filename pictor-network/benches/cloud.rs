@@ -22,7 +22,7 @@
 mod common;
 
 use common::Network;
-use common::cycle::{percentile, timed_cycle};
+use common::cycle::{bench_async, percentile, timed_cycle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use pictor_core::JobSpec;
@@ -157,16 +157,8 @@ fn pages(c: &mut Criterion) {
     for (name, path, asker) in cases {
         let size = rt.block_on(fetch(&http, &url, path, asker));
         eprintln!("pages/{name}: {path} answers {size} bytes");
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        fetch(&http, &url, path, asker).await;
-                    }
-                    start.elapsed()
-                })
-            })
+        bench_async(&mut group, name, &rt, async || {
+            fetch(&http, &url, path, asker).await;
         });
     }
     group.finish();
@@ -236,16 +228,8 @@ fn open_pages(c: &mut Criterion) {
         } else {
             "cycle_quiet"
         };
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        timed_cycle(&worker, &key, &checker, &mut latencies).await;
-                    }
-                    start.elapsed()
-                })
-            })
+        bench_async(&mut group, name, &rt, async || {
+            timed_cycle(&worker, &key, &checker, &mut latencies).await;
         });
         stop.store(true, Ordering::Relaxed);
         for page in pages {

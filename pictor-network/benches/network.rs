@@ -22,7 +22,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::cycle::{percentile, timed_cycle};
+use common::cycle::{bench_async, percentile, timed_cycle};
 use common::{Network, scene_folder};
 use criterion::{Criterion, criterion_group, criterion_main};
 use pictor_core::JobSpec;
@@ -311,16 +311,8 @@ fn burst(c: &mut Criterion) {
         } else {
             "cycle_quiet"
         };
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        timed_cycle(&worker, &key, &checker, &mut latencies).await;
-                    }
-                    start.elapsed()
-                })
-            })
+        bench_async(&mut group, name, &rt, async || {
+            timed_cycle(&worker, &key, &checker, &mut latencies).await;
         });
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for reader in readers {

@@ -3,14 +3,13 @@
 //! any of them (the header's role switch posts here), and link another by its API key. Every form
 //! carries the CSRF token; passwords are never shown back, not even in a refused form.
 
-use super::layout::{message, page};
+use super::layout::{message, page, see_other};
 use super::{AppState, paths, session};
 use crate::service::{ServiceError, WebSession};
 use crate::store::Store;
 use axum::extract::{Form, State};
-use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::html;
 use pictor_core::api::ErrorCode;
 use serde::Deserialize;
@@ -44,10 +43,6 @@ pub struct SwitchForm {
     csrf: String,
     #[serde(default)]
     account: String,
-}
-
-fn to(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, location.to_string())]).into_response()
 }
 
 /// The page, with a notice or an error.
@@ -145,7 +140,7 @@ async fn signed_in<S: Store>(
     csrf: &str,
 ) -> Result<WebSession, Response> {
     let Some(session) = session::current(state, headers).await else {
-        return Err(to(paths::SIGN_IN));
+        return Err(see_other(paths::SIGN_IN));
     };
     if !session.csrf_matches(csrf) {
         return Err(message(
@@ -161,7 +156,7 @@ async fn signed_in<S: Store>(
 pub async fn show<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
     match session::current(&state, &headers).await {
         Some(session) => account_page(StatusCode::OK, &session, None),
-        None => to(paths::SIGN_IN),
+        None => see_other(paths::SIGN_IN),
     }
 }
 
@@ -200,7 +195,7 @@ pub async fn set_password<S: Store>(
     };
     match replaced.await {
         Ok(new) => {
-            let mut response = to(paths::ACCOUNT);
+            let mut response = see_other(paths::ACCOUNT);
             if let Ok(cookie) = session::set_cookie(&new, state.config().secure_cookies).parse() {
                 response
                     .headers_mut()
@@ -223,7 +218,7 @@ pub async fn link<S: Store>(
         Err(response) => return response,
     };
     match state.link_account(&session, form.api_key.trim()).await {
-        Ok(_) => to(paths::ACCOUNT),
+        Ok(_) => see_other(paths::ACCOUNT),
         Err(error) => refused(&session, &error),
     }
 }
@@ -246,7 +241,7 @@ pub async fn switch<S: Store>(
         );
     };
     match state.switch_account(&token, account).await {
-        Ok(()) => to(paths::HOME),
+        Ok(()) => see_other(paths::HOME),
         Err(error) if error.code == ErrorCode::NotFound => message(
             StatusCode::NOT_FOUND,
             Some(&session),

@@ -82,7 +82,7 @@ pub async fn control<S: Store>(
             "There is no such page.",
         );
     };
-    if !session::csrf_matches(&current, &form.csrf) {
+    if !current.csrf_matches(&form.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             Some(&current),

@@ -4,8 +4,8 @@
 //! are (queued, rendering, verifying, accepted, rejected and waiting again, failed), its cost so
 //! far against what was held for it, and an estimate of the time left.
 
-use super::jobs::{job_href, to_sign_in};
-use super::layout::{message, page, serde_name};
+use super::jobs::job_href;
+use super::layout::{message, page, serde_name, to_sign_in};
 use super::{AppState, paths, session};
 use crate::service::WebSession;
 use crate::store::{JobFilter, Store, TaskProgress};

@@ -4,23 +4,17 @@
 
 use super::AppState;
 use super::actions::{Control, control_href};
-use super::layout::{live_page, message, serde_name};
+use super::layout::{live_page, message, serde_name, to_sign_in};
 use super::{paths, session};
 use crate::service::{FrameProgress, WebSession};
 use crate::store::Store;
 use axum::extract::{Path, State};
-use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::html;
 use pictor_core::JobId;
 use pictor_core::api::{ErrorCode, JobView};
 use pictor_core::job::JobState;
-
-/// The sign-in page, for a browser without a session.
-pub fn to_sign_in() -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, paths::SIGN_IN)]).into_response()
-}
 
 fn frame_href(job: JobId, frame: u32) -> String {
     paths::JOB_FRAME

@@ -94,6 +94,20 @@ fn render(
     (status, Html(markup.into_string())).into_response()
 }
 
+/// A `303 See Other` to `location` (after a form, or to the sign-in page).
+pub fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
+/// The sign-in page, for a browser without a session.
+pub fn to_sign_in() -> Response {
+    see_other(super::paths::SIGN_IN)
+}
+
 /// A page saying what went wrong, with the status it answers.
 pub fn message(status: StatusCode, session: Option<&WebSession>, text: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");

@@ -54,6 +54,25 @@ pub async fn frame<S: Store>(
         Err(error) => return crate::http::HttpError::from(error).into_response(),
     };
     let etag = format!("\"{hash}\"");
+    revalidated(&headers, &etag, async {
+        let hash = hash
+            .parse::<pictor_core::BlobHash>()
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())?;
+        blob_response(&state, &hash, size)
+            .await
+            .map_err(IntoResponse::into_response)
+    })
+    .await
+}
+
+/// A response named by `etag` and kept `private, no-cache` (the browser asks each time, the ETag
+/// spares the bytes): 304 when the request's `If-None-Match` names it, else what `fresh` makes —
+/// or `fresh`'s error response as it is.
+pub async fn revalidated(
+    headers: &HeaderMap,
+    etag: &str,
+    fresh: impl Future<Output = Result<Response, Response>>,
+) -> Response {
     let unchanged = headers
         .get(IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -61,19 +80,15 @@ pub async fn frame<S: Store>(
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let Ok(hash) = hash.parse::<pictor_core::BlobHash>() else {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        };
-        match blob_response(&state, &hash, size).await {
+        match fresh.await {
             Ok(response) => response,
-            Err(error) => return error.into_response(),
+            Err(response) => return response,
         }
     };
-    // A re-rendered frame gets a new output: the browser asks each time, the ETag spares the bytes.
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(ETAG, value);
     }
     response

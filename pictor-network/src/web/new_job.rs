@@ -6,14 +6,13 @@
 //! and a confirm button; confirming submits the job with an idempotency key made with the quote,
 //! so a double click or a resent form makes one job.
 
-use super::layout::{message, page_with_scripts, serde_name};
+use super::layout::{message, page_with_scripts, see_other, serde_name, to_sign_in};
 use super::{AppState, paths, session};
 use crate::service::{ServiceError, WebSession};
 use crate::store::Store;
 use axum::extract::State;
-use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use pictor_core::api::{AccountView, Role};
 use pictor_core::job::{OutputFormat, RendererKind, Tier};
@@ -173,10 +172,6 @@ impl NewJobForm {
     }
 }
 
-fn to_sign_in() -> Response {
-    (StatusCode::SEE_OTHER, [(LOCATION, paths::SIGN_IN)]).into_response()
-}
-
 /// `GET /jobs/new`.
 pub async fn form<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
     let Some(session) = session::current(&state, &headers).await else {
@@ -226,11 +221,7 @@ pub async fn post<S: Store>(
     if form.step == "submit" {
         let key = Some(form.idempotency.as_str()).filter(|key| !key.is_empty());
         return match state.submit(&session.caller, &spec, None, key).await {
-            Ok((job, _)) => (
-                StatusCode::SEE_OTHER,
-                [(LOCATION, paths::JOB.replace("{id}", &job.id.0.to_string()))],
-            )
-                .into_response(),
+            Ok((job, _)) => see_other(&paths::JOB.replace("{id}", &job.id.0.to_string())),
             Err(error) => refused(&session, &form, &error),
         };
     }

@@ -13,8 +13,8 @@ use crate::http::HttpError;
 use crate::store::Store;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use image::{DynamicImage, ImageReader, RgbImage};
@@ -177,25 +177,11 @@ pub async fn preview<S: Store>(
         Err(error) => return HttpError::from(error).into_response(),
     };
     let etag = format!("\"{hash}-{}\"", size.longest_side());
-    let unchanged = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let mut response = if unchanged {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        match preview_bytes(&state, &previews, &hash, frame_size, size).await {
-            Ok(jpeg) => ([(CONTENT_TYPE, "image/jpeg")], jpeg).into_response(),
-            Err(response) => return response,
-        }
-    };
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(ETAG, value);
-    }
-    response
+    super::live::revalidated(&headers, &etag, async {
+        let jpeg = preview_bytes(&state, &previews, &hash, frame_size, size).await?;
+        Ok(([(CONTENT_TYPE, "image/jpeg")], jpeg).into_response())
+    })
+    .await
 }
 
 /// The preview from the cache, or made now (waiting for a permit).

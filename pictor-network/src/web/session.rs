@@ -38,11 +38,6 @@ pub async fn current<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Opti
     state.web_session(&token).await.ok()
 }
 
-/// Whether a form's CSRF token is the session's, compared in constant time.
-pub fn csrf_matches(session: &WebSession, sent: &str) -> bool {
-    session.csrf_matches(sent)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

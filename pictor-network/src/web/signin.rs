@@ -13,9 +13,9 @@ use super::{paths, session};
 use crate::store::Store;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{Extensions, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::html;
 use pictor_core::api::ErrorCode;
 use serde::Deserialize;
@@ -41,7 +41,7 @@ pub struct SignOutForm {
 
 /// A `303 See Other` to `location`, with extra headers.
 fn see_other(location: &str, cookie: Option<String>) -> Response {
-    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location.to_string())]).into_response();
+    let mut response = super::layout::see_other(location);
     if let Some(cookie) = cookie
         && let Ok(value) = cookie.parse()
     {
@@ -150,7 +150,7 @@ pub async fn sign_out<S: Store>(
     let Some(current) = session::current(&state, &headers).await else {
         return see_other(paths::SIGN_IN, None);
     };
-    if !session::csrf_matches(&current, &form.csrf) {
+    if !current.csrf_matches(&form.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             Some(&current),

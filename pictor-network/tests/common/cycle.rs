@@ -1,5 +1,5 @@
-//! One task's whole cycle driven through the SDK (lease, a delivered result, a verdict), each
-//! write request timed: what the benches measure the coordinator by.
+//! What the network benches share: one task's whole cycle driven through the SDK (lease, a
+//! delivered result, a verdict), each write request timed, and a criterion bench of any async step.
 
 use pictor_core::api::Verdict;
 use std::time::{Duration, Instant};
@@ -39,4 +39,25 @@ pub async fn timed_cycle(
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).copied().unwrap_or_default()
+}
+
+/// Benchmarks `name` in `group`: each sample awaits `step` as many times as criterion asks, on
+/// `rt`, timed as a whole.
+pub fn bench_async(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    rt: &tokio::runtime::Runtime,
+    mut step: impl AsyncFnMut(),
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    step().await;
+                }
+                start.elapsed()
+            })
+        })
+    });
 }
