@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use ed25519_dalek::SigningKey;
 use pictor_core::Money;
+use pictor_core::job::Tier;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
 ///     blender: vec!["/usr/bin/blender".into(), "/opt/blender-4.2/blender".into()],
 ///     idle_command: None,
 ///     speed_millis: 1000,
+///     min_tier: pictor_core::job::Tier::Economy,
 /// };
 /// config.save(&path, false)?;
 /// assert!(config.save(&path, false).is_err(), "no overwrite without force");
@@ -70,9 +72,14 @@ pub struct WorkerConfig {
     /// A command run (`sh -c`) while the worker has no task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_command: Option<String>,
-    /// Measured speed in thousandths of the reference machine.
+    /// Measured speed in thousandths of the reference machine; `0` (a config made in Pictor
+    /// Cloud) measures it at each start.
     #[serde(default = "default_speed")]
     pub speed_millis: u32,
+    /// The cheapest service tier whose jobs this worker takes: `economy` (every job), `standard`
+    /// (standard and priority jobs) or `priority` (priority jobs only).
+    #[serde(default)]
+    pub min_tier: Tier,
 }
 
 fn default_cache_max_bytes() -> u64 {
@@ -134,6 +141,7 @@ impl WorkerConfig {
             ("slots", self.slots.to_string()),
             ("renderer", quote(&self.renderer)),
             ("speed_millis", self.speed_millis.to_string()),
+            ("min_tier", quote(tier_name(self.min_tier))),
         ] {
             out.push_str(&format!("{key} = {value}\n"));
         }
@@ -174,6 +182,27 @@ impl WorkerConfig {
     /// Reads the signing key from [`key_file`](Self::key_file).
     pub fn signing_key(&self) -> Result<SigningKey> {
         read_key(&self.key_file)
+    }
+
+    /// Reads the signing key, or — for a config imported from Pictor Cloud, which never holds
+    /// one — generates it on this machine from the operating system's random source and writes
+    /// it to [`key_file`](Self::key_file) (mode 0600). Answers the key and whether it is new.
+    pub fn signing_key_or_generate(&self) -> Result<(SigningKey, bool)> {
+        if self.key_file.exists() {
+            return Ok((self.signing_key()?, false));
+        }
+        let key = crate::registration::generate_key()?;
+        write_key(&self.key_file, &key)?;
+        Ok((key, true))
+    }
+}
+
+/// A tier's name in the config file (its serde name).
+pub fn tier_name(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Economy => "economy",
+        Tier::Standard => "standard",
+        Tier::Priority => "priority",
     }
 }
 

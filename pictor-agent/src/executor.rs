@@ -2,6 +2,7 @@
 //! (heartbeating meanwhile), upload the outputs, sign the result, keep it in the outbox and deliver
 //! it. Every failure is reported to the network or dropped on purpose, never a panic of the worker.
 
+use crate::activity::ActivityReporter;
 use crate::cache::BlobCache;
 use crate::events::{EventSink, WorkerEvent};
 use crate::heartbeat::{CancelSlot, Heartbeat};
@@ -10,7 +11,7 @@ use crate::render_job::{RenderJob, RenderedFile};
 use crate::retry::{RetryPolicy, is_transient, retry};
 use crate::scene::fetch_scene;
 use ed25519_dalek::SigningKey;
-use pictor_core::api::{ErrorCode, EvidenceFile, TaskLease};
+use pictor_core::api::{ErrorCode, EvidenceFile, TaskLease, WorkerActivity};
 use pictor_core::clock::Clock;
 use pictor_core::job::{RendererKind, RendererSpec, VersionConstraint};
 use pictor_render::blender::discover::BlenderInstall;
@@ -71,6 +72,7 @@ pub(crate) struct TaskContext {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
+    pub(crate) activity: ActivityReporter,
 }
 
 impl TaskContext {
@@ -137,6 +139,7 @@ async fn render_and_submit(
     let clock = ctx.clock.clone();
     let expires_at_ms = lease.expires_at_ms;
     let scene_dir = dir.join("scene");
+    ctx.activity.report(WorkerActivity::Downloading, Some(task));
     let scene = retry(
         &ctx.retry,
         || expires_at_ms > clock.now_ms(),
@@ -172,6 +175,7 @@ async fn render_and_submit(
         progress,
         cancel,
     };
+    ctx.activity.report(WorkerActivity::Rendering, Some(task));
     let rendered = tokio::task::spawn_blocking(move || job.render()).await;
     done.store(true, Ordering::Relaxed);
     heartbeat.abort();
@@ -190,6 +194,7 @@ async fn render_and_submit(
         task: task.0,
         permille: 1000,
     });
+    ctx.activity.report(WorkerActivity::Uploading, Some(task));
     let outputs = upload_outputs(ctx, files).await?;
     let result = pictor_sdk::sign_result(&ctx.key, task, lease.attempt, outputs, render_ms)
         .map_err(|e| TaskError::Failed(format!("signing: {e}")))?;

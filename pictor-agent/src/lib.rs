@@ -7,6 +7,7 @@
 //! - [`events`] — what the worker tells whoever runs it ([`WorkerEvent`]).
 //! - [`registration`] — `init_worker`, what the machine offers (renderers, hardware, benchmark)
 //!   and registering it.
+//! - `activity` — telling the network what the worker is doing, for its owner's page.
 //! - [`worker`] — `run_worker`: the run loop that leases tasks, `slots` at a time, and the idle
 //!   command between them.
 //! - [`executor`] — one leased task end to end: fetch the scene, render, upload, sign.
@@ -19,6 +20,7 @@
 //! - [`retry`] — the one retry helper, with its policy as data ([`RetryPolicy`]).
 #![warn(missing_docs)]
 
+mod activity;
 pub mod cache;
 pub mod checker;
 pub mod config;

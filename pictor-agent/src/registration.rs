@@ -144,6 +144,7 @@ pub(crate) fn register_request(
         price_per_bench_hour: config.price()?,
         speed_millis: config.speed_millis.max(1),
         slots: config.slots.max(1),
+        min_tier: config.min_tier,
     })
 }
 
@@ -217,6 +218,7 @@ pub async fn init_worker(
         blender: blender.to_vec(),
         idle_command: None,
         speed_millis,
+        min_tier: pictor_core::job::Tier::Economy,
     };
     config.validate()?;
     let client = client_for(&config.network, api_key)?;

@@ -3,6 +3,7 @@
 //! reconnect with backoff while the network is down; on shutdown stop leasing and let the running
 //! tasks finish (or report them failed when they cannot finish within their lease).
 
+use crate::activity::ActivityReporter;
 use crate::cache::BlobCache;
 use crate::config::WorkerConfig;
 use crate::events::{EventCallback, EventSink, WorkerEvent};
@@ -11,9 +12,12 @@ use crate::executor::{
 };
 use crate::idle::IdleCommand;
 use crate::outbox::Outbox;
-use crate::registration::{client_for, register, register_request, renderers_found};
+use crate::registration::{
+    benchmark_builtin, client_for, register, register_request, renderers_found,
+};
 use crate::retry::{RetryPolicy, is_transient};
-use anyhow::Result;
+use anyhow::{Result, bail};
+use pictor_core::api::{ErrorCode, WorkerActivity};
 use pictor_core::clock::Clock;
 use pictor_sdk::LeasePoll;
 use std::collections::HashSet;
@@ -122,13 +126,26 @@ impl Running {
 /// then leases, renders and submits tasks, `slots` at a time. On shutdown it stops leasing and
 /// finishes its running tasks (those that cannot finish within their lease are reported failed with
 /// "worker shutting down"), then returns. Prints nothing; see [`WorkerOptions::on_event`].
+///
+/// A config imported from Pictor Cloud holds no signing key: the first start generates one on
+/// this machine (beside the config, mode 0600) and measures the machine's speed when the config
+/// leaves it at 0. When the network refuses the worker's API key (its owner revoked the config),
+/// the worker stops leasing, lets its running tasks end, and returns an error saying so.
 pub async fn run_worker(
-    config: WorkerConfig,
+    mut config: WorkerConfig,
     options: WorkerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<WorkerSummary> {
     config.validate()?;
-    let key = config.signing_key()?;
+    let (key, generated) = config.signing_key_or_generate()?;
+    if generated {
+        tracing::info!(key_file = %config.key_file.display(), "generated this worker's signing key");
+    }
+    if config.speed_millis == 0 {
+        let (speed_millis, _) =
+            tokio::task::spawn_blocking(|| benchmark_builtin(64, 36, 16)).await??;
+        config.speed_millis = speed_millis;
+    }
     let client = client_for(&config.network, &config.api_key)?;
     let cache = BlobCache::open(&config.cache_dir, config.cache_max_bytes)?;
     let work_dir = config.cache_dir.join("tasks");
@@ -156,6 +173,8 @@ pub async fn run_worker(
     };
     summary.worker = view.id.0;
     events.emit(WorkerEvent::Connected { worker: view.id.0 });
+    let (activity, activity_sender) = ActivityReporter::start(client.clone());
+    activity.report(WorkerActivity::Connected, None);
     let ctx = Arc::new(TaskContext {
         client: client.clone(),
         key,
@@ -170,6 +189,7 @@ pub async fn run_worker(
         stop: stop.clone(),
         clock: options.clock.clone(),
         retry: options.retry,
+        activity: activity.clone(),
     });
 
     let mut running = Running::default();
@@ -183,6 +203,7 @@ pub async fn run_worker(
     let slots = usize::try_from(config.slots.max(1)).unwrap_or(1);
     let mut idle = IdleCommand::new(config.idle_command.clone());
     let mut backoff = options.retry.backoff();
+    let mut revoked = false;
     loop {
         while let Some(joined) = running.set.try_join_next_with_id() {
             running.reap(joined, &mut summary);
@@ -223,9 +244,15 @@ pub async fn run_worker(
             }) => {
                 backoff.reset();
                 if running.leased() == 0 {
-                    if let Err(error) = idle.ensure_running() {
-                        tracing::warn!(%error, "cannot start the idle command");
-                    }
+                    let now = match idle.ensure_running() {
+                        Ok(()) if idle.pid().is_some() => WorkerActivity::IdleCommand,
+                        Ok(()) => WorkerActivity::Idle,
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot start the idle command");
+                            WorkerActivity::Idle
+                        }
+                    };
+                    activity.report(now, None);
                     events.emit(WorkerEvent::Idle);
                 }
                 // Many workers idle: the coordinator spreads their polls.
@@ -237,6 +264,11 @@ pub async fn run_worker(
                     let _ = idle.ensure_running();
                 }
                 backoff.next_delay()
+            }
+            Err(error) if error.code() == Some(ErrorCode::Unauthorized) => {
+                tracing::error!(%error, "the network refused this worker's API key");
+                revoked = true;
+                break;
             }
             Err(error) => {
                 tracing::warn!(%error, "lease refused");
@@ -250,5 +282,13 @@ pub async fn run_worker(
         running.reap(joined, &mut summary);
     }
     summary.bytes_downloaded = cache.downloaded_bytes();
+    drop(ctx);
+    activity.finish(activity_sender).await;
+    if revoked {
+        bail!(
+            "the network refused this worker's API key: its config was revoked or replaced \
+             (download a new one in Pictor Cloud, My Workers)"
+        );
+    }
     Ok(summary)
 }

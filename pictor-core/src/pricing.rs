@@ -198,6 +198,10 @@ pub struct WorkerOffer {
     pub lead_time_secs: f64,
     /// Individual machine or farm.
     pub kind: OfferKind,
+    /// The cheapest service tier whose jobs the worker takes: `economy` takes every job,
+    /// `standard` standard and priority jobs, `priority` only priority jobs.
+    #[serde(default)]
+    pub min_tier: Tier,
 }
 
 impl WorkerOffer {
@@ -222,6 +226,7 @@ impl WorkerOffer {
             tags: Vec::new(),
             lead_time_secs: 0.0,
             kind: OfferKind::Individual,
+            min_tier: Tier::Economy,
         }
     }
 

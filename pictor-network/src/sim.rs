@@ -583,6 +583,7 @@ fn register_request(name: &str, key: &ed25519_dalek::SigningKey) -> Result<Regis
         price_per_bench_hour: Money::from_credits(1).context("price")?,
         speed_millis: 1000,
         slots: 1,
+        min_tier: pictor_core::job::Tier::Economy,
     })
 }
 

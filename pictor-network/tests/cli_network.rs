@@ -237,6 +237,7 @@ fn register_worker(url: &str, api_key: &str) {
             price_per_bench_hour: Money::from_credits(1).expect("in range"),
             speed_millis: 1000,
             slots: 1,
+            min_tier: pictor_core::job::Tier::Economy,
         };
         client
             .workers()

@@ -631,6 +631,7 @@ fn real_values_validate_against_their_schemas() {
         price_per_bench_hour: registration.price_per_bench_hour,
         speed_millis: registration.speed_millis,
         online: true,
+        min_tier: pictor_core::job::Tier::Economy,
     };
     validate(&doc, "WorkerView", &worker).unwrap_or_else(|e| panic!("{e}"));
     let mut renderer_as_object = serde_json::to_value(&worker).expect("json");

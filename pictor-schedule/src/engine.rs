@@ -11,7 +11,8 @@ use pictor_core::pricing::WorkerOffer;
 use std::collections::HashMap;
 
 /// True when `offer` may render tasks of `job`: a renderer of the job's kind whose version satisfies
-/// the constraint, enough VRAM, the required vendor, and the worker not on the job's blocklist.
+/// the constraint, enough VRAM, the required vendor, a tier the worker serves, and the worker not on
+/// the job's blocklist.
 pub fn offer_is_eligible(offer: &WorkerOffer, job: &JobView) -> bool {
     let (kind, constraint) = job.renderer;
     offer
@@ -23,6 +24,7 @@ pub fn offer_is_eligible(offer: &WorkerOffer, job: &JobView) -> bool {
             .requirements
             .gpu_vendor
             .is_none_or(|vendor| vendor == offer.vendor)
+        && job.tier >= offer.min_tier
         && !job.blocklist.contains(&offer.worker)
 }
 

@@ -328,6 +328,7 @@ impl MarketConfig {
                     } else {
                         OfferKind::Individual
                     },
+                    min_tier: pictor_core::job::Tier::Economy,
                 }
             })
             .collect()

@@ -6,7 +6,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use pictor_core::TaskId;
 use pictor_core::api::{
     FailureReport, HeartbeatRequest, LeaseRenewal, RegisterWorkerRequest, ResultSubmission,
-    TaskLease, TaskOutput, TaskStateView, WorkerView, result_signing_message, routes,
+    TaskLease, TaskOutput, TaskStateView, WorkerActivityReport, WorkerView, result_signing_message,
+    routes,
 };
 use std::future::Future;
 use std::path::PathBuf;
@@ -41,6 +42,19 @@ impl Workers {
         async move {
             let call = Call::post_json(routes::WORKERS, &request)?.repeatable();
             client.json(call).await
+        }
+    }
+
+    /// Tells the network what the caller's worker is doing now (idle, rendering task N, …): its
+    /// owner sees it in Pictor Cloud; nothing is paid or scheduled on it. Safe to repeat.
+    pub fn report_activity(
+        &self,
+        report: WorkerActivityReport,
+    ) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
+        let client = self.client.clone();
+        async move {
+            let call = Call::post_json(routes::WORKER_ACTIVITY, &report)?.repeatable();
+            client.buffered(call).await.map(|_| ())
         }
     }
 

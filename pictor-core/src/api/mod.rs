@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::ids::{AccountId, AssetId, CheckId, JobId, TaskId, WorkerId};
-use crate::job::{GpuVendor, JobSpec, JobState, RendererKind, Version};
+use crate::job::{GpuVendor, JobSpec, JobState, RendererKind, Tier, Version};
 use crate::money::Money;
 use crate::task::TaskWork;
 use serde::{Deserialize, Serialize};
@@ -365,6 +365,10 @@ pub struct RegisterWorkerRequest {
     /// Tasks the worker renders at once: the most leases it may hold (default 1).
     #[serde(default = "one_slot")]
     pub slots: u32,
+    /// The cheapest service tier whose jobs the worker takes (default `economy`: every job;
+    /// `standard`: standard and priority jobs; `priority`: priority jobs only).
+    #[serde(default)]
+    pub min_tier: Tier,
 }
 
 fn one_slot() -> u32 {
@@ -455,6 +459,78 @@ pub struct WorkerView {
     pub speed_millis: u32,
     /// True when it was seen recently.
     pub online: bool,
+    /// The cheapest service tier whose jobs it takes.
+    #[serde(default)]
+    pub min_tier: Tier,
+}
+
+/// What a worker is doing, as it reports it (`POST /v1/workers/activity`): shown to its owner in
+/// Pictor Cloud, never used for money or scheduling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerActivity {
+    /// Started and registered.
+    Connected,
+    /// No task: waiting for one.
+    Idle,
+    /// No task: running its idle-time command.
+    IdleCommand,
+    /// Fetching a task's scene.
+    Downloading,
+    /// Rendering a task.
+    Rendering,
+    /// Delivering a task's result.
+    Uploading,
+    /// Stopped (shut down cleanly).
+    Stopped,
+}
+
+impl WorkerActivity {
+    /// Every activity, in declaration order.
+    pub const ALL: [WorkerActivity; 7] = [
+        WorkerActivity::Connected,
+        WorkerActivity::Idle,
+        WorkerActivity::IdleCommand,
+        WorkerActivity::Downloading,
+        WorkerActivity::Rendering,
+        WorkerActivity::Uploading,
+        WorkerActivity::Stopped,
+    ];
+
+    /// The wire name (`idle_command`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WorkerActivity::Connected => "connected",
+            WorkerActivity::Idle => "idle",
+            WorkerActivity::IdleCommand => "idle_command",
+            WorkerActivity::Downloading => "downloading",
+            WorkerActivity::Rendering => "rendering",
+            WorkerActivity::Uploading => "uploading",
+            WorkerActivity::Stopped => "stopped",
+        }
+    }
+
+    /// The activity with wire name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|activity| activity.as_str() == name)
+    }
+}
+
+/// `POST /v1/workers/activity` (worker): what the calling worker is doing now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WorkerActivityReport {
+    /// The activity it started.
+    pub activity: WorkerActivity,
+    /// The task it is about, for downloading, rendering and uploading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskId>,
+    /// GPU utilisation in percent, where the worker can read it (shown, never trusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_utilisation_percent: Option<u8>,
 }
 
 /// The ledger's head, for public verification.

@@ -59,6 +59,8 @@ pub const JOB_FRAMES: &str = "/v1/jobs/{id}/frames";
 pub const JOB_FRAME: &str = "/v1/jobs/{id}/frames/{frame}";
 /// `POST` (worker): register or update the caller's worker; `GET` (public): list workers.
 pub const WORKERS: &str = "/v1/workers";
+/// `POST` (worker): report what the worker is doing now (shown to its owner; 204).
+pub const WORKER_ACTIVITY: &str = "/v1/workers/activity";
 /// `POST` (worker): lease the best eligible task; 204 when none.
 pub const LEASES: &str = "/v1/leases";
 /// `POST` (lease holder): extend the lease, report progress.

@@ -35,6 +35,10 @@ pub struct Ledger {
     /// The seqs of the entries moving money in or out of each job's escrow, in order: a job's
     /// money trail without a walk over the whole journal.
     job_entries: BTreeMap<JobId, Vec<u64>>,
+    /// The seqs of the entries moving money in or out of each owner's account (a creator's
+    /// balance, a worker's or a checker's earnings), in order: an account's statement without a
+    /// walk over the whole journal.
+    account_entries: BTreeMap<Account, Vec<u64>>,
 }
 
 impl Ledger {
@@ -479,15 +483,42 @@ impl Ledger {
             .collect()
     }
 
+    /// The journal entries moving money in or out of `account` — a creator's balance, a worker's
+    /// or a checker's earnings — in journal order; empty for the escrow, external and network-fee
+    /// accounts (a job's escrow has [`job_entries`](Self::job_entries)).
+    pub fn account_entries(&self, account: Account) -> Vec<&Entry> {
+        self.account_entries
+            .get(&account)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| {
+                usize::try_from(*seq)
+                    .ok()
+                    .and_then(|at| self.journal.entries().get(at))
+            })
+            .collect()
+    }
+
     // ----- internals --------------------------------------------------------------------------
 
-    /// Appends `posting` to the journal and indexes it under the job whose escrow it touches.
+    /// Appends `posting` to the journal and indexes it under the job whose escrow it touches and
+    /// under the owners' accounts it touches.
     fn record(&mut self, posting: Posting) -> Entry {
         let entry = self.journal.append(posting);
+        let mut indexed_job = false;
         for account in [posting.debit, posting.credit] {
-            if let Account::Escrow(job) = account {
-                self.job_entries.entry(job).or_default().push(entry.seq);
-                break;
+            match account {
+                Account::Escrow(job) if !indexed_job => {
+                    self.job_entries.entry(job).or_default().push(entry.seq);
+                    indexed_job = true;
+                }
+                Account::Creator(_) | Account::Worker(_) | Account::Checker(_) => {
+                    let seqs = self.account_entries.entry(account).or_default();
+                    if seqs.last() != Some(&entry.seq) {
+                        seqs.push(entry.seq);
+                    }
+                }
+                _ => {}
             }
         }
         entry

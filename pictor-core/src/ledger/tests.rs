@@ -471,3 +471,36 @@ fn a_jobs_money_trail_lists_its_escrow_entries_live_and_replayed() {
     let replayed = Ledger::from_journal(ledger.journal().clone()).expect("replay");
     assert_eq!(kinds(&replayed, 10), kinds(&ledger, 10));
 }
+
+#[test]
+fn an_accounts_statement_lists_every_entry_it_is_in_and_sums_to_its_balance() {
+    let ledger = sample_ledger();
+    let signed = |ledger: &Ledger, account: Account| {
+        ledger
+            .account_entries(account)
+            .iter()
+            .map(|entry| {
+                let amount = i128::from(entry.posting.amount.micros());
+                if entry.posting.credit == account {
+                    amount
+                } else {
+                    -amount
+                }
+            })
+            .collect::<Vec<i128>>()
+    };
+    // The worker: paid 200 by job 10, then withdrew 150.
+    assert_eq!(signed(&ledger, WORKER), vec![200, -150]);
+    // The checker: one fee.
+    assert_eq!(signed(&ledger, CHECKER), vec![10]);
+    for account in [CREATOR, WORKER, CHECKER] {
+        let sum: i128 = signed(&ledger, account).iter().sum();
+        assert_eq!(sum, ledger.balance(account), "{account}");
+    }
+    // The escrow, external and fee accounts are not indexed here.
+    assert!(ledger.account_entries(ESCROW).is_empty());
+    assert!(ledger.account_entries(Account::External).is_empty());
+    let replayed = Ledger::from_journal(ledger.journal().clone()).expect("replay");
+    assert_eq!(signed(&replayed, WORKER), signed(&ledger, WORKER));
+    assert_eq!(signed(&replayed, CREATOR), signed(&ledger, CREATOR));
+}

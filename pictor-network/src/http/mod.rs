@@ -78,6 +78,7 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
             paths::WORKERS,
             post(routes::register_worker::<S>).get(routes::list_workers::<S>),
         )
+        .route(paths::WORKER_ACTIVITY, post(routes::report_activity::<S>))
         .route(paths::LEASES, post(routes::lease::<S>))
         .route(paths::TASK_HEARTBEAT, post(routes::heartbeat::<S>))
         .route(paths::TASK_RESULT, post(routes::result::<S>))

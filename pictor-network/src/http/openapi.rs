@@ -15,7 +15,7 @@ use pictor_core::api::{
     ListJobsQuery, Manifest, MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page,
     QuoteRequest, RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease,
     TaskStateView, UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission,
-    WorkerView, routes,
+    WorkerActivityReport, WorkerView, routes,
 };
 use pictor_core::pricing::Quote;
 use pictor_core::schema::openapi_generator;
@@ -401,6 +401,14 @@ pub const ROUTES: &[RouteDoc] = &[
         "Registered workers.",
         None,
         (200, json::<Vec<WorkerView>>()),
+    ),
+    route(
+        "post",
+        routes::WORKER_ACTIVITY,
+        Worker,
+        "Report what the worker is doing now (shown to its owner; answers the report recorded).",
+        Some(json::<WorkerActivityReport>()),
+        (200, json::<WorkerActivityReport>()),
     ),
     route(
         "post",

@@ -18,7 +18,7 @@ use pictor_core::api::{
     CheckLeaseRequest, CommitAssetRequest, CreateAccountRequest, CreateJobRequest, DepositRequest,
     ErrorCode, FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, LedgerEntriesQuery,
     ListJobsQuery, MissingBlobsRequest, Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest,
-    ResultSubmission, UploadChunkQuery, UploadStatusQuery, VerdictSubmission,
+    ResultSubmission, UploadChunkQuery, UploadStatusQuery, VerdictSubmission, WorkerActivityReport,
 };
 use pictor_core::{AccountId, BlobHash, CheckId, JobId, TaskId};
 use serde_json::json;
@@ -381,6 +381,16 @@ pub async fn register_worker<S: Store>(
     Body(request): Body<RegisterWorkerRequest>,
 ) -> HttpResult<Response> {
     Ok(Json(state.register_worker(&caller, &request).await?).into_response())
+}
+
+/// `POST /v1/workers/activity`: what the calling worker is doing now.
+pub async fn report_activity<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    Body(report): Body<WorkerActivityReport>,
+) -> HttpResult<Response> {
+    state.report_activity(&caller, &report).await?;
+    Ok(Json(report).into_response())
 }
 
 /// `GET /v1/workers` (public).

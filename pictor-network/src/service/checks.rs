@@ -81,6 +81,7 @@ impl<S: Store> Coordinator<S> {
             check.state = CheckState::Leased;
             check.checker = Some(caller.id());
             check.lease_expires_ms = Some(expires_at_ms);
+            check.leased_at_ms = Some(now);
             write.tx.update_check(&check).await?;
             Ok(Some(CheckLease {
                 check: CheckId(check.id),
@@ -167,6 +168,7 @@ impl<S: Store> Coordinator<S> {
         check.state = CheckState::Done;
         check.verdict = Some(submission.verdict);
         check.evidence = Some(submission.evidence.clone());
+        check.done_at_ms = Some(write.now_ms);
         write.tx.update_check(&check).await?;
         let mut job = self.job_of_task(write, &task).await?;
         let checker = CheckerId(caller.id());

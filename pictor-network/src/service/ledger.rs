@@ -107,12 +107,14 @@ fn verified_ledger(journal: Journal, key: &VerifyingKey) -> ServiceResult<Ledger
     Ok(Ledger::from_journal(journal)?)
 }
 
-/// Seals the entries appended since `mark` and writes them and the seal in `tx`.
+/// Seals the entries appended since `mark` and writes them (committed at `now_ms`) and the seal in
+/// `tx`.
 pub(crate) async fn persist_new<T: StoreTx>(
     tx: &mut T,
     ledger: &mut Ledger,
     mark: usize,
     key: &SigningKey,
+    now_ms: u64,
 ) -> ServiceResult<()> {
     if ledger.journal().len() == mark {
         return Ok(());
@@ -122,7 +124,7 @@ pub(crate) async fn persist_new<T: StoreTx>(
         .iter()
         .map(|entry| (entry.seq, codec::encode_entry(entry).to_vec()))
         .collect();
-    tx.append_ledger_entries(&new).await?;
+    tx.append_ledger_entries(&new, now_ms).await?;
     if let Some(seal) = seal {
         tx.append_ledger_seal(seal.upto_seq, &codec::encode_seal(&seal))
             .await?;

@@ -81,6 +81,7 @@ impl MarketRules {
             worker.hardware.renderers.clone(),
         );
         offer.parallel_slots = worker.slots.max(1);
+        offer.min_tier = worker.min_tier;
         offer
     }
 
@@ -138,6 +139,7 @@ mod tests {
             slots: 1,
             last_seen_ms: 0,
             record,
+            min_tier: pictor_core::job::Tier::Economy,
         }
     }
 

@@ -47,6 +47,7 @@ mod accounts;
 mod assets;
 mod auth;
 mod batches;
+mod checker_nodes;
 mod checks;
 mod config;
 mod controls;
@@ -62,18 +63,21 @@ mod lifecycle;
 pub mod market;
 mod money_trail;
 mod people;
+mod providers;
 mod public_record;
 mod quotes;
 mod registry;
 mod results;
 mod scenes;
 mod sessions;
+mod statements;
 mod views;
 pub use views::FrameProgress;
 mod write;
 
 pub(crate) use auth::random_bytes;
 pub use auth::{Caller, hash_api_key};
+pub use checker_nodes::{CheckerCard, CheckerCheck};
 pub use config::Config;
 pub use error::{ServiceError, ServiceResult};
 pub use events::EventBatch;
@@ -82,8 +86,15 @@ pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
 pub use money_trail::MoneyMove;
 pub use people::{PersonView, normalise_login};
+pub use providers::{
+    CHART_DAYS, ConfigState, DayEarnings, MyWorkers, WorkerCard, WorkerDetail, WorkerHistoryItem,
+    WorkerOutcome,
+};
 pub use public_record::{CheckRecord, FrameRecord, TaskRecord};
 pub use sessions::{NewSession, WebSession};
+pub use statements::{
+    AccountEntry, AccountMoney, MoneySummary, Statement, signed_credits, statement,
+};
 
 pub(crate) use write::Write;
 

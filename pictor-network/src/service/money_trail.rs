@@ -3,9 +3,10 @@
 //! fee as its tasks were accepted, and what returned to the creator — read from the in-memory
 //! ledger's index of entries by job (`Ledger::job_entries`), as committed.
 
+use super::statements::task_of;
 use super::{Caller, Coordinator, ServiceError, ServiceResult};
 use crate::store::Store;
-use pictor_core::ledger::{Account, PostingKind, TransferId};
+use pictor_core::ledger::{Account, PostingKind};
 use pictor_core::{JobId, Money, TaskId};
 use std::sync::atomic::Ordering;
 
@@ -24,16 +25,6 @@ pub struct MoneyMove {
     pub amount: Money,
     /// The task whose hold it is or settles, when it is a task's (not the job's reservation).
     pub task: Option<TaskId>,
-}
-
-/// The task a transfer id names: task holds are `task << 32 | generation` with the two tag bits
-/// clear (reservations and deposits set them; see `escrow`).
-fn task_of(transfer: TransferId) -> Option<TaskId> {
-    let untagged = transfer.0 >> 126 == 0;
-    untagged
-        .then(|| u64::try_from(transfer.0 >> 32).ok())
-        .flatten()
-        .map(TaskId)
 }
 
 impl<S: Store> Coordinator<S> {
@@ -70,17 +61,5 @@ impl<S: Store> Coordinator<S> {
                 task: task_of(entry.posting.transfer),
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::service::escrow::{hold_transfer, reservation_transfer};
-
-    #[test]
-    fn task_holds_name_their_task_and_reservations_none() {
-        assert_eq!(task_of(hold_transfer(42, 3)), Some(TaskId(42)));
-        assert_eq!(task_of(reservation_transfer(42, 0)), None);
     }
 }

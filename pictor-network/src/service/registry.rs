@@ -28,6 +28,7 @@ impl<S: Store> Coordinator<S> {
             slots: request.slots,
             last_seen_ms: self.now_ms(),
             record: WorkRecord::default(),
+            min_tier: request.min_tier,
         };
         self.config.market.offer_of(&row).validate()?;
         let mut tx = self.write_without_ledger().await?;

@@ -39,6 +39,7 @@ pub(crate) fn worker_view(worker: &WorkerRow, online_since: u64) -> WorkerView {
         price_per_bench_hour: worker.price,
         speed_millis: worker.speed_millis,
         online: worker.last_seen_ms >= online_since,
+        min_tier: worker.min_tier,
     }
 }
 

@@ -105,6 +105,7 @@ impl<S: Store> Coordinator<S> {
             mut ledger,
             journal_mark,
             touched_jobs,
+            now_ms,
             ..
         } = write;
         let value = match result {
@@ -117,7 +118,8 @@ impl<S: Store> Coordinator<S> {
                 return Err(error);
             }
         };
-        let persisted = ledger::persist_new(&mut tx, &mut ledger, journal_mark, &self.key).await;
+        let persisted =
+            ledger::persist_new(&mut tx, &mut ledger, journal_mark, &self.key, now_ms).await;
         let committed = match persisted {
             Ok(()) => match tx.announce_jobs(&touched_jobs).await {
                 Ok(()) => tx.commit_visible().await.map_err(ServiceError::from),

@@ -5,10 +5,11 @@ use std::future::Future;
 
 /// The ledger journal, entry by entry in its canonical encoding, and its seals.
 pub trait LedgerTx: Send {
-    /// Appends journal entries `(seq, canonical bytes)`.
+    /// Appends journal entries `(seq, canonical bytes)`, committed at `at_ms` (Unix ms).
     fn append_ledger_entries(
         &mut self,
         entries: &[(u64, Vec<u8>)],
+        at_ms: u64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Appends a seal `(upto_seq, canonical bytes)`.

@@ -40,10 +40,12 @@ pub const TABLES: &[&str] = &[
     "people",
     "person_accounts",
     "web_sessions",
+    "worker_settings",
+    "worker_activity",
 ];
 
 /// Tables whose `id` column PostgreSQL generates (an identity), to be set past the copied ids.
-const IDENTITIES: &[&str] = &["accounts", "jobs", "checks", "people"];
+const IDENTITIES: &[&str] = &["accounts", "jobs", "checks", "people", "worker_activity"];
 
 /// Rows of one `INSERT` (bounded so that rows × columns stays under PostgreSQL's 65,535 bind
 /// parameters).

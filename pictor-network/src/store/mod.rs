@@ -29,6 +29,8 @@ pub mod migrate;
 pub mod people;
 mod people_sql;
 pub mod postgres;
+pub mod providers;
+mod providers_sql;
 pub mod rows;
 pub mod sessions;
 mod sql;
@@ -48,6 +50,7 @@ pub use jobs::JobsTx;
 pub use ledger::LedgerTx;
 pub use meta::MetaTx;
 pub use people::{PeopleTx, PersonRow};
+pub use providers::ProvidersTx;
 pub use rows::*;
 pub use sessions::{SessionRow, SessionsTx};
 pub use sqlite::Flush;
@@ -62,7 +65,8 @@ use std::future::Future;
 pub mod prelude {
     pub use super::{
         AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx, IdempotencyTx,
-        JobsTx, LedgerTx, MetaTx, PeopleTx, SessionsTx, Store, StoreTx, TasksTx, WorkersTx,
+        JobsTx, LedgerTx, MetaTx, PeopleTx, ProvidersTx, SessionsTx, Store, StoreTx, TasksTx,
+        WorkersTx,
     };
 }
 
@@ -188,6 +192,7 @@ pub trait StoreTx:
     + IdempotencyTx
     + SessionsTx
     + PeopleTx
+    + ProvidersTx
     + ExplorerTx
     + Send
 {

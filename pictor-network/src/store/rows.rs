@@ -2,7 +2,7 @@
 
 use pictor_core::Money;
 use pictor_core::api::{PauseReason, Role, TaskOutput, Verdict, WorkerHardware};
-use pictor_core::job::{JobSpec, JobState};
+use pictor_core::job::{JobSpec, JobState, Tier};
 use pictor_core::pricing::Quote;
 use pictor_core::task::{TaskState, TaskWork};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,8 @@ pub struct WorkerRow {
     pub last_seen_ms: u64,
     /// What its accepted tasks measured (kept across re-registrations).
     pub record: WorkRecord,
+    /// The cheapest service tier whose jobs it takes.
+    pub min_tier: Tier,
 }
 
 /// What a worker's accepted tasks measured: the network's own evidence of its speed.
@@ -259,6 +261,10 @@ pub struct CheckRow {
     pub verdict: Option<Verdict>,
     /// The evidence, when done.
     pub evidence: Option<serde_json::Value>,
+    /// When a checker leased it, Unix ms (`None` before, and for checks from before this was kept).
+    pub leased_at_ms: Option<u64>,
+    /// When its verdict came, Unix ms.
+    pub done_at_ms: Option<u64>,
 }
 
 impl CheckRow {
@@ -275,6 +281,8 @@ impl CheckRow {
             lease_expires_ms: None,
             verdict: None,
             evidence: None,
+            leased_at_ms: None,
+            done_at_ms: None,
         }
     }
 }

@@ -143,6 +143,7 @@ pub(crate) fn worker_row(row: &impl Columns) -> StoreResult<WorkerRow> {
             bench_ms: get_u64(row, "accepted_bench_ms")?,
             wall_ms: get_u64(row, "accepted_wall_ms")?,
         },
+        min_tier: enum_parse::<pictor_core::job::Tier>(row.text("min_tier")?, "min_tier")?,
     })
 }
 
@@ -220,6 +221,8 @@ pub(crate) fn check_row(row: &impl Columns) -> StoreResult<CheckRow> {
             .map(|text| enum_parse(text, "verdict"))
             .transpose()?,
         evidence: evidence.map(|text| parse(&text, "evidence")).transpose()?,
+        leased_at_ms: get_opt_u64(row, "leased_at_ms")?,
+        done_at_ms: get_opt_u64(row, "done_at_ms")?,
     })
 }
 

@@ -134,24 +134,6 @@ fn refused(session: &WebSession, error: &ServiceError) -> Response {
     }
 }
 
-async fn signed_in<S: Store>(
-    state: &AppState<S>,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<WebSession, Response> {
-    let Some(session) = session::current(state, headers).await else {
-        return Err(see_other(paths::SIGN_IN));
-    };
-    if !session.csrf_matches(csrf) {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            Some(&session),
-            "This form has expired or did not come from this site; reload the page and try again.",
-        ));
-    }
-    Ok(session)
-}
-
 /// `GET /account`.
 pub async fn show<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
     match session::current(&state, &headers).await {
@@ -166,7 +148,7 @@ pub async fn set_password<S: Store>(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let session = match signed_in(&state, &headers, &form.csrf).await {
+    let session = match session::form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
@@ -213,7 +195,7 @@ pub async fn link<S: Store>(
     headers: HeaderMap,
     Form(form): Form<LinkForm>,
 ) -> Response {
-    let session = match signed_in(&state, &headers, &form.csrf).await {
+    let session = match session::form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
@@ -229,7 +211,7 @@ pub async fn switch<S: Store>(
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    let session = match signed_in(&state, &headers, &form.csrf).await {
+    let session = match session::form_session(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };

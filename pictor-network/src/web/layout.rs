@@ -68,6 +68,12 @@ fn render(
                     nav aria-label="Sections" {
                         a href=(paths::HOME) { "Rendering" }
                         " · "
+                        a href=(paths::WORKERS) { "My Workers" }
+                        " · "
+                        a href=(paths::CHECKERS) { "Checker Nodes" }
+                        " · "
+                        a href=(paths::CREDIT) { "Credit" }
+                        " · "
                         a href=(paths::EXPLORER) { "Explorer" }
                     }
                     @if let Some(session) = session {

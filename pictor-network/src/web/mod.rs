@@ -10,11 +10,19 @@
 //! - `jobs`: the creator's Rendering pages; `new_job`: the new-job form, its quote and submission; `live`: a job's events and frames for its page;
 //!   `actions`: its pause, resume and cancel forms; `download`: all its frames as a ZIP archive
 //!   (`zip` writes it as a stream);
+//! - `workers`: My Workers (a person's workers, live, with earnings and task history);
+//!   `worker_config`: creating a worker, downloading its config once, revoking it;
+//!   `checkers`: Checker Nodes; `credit`: Rewards and Credit, monthly statements, deposits;
+//!   `regions.js` keeps their live parts fresh; `charts`, `csv` and `time` draw and write them;
 //! - `explorer`: the public Explorer; `frame_record`: its records of a job and of a frame;
 //! - `layout`: the page shell.
 
 mod account;
 mod actions;
+mod charts;
+mod checkers;
+mod credit;
+mod csv;
 mod download;
 mod explorer;
 mod frame_record;
@@ -28,6 +36,9 @@ mod new_job;
 mod previews;
 mod session;
 mod signin;
+mod time;
+mod worker_config;
+mod workers;
 mod zip;
 
 pub use limiter::SignInLimiter;
@@ -95,6 +106,34 @@ pub mod paths {
     pub const NEW_JOB_SCRIPT: &str = "/new_job.js";
     /// The style sheet.
     pub const STYLE: &str = "/app.css";
+    /// The live-regions script of My Workers, a worker's page and Checker Nodes.
+    pub const REGIONS_SCRIPT: &str = "/regions.js";
+    /// My Workers.
+    pub const WORKERS: &str = "/workers";
+    /// My Workers' live part.
+    pub const WORKERS_LIVE: &str = "/workers/live";
+    /// The new-worker form (GET) and its submission (POST, with the CSRF token).
+    pub const NEW_WORKER: &str = "/workers/new";
+    /// Every earning of the person's workers as CSV.
+    pub const WORKER_EARNINGS_CSV: &str = "/workers/earnings.csv";
+    /// One worker's page.
+    pub const WORKER: &str = "/workers/{id}";
+    /// One worker's live part.
+    pub const WORKER_LIVE: &str = "/workers/{id}/live";
+    /// Downloading a worker's config (POST, with the CSRF token; once per issue).
+    pub const WORKER_CONFIG: &str = "/workers/{id}/config";
+    /// Revoking a worker's config (POST, with the CSRF token).
+    pub const WORKER_REVOKE: &str = "/workers/{id}/revoke";
+    /// Checker Nodes.
+    pub const CHECKERS: &str = "/checkers";
+    /// Checker Nodes' live part.
+    pub const CHECKERS_LIVE: &str = "/checkers/live";
+    /// Rewards and Credit.
+    pub const CREDIT: &str = "/credit";
+    /// A monthly statement as CSV (`?account=ID&month=YYYY-MM`).
+    pub const CREDIT_STATEMENT: &str = "/credit/statement.csv";
+    /// Crediting an account (admin; GET the form, POST it with the CSRF token).
+    pub const ADMIN_DEPOSITS: &str = "/admin/deposits";
 }
 
 /// The policy every page is served under: nothing inline, nothing from elsewhere, never framed.
@@ -145,6 +184,35 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(
             paths::NEW_JOB_SCRIPT,
             get(|| script(include_str!("new_job.js"))),
+        )
+        .route(
+            paths::REGIONS_SCRIPT,
+            get(|| script(include_str!("regions.js"))),
+        )
+        .route(paths::WORKERS, get(workers::my_workers::<S>))
+        .route(paths::WORKERS_LIVE, get(workers::my_workers_live::<S>))
+        .route(
+            paths::NEW_WORKER,
+            get(worker_config::new_worker_form::<S>).post(worker_config::create_worker::<S>),
+        )
+        .route(paths::WORKER_EARNINGS_CSV, get(workers::earnings_csv::<S>))
+        .route(paths::WORKER, get(workers::worker_page::<S>))
+        .route(paths::WORKER_LIVE, get(workers::worker_page_live::<S>))
+        .route(
+            paths::WORKER_CONFIG,
+            axum::routing::post(worker_config::download_config::<S>),
+        )
+        .route(
+            paths::WORKER_REVOKE,
+            axum::routing::post(worker_config::revoke_config::<S>),
+        )
+        .route(paths::CHECKERS, get(checkers::checker_nodes::<S>))
+        .route(paths::CHECKERS_LIVE, get(checkers::checker_nodes_live::<S>))
+        .route(paths::CREDIT, get(credit::credit::<S>))
+        .route(paths::CREDIT_STATEMENT, get(credit::statement_csv::<S>))
+        .route(
+            paths::ADMIN_DEPOSITS,
+            get(credit::deposits::<S>).post(credit::deposit::<S>),
         )
         .route(paths::EXPLORER, get(explorer::summary::<S>))
         .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))

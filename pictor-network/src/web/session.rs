@@ -2,9 +2,12 @@
 //! a session's forms.
 
 use super::AppState;
-use crate::service::{NewSession, WebSession};
+use super::layout::{message, page, see_other};
+use crate::service::{NewSession, PersonView, WebSession};
 use crate::store::Store;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::html;
 
 pub use crate::http::SESSION_COOKIE as COOKIE_NAME;
 
@@ -36,6 +39,53 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
 pub async fn current<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Option<WebSession> {
     let token = token(headers)?;
     state.web_session(&token).await.ok()
+}
+
+/// The session of a form's request whose CSRF token is `csrf`: without a session, the sign-in
+/// page; with a token that is not the session's, a 403 page.
+pub async fn form_session<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<WebSession, Response> {
+    let Some(session) = current(state, headers).await else {
+        return Err(see_other(super::paths::SIGN_IN));
+    };
+    if !session.csrf_matches(csrf) {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            Some(&session),
+            "This form has expired or did not come from this site; reload the page and try again.",
+        ));
+    }
+    Ok(session)
+}
+
+/// The session and its person, for the pages of a person's machines and money (`title` names
+/// the page): without a session, the sign-in page; signed in with an API key only, a page
+/// asking to choose a login first.
+pub fn with_person(
+    session: Option<WebSession>,
+    title: &str,
+) -> Result<(WebSession, PersonView), Response> {
+    let Some(session) = session else {
+        return Err(see_other(super::paths::SIGN_IN));
+    };
+    match session.person.clone() {
+        Some(person) => Ok((session, person)),
+        None => Err(page(
+            StatusCode::OK,
+            title,
+            Some(&session),
+            html! {
+                h1 { (title) }
+                p {
+                    "Workers, checkers and statements belong to a person: choose a login and password on your "
+                    a href=(super::paths::ACCOUNT) { "Account" } " page first, then come back."
+                }
+            },
+        )),
+    }
 }
 
 #[cfg(test)]

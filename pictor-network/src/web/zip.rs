@@ -26,7 +26,7 @@ impl DosTime {
     pub fn from_unix_secs(secs: u64) -> Self {
         let days = secs / 86_400;
         let of_day = secs % 86_400;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = super::time::civil_from_days(days);
         if year < 1980 {
             return DosTime {
                 time: 0,
@@ -42,25 +42,6 @@ impl DosTime {
             date: (year << 9) | ((month as u16) << 5) | day as u16,
         }
     }
-}
-
-/// (year, month 1–12, day 1–31) of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// What the central directory needs of a written entry.

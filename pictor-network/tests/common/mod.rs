@@ -261,6 +261,7 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
         price_per_bench_hour: Money::from_credits(price_credits).expect("price"),
         speed_millis: 1000,
         slots: 4,
+        min_tier: pictor_core::job::Tier::Economy,
     }
 }
 

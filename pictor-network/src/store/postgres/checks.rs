@@ -39,7 +39,7 @@ impl ChecksTx for PgTx {
             .map(|evidence| json(evidence, "evidence"))
             .transpose()?;
         sqlx::query(
-            "UPDATE checks SET state = $1, checker = $2, lease_expires_ms = $3, verdict = $4, evidence = $5 WHERE id = $6",
+            "UPDATE checks SET state = $1, checker = $2, lease_expires_ms = $3, verdict = $4, evidence = $5, leased_at_ms = $6, done_at_ms = $7 WHERE id = $8",
         )
         .bind(row.state.as_str())
         .bind(row.checker.map(|c| to_i64(c, "checker")).transpose()?)
@@ -50,6 +50,8 @@ impl ChecksTx for PgTx {
         )
         .bind(verdict)
         .bind(evidence)
+        .bind(row.leased_at_ms.map(|ms| to_i64(ms, "leased_at_ms")).transpose()?)
+        .bind(row.done_at_ms.map(|ms| to_i64(ms, "done_at_ms")).transpose()?)
         .bind(to_i64(row.id, "id")?)
         .execute(&mut *self.tx)
         .await?;

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "people: one sign-in with a password for several accounts",
         include_str!("../../../migrations/postgres/0005_people.sql"),
     ),
+    (
+        6,
+        "providers: workers created in the web app, worker activity, check times, entry times",
+        include_str!("../../../migrations/postgres/0006_providers.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
@@ -209,3 +214,7 @@ impl StoreTx for PgTx {
 }
 
 crate::store::people_sql::impl_people_tx!(PgTx);
+crate::store::providers_sql::impl_providers_tx!(
+    PgTx,
+    crate::store::providers_sql::Placeholders::Numbered
+);

@@ -39,7 +39,7 @@ impl ChecksTx for SqliteTx {
             .map(|evidence| json(evidence, "evidence"))
             .transpose()?;
         sqlx::query(
-            "UPDATE checks SET state = ?, checker = ?, lease_expires_ms = ?, verdict = ?, evidence = ? WHERE id = ?",
+            "UPDATE checks SET state = ?, checker = ?, lease_expires_ms = ?, verdict = ?, evidence = ?, leased_at_ms = ?, done_at_ms = ? WHERE id = ?",
         )
         .bind(row.state.as_str())
         .bind(row.checker.map(|c| to_i64(c, "checker")).transpose()?)
@@ -50,6 +50,8 @@ impl ChecksTx for SqliteTx {
         )
         .bind(verdict)
         .bind(evidence)
+        .bind(row.leased_at_ms.map(|ms| to_i64(ms, "leased_at_ms")).transpose()?)
+        .bind(row.done_at_ms.map(|ms| to_i64(ms, "done_at_ms")).transpose()?)
         .bind(to_i64(row.id, "id")?)
         .execute(&mut *self.tx)
         .await?;

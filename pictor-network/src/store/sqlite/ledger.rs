@@ -4,11 +4,16 @@ use super::*;
 use crate::store::LedgerTx;
 
 impl LedgerTx for SqliteTx {
-    async fn append_ledger_entries(&mut self, entries: &[(u64, Vec<u8>)]) -> StoreResult<()> {
+    async fn append_ledger_entries(
+        &mut self,
+        entries: &[(u64, Vec<u8>)],
+        at_ms: u64,
+    ) -> StoreResult<()> {
         for (seq, bytes) in entries {
-            sqlx::query("INSERT INTO ledger_entries (seq, bytes) VALUES (?, ?)")
+            sqlx::query("INSERT INTO ledger_entries (seq, bytes, at_ms) VALUES (?, ?, ?)")
                 .bind(to_i64(*seq, "seq")?)
                 .bind(bytes.as_slice())
+                .bind(to_i64(at_ms, "at_ms")?)
                 .execute(&mut *self.tx)
                 .await?;
         }

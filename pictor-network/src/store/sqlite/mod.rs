@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "people: one sign-in with a password for several accounts",
         include_str!("../../../migrations/0007_people.sql"),
     ),
+    (
+        8,
+        "providers: workers created in the web app, worker activity, check times, entry times",
+        include_str!("../../../migrations/0008_providers.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
@@ -225,3 +230,7 @@ impl StoreTx for SqliteTx {
 }
 
 crate::store::people_sql::impl_people_tx!(SqliteTx);
+crate::store::providers_sql::impl_providers_tx!(
+    SqliteTx,
+    crate::store::providers_sql::Placeholders::Question
+);
