@@ -8,7 +8,10 @@
 mod common;
 
 use common::Network;
-use common::agents::{start_checker, start_worker};
+use common::agents::{
+    DEMO_HEIGHT as HEIGHT, DEMO_SAMPLES as SAMPLES, DEMO_WIDTH as WIDTH, demo_spec as spec,
+    start_checker, start_worker, upload_demo_scene,
+};
 use pictor_agent::scene::materialize;
 use pictor_agent::{BlobCache, WorkerConfig, WorkerEvent, init_worker};
 use pictor_core::api::Role;
@@ -23,50 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-const WIDTH: u32 = 192;
-const HEIGHT: u32 = 108;
-const SAMPLES: u32 = 16;
-// EXR, not 8-bit PNG: at 16 spp the verifier rejects honest PNG8 frames of the demo scene about half
-// the time (quantization is not modelled; reported to the verify owner). EXR frames verify cleanly.
-
-/// The built-in demo scene plus a second file, as a creator's scene folder.
-/// [`demo_scene`] uploaded by `creator`: the folder (kept while the `TempDir` lives) and its asset.
-async fn upload_demo_scene(
-    creator: &pictor_sdk::Client,
-) -> (TempDir, PathBuf, pictor_sdk::assets::UploadedAsset) {
-    let (dir, folder) = demo_scene();
-    let asset = creator
-        .assets()
-        .upload_folder(&folder, "scene.toml")
-        .send()
-        .await
-        .expect("upload");
-    (dir, folder, asset)
-}
-
-fn demo_scene() -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("scene.toml"),
-        pictor_render::builtin::scene::demo_scene_toml(),
-    )
-    .expect("scene");
-    std::fs::create_dir_all(dir.path().join("tex")).expect("tex");
-    std::fs::write(dir.path().join("tex/extra.bin"), vec![3u8; 40_000]).expect("extra");
-    let path = dir.path().to_path_buf();
-    (dir, path)
-}
-
 /// A worker account registered through `init_worker`, its config in `dir`.
-fn log() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
-        ))
-        .with_test_writer()
-        .try_init();
-}
-
 async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfig {
     let created = network
         .admin
@@ -113,16 +73,6 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
     config
 }
 
-fn spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {
-    JobSpec::builder(scene, frames.parse().expect("frames"))
-        .resolution(WIDTH, HEIGHT)
-        .samples(SAMPLES)
-        .seed(SeedPolicy::PerFrame(7))
-        .output(OutputFormat::Exr)
-        .build()
-        .expect("spec")
-}
-
 async fn wait_completed(creator: &Client, job: JobId, limit: Duration) {
     let started = Instant::now();
     loop {
@@ -154,7 +104,7 @@ fn local_render(scene: &Path, spec: &JobSpec, frame: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn workers_and_checker_render_verify_and_deliver_and_the_cache_is_reused() {
-    log();
+    common::log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
     let (_scene_dir, folder, asset) = upload_demo_scene(&creator).await;
@@ -235,7 +185,7 @@ async fn workers_and_checker_render_verify_and_deliver_and_the_cache_is_reused()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cheating_worker_is_rejected_and_an_honest_one_rerenders() {
-    log();
+    common::log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
     let (_scene_dir, _, asset) = upload_demo_scene(&creator).await;
@@ -316,7 +266,7 @@ fn alive(pid: u32) -> bool {
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_idle_command_runs_while_idle_and_stops_when_a_task_arrives() {
-    log();
+    common::log();
     let network = Network::start(Config::default()).await;
     let (creator, _) = network.creator(1_000).await;
     let (_scene_dir, _, asset) = upload_demo_scene(&creator).await;

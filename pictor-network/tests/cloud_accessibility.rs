@@ -187,6 +187,42 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
         .expect("the person's Account page");
     audit(page, &axe, "the Account page of a person").await;
 
+    page.goto(&format!("{url}/workers/new"))
+        .await
+        .expect("new worker");
+    audit(page, &axe, "the new-worker form").await;
+    page.find(Locator::Id("name"))
+        .await
+        .expect("the name field")
+        .send_keys("Studio GPU")
+        .await
+        .expect("type");
+    page.find(Locator::Css("#new-worker button[type=submit]"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("create");
+    page.wait()
+        .for_element(Locator::Id("download-config"))
+        .await
+        .expect("the worker's page");
+    audit(page, &axe, "a worker's page").await;
+    page.goto(&format!("{url}/workers"))
+        .await
+        .expect("My Workers");
+    audit(page, &axe, "My Workers").await;
+    page.goto(&format!("{url}/checkers"))
+        .await
+        .expect("Checker Nodes");
+    audit(page, &axe, "Checker Nodes").await;
+    page.goto(&format!("{url}/credit")).await.expect("Credit");
+    page.wait()
+        .for_element(Locator::Css("table.entries"))
+        .await
+        .expect("the creator's entries");
+    audit(page, &axe, "Rewards and Credit").await;
+
     page.goto(&format!("{url}/explorer"))
         .await
         .expect("Explorer");

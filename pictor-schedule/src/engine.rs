@@ -199,3 +199,40 @@ impl Machines {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pictor_core::Money;
+    use pictor_core::ids::JobId;
+    use pictor_core::job::{GpuVendor, Tier, Version};
+
+    #[test]
+    fn a_worker_takes_jobs_of_its_minimum_tier_and_dearer_only() {
+        let mut offer = WorkerOffer::individual(
+            WorkerId(1),
+            Money::from_micros(1),
+            1.0,
+            8_192,
+            GpuVendor::Nvidia,
+            vec![(RendererKind::Builtin, Version::new(0, 1, 0))],
+        );
+        let mut job = JobView::new(JobId(1), Vec::new());
+        job.renderer = (RendererKind::Builtin, VersionConstraint::Any);
+        for (min_tier, job_tier, eligible) in [
+            (Tier::Economy, Tier::Economy, true),
+            (Tier::Standard, Tier::Economy, false),
+            (Tier::Standard, Tier::Priority, true),
+            (Tier::Priority, Tier::Standard, false),
+            (Tier::Priority, Tier::Priority, true),
+        ] {
+            offer.min_tier = min_tier;
+            job.tier = job_tier;
+            assert_eq!(
+                offer_is_eligible(&offer, &job),
+                eligible,
+                "{min_tier:?} {job_tier:?}"
+            );
+        }
+    }
+}

@@ -129,14 +129,20 @@ pub(crate) fn load_or_create_network_key(path: &Path) -> ServiceResult<SigningKe
 /// store once more).
 const KNOWN_KEYS_MAX: usize = 100_000;
 
-/// The accounts authentication has found, by API-key hash: every authenticated request otherwise
-/// reads the store once before its own work (a read transaction and a join), which is most of an
-/// idle worker's poll. Sound because a key's account never changes: keys are never revoked or
-/// reassigned and accounts never change role or name (a revocation route must clear the entry,
-/// on every replica). Unknown keys are not remembered, so a key created later is found.
+/// How long [`KnownKeys`] trusts what it found: a worker config revoked through another replica
+/// stops working here within this long (on the replica that revoked it, at once).
+const KNOWN_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The accounts authentication has found, by API-key hash, each for [`KNOWN_KEY_TTL`]: every
+/// authenticated request otherwise reads the store once before its own work (a read transaction
+/// and a join), which is most of an idle worker's poll. Accounts never change role or name; a
+/// key is revoked only with its worker's config (`set_worker_config`), which forgets the
+/// account's keys here at once ([`KnownKeys::forget_account`]) and on other replicas when their
+/// entries age out. Unknown keys are not remembered, so a key created later is found.
 #[derive(Default)]
 pub(crate) struct KnownKeys {
-    accounts: std::sync::RwLock<std::collections::HashMap<[u8; 32], AccountRow>>,
+    accounts:
+        std::sync::RwLock<std::collections::HashMap<[u8; 32], (AccountRow, std::time::Instant)>>,
 }
 
 impl KnownKeys {
@@ -146,18 +152,32 @@ impl KnownKeys {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(hash)
-            .cloned()
+            .filter(|(_, found)| found.elapsed() < KNOWN_KEY_TTL)
+            .map(|(account, _)| account.clone())
     }
 
     fn insert(&self, hash: [u8; 32], account: &AccountRow) {
-        let mut accounts = self
-            .accounts
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut accounts = self.write();
         if accounts.len() >= KNOWN_KEYS_MAX {
             accounts.clear();
         }
-        accounts.insert(hash, account.clone());
+        accounts.insert(hash, (account.clone(), std::time::Instant::now()));
+    }
+
+    /// Forgets every key of `account` (its keys were replaced or revoked).
+    pub(crate) fn forget_account(&self, account: u64) {
+        self.write().retain(|_, (row, _)| row.id != account);
+    }
+
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<
+        '_,
+        std::collections::HashMap<[u8; 32], (AccountRow, std::time::Instant)>,
+    > {
+        self.accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

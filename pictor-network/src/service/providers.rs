@@ -370,6 +370,7 @@ impl<S: Store> Coordinator<S> {
         tx.set_worker_config(account, Some(&hash_api_key(&key)), self.now_ms())
             .await?;
         tx.commit().await?;
+        self.known_keys.forget_account(account);
         tracing::info!(
             person = person.id,
             worker = account,
@@ -390,6 +391,7 @@ impl<S: Store> Coordinator<S> {
         owned_settings(&mut tx, person, account).await?;
         tx.set_worker_config(account, None, self.now_ms()).await?;
         tx.commit().await?;
+        self.known_keys.forget_account(account);
         tracing::info!(
             person = person.id,
             worker = account,
@@ -699,5 +701,90 @@ mod tests {
         ] {
             assert!(validate_settings(&bad, &rules).is_err(), "{bad:?}");
         }
+    }
+
+    /// The config's key leaves the coordinator only in the answer: its issue is logged by who
+    /// and which worker, never with the key.
+    #[tokio::test(flavor = "current_thread")]
+    async fn issuing_a_config_logs_it_without_its_key() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("log").extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let coordinator = crate::server::open(dir.path(), crate::service::Config::default())
+            .await
+            .expect("open");
+        let admin_key = std::fs::read_to_string(dir.path().join(crate::service::ADMIN_KEY_FILE))
+            .expect("admin key");
+        let admin = coordinator
+            .authenticate(Some(admin_key.trim()))
+            .await
+            .expect("admin");
+        let creator = coordinator
+            .create_account(
+                &admin,
+                &pictor_core::api::CreateAccountRequest {
+                    role: Role::Creator,
+                    name: "ada".into(),
+                },
+            )
+            .await
+            .expect("account");
+        let session = coordinator
+            .sign_in_with_key(&creator.api_key)
+            .await
+            .expect("session");
+        let web = coordinator.web_session(&session.token).await.expect("web");
+        coordinator
+            .create_person(&web, "ada", "correct horse battery")
+            .await
+            .expect("person");
+        let person_session = coordinator
+            .sign_in_with_password("ada", "correct horse battery")
+            .await
+            .expect("signed in");
+        let person = coordinator
+            .web_session(&person_session.token)
+            .await
+            .expect("web")
+            .person
+            .expect("a person");
+        let settings = WorkerSettings {
+            name: "gpu".into(),
+            price: pictor_core::Money::from_credits(2).expect("price"),
+            min_tier: pictor_core::job::Tier::Economy,
+            idle_command: None,
+            slots: 1,
+            renderer: "builtin".into(),
+        };
+        let worker = coordinator
+            .create_cloud_worker(&person, &settings)
+            .await
+            .expect("worker");
+        let (_, key) = coordinator
+            .issue_worker_config(&person, worker)
+            .await
+            .expect("config");
+        let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("utf-8");
+        assert!(log.contains("worker config issued"), "{log}");
+        assert!(!log.contains(&key), "{log}");
+        assert!(!log.contains(&key[3..]), "not even without its prefix");
     }
 }

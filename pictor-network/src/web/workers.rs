@@ -133,11 +133,13 @@ fn workers_live(workers: &MyWorkers) -> Markup {
     }
 }
 
-/// The live part of a worker's page.
-fn worker_live(detail: &WorkerDetail) -> Markup {
+/// The live part of a worker's page: its config (so a download shows as done without a reload),
+/// state, figures, machine, earnings, timeline and tasks.
+fn worker_live(session: &WebSession, detail: &WorkerDetail) -> Markup {
     let card = &detail.card;
     let worker = card.registered.as_ref();
     html! {
+        (config_section(session, card))
         (state_line(card))
         (figures(card))
         section aria-labelledby="hardware" {
@@ -329,9 +331,8 @@ pub async fn worker_page<S: Store>(
         html! {
             p { a href=(paths::WORKERS) { "← My Workers" } }
             h1 { (detail.card.account.name) }
-            (config_section(&session, &detail.card))
             div #worker-live data-live=(paths::WORKER_LIVE.replace("{id}", &id.to_string())) aria-live="polite" {
-                (worker_live(&detail))
+                (worker_live(&session, &detail))
             }
         },
     )
@@ -343,14 +344,17 @@ pub async fn worker_page_live<S: Store>(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(person) = fragment_person(&state, &headers).await else {
+    let Some(session) = session::current(&state, &headers).await else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let Some(person) = session.person.clone() else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
     let Some(id) = parse_id(&id) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     match state.worker_detail(&person, id).await {
-        Ok(detail) => Html(worker_live(&detail).into_string()).into_response(),
+        Ok(detail) => Html(worker_live(&session, &detail).into_string()).into_response(),
         Err(error) if error.code == pictor_core::api::ErrorCode::NotFound => {
             StatusCode::NOT_FOUND.into_response()
         }

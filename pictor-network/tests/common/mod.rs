@@ -535,3 +535,14 @@ pub fn save_factory_scene(path: &Path, compress: bool) {
         String::from_utf8_lossy(&saved.stderr)
     );
 }
+
+/// Logs of the coordinator and agents at `RUST_LOG` (default: errors only), into the test's
+/// output.
+pub fn log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
+        ))
+        .with_test_writer()
+        .try_init();
+}

@@ -105,3 +105,51 @@ pub fn unzip(archive: &[u8], dir: &std::path::Path) {
     assert!(status.success(), "the archive unzips");
     std::fs::remove_file(path).expect("remove the archive");
 }
+
+/// The password every test person chooses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs in with `key` and makes its account the first of a new person `login`: answers the
+/// person's session cookie.
+pub async fn person_cookie(url: &str, key: &str, login: &str) -> String {
+    let key_cookie = session_cookie(sign_in(url, key).await.headers());
+    let (_, _, page) = get(url, "/account", Some(&key_cookie)).await;
+    let made = post_form(
+        url,
+        "/account/password",
+        Some(&key_cookie),
+        &[
+            ("csrf", &csrf_of(&page)),
+            ("login", login),
+            ("password", PASSWORD),
+            ("repeated", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER, "a person is made");
+    session_cookie(made.headers())
+}
+
+/// Links the account of `key` to the person signed in with `cookie`.
+pub async fn link_account(url: &str, cookie: &str, key: &str) {
+    let (_, _, page) = get(url, "/account", Some(cookie)).await;
+    let linked = post_form(
+        url,
+        "/account/link",
+        Some(cookie),
+        &[("csrf", &csrf_of(&page)), ("api_key", key)],
+    )
+    .await;
+    assert_eq!(linked.status(), StatusCode::SEE_OTHER, "linked");
+}
+
+/// The number after `prefix` in `text` (a path like `/workers/12`).
+pub fn number_after(text: &str, prefix: &str) -> u64 {
+    let at = text.find(prefix).expect("the prefix") + prefix.len();
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a number")
+}
