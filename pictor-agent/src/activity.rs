@@ -16,11 +16,14 @@ use tokio::task::JoinHandle;
 /// Reports waiting to be sent; beyond this many the newest are dropped.
 const QUEUE: usize = 64;
 
+/// An activity and the task it is about: what is compared with the last report.
+type Reported = (WorkerActivity, Option<TaskId>);
+
 /// Sends the worker's activity to the network; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct ActivityReporter {
     queue: mpsc::Sender<WorkerActivityReport>,
-    last: Arc<Mutex<Option<(WorkerActivity, Option<TaskId>)>>>,
+    last: Arc<Mutex<Option<Reported>>>,
 }
 
 impl ActivityReporter {

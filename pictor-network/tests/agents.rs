@@ -16,15 +16,14 @@ use pictor_agent::scene::materialize;
 use pictor_agent::{BlobCache, WorkerConfig, WorkerEvent, init_worker};
 use pictor_core::api::Role;
 use pictor_core::asset::{BlobHash, Manifest, ManifestEntry};
-use pictor_core::job::{JobState, SeedPolicy};
-use pictor_core::{JobId, JobSpec, Money, OutputFormat};
+use pictor_core::job::JobState;
+use pictor_core::{JobId, JobSpec, Money};
 use pictor_network::service::Config;
 use pictor_render::{BuiltinRenderer, RenderControl, RenderRequest, Renderer};
 use pictor_sdk::Client;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 /// A worker account registered through `init_worker`, its config in `dir`.
 async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfig {

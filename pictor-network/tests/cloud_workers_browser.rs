@@ -23,7 +23,6 @@ use pictor_core::job::JobState;
 use pictor_network::service::Config;
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// The text of the element `css` on the page ("" when it is not there).
 async fn text_of(page: &Client, css: &str) -> String {

@@ -104,6 +104,7 @@ pub const ALL: &[&str] = &[
     JOB_FRAMES,
     JOB_FRAME,
     WORKERS,
+    WORKER_ACTIVITY,
     LEASES,
     TASK_HEARTBEAT,
     TASK_RESULT,

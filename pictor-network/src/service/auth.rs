@@ -141,9 +141,11 @@ const KNOWN_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// entries age out. Unknown keys are not remembered, so a key created later is found.
 #[derive(Default)]
 pub(crate) struct KnownKeys {
-    accounts:
-        std::sync::RwLock<std::collections::HashMap<[u8; 32], (AccountRow, std::time::Instant)>>,
+    accounts: std::sync::RwLock<KeyTable>,
 }
+
+/// Accounts by API-key hash, each with when it was found.
+type KeyTable = std::collections::HashMap<[u8; 32], (AccountRow, std::time::Instant)>;
 
 impl KnownKeys {
     fn get(&self, hash: &[u8; 32]) -> Option<AccountRow> {
@@ -169,12 +171,7 @@ impl KnownKeys {
         self.write().retain(|_, (row, _)| row.id != account);
     }
 
-    fn write(
-        &self,
-    ) -> std::sync::RwLockWriteGuard<
-        '_,
-        std::collections::HashMap<[u8; 32], (AccountRow, std::time::Instant)>,
-    > {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeyTable> {
         self.accounts
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

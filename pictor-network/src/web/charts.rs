@@ -21,7 +21,7 @@ pub fn earnings_per_day(days: &[DayEarnings], label: &str) -> Markup {
             svg.earnings viewBox={ "0 0 " (width) " 50" } preserveAspectRatio="none" role="img" aria-label=(description) {
                 @for (i, day) in days.iter().enumerate() {
                     @let height = (day.micros.max(0) * 48 / tallest) as u64;
-                    rect.earning x=(i * 10 + 1) y=(50 - height) width="8" height=(height.max(0)) {
+                    rect.earning x=(i * 10 + 1) y=(50 - height) width="8" height=(height) {
                         title { (super::time::date(day.day_start_ms)) ": " (signed_credits(day.micros)) " credits" }
                     }
                 }

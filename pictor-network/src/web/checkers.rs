@@ -73,11 +73,10 @@ pub async fn checker_nodes<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
 ) -> Response {
-    let (session, person) =
-        match session::with_person(session::current(&state, &headers).await, "Checker Nodes") {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let (session, person) = match session::person_session(&state, &headers, "Checker Nodes").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let cards = match state.checker_nodes(&person).await {
         Ok(cards) => cards,
         Err(error) => return unavailable(&session, &error),

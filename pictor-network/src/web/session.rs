@@ -64,13 +64,32 @@ pub async fn form_session<S: Store>(
 /// The session and its person, for the pages of a person's machines and money (`title` names
 /// the page): without a session, the sign-in page; signed in with an API key only, a page
 /// asking to choose a login first.
-pub fn with_person(
-    session: Option<WebSession>,
+pub async fn person_session<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
     title: &str,
 ) -> Result<(WebSession, PersonView), Response> {
-    let Some(session) = session else {
-        return Err(see_other(super::paths::SIGN_IN));
-    };
+    match current(state, headers).await {
+        Some(session) => with_person(session, title).await,
+        None => Err(see_other(super::paths::SIGN_IN)),
+    }
+}
+
+/// [`person_session`] for a form's request whose CSRF token is `csrf` ([`form_session`]).
+pub async fn person_form<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    csrf: &str,
+    title: &str,
+) -> Result<(WebSession, PersonView), Response> {
+    with_person(form_session(state, headers, csrf).await?, title).await
+}
+
+/// `session` and its person, or the page asking to choose a login first.
+async fn with_person(
+    session: WebSession,
+    title: &str,
+) -> Result<(WebSession, PersonView), Response> {
     match session.person.clone() {
         Some(person) => Ok((session, person)),
         None => Err(page(

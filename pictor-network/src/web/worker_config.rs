@@ -105,7 +105,7 @@ pub async fn new_worker_form<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
 ) -> Response {
-    match session::with_person(session::current(&state, &headers).await, "Create a worker") {
+    match session::person_session(&state, &headers, "Create a worker").await {
         Ok((session, _)) => form_page(StatusCode::OK, &session, &NewWorkerForm::default(), None),
         Err(response) => response,
     }
@@ -117,14 +117,11 @@ pub async fn create_worker<S: Store>(
     headers: HeaderMap,
     Form(form): Form<NewWorkerForm>,
 ) -> Response {
-    let checked = session::form_session(&state, &headers, &form.csrf).await;
-    let (session, person) = match checked
-        .map(Some)
-        .and_then(|s| session::with_person(s, "Create a worker"))
-    {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (session, person) =
+        match session::person_form(&state, &headers, &form.csrf, "Create a worker").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
     let settings = match settings_of(&form) {
         Ok(settings) => settings,
         Err(error) => return form_page(StatusCode::BAD_REQUEST, &session, &form, Some(&error)),
@@ -180,10 +177,7 @@ pub async fn download_config<S: Store>(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let checked = session::form_session(&state, &headers, &form.csrf).await;
-    let (session, person) = match checked
-        .map(Some)
-        .and_then(|s| session::with_person(s, "Worker"))
+    let (session, person) = match session::person_form(&state, &headers, &form.csrf, "Worker").await
     {
         Ok(found) => found,
         Err(response) => return response,
@@ -236,10 +230,7 @@ pub async fn revoke_config<S: Store>(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let checked = session::form_session(&state, &headers, &form.csrf).await;
-    let (session, person) = match checked
-        .map(Some)
-        .and_then(|s| session::with_person(s, "Worker"))
+    let (session, person) = match session::person_form(&state, &headers, &form.csrf, "Worker").await
     {
         Ok(found) => found,
         Err(response) => return response,

@@ -260,11 +260,10 @@ pub async fn my_workers<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
 ) -> Response {
-    let (session, person) =
-        match session::with_person(session::current(&state, &headers).await, "My Workers") {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let (session, person) = match session::person_session(&state, &headers, "My Workers").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let workers = match state.my_workers(&person).await {
         Ok(workers) => workers,
         Err(error) => return unavailable(&session, &error),
@@ -306,11 +305,10 @@ pub async fn worker_page<S: Store>(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let (session, person) =
-        match session::with_person(session::current(&state, &headers).await, "Worker") {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let (session, person) = match session::person_session(&state, &headers, "Worker").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let detail = match parse_id(&id) {
         Some(id) => state.worker_detail(&person, id).await,
         None => return not_found(&session),
@@ -367,11 +365,10 @@ pub async fn earnings_csv<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
 ) -> Response {
-    let (session, person) =
-        match session::with_person(session::current(&state, &headers).await, "My Workers") {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let (session, person) = match session::person_session(&state, &headers, "My Workers").await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let workers = match state.my_workers(&person).await {
         Ok(workers) => workers,
         Err(error) => return unavailable(&session, &error),
