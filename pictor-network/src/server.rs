@@ -75,7 +75,8 @@ async fn open_with<S: Store>(
     Coordinator::open(store, blobs, config, data_dir).await
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, sweeping expired leases meanwhile.
+/// Serves the API on `listener` until `shutdown` resolves, sweeping expired leases and sending
+/// webhook deliveries meanwhile.
 pub async fn serve<S: crate::store::Store>(
     listener: TcpListener,
     coordinator: Arc<Coordinator<S>>,
@@ -108,6 +109,24 @@ pub async fn serve<S: crate::store::Store>(
             }
         })
     };
+    let webhooks = {
+        let coordinator = coordinator.clone();
+        tokio::spawn(async move {
+            let mut last_offline_check = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(WEBHOOK_ROUND).await;
+                if let Err(error) = coordinator.deliver_webhooks().await {
+                    tracing::warn!(%error, "webhook deliveries failed");
+                }
+                if last_offline_check.elapsed() >= OFFLINE_CHECK {
+                    last_offline_check = tokio::time::Instant::now();
+                    if let Err(error) = coordinator.announce_offline_workers().await {
+                        tracing::warn!(%error, "announcing offline workers failed");
+                    }
+                }
+            }
+        })
+    };
     // The API (its fallback answers every unknown path) and the web app at `/`.
     let app = http::router(coordinator.clone()).merge(crate::web::router(&coordinator));
     // The client's address reaches handlers (the web app's sign-in limit counts per address).
@@ -116,5 +135,11 @@ pub async fn serve<S: crate::store::Store>(
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    webhooks.abort();
     result
 }
+
+/// How often due webhook deliveries are looked for.
+const WEBHOOK_ROUND: Duration = Duration::from_millis(500);
+/// How often workers that fell silent are looked for (to announce `worker.offline`).
+const OFFLINE_CHECK: Duration = Duration::from_secs(5);

@@ -198,7 +198,7 @@ impl<S: Store> Coordinator<S> {
                     task: TaskId(task.id),
                     escalation,
                 };
-                emit(write, &mut job, escalated).await?;
+                emit(self, write, &mut job, escalated).await?;
             }
         }
         Ok(state_view(&task))
@@ -244,7 +244,7 @@ impl<S: Store> Coordinator<S> {
             cost,
             frames: task.work.frames(),
         };
-        emit(write, job, accepted).await?;
+        emit(self, write, job, accepted).await?;
         self.complete_if_done(write, job).await
     }
 

@@ -65,6 +65,13 @@ pub struct Config {
     pub market_memory_ms: u64,
     /// How often expired leases are swept (default 1 s).
     pub sweep_interval_ms: u64,
+    /// Webhook endpoints may be plain `http://` on a loopback address, and deliveries may go to
+    /// loopback addresses (default false: only `https://` to public addresses; tests and local
+    /// development turn it on).
+    pub webhooks_allow_loopback: bool,
+    /// The wait after a webhook delivery's first failed try, doubled after each further one up
+    /// to an hour (default 1 s).
+    pub webhook_retry_base_ms: u64,
     /// Where the coordinator reads the time (default: the wall clock). Tests hand it a
     /// [`ManualClock`](pictor_core::clock::ManualClock) and move time instead of waiting.
     pub clock: Arc<dyn Clock>,
@@ -94,6 +101,8 @@ impl Default for Config {
             idle_polls_per_second: 500,
             market_memory_ms: 7 * 24 * 3_600_000,
             sweep_interval_ms: 1_000,
+            webhooks_allow_loopback: false,
+            webhook_retry_base_ms: 1_000,
             clock: pictor_core::clock::system(),
         }
     }

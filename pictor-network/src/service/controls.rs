@@ -31,7 +31,7 @@ impl<S: Store> Coordinator<S> {
         row.state = row.state.apply(JobTransition::Cancel)?;
         row.paused_reason = None;
         self.close_tasks(write, row.id).await?;
-        emit(write, &mut row, JobEvent::Cancelled {}).await
+        emit(self, write, &mut row, JobEvent::Cancelled {}).await
     }
 
     /// Pauses a job (no new leases; running tasks finish).
@@ -54,7 +54,7 @@ impl<S: Store> Coordinator<S> {
             reason: PauseReason::Creator,
             short: None,
         };
-        emit(write, &mut row, paused).await?;
+        emit(self, write, &mut row, paused).await?;
         self.job_view_locked(write, &row).await
     }
 
@@ -84,7 +84,7 @@ impl<S: Store> Coordinator<S> {
         let resumed = JobEvent::Resumed {
             reason: PauseReason::Creator,
         };
-        emit(write, &mut row, resumed).await?;
+        emit(self, write, &mut row, resumed).await?;
         self.job_view_locked(write, &row).await
     }
 
@@ -125,7 +125,7 @@ impl<S: Store> Coordinator<S> {
             ));
         }
         let redone = self.queue_again(write, row.id, frames).await?;
-        emit(write, &mut row, JobEvent::Rerender { frames: redone }).await?;
+        emit(self, write, &mut row, JobEvent::Rerender { frames: redone }).await?;
         let (covered, balance, needed) = self.open_missing_holds(write, &row).await?;
         if !covered && row.state == JobState::Paused {
             // A job its creator paused stays the creator's to resume (a deposit must not resume
@@ -141,7 +141,7 @@ impl<S: Store> Coordinator<S> {
                 reason: PauseReason::Funds,
                 short: Some(needed.checked_sub(balance).unwrap_or(Money::ZERO)),
             };
-            emit(write, &mut row, paused).await?;
+            emit(self, write, &mut row, paused).await?;
         }
         self.job_view_locked(write, &row).await
     }

@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// Appends `event` to `job` (bumping and saving its sequence and state) in the write's transaction.
-pub(crate) async fn emit<T: StoreTx>(
-    write: &mut Write<'_, T>,
+/// Appends `event` to `job` (bumping and saving its sequence and state) in the write's transaction,
+/// with the webhook deliveries it calls for (`Coordinator::enqueue_job_webhooks`).
+pub(crate) async fn emit<S: Store>(
+    coordinator: &Coordinator<S>,
+    write: &mut Write<'_, S::Tx>,
     job: &mut JobRow,
     event: JobEvent,
 ) -> ServiceResult<()> {
@@ -29,7 +31,7 @@ pub(crate) async fn emit<T: StoreTx>(
     write.tx.insert_event(&row).await?;
     write.tx.update_job(job).await?;
     write.touched(job.id);
-    Ok(())
+    coordinator.enqueue_job_webhooks(write, job, &event).await
 }
 
 /// Reads of a job's events shared by the streams waiting at the same place: when one job's page is

@@ -128,7 +128,7 @@ impl<S: Store> Coordinator<S> {
             escrow_hold: quote.escrow_hold,
             strategy: quote.strategy.clone(),
         };
-        emit(write, &mut job, submitted).await?;
+        emit(self, write, &mut job, submitted).await?;
         tracing::info!(
             job = job.id,
             owner = caller.id(),

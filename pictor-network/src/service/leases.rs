@@ -198,7 +198,7 @@ impl<S: Store> Coordinator<S> {
         write.tx.insert_attempt(&record).await?;
         if job.state == JobState::Queued {
             job.state = job.state.apply(JobTransition::Start)?;
-            emit(write, job, JobEvent::Started {}).await?;
+            emit(self, write, job, JobEvent::Started {}).await?;
         }
         let leased = JobEvent::TaskLeased {
             task: TaskId(task.id),
@@ -206,7 +206,7 @@ impl<S: Store> Coordinator<S> {
             attempt,
             frames: task.work.frames(),
         };
-        emit(write, job, leased).await?;
+        emit(self, write, job, leased).await?;
         Metrics::bump(&self.metrics.leases);
         Ok(TaskLease {
             task: TaskId(task.id),
@@ -325,7 +325,7 @@ impl<S: Store> Coordinator<S> {
             worker: WorkerId(caller.id()),
             progress_permille: request.progress_permille,
         };
-        emit(write, &mut job, progress).await?;
+        emit(self, write, &mut job, progress).await?;
         let expires_at_ms = match task.state {
             TaskState::Leased { expires_at_ms, .. } => expires_at_ms,
             _ => now,

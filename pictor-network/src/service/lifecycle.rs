@@ -37,7 +37,7 @@ impl<S: Store> Coordinator<S> {
         event: JobEvent,
     ) -> ServiceResult<()> {
         let mut job = self.job_of_task(write, task).await?;
-        emit(write, &mut job, event).await?;
+        emit(self, write, &mut job, event).await?;
         if let TaskState::Failed { attempts, reason } = &task.state
             && !job.state.is_final()
         {
@@ -49,7 +49,7 @@ impl<S: Store> Coordinator<S> {
                 attempts: *attempts,
                 reason: reason.clone(),
             };
-            emit(write, &mut job, failed).await?;
+            emit(self, write, &mut job, failed).await?;
         }
         Ok(())
     }
@@ -86,7 +86,7 @@ impl<S: Store> Coordinator<S> {
         job.state = job.state.apply(JobTransition::Complete)?;
         job.paused_reason = None;
         let frames = write.tx.frames_of(job.id).await?.len() as u64;
-        emit(write, job, JobEvent::Completed { frames }).await?;
+        emit(self, write, job, JobEvent::Completed { frames }).await?;
         tracing::info!(job = job.id, "job completed");
         Ok(())
     }
@@ -120,7 +120,7 @@ impl<S: Store> Coordinator<S> {
             let resumed = JobEvent::Resumed {
                 reason: PauseReason::Funds,
             };
-            emit(write, &mut job, resumed).await?;
+            emit(self, write, &mut job, resumed).await?;
         }
         Ok(())
     }

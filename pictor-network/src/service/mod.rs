@@ -63,6 +63,7 @@ mod lifecycle;
 pub mod market;
 mod money_trail;
 mod people;
+mod provider_figures;
 mod providers;
 mod public_record;
 mod quotes;
@@ -72,6 +73,10 @@ mod scenes;
 mod sessions;
 mod statements;
 mod views;
+mod webhook_delivery;
+mod webhook_signature;
+mod webhooks;
+mod worker_configs;
 pub use views::FrameProgress;
 mod write;
 
@@ -86,15 +91,17 @@ pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
 pub use money_trail::MoneyMove;
 pub use people::{PersonView, normalise_login};
+pub use provider_figures::{CHART_DAYS, DayEarnings};
 pub use providers::{
-    CHART_DAYS, ConfigState, DayEarnings, MyWorkers, WorkerCard, WorkerDetail, WorkerHistoryItem,
-    WorkerOutcome,
+    ConfigState, MyWorkers, WorkerCard, WorkerDetail, WorkerHistoryItem, WorkerOutcome,
 };
 pub use public_record::{CheckRecord, FrameRecord, TaskRecord};
 pub use sessions::{NewSession, WebSession};
 pub use statements::{
     AccountEntry, AccountMoney, MoneySummary, Statement, signed_credits, statement,
 };
+pub use webhook_signature::{SignatureError, sign as sign_webhook, verify as verify_webhook};
+pub use webhooks::{EVENTS as WEBHOOK_EVENTS, WebhooksView};
 
 pub(crate) use write::Write;
 

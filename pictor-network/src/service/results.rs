@@ -73,7 +73,7 @@ impl<S: Store> Coordinator<S> {
             render_ms: submission.render_ms,
             outputs: submission.outputs.clone(),
         };
-        emit(write, &mut job, uploaded).await?;
+        emit(self, write, &mut job, uploaded).await?;
         Ok(state_view(&task))
     }
 

@@ -42,10 +42,22 @@ pub const TABLES: &[&str] = &[
     "web_sessions",
     "worker_settings",
     "worker_activity",
+    "webhooks",
+    "webhook_deliveries",
+    "worker_offline_notices",
+    "budgets",
 ];
 
 /// Tables whose `id` column PostgreSQL generates (an identity), to be set past the copied ids.
-const IDENTITIES: &[&str] = &["accounts", "jobs", "checks", "people", "worker_activity"];
+const IDENTITIES: &[&str] = &[
+    "accounts",
+    "jobs",
+    "checks",
+    "people",
+    "worker_activity",
+    "webhooks",
+    "webhook_deliveries",
+];
 
 /// Rows of one `INSERT` (bounded so that rows × columns stays under PostgreSQL's 65,535 bind
 /// parameters).

@@ -14,8 +14,10 @@
 //! connections and never wait for a writer (see [`Store::begin_read`]).
 
 pub mod accounts;
+mod alerts_sql;
 pub mod assets;
 pub mod attempts;
+pub mod budgets;
 pub mod checks;
 pub mod events;
 pub mod explorer;
@@ -36,11 +38,13 @@ pub mod sessions;
 mod sql;
 pub mod sqlite;
 pub mod tasks;
+pub mod webhooks;
 pub mod workers;
 
 pub use accounts::AccountsTx;
 pub use assets::AssetsTx;
 pub use attempts::AttemptsTx;
+pub use budgets::BudgetsTx;
 pub use checks::ChecksTx;
 pub use events::EventsTx;
 pub use explorer::ExplorerTx;
@@ -55,6 +59,7 @@ pub use rows::*;
 pub use sessions::{SessionRow, SessionsTx};
 pub use sqlite::Flush;
 pub use tasks::TasksTx;
+pub use webhooks::WebhooksTx;
 pub use workers::WorkersTx;
 
 use std::future::Future;
@@ -64,9 +69,9 @@ use std::future::Future;
 /// scope.
 pub mod prelude {
     pub use super::{
-        AccountsTx, AssetsTx, AttemptsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx, IdempotencyTx,
-        JobsTx, LedgerTx, MetaTx, PeopleTx, ProvidersTx, SessionsTx, Store, StoreTx, TasksTx,
-        WorkersTx,
+        AccountsTx, AssetsTx, AttemptsTx, BudgetsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx,
+        IdempotencyTx, JobsTx, LedgerTx, MetaTx, PeopleTx, ProvidersTx, SessionsTx, Store, StoreTx,
+        TasksTx, WebhooksTx, WorkersTx,
     };
 }
 
@@ -193,6 +198,8 @@ pub trait StoreTx:
     + SessionsTx
     + PeopleTx
     + ProvidersTx
+    + WebhooksTx
+    + BudgetsTx
     + ExplorerTx
     + Send
 {

@@ -86,6 +86,8 @@ fn render(
                             }
                             " (" (serde_name(&session.caller.account.role)) ") · "
                             a href=(paths::ACCOUNT) { "Account" }
+                            " · "
+                            a href=(paths::WEBHOOKS) { "Webhooks" }
                         }
                         form method="post" action=(paths::SIGN_OUT) {
                             input type="hidden" name="csrf" value=(session.csrf_token);

@@ -13,6 +13,7 @@
 //! - `workers`: My Workers (a person's workers, live, with earnings and task history);
 //!   `worker_config`: creating a worker, downloading its config once, revoking it;
 //!   `checkers`: Checker Nodes; `credit`: Rewards and Credit, monthly statements, deposits;
+//!   `webhooks`: a person's webhook endpoints and deliveries;
 //!   `regions.js` keeps their live parts fresh; `charts`, `csv` and `time` draw and write them;
 //! - `explorer`: the public Explorer; `frame_record`: its records of a job and of a frame;
 //! - `layout`: the page shell.
@@ -37,6 +38,7 @@ mod previews;
 mod session;
 mod signin;
 mod time;
+mod webhooks;
 mod worker_config;
 mod workers;
 mod zip;
@@ -134,6 +136,10 @@ pub mod paths {
     pub const CREDIT_STATEMENT: &str = "/credit/statement.csv";
     /// Crediting an account (admin; GET the form, POST it with the CSRF token).
     pub const ADMIN_DEPOSITS: &str = "/admin/deposits";
+    /// A person's webhook endpoints and deliveries (GET), adding one (POST, with the CSRF token).
+    pub const WEBHOOKS: &str = "/webhooks";
+    /// Deleting an endpoint (POST, with the CSRF token).
+    pub const WEBHOOK_DELETE: &str = "/webhooks/{id}/delete";
 }
 
 /// The policy every page is served under: nothing inline, nothing from elsewhere, never framed.
@@ -213,6 +219,14 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(
             paths::ADMIN_DEPOSITS,
             get(credit::deposits::<S>).post(credit::deposit::<S>),
+        )
+        .route(
+            paths::WEBHOOKS,
+            get(webhooks::show::<S>).post(webhooks::add::<S>),
+        )
+        .route(
+            paths::WEBHOOK_DELETE,
+            axum::routing::post(webhooks::delete::<S>),
         )
         .route(paths::EXPLORER, get(explorer::summary::<S>))
         .route(paths::EXPLORER_LEDGER, get(explorer::ledger::<S>))

@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "providers: workers created in the web app, worker activity, check times, entry times",
         include_str!("../../../migrations/postgres/0006_providers.sql"),
     ),
+    (
+        7,
+        "webhooks and budgets",
+        include_str!("../../../migrations/postgres/0007_webhooks_budgets.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
@@ -215,6 +220,10 @@ impl StoreTx for PgTx {
 
 crate::store::people_sql::impl_people_tx!(PgTx);
 crate::store::providers_sql::impl_providers_tx!(
+    PgTx,
+    crate::store::providers_sql::Placeholders::Numbered
+);
+crate::store::alerts_sql::impl_alerts_tx!(
     PgTx,
     crate::store::providers_sql::Placeholders::Numbered
 );

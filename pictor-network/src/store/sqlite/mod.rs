@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "providers: workers created in the web app, worker activity, check times, entry times",
         include_str!("../../../migrations/0008_providers.sql"),
     ),
+    (
+        9,
+        "webhooks and budgets",
+        include_str!("../../../migrations/0009_webhooks_budgets.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
@@ -231,6 +236,10 @@ impl StoreTx for SqliteTx {
 
 crate::store::people_sql::impl_people_tx!(SqliteTx);
 crate::store::providers_sql::impl_providers_tx!(
+    SqliteTx,
+    crate::store::providers_sql::Placeholders::Question
+);
+crate::store::alerts_sql::impl_alerts_tx!(
     SqliteTx,
     crate::store::providers_sql::Placeholders::Question
 );
