@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod blobs;
+pub mod calendar;
 pub mod clock;
 pub mod demo;
 pub mod http;

@@ -344,3 +344,117 @@ async fn signed_deliveries_arrive_are_retried_and_a_forged_signature_fails() {
     .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER.as_u16());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_alerts_at_its_thresholds_and_refuses_new_work_past_its_limit() {
+    let network = Network::start(Config {
+        webhooks_allow_loopback: true,
+        ..Config::default()
+    })
+    .await;
+    let url = network.url.clone();
+    let (creator, creator_id, creator_key) = network.creator_named("Ada Studio", 100).await;
+    network.worker("gpu", 2).await;
+    let ada = person_cookie(&url, &creator_key, "ada").await;
+    let (receiver_url, received) = receiver(&[]).await;
+    let added = add_endpoint(
+        &url,
+        &ada,
+        &format!("{receiver_url}/budget"),
+        &["budget.threshold"],
+    )
+    .await;
+    let secret = secret_of(&added.text().await.unwrap());
+    let scene = common::upload_test_scene(&creator).await;
+    let spec = common::small_spec(scene, "1-2");
+    let hold = creator
+        .quotes()
+        .create(spec.clone())
+        .await
+        .unwrap()
+        .escrow_hold;
+    assert!(hold.micros() > 0);
+
+    // A limit of 2.2 holds, pausing new work past it.
+    let set_budget = |limit: String, pause: bool| {
+        let (url, ada) = (url.clone(), ada.clone());
+        async move {
+            let (_, _, page) = get(&url, "/credit", Some(&ada)).await;
+            let account = creator_id.0.to_string();
+            let mut fields = vec![
+                ("csrf", csrf_of(&page)),
+                ("account", account),
+                ("limit", limit),
+            ];
+            if pause {
+                fields.push(("pause", "on".to_string()));
+            }
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(&url, "/credit/budget", Some(&ada), &borrowed).await
+        }
+    };
+    let limit = pictor_core::Money::from_micros(hold.micros() * 22 / 10);
+    let saved = set_budget(limit.to_string(), true).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER.as_u16());
+    let submit = || creator.jobs().submit(spec.clone()).send();
+    submit().await.expect("45 %: no alert");
+    submit().await.expect("91 %: the 80 % alert");
+    let refused = submit().await.expect_err("136 % of a limit that pauses");
+    assert_eq!(
+        refused.code(),
+        Some(pictor_core::api::ErrorCode::Infeasible)
+    );
+    assert!(refused.to_string().contains("budget"), "{refused}");
+    assert_eq!(
+        creator.accounts().me().await.unwrap().balance.micros(),
+        100_000_000 - 2 * hold.micros(),
+        "the refused job held nothing"
+    );
+    let alerts = received.wait_for("budget", 1).await;
+    let (headers, body) = &alerts[0];
+    assert_eq!(
+        verify_webhook(
+            &secret,
+            &header(headers, "pictor-signature"),
+            body,
+            now_secs(),
+            300
+        ),
+        Ok(())
+    );
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(json["event"], "budget.threshold");
+    assert_eq!(json["data"]["percent"], 80);
+    let (_, _, page) = get(&url, "/credit", Some(&ada)).await;
+    assert!(page.contains("alert at 80 % sent"), "{page}");
+    assert!(page.contains("(90 %)") || page.contains("(91 %)"), "{page}");
+
+    // Without the pause, the third job is taken and the 100 % alert goes out.
+    set_budget(limit.to_string(), false).await;
+    submit().await.expect("past the limit, allowed");
+    let alerts = received.wait_for("budget", 2).await;
+    let json: serde_json::Value = serde_json::from_slice(&alerts[1].1).unwrap();
+    assert_eq!(json["data"]["percent"], 100);
+    // Another person's account is not Ada's to budget.
+    let (_, bob_id, bob_key) = network.creator_named("Bob", 0).await;
+    let _bob = person_cookie(&url, &bob_key, "bob").await;
+    let (_, _, page) = get(&url, "/credit", Some(&ada)).await;
+    let foreign = post_form(
+        &url,
+        "/credit/budget",
+        Some(&ada),
+        &[
+            ("csrf", &csrf_of(&page)),
+            ("account", &bob_id.0.to_string()),
+            ("limit", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND.as_u16());
+    // Removing the budget.
+    let removed = set_budget(String::new(), false).await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER.as_u16());
+    let (_, _, page) = get(&url, "/credit", Some(&ada)).await;
+    assert!(page.contains("No budget"));
+}

@@ -99,6 +99,8 @@ impl<S: Store> Coordinator<S> {
         if balance < quote.escrow_hold {
             return Err(shortfall_error(balance, quote.escrow_hold));
         }
+        self.check_budget(write, caller.id(), quote.escrow_hold)
+            .await?;
         let mut job = JobRow {
             id: 0,
             owner: caller.id(),

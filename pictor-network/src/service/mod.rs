@@ -47,6 +47,7 @@ mod accounts;
 mod assets;
 mod auth;
 mod batches;
+mod budgets;
 mod checker_nodes;
 mod checks;
 mod config;
@@ -82,6 +83,7 @@ mod write;
 
 pub(crate) use auth::random_bytes;
 pub use auth::{Caller, hash_api_key};
+pub use budgets::BudgetStatus;
 pub use checker_nodes::{CheckerCard, CheckerCheck};
 pub use config::Config;
 pub use error::{ServiceError, ServiceResult};
@@ -163,6 +165,8 @@ pub struct Coordinator<S: Store> {
     idle_workers: idle::IdleWorkers,
     /// Reads of job events shared by the streams following one job (`events::SharedEventReads`).
     event_reads: events::SharedEventReads,
+    /// The first journal seq of the current month (`budgets::MonthStart`).
+    month_start: budgets::MonthStart,
     /// On a shared store, the task forwarding other coordinators' job notices to `events`.
     _job_watch: Option<JobWatch>,
 }
@@ -204,6 +208,7 @@ impl<S: Store> Coordinator<S> {
             known_keys: auth::KnownKeys::default(),
             idle_workers: idle::IdleWorkers::default(),
             event_reads: events::SharedEventReads::default(),
+            month_start: budgets::MonthStart::default(),
             _job_watch: job_watch,
         });
         coordinator.bind_network_key().await?;

@@ -34,6 +34,11 @@ impl<T: StoreTx> Write<'_, T> {
         }
     }
 
+    /// The ledger including this write's changes so far.
+    pub(crate) fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
     /// The balance of `account` including this write's changes so far.
     pub(crate) fn balance(&self, account: Account) -> i128 {
         self.ledger.balance(account)

@@ -22,14 +22,14 @@ pub fn earnings_per_day(days: &[DayEarnings], label: &str) -> Markup {
                 @for (i, day) in days.iter().enumerate() {
                     @let height = (day.micros.max(0) * 48 / tallest) as u64;
                     rect.earning x=(i * 10 + 1) y=(50 - height) width="8" height=(height) {
-                        title { (super::time::date(day.day_start_ms)) ": " (signed_credits(day.micros)) " credits" }
+                        title { (crate::calendar::date(day.day_start_ms)) ": " (signed_credits(day.micros)) " credits" }
                     }
                 }
             }
             figcaption.muted {
                 (description)
                 @if let (Some(first), Some(last)) = (days.first(), days.last()) {
-                    " (" (super::time::date(first.day_start_ms)) " to " (super::time::date(last.day_start_ms)) ", UTC)"
+                    " (" (crate::calendar::date(first.day_start_ms)) " to " (crate::calendar::date(last.day_start_ms)) ", UTC)"
                 }
             }
         }

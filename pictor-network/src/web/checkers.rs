@@ -4,7 +4,8 @@
 
 use super::layout::page_with_scripts;
 use super::workers::unavailable;
-use super::{AppState, paths, session, time};
+use super::{AppState, paths, session};
+use crate::calendar as time;
 use crate::service::{CheckerCard, signed_credits};
 use crate::store::Store;
 use axum::extract::State;

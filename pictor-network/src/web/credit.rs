@@ -5,10 +5,13 @@
 //! account, idempotently (the form carries a key made when it was drawn, so sending it twice
 //! deposits once).
 
-use super::layout::{message, page, serde_name};
+use super::layout::{message, page, see_other, serde_name};
 use super::workers::unavailable;
-use super::{AppState, csv, paths, session, time};
-use crate::service::{AccountEntry, AccountMoney, WebSession, signed_credits, statement};
+use super::{AppState, csv, paths, session};
+use crate::calendar as time;
+use crate::service::{
+    AccountEntry, AccountMoney, BudgetStatus, WebSession, signed_credits, statement,
+};
 use crate::store::{AccountRow, Store};
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -29,6 +32,19 @@ pub struct StatementQuery {
     account: String,
     #[serde(default)]
     month: String,
+}
+
+/// The budget form's fields.
+#[derive(Deserialize)]
+pub struct BudgetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    limit: String,
+    #[serde(default)]
+    pause: Option<String>,
 }
 
 /// The deposit form's fields.
@@ -83,7 +99,47 @@ fn what(entry: &AccountEntry) -> String {
     format!("{kind}, {direction} {}", counterparty(entry.counterparty))
 }
 
-fn account_section(money: &AccountMoney) -> Markup {
+/// A creator account's budget: where the month stands, and the form that sets it.
+fn budget_section(
+    session: &WebSession,
+    account: &AccountRow,
+    status: Option<&BudgetStatus>,
+) -> Markup {
+    let id = account.id;
+    html! {
+        form.budget id={ "budget-" (id) } method="post" action=(paths::CREDIT_BUDGET) {
+            h3 { "Monthly budget" }
+            @match status {
+                Some(status) => p id={ "budget-" (id) "-status" } {
+                    (signed_credits(status.spent)) " of " (status.budget.limit) " credits spent in " (status.month)
+                    " (" (status.permille() / 10) " %)"
+                    @if status.budget.alerted_percent > 0 { "; alert at " (status.budget.alerted_percent) " % sent" }
+                    @if status.budget.pause_at_limit { "; no new job past the limit" }
+                    "."
+                },
+                None => p.muted { "No budget: alerts at 50, 80 and 100 % of a monthly limit, and no new job past it if you choose." },
+            }
+            input type="hidden" name="csrf" value=(session.csrf_token);
+            input type="hidden" name="account" value=(id);
+            label for={ "budget-" (id) "-limit" } { "Limit per month, in credits (empty: no budget)" }
+            input id={ "budget-" (id) "-limit" } type="text" name="limit" inputmode="decimal"
+                value=(status.map(|s| s.budget.limit.to_string()).unwrap_or_default());
+            div {
+                input id={ "budget-" (id) "-pause" } type="checkbox" name="pause" value="on"
+                    checked[status.is_some_and(|s| s.budget.pause_at_limit)];
+                " "
+                label.inline for={ "budget-" (id) "-pause" } { "Accept no new job past the limit" }
+            }
+            button type="submit" { "Save the budget" }
+        }
+    }
+}
+
+fn account_section(
+    session: &WebSession,
+    money: &AccountMoney,
+    budget: Option<&BudgetStatus>,
+) -> Markup {
     let id = money.account.id;
     let summary = &money.summary;
     html! {
@@ -98,6 +154,9 @@ fn account_section(money: &AccountMoney) -> Markup {
                 } @else {
                     dt { "Earned" } dd id={ "credit-" (id) "-earned" } { (signed_credits(summary.earned)) " credits" }
                 }
+            }
+            @if money.account.role == Role::Creator && session.person.is_some() {
+                (budget_section(session, &money.account, budget))
             }
             @if money.entries.is_empty() {
                 p { "No ledger entries yet." }
@@ -135,11 +194,16 @@ pub async fn credit<S: Store>(State(state): State<AppState<S>>, headers: HeaderM
     };
     let mut moneys = Vec::new();
     for account in readable_accounts(&session) {
-        match state.account_money(&account).await {
-            Ok(Some(money)) => moneys.push(money),
-            Ok(None) => {}
+        let money = match state.account_money(&account).await {
+            Ok(Some(money)) => money,
+            Ok(None) => continue,
             Err(error) => return unavailable(&session, &error),
-        }
+        };
+        let budget = match state.budget_status(&account).await {
+            Ok(budget) => budget,
+            Err(error) => return unavailable(&session, &error),
+        };
+        moneys.push((money, budget));
     }
     let month = time::month_of(state.config().clock.now_ms());
     page(
@@ -156,14 +220,14 @@ pub async fn credit<S: Store>(State(state): State<AppState<S>>, headers: HeaderM
                     h2 { "Monthly statement (CSV)" }
                     label for="statement-account" { "Account" }
                     select #statement-account name="account" {
-                        @for money in &moneys { option value=(money.account.id) { (money.account.name) } }
+                        @for (money, _) in &moneys { option value=(money.account.id) { (money.account.name) } }
                     }
                     label for="statement-month" { "Month (YYYY-MM, UTC)" }
                     input #statement-month type="month" name="month" required value=(month);
                     button type="submit" { "Download the statement" }
                 }
             }
-            @for money in &moneys { (account_section(money)) }
+            @for (money, budget) in &moneys { (account_section(&session, money, budget.as_ref())) }
         },
     )
 }
@@ -258,6 +322,51 @@ pub async fn statement_csv<S: Store>(
         &format!("pictor-statement-{}-{}.csv", account.id, query.month.trim()),
         body,
     )
+}
+
+/// `POST /credit/budget`: sets or removes a creator account's budget.
+pub async fn set_budget<S: Store>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    Form(form): Form<BudgetForm>,
+) -> Response {
+    let (session, person) =
+        match session::person_form(&state, &headers, &form.csrf, "Rewards and Credit").await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    let Ok(account) = form.account.trim().parse::<u64>() else {
+        return message(
+            StatusCode::NOT_FOUND,
+            Some(&session),
+            "There is no such account of yours.",
+        );
+    };
+    let limit = match form.limit.trim() {
+        "" => None,
+        text => match text.parse::<Money>() {
+            Ok(limit) => Some(limit),
+            Err(error) => {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&session),
+                    &format!("Limit: {error}"),
+                );
+            }
+        },
+    };
+    match state
+        .set_budget(&person, account, limit, form.pause.as_deref() == Some("on"))
+        .await
+    {
+        Ok(()) => see_other(paths::CREDIT),
+        Err(error) if error.code == ErrorCode::NotFound => message(
+            StatusCode::NOT_FOUND,
+            Some(&session),
+            "There is no such creator account of yours.",
+        ),
+        Err(error) => unavailable(&session, &error),
+    }
 }
 
 /// The deposit page (admin only), with a result or an error.

@@ -14,7 +14,7 @@
 //!   `worker_config`: creating a worker, downloading its config once, revoking it;
 //!   `checkers`: Checker Nodes; `credit`: Rewards and Credit, monthly statements, deposits;
 //!   `webhooks`: a person's webhook endpoints and deliveries;
-//!   `regions.js` keeps their live parts fresh; `charts`, `csv` and `time` draw and write them;
+//!   `regions.js` keeps their live parts fresh; `charts` and `csv` draw and write them;
 //! - `explorer`: the public Explorer; `frame_record`: its records of a job and of a frame;
 //! - `layout`: the page shell.
 
@@ -37,7 +37,6 @@ mod new_job;
 mod previews;
 mod session;
 mod signin;
-mod time;
 mod webhooks;
 mod worker_config;
 mod workers;
@@ -132,6 +131,8 @@ pub mod paths {
     pub const CHECKERS_LIVE: &str = "/checkers/live";
     /// Rewards and Credit.
     pub const CREDIT: &str = "/credit";
+    /// Setting a creator account's budget (POST, with the CSRF token).
+    pub const CREDIT_BUDGET: &str = "/credit/budget";
     /// A monthly statement as CSV (`?account=ID&month=YYYY-MM`).
     pub const CREDIT_STATEMENT: &str = "/credit/statement.csv";
     /// Crediting an account (admin; GET the form, POST it with the CSRF token).
@@ -216,6 +217,10 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(paths::CHECKERS_LIVE, get(checkers::checker_nodes_live::<S>))
         .route(paths::CREDIT, get(credit::credit::<S>))
         .route(paths::CREDIT_STATEMENT, get(credit::statement_csv::<S>))
+        .route(
+            paths::CREDIT_BUDGET,
+            axum::routing::post(credit::set_budget::<S>),
+        )
         .route(
             paths::ADMIN_DEPOSITS,
             get(credit::deposits::<S>).post(credit::deposit::<S>),

@@ -4,7 +4,8 @@
 
 use super::layout::{message, page, see_other};
 use super::workers::unavailable;
-use super::{AppState, paths, session, time};
+use super::{AppState, paths, session};
+use crate::calendar as time;
 use crate::service::{PersonView, WEBHOOK_EVENTS, WebSession, WebhooksView};
 use crate::store::Store;
 use crate::store::webhooks::WebhookRow;

@@ -8,7 +8,8 @@
 //! seconds (`/workers/live`, `/workers/{id}/live`): the same markup the page was rendered with.
 
 use super::layout::{message, page_with_scripts};
-use super::{AppState, charts, csv, paths, session, time};
+use super::{AppState, charts, csv, paths, session};
+use crate::calendar as time;
 use crate::service::{
     ConfigState, MyWorkers, PersonView, WebSession, WorkerCard, WorkerDetail, WorkerOutcome,
     signed_credits,

@@ -26,7 +26,7 @@ impl DosTime {
     pub fn from_unix_secs(secs: u64) -> Self {
         let days = secs / 86_400;
         let of_day = secs % 86_400;
-        let (year, month, day) = super::time::civil_from_days(days);
+        let (year, month, day) = crate::calendar::civil_from_days(days);
         if year < 1980 {
             return DosTime {
                 time: 0,

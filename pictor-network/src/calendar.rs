@@ -1,5 +1,6 @@
-//! Times as the app shows them: UTC, from Unix milliseconds, without a date library (the civil
-//! calendar conversions are Howard Hinnant's algorithms).
+//! Dates and times in UTC from Unix milliseconds, without a date library (the civil calendar
+//! conversions are Howard Hinnant's algorithms): how the web app shows times, and the calendar
+//! months that statements and budgets are counted in.
 
 const DAY_MS: u64 = 86_400_000;
 
