@@ -113,8 +113,14 @@ pub async fn serve<S: crate::store::Store>(
         let coordinator = coordinator.clone();
         tokio::spawn(async move {
             let mut last_offline_check = tokio::time::Instant::now();
+            let mut last_sample = tokio::time::Instant::now();
+            coordinator.sample_metrics();
             loop {
                 tokio::time::sleep(WEBHOOK_ROUND).await;
+                if last_sample.elapsed() >= METRICS_SAMPLE {
+                    last_sample = tokio::time::Instant::now();
+                    coordinator.sample_metrics();
+                }
                 if let Err(error) = coordinator.deliver_webhooks().await {
                     tracing::warn!(%error, "webhook deliveries failed");
                 }
@@ -141,5 +147,7 @@ pub async fn serve<S: crate::store::Store>(
 
 /// How often due webhook deliveries are looked for.
 const WEBHOOK_ROUND: Duration = Duration::from_millis(500);
+/// How often the `/metrics` counters are sampled for the operator's charts.
+const METRICS_SAMPLE: Duration = Duration::from_secs(10);
 /// How often workers that fell silent are looked for (to announce `worker.offline`).
 const OFFLINE_CHECK: Duration = Duration::from_secs(5);

@@ -584,3 +584,131 @@ async fn an_admin_credits_an_account_once_per_form_and_nobody_else_may() {
         Money::from_micros(12_500_000)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sees_stuck_tasks_repeated_rejects_and_counters_and_requeues_a_task() {
+    let clock = std::sync::Arc::new(pictor_core::clock::ManualClock::starting_now());
+    let network = Network::start(Config {
+        clock: clock.clone(),
+        ..Config::default()
+    })
+    .await;
+    let url = network.url.clone();
+    let market = network.small_market("Studio", "1-2").await;
+    // The market's worker has a result rejected in two jobs.
+    for round in 0..2 {
+        if round == 1 {
+            let scene = common::upload_test_scene(&market.creator).await;
+            market
+                .creator
+                .jobs()
+                .submit(common::small_spec(scene, "1"))
+                .send()
+                .await
+                .unwrap();
+        }
+        let lease = market
+            .worker
+            .workers()
+            .lease()
+            .await
+            .unwrap()
+            .expect("a task");
+        common::deliver_pngs(&market.worker, &market.signing, &lease).await;
+        common::check_once(&market.checker, pictor_core::api::Verdict::Reject).await;
+    }
+    // Another worker leases a task and goes quiet (its lease lasts 2 minutes).
+    let (quiet, quiet_id, _) = network.worker("quiet-gpu", 2).await;
+    let stuck = quiet.workers().lease().await.unwrap().expect("a task");
+    clock.advance_ms(90_000);
+
+    let ops = network
+        .admin
+        .accounts()
+        .create(Role::Admin, "ops")
+        .await
+        .unwrap();
+    let cookie = session_cookie(sign_in(&url, &ops.api_key).await.headers());
+    let (status, _, page) = get(&url, "/admin", Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("<tr data-task=\"{}\">", stuck.task.0)),
+        "the quiet lease is stuck: {page}"
+    );
+    assert!(page.contains(&format!("<td>{}</td>", quiet_id.0)));
+    assert!(page.contains("id=\"rejected-workers\""), "{page}");
+    let rejected_row = format!(
+        "<tr><td>{}</td><td>2</td><td>",
+        market.worker.accounts().me().await.unwrap().id.0
+    );
+    assert!(page.contains(&rejected_row), "{page}");
+    assert_eq!(
+        element_text(&page, "workers-online"),
+        "0",
+        "90 s of silence: offline"
+    );
+    // The counters are /metrics's.
+    let metrics = common::http_client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let leases: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("pictor_leases_total "))
+        .expect("a leases counter")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(leases >= 3);
+    assert!(
+        page.contains(&format!(
+            "<code>pictor_leases_total</code> <strong class=\"counter-total\">{leases}</strong>"
+        )),
+        "{page}"
+    );
+
+    // Requeue: the quiet worker's lease is gone, the task waits for another worker.
+    let requeued = post_form(
+        &url,
+        &format!("/admin/tasks/{}/requeue", stuck.task.0),
+        Some(&cookie),
+        &[("csrf", &csrf_of(&page))],
+    )
+    .await;
+    assert_eq!(requeued.status(), StatusCode::SEE_OTHER);
+    let heartbeat = quiet
+        .workers()
+        .heartbeat(stuck.task, stuck.attempt, 500)
+        .await
+        .expect_err("the lease moved on");
+    assert_eq!(
+        heartbeat.code(),
+        Some(pictor_core::api::ErrorCode::StaleLease)
+    );
+    let (_, _, page) = get(&url, "/admin", Some(&cookie)).await;
+    assert!(page.contains("id=\"no-stuck\""), "{page}");
+    let again = post_form(
+        &url,
+        &format!("/admin/tasks/{}/requeue", stuck.task.0),
+        Some(&cookie),
+        &[("csrf", &csrf_of(&page))],
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT, "not leased any more");
+    // Nobody else has the page or the button.
+    let creator_cookie = session_cookie(sign_in(&url, &market.creator_key).await.headers());
+    let (status, _, page) = get(&url, "/admin", Some(&creator_cookie)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let refused = post_form(
+        &url,
+        &format!("/admin/tasks/{}/requeue", stuck.task.0),
+        Some(&creator_cookie),
+        &[("csrf", &csrf_of(&page))],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}

@@ -63,6 +63,7 @@ mod ledger;
 mod lifecycle;
 pub mod market;
 mod money_trail;
+mod operator;
 mod people;
 mod provider_figures;
 mod providers;
@@ -92,6 +93,7 @@ pub use explorer::{ExplorerSummary, PublicJob};
 pub use ledger::{LedgerPage, read_journal, verify_store};
 pub use market::MarketRules;
 pub use money_trail::MoneyMove;
+pub use operator::{COUNTERS, OperatorView, StuckTask};
 pub use people::{PersonView, normalise_login};
 pub use provider_figures::{CHART_DAYS, DayEarnings};
 pub use providers::{
@@ -167,6 +169,8 @@ pub struct Coordinator<S: Store> {
     event_reads: events::SharedEventReads,
     /// The first journal seq of the current month (`budgets::MonthStart`).
     month_start: budgets::MonthStart,
+    /// The `/metrics` counters sampled over time, for the operator's charts.
+    metric_history: operator::MetricHistory,
     /// On a shared store, the task forwarding other coordinators' job notices to `events`.
     _job_watch: Option<JobWatch>,
 }
@@ -209,6 +213,7 @@ impl<S: Store> Coordinator<S> {
             idle_workers: idle::IdleWorkers::default(),
             event_reads: events::SharedEventReads::default(),
             month_start: budgets::MonthStart::default(),
+            metric_history: operator::MetricHistory::default(),
             _job_watch: job_watch,
         });
         coordinator.bind_network_key().await?;

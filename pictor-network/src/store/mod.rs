@@ -28,6 +28,8 @@ pub mod ledger;
 mod listing;
 pub mod meta;
 pub mod migrate;
+pub mod operator;
+mod operator_sql;
 pub mod people;
 mod people_sql;
 pub mod postgres;
@@ -53,6 +55,7 @@ pub use idempotency::IdempotencyTx;
 pub use jobs::JobsTx;
 pub use ledger::LedgerTx;
 pub use meta::MetaTx;
+pub use operator::OperatorTx;
 pub use people::{PeopleTx, PersonRow};
 pub use providers::ProvidersTx;
 pub use rows::*;
@@ -70,8 +73,8 @@ use std::future::Future;
 pub mod prelude {
     pub use super::{
         AccountsTx, AssetsTx, AttemptsTx, BudgetsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx,
-        IdempotencyTx, JobsTx, LedgerTx, MetaTx, PeopleTx, ProvidersTx, SessionsTx, Store, StoreTx,
-        TasksTx, WebhooksTx, WorkersTx,
+        IdempotencyTx, JobsTx, LedgerTx, MetaTx, OperatorTx, PeopleTx, ProvidersTx, SessionsTx,
+        Store, StoreTx, TasksTx, WebhooksTx, WorkersTx,
     };
 }
 
@@ -200,6 +203,7 @@ pub trait StoreTx:
     + ProvidersTx
     + WebhooksTx
     + BudgetsTx
+    + OperatorTx
     + ExplorerTx
     + Send
 {

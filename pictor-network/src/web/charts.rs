@@ -35,3 +35,38 @@ pub fn earnings_per_day(days: &[DayEarnings], label: &str) -> Markup {
         }
     }
 }
+
+/// Bars of how much a counter grew between consecutive `samples` (`(Unix ms, value)`, oldest
+/// first), labelled with the counter's `name` and its value now.
+pub fn counter_growth(name: &str, samples: &[(u64, u64)]) -> Markup {
+    let steps: Vec<(u64, u64)> = samples
+        .windows(2)
+        .map(|pair| (pair[1].0, pair[1].1.saturating_sub(pair[0].1)))
+        .collect();
+    let tallest = steps
+        .iter()
+        .map(|(_, grew)| *grew)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let now = samples.last().map_or(0, |(_, value)| *value);
+    let width = 10 * steps.len().max(1);
+    let description = format!(
+        "{name}: {now} in all; {} in the last {} samples",
+        steps.iter().map(|(_, grew)| grew).sum::<u64>(),
+        steps.len()
+    );
+    html! {
+        figure.chart {
+            svg.earnings viewBox={ "0 0 " (width) " 50" } preserveAspectRatio="none" role="img" aria-label=(description) {
+                @for (i, (at, grew)) in steps.iter().enumerate() {
+                    @let height = grew * 48 / tallest;
+                    rect.counter x=(i * 10 + 1) y=(50 - height) width="8" height=(height) {
+                        title { (crate::calendar::minute(*at)) ": +" (grew) }
+                    }
+                }
+            }
+            figcaption { code { (name) } " " strong.counter-total { (now) } span.muted { " — growth per sample, the last " (steps.len()) } }
+        }
+    }
+}

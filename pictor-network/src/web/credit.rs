@@ -213,7 +213,7 @@ pub async fn credit<S: Store>(State(state): State<AppState<S>>, headers: HeaderM
         html! {
             h1 { "Rewards and Credit" }
             @if session.caller.account.role == Role::Admin {
-                p { a href=(paths::ADMIN_DEPOSITS) { "Credit an account (deposits)" } }
+                p { a href=(paths::ADMIN) { "The operator's view" } " · " a href=(paths::ADMIN_DEPOSITS) { "Credit an account (deposits)" } }
             }
             @if !moneys.is_empty() {
                 form #statement method="get" action=(paths::CREDIT_STATEMENT) {

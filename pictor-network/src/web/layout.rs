@@ -88,6 +88,10 @@ fn render(
                             a href=(paths::ACCOUNT) { "Account" }
                             " · "
                             a href=(paths::WEBHOOKS) { "Webhooks" }
+                            @if session.caller.account.role == pictor_core::api::Role::Admin {
+                                " · "
+                                a href=(paths::ADMIN) { "Operator" }
+                            }
                         }
                         form method="post" action=(paths::SIGN_OUT) {
                             input type="hidden" name="csrf" value=(session.csrf_token);

@@ -13,7 +13,7 @@
 //! - `workers`: My Workers (a person's workers, live, with earnings and task history);
 //!   `worker_config`: creating a worker, downloading its config once, revoking it;
 //!   `checkers`: Checker Nodes; `credit`: Rewards and Credit, monthly statements, deposits;
-//!   `webhooks`: a person's webhook endpoints and deliveries;
+//!   `webhooks`: a person's webhook endpoints and deliveries; `operator`: the admin's view;
 //!   `regions.js` keeps their live parts fresh; `charts` and `csv` draw and write them;
 //! - `explorer`: the public Explorer; `frame_record`: its records of a job and of a frame;
 //! - `layout`: the page shell.
@@ -34,6 +34,7 @@ mod limiter;
 mod live;
 mod money;
 mod new_job;
+mod operator;
 mod previews;
 mod session;
 mod signin;
@@ -135,6 +136,10 @@ pub mod paths {
     pub const CREDIT_BUDGET: &str = "/credit/budget";
     /// A monthly statement as CSV (`?account=ID&month=YYYY-MM`).
     pub const CREDIT_STATEMENT: &str = "/credit/statement.csv";
+    /// The operator's view (admin).
+    pub const ADMIN: &str = "/admin";
+    /// Requeueing a stuck task (admin; POST, with the CSRF token).
+    pub const ADMIN_REQUEUE: &str = "/admin/tasks/{id}/requeue";
     /// Crediting an account (admin; GET the form, POST it with the CSRF token).
     pub const ADMIN_DEPOSITS: &str = "/admin/deposits";
     /// A person's webhook endpoints and deliveries (GET), adding one (POST, with the CSRF token).
@@ -224,6 +229,11 @@ pub fn router<S: Store>(coordinator: &AppState<S>) -> Router {
         .route(
             paths::ADMIN_DEPOSITS,
             get(credit::deposits::<S>).post(credit::deposit::<S>),
+        )
+        .route(paths::ADMIN, get(operator::show::<S>))
+        .route(
+            paths::ADMIN_REQUEUE,
+            axum::routing::post(operator::requeue::<S>),
         )
         .route(
             paths::WEBHOOKS,

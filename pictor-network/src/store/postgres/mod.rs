@@ -227,3 +227,7 @@ crate::store::alerts_sql::impl_alerts_tx!(
     PgTx,
     crate::store::providers_sql::Placeholders::Numbered
 );
+crate::store::operator_sql::impl_operator_tx!(
+    PgTx,
+    crate::store::providers_sql::Placeholders::Numbered
+);

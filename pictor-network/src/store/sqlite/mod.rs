@@ -243,3 +243,7 @@ crate::store::alerts_sql::impl_alerts_tx!(
     SqliteTx,
     crate::store::providers_sql::Placeholders::Question
 );
+crate::store::operator_sql::impl_operator_tx!(
+    SqliteTx,
+    crate::store::providers_sql::Placeholders::Question
+);
