@@ -222,6 +222,10 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
         .await
         .expect("the creator's entries");
     audit(page, &axe, "Rewards and Credit").await;
+    page.goto(&format!("{url}/webhooks"))
+        .await
+        .expect("Webhooks");
+    audit(page, &axe, "Webhooks").await;
 
     page.goto(&format!("{url}/explorer"))
         .await

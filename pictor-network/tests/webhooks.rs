@@ -23,10 +23,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What a receiver got: per path, each request's headers and body.
+/// One request a receiver got: its headers and body.
+type Request = (HeaderMap, Bytes);
+
+/// What a receiver got: per path, each request.
 #[derive(Clone, Default)]
 struct Received {
-    requests: Arc<Mutex<HashMap<String, Vec<(HeaderMap, Bytes)>>>>,
+    requests: Arc<Mutex<HashMap<String, Vec<Request>>>>,
     /// Requests each path answers 500 before answering 200.
     fail_first: Arc<HashMap<String, usize>>,
 }
@@ -291,9 +294,7 @@ async fn signed_deliveries_arrive_are_retried_and_a_forged_signature_fails() {
     let mut listed = String::new();
     for _ in 0..50 {
         let (_, _, page) = get(&url, "/webhooks", Some(&ada)).await;
-        if page.contains(&format!(
-            "<td class=\"state\">delivered</td><td class=\"tries\">3</td>"
-        )) {
+        if page.contains("<td class=\"state\">delivered</td><td class=\"tries\">3</td>") {
             listed = page;
             break;
         }
