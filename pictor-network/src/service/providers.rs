@@ -122,7 +122,7 @@ pub struct WorkerHistoryItem {
 pub struct MyWorkers {
     /// One card per worker, oldest first.
     pub cards: Vec<WorkerCard>,
-    /// Earnings of every worker per day, the last [`CHART_DAYS`] days, oldest first.
+    /// Earnings of every worker per day, the last [`CHART_DAYS`](super::CHART_DAYS) days, oldest first.
     pub days: Vec<DayEarnings>,
     /// Earned by every worker in the last hour, micro-credits.
     pub last_hour: i128,
@@ -145,7 +145,7 @@ pub struct WorkerDetail {
     pub timeline: Vec<ActivityRow>,
     /// Its tasks, newest first.
     pub history: Vec<WorkerHistoryItem>,
-    /// Its earnings per day, the last [`CHART_DAYS`] days.
+    /// Its earnings per day, the last [`CHART_DAYS`](super::CHART_DAYS) days.
     pub days: Vec<DayEarnings>,
     /// Per mille of the last 24 hours it was connected.
     pub uptime_permille: u32,
