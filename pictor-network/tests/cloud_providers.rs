@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::agents::{demo_spec, start_checker, upload_demo_scene};
+use common::agents::{render_demo_job, start_checker};
 use common::web::{
     csrf_of, get, link_account, number_after, person_cookie, post_form, session_cookie, sign_in,
 };
@@ -18,7 +18,7 @@ use common::{Network, client};
 use pictor_agent::{WorkerConfig, WorkerOptions, run_worker};
 use pictor_core::Money;
 use pictor_core::api::Role;
-use pictor_core::job::{JobState, Tier};
+use pictor_core::job::Tier;
 use pictor_network::service::Config;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, LOCATION};
@@ -228,34 +228,10 @@ async fn a_gpu_owner_creates_a_worker_runs_its_config_and_reads_earnings_equal_t
     }
     page_shows(&url, &live, &cookie, "running its idle-time command").await;
 
-    // A real job, checked by the real checker agent, linked to Ada as her checker.
+    // A real job, checked by the real checker agent (not Ada's).
     let checker_dir = tempfile::tempdir().unwrap();
     let checker = start_checker(&network, checker_dir.path()).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
-    let job = creator
-        .jobs()
-        .submit(demo_spec(scene.id, "1-2"))
-        .send()
-        .await
-        .expect("submit")
-        .id;
-    for _ in 0..600 {
-        let view = creator.jobs().get(job).await.unwrap();
-        if view.state == JobState::Completed {
-            break;
-        }
-        assert!(!view.state.is_final(), "the job ended {:?}", view.state);
-        if std::env::var_os("DEBUG_TEST").is_some() {
-            let (_, _, p) = get(&url, &live, Some(&cookie)).await;
-            eprintln!(
-                "{:?} {:?} {}",
-                view.state,
-                view.paused_reason,
-                &p[..p.len().min(400)]
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    render_demo_job(&creator, "1-2").await;
     let earned = balance(as_worker.accounts().me().await.unwrap().balance);
     assert!(earned > 0, "the worker was paid");
     let page = page_shows(&url, &live, &cookie, "accepted").await;

@@ -12,14 +12,13 @@
 
 mod common;
 
-use common::agents::{demo_spec, start_checker_with_key, upload_demo_scene};
+use common::agents::{render_demo_job, start_checker_with_key};
 use common::browser::{Browser, run, screenshot, wait_for_path, within};
 use common::web::{PASSWORD, link_account, person_cookie};
 use common::{Network, client};
 use fantoccini::{Client, Locator};
 use pictor_core::Money;
 use pictor_core::api::Role;
-use pictor_core::job::JobState;
 use pictor_network::service::Config;
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -179,18 +178,7 @@ async fn a_gpu_owner_creates_a_worker_and_watches_it_connect_earn_and_stop() {
     // A job renders, checked by her checker; the open page's earnings follow the ledger.
     let checker_dir = tempfile::tempdir().unwrap();
     let checker = start_checker_with_key(&network, checker_dir.path(), &checker_key);
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
-    let job = creator
-        .jobs()
-        .submit(demo_spec(scene.id, "1-2"))
-        .send()
-        .await
-        .expect("submit")
-        .id;
-    within(120, "the job never completed", async || {
-        creator.jobs().get(job).await.unwrap().state == JobState::Completed
-    })
-    .await;
+    render_demo_job(&creator, "1-2").await;
     let as_worker = client(&url, &worker_key);
     let earned = as_worker.accounts().me().await.unwrap().balance.micros();
     assert!(earned > 0);

@@ -471,25 +471,19 @@ impl Ledger {
     /// The journal entries moving money in or out of `job`'s escrow, in journal order: its holds,
     /// the payments to workers, checkers and the network, and what returned to its creator.
     pub fn job_entries(&self, job: JobId) -> Vec<&Entry> {
-        self.job_entries
-            .get(&job)
-            .into_iter()
-            .flatten()
-            .filter_map(|seq| {
-                usize::try_from(*seq)
-                    .ok()
-                    .and_then(|at| self.journal.entries().get(at))
-            })
-            .collect()
+        self.entries_at(self.job_entries.get(&job))
     }
 
     /// The journal entries moving money in or out of `account` — a creator's balance, a worker's
     /// or a checker's earnings — in journal order; empty for the escrow, external and network-fee
     /// accounts (a job's escrow has [`job_entries`](Self::job_entries)).
     pub fn account_entries(&self, account: Account) -> Vec<&Entry> {
-        self.account_entries
-            .get(&account)
-            .into_iter()
+        self.entries_at(self.account_entries.get(&account))
+    }
+
+    /// The journal entries of an index's `seqs`, in their order.
+    fn entries_at(&self, seqs: Option<&Vec<u64>>) -> Vec<&Entry> {
+        seqs.into_iter()
             .flatten()
             .filter_map(|seq| {
                 usize::try_from(*seq)

@@ -40,14 +40,7 @@ impl BudgetStatus {
     }
 }
 
-/// The first journal seq committed in the current month, found once a month (the journal only
-/// grows, so it holds until the month ends).
-#[derive(Default)]
-pub(crate) struct MonthStart {
-    found: std::sync::Mutex<Option<(u64, u64)>>,
-}
-
-fn per_mille(spent: i128, limit: Money) -> u64 {
+pub(crate) fn per_mille(spent: i128, limit: Money) -> u64 {
     let limit = i128::from(limit.micros().max(1));
     u64::try_from(spent.max(0) * 1000 / limit).unwrap_or(u64::MAX)
 }
@@ -60,7 +53,7 @@ fn month_of(now_ms: u64) -> (String, u64) {
 }
 
 /// What left `account` into job escrows from journal seq `first_seq` on, less what came back.
-fn outflow_since(ledger: &Ledger, account: Account, first_seq: u64) -> i128 {
+pub(crate) fn outflow_since(ledger: &Ledger, account: Account, first_seq: u64) -> i128 {
     ledger
         .account_entries(account)
         .iter()
@@ -80,47 +73,6 @@ fn outflow_since(ledger: &Ledger, account: Account, first_seq: u64) -> i128 {
 }
 
 impl<S: Store> Coordinator<S> {
-    /// The first journal seq committed at or after `month_start_ms`, as `tx` sees the journal
-    /// of `journal_len` entries: a binary search over the entries' commit times (entries without
-    /// one count as older), remembered for the month.
-    async fn first_seq_of_month<T: StoreTx>(
-        &self,
-        tx: &mut T,
-        journal_len: u64,
-        month_start_ms: u64,
-    ) -> ServiceResult<u64> {
-        if let Some((month, seq)) = *self
-            .month_start
-            .found
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            && month == month_start_ms
-        {
-            return Ok(seq);
-        }
-        let (mut low, mut high) = (0u64, journal_len);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            let at = tx
-                .ledger_entry_times(&[middle])
-                .await?
-                .first()
-                .and_then(|(_, at)| *at)
-                .unwrap_or(0);
-            if at >= month_start_ms {
-                high = middle;
-            } else {
-                low = middle + 1;
-            }
-        }
-        *self
-            .month_start
-            .found
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((month_start_ms, low));
-        Ok(low)
-    }
-
     /// Checks a new job's `hold` against `creator`'s budget in the write that takes it: refused
     /// when the month would pass a limit that pauses; otherwise the alerts it crosses are queued
     /// (`budget.threshold`) and remembered.
@@ -136,7 +88,7 @@ impl<S: Store> Coordinator<S> {
         let (month, start) = month_of(write.now_ms);
         let journal_len = write.ledger().journal().len() as u64;
         let first = self
-            .first_seq_of_month(&mut write.tx, journal_len, start)
+            .first_seq_since(&mut write.tx, journal_len, start)
             .await?;
         let account = Account::Creator(AccountId(creator));
         let spent = outflow_since(write.ledger(), account, first) + i128::from(hold.micros());
@@ -239,7 +191,7 @@ impl<S: Store> Coordinator<S> {
         let (month, start) = month_of(self.now_ms());
         // The ledger is not held while the store is read.
         let journal_len = self.ledger.lock().await.journal().len() as u64;
-        let first = self.first_seq_of_month(&mut tx, journal_len, start).await?;
+        let first = self.first_seq_since(&mut tx, journal_len, start).await?;
         let spent = {
             let ledger = self.ledger.lock().await;
             if self.ledger_stale.load(std::sync::atomic::Ordering::SeqCst) {
@@ -258,51 +210,5 @@ impl<S: Store> Coordinator<S> {
             month,
             spent,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pictor_core::ledger::TransferId;
-
-    #[test]
-    fn a_months_spending_is_its_holds_less_what_came_back() {
-        let creator = Account::Creator(AccountId(1));
-        let escrow = Account::Escrow(pictor_core::JobId(7));
-        let worker = Account::Worker(AccountId(2));
-        let mut ledger = Ledger::new();
-        ledger
-            .deposit(
-                TransferId(1 << 126),
-                AccountId(1),
-                Money::from_micros(1_000),
-            )
-            .expect("deposit");
-        ledger
-            .create_pending(
-                TransferId(1 << 32),
-                creator,
-                escrow,
-                Money::from_micros(300),
-            )
-            .expect("hold");
-        let month_begins = ledger.journal().len() as u64;
-        ledger
-            .create_pending(
-                TransferId(2 << 32),
-                creator,
-                escrow,
-                Money::from_micros(200),
-            )
-            .expect("hold");
-        ledger
-            .post_pending(TransferId(2 << 32), &[(worker, Money::from_micros(150))])
-            .expect("post");
-        // This month: 200 held, 50 of it back.
-        assert_eq!(outflow_since(&ledger, creator, month_begins), 150);
-        // Since the start: 300 + 200 held, 50 back.
-        assert_eq!(outflow_since(&ledger, creator, 0), 450);
-        assert_eq!(per_mille(150, Money::from_micros(300)), 500);
     }
 }

@@ -5,7 +5,7 @@
 //! Known-outcome checks (frames whose verdict the network already knows, mixed into a checker's
 //! queue to measure its accuracy) are not run by this network yet; the page says so.
 
-use super::statements::AccountEntry;
+use super::statements::{AccountEntry, EntryTimes};
 use super::{Coordinator, PersonView, ServiceResult};
 use crate::store::AccountRow;
 use crate::store::Store;
@@ -75,7 +75,10 @@ impl<S: Store> Coordinator<S> {
         let mut cards = Vec::new();
         for account in person.accounts.iter().filter(|a| a.role == Role::Checker) {
             let entries = self
-                .account_entries(Account::Checker(AccountId(account.id)))
+                .account_entries(
+                    Account::Checker(AccountId(account.id)),
+                    EntryTimes::Newest(0),
+                )
                 .await?;
             cards.push(self.checker_card(account, &entries).await?);
         }

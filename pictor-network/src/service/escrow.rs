@@ -331,4 +331,49 @@ mod tests {
         assert_eq!(holds[1], Money::ZERO);
         assert_eq!(Money::sum(holds.iter().copied()).expect("sum"), total);
     }
+
+    #[test]
+    fn a_months_spending_is_its_holds_less_what_came_back() {
+        // Budgets count a month's spending from the ledger (`budgets::outflow_since`); the
+        // ledger with holds is built here, where holds are made.
+        use crate::service::budgets::{outflow_since, per_mille};
+        use pictor_core::ledger::{Ledger, TransferId};
+        use pictor_core::{AccountId, Money};
+        let creator = Account::Creator(AccountId(1));
+        let escrow = Account::Escrow(pictor_core::JobId(7));
+        let worker = Account::Worker(AccountId(2));
+        let mut ledger = Ledger::new();
+        ledger
+            .deposit(
+                TransferId(1 << 126),
+                AccountId(1),
+                Money::from_micros(1_000),
+            )
+            .expect("deposit");
+        ledger
+            .create_pending(
+                TransferId(1 << 32),
+                creator,
+                escrow,
+                Money::from_micros(300),
+            )
+            .expect("hold");
+        let month_begins = ledger.journal().len() as u64;
+        ledger
+            .create_pending(
+                TransferId(2 << 32),
+                creator,
+                escrow,
+                Money::from_micros(200),
+            )
+            .expect("hold");
+        ledger
+            .post_pending(TransferId(2 << 32), &[(worker, Money::from_micros(150))])
+            .expect("post");
+        // This month: 200 held, 50 of it back.
+        assert_eq!(outflow_since(&ledger, creator, month_begins), 150);
+        // Since the start: 300 + 200 held, 50 back.
+        assert_eq!(outflow_since(&ledger, creator, 0), 450);
+        assert_eq!(per_mille(150, Money::from_micros(300)), 500);
+    }
 }

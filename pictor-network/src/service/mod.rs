@@ -102,7 +102,7 @@ pub use providers::{
 pub use public_record::{CheckRecord, FrameRecord, TaskRecord};
 pub use sessions::{NewSession, WebSession};
 pub use statements::{
-    AccountEntry, AccountMoney, MoneySummary, Statement, signed_credits, statement,
+    AccountEntry, AccountMoney, EntryTimes, MoneySummary, Statement, signed_credits, statement,
 };
 pub use webhook_signature::{SignatureError, sign as sign_webhook, verify as verify_webhook};
 pub use webhooks::{EVENTS as WEBHOOK_EVENTS, WebhooksView};
@@ -167,8 +167,8 @@ pub struct Coordinator<S: Store> {
     idle_workers: idle::IdleWorkers,
     /// Reads of job events shared by the streams following one job (`events::SharedEventReads`).
     event_reads: events::SharedEventReads,
-    /// The first journal seq of the current month (`budgets::MonthStart`).
-    month_start: budgets::MonthStart,
+    /// Journal seqs found at times (`statements::SeqAtTime`).
+    seq_at_time: statements::SeqAtTime,
     /// The `/metrics` counters sampled over time, for the operator's charts.
     metric_history: operator::MetricHistory,
     /// On a shared store, the task forwarding other coordinators' job notices to `events`.
@@ -212,7 +212,7 @@ impl<S: Store> Coordinator<S> {
             known_keys: auth::KnownKeys::default(),
             idle_workers: idle::IdleWorkers::default(),
             event_reads: events::SharedEventReads::default(),
-            month_start: budgets::MonthStart::default(),
+            seq_at_time: statements::SeqAtTime::default(),
             metric_history: operator::MetricHistory::default(),
             _job_watch: job_watch,
         });

@@ -3,8 +3,8 @@
 //! money) and the network's own measure of it. Creating workers and their configs is
 //! `worker_configs`'; the arithmetic of the charts is `provider_figures`'.
 
-use super::provider_figures::{DayEarnings, earnings_per_day, uptime_permille};
-use super::statements::AccountEntry;
+use super::provider_figures::{CHART_DAYS, DayEarnings, earnings_per_day, uptime_permille};
+use super::statements::{AccountEntry, EntryTimes};
 use super::{Coordinator, PersonView, ServiceError, ServiceResult};
 use crate::store::prelude::*;
 use crate::store::providers::{ActivityRow, AttemptTally, WorkerAttemptRow, WorkerSettings};
@@ -129,7 +129,8 @@ pub struct MyWorkers {
     /// Per mille of the last 24 hours the workers were connected (averaged over workers that
     /// have started at least once).
     pub uptime_permille: u32,
-    /// Every earning of every worker, oldest first, with its worker (for the CSV export).
+    /// Every earning of every worker, oldest first, with its worker (times only within the
+    /// charts' days).
     pub earnings: Vec<(AccountId, AccountEntry)>,
 }
 
@@ -170,6 +171,7 @@ impl<S: Store> Coordinator<S> {
     /// The My Workers page of `person`: every worker or farm account of theirs.
     pub async fn my_workers(&self, person: &PersonView) -> ServiceResult<MyWorkers> {
         let now = self.now_ms();
+        let times = chart_times(now);
         let mut page = MyWorkers::default();
         let mut uptimes = Vec::new();
         for account in person
@@ -178,7 +180,7 @@ impl<S: Store> Coordinator<S> {
             .filter(|a| matches!(a.role, Role::Worker | Role::Farm))
         {
             let entries = self
-                .account_entries(Account::Worker(AccountId(account.id)))
+                .account_entries(Account::Worker(AccountId(account.id)), times)
                 .await?;
             let card = self.worker_card(account, &entries).await?;
             if card.registered.is_some() {
@@ -217,12 +219,12 @@ impl<S: Store> Coordinator<S> {
         person: &PersonView,
         account: u64,
     ) -> ServiceResult<WorkerDetail> {
+        let now = self.now_ms();
         let row = owned_worker_account(person, account)?;
         let entries = self
-            .account_entries(Account::Worker(AccountId(account)))
+            .account_entries(Account::Worker(AccountId(account)), chart_times(now))
             .await?;
         let card = self.worker_card(row, &entries).await?;
-        let now = self.now_ms();
         let (timeline, attempts) = {
             let mut tx = self.read().await?;
             (
@@ -268,6 +270,32 @@ impl<S: Store> Coordinator<S> {
             history,
             card,
         })
+    }
+
+    /// Every earning of every worker of `person`, oldest first, with its worker and time (the
+    /// earnings CSV).
+    pub async fn earnings_export(
+        &self,
+        person: &PersonView,
+    ) -> ServiceResult<Vec<(AccountId, AccountEntry)>> {
+        let mut earnings = Vec::new();
+        for account in person
+            .accounts
+            .iter()
+            .filter(|a| matches!(a.role, Role::Worker | Role::Farm))
+        {
+            let entries = self
+                .account_entries(Account::Worker(AccountId(account.id)), EntryTimes::All)
+                .await?;
+            earnings.extend(
+                entries
+                    .into_iter()
+                    .filter(AccountEntry::is_earning)
+                    .map(|entry| (AccountId(account.id), entry)),
+            );
+        }
+        earnings.sort_by_key(|(_, entry)| (entry.at_ms, entry.seq));
+        Ok(earnings)
     }
 
     /// The card of worker `account`, whose ledger entries are `entries`.
@@ -322,6 +350,12 @@ impl<S: Store> Coordinator<S> {
         rows.reverse();
         Ok(rows)
     }
+}
+
+/// The entries' times the pages need: those within the charts' days.
+fn chart_times(now_ms: u64) -> EntryTimes {
+    let day = 86_400_000;
+    EntryTimes::Since((now_ms / day).saturating_sub(CHART_DAYS - 1) * day)
 }
 
 /// `person`'s worker (or farm) account `account`; 404 for any other.

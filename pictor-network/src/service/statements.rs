@@ -65,6 +65,45 @@ pub struct Statement {
     pub closing: i128,
 }
 
+/// Which of an account's entries get their commit time read from the store (a read per 500
+/// entries): a page that shows the last two weeks need not read the times of years.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryTimes {
+    /// Every entry's.
+    All,
+    /// The entries committed at or after this Unix ms (the older read `None`).
+    Since(u64),
+    /// The newest this many entries'.
+    Newest(usize),
+}
+
+/// Journal seqs found at times (`Coordinator::first_seq_since`), at most 256 remembered.
+#[derive(Default)]
+pub(crate) struct SeqAtTime {
+    found: std::sync::Mutex<HashMap<u64, u64>>,
+}
+
+impl SeqAtTime {
+    fn get(&self, since_ms: u64) -> Option<u64> {
+        self.lock().get(&since_ms).copied()
+    }
+
+    fn put(&self, since_ms: u64, seq: u64) {
+        let mut found = self.lock();
+        if found.len() >= 256 {
+            found.clear();
+        }
+        found.insert(since_ms, seq);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
+        // Plain data: a panic while holding the lock cannot leave it half-written.
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// One account's money: its summary and every entry, oldest first.
 #[derive(Clone, Debug)]
 pub struct AccountMoney {
@@ -140,10 +179,12 @@ pub fn signed_credits(micros: i128) -> String {
 
 impl<S: Store> Coordinator<S> {
     /// Every journal entry of `account` (a creator's balance, a worker's or checker's earnings),
-    /// oldest first, with their times; the caller must have checked the account is the asker's.
+    /// oldest first, with the commit times `times` asks for (the others read `None`); the caller
+    /// must have checked the account is the asker's.
     pub(crate) async fn account_entries(
         &self,
         account: Account,
+        times: EntryTimes,
     ) -> ServiceResult<Vec<AccountEntry>> {
         self.refresh_balances().await?;
         let mut entries = {
@@ -183,24 +224,70 @@ impl<S: Store> Coordinator<S> {
                 })
                 .collect::<Vec<_>>()
         };
-        let seqs: Vec<u64> = entries.iter().map(|entry| entry.seq).collect();
-        let times: HashMap<u64, Option<u64>> = {
-            let mut tx = self.read().await?;
-            tx.ledger_entry_times(&seqs).await?.into_iter().collect()
+        let mut tx = self.read().await?;
+        let from = match times {
+            EntryTimes::All => 0,
+            EntryTimes::Newest(n) => entries.len().saturating_sub(n),
+            EntryTimes::Since(ms) => {
+                let journal_len = self.ledger.lock().await.journal().len() as u64;
+                let first = self.first_seq_since(&mut tx, journal_len, ms).await?;
+                entries.partition_point(|entry| entry.seq < first)
+            }
         };
-        for entry in &mut entries {
-            entry.at_ms = times.get(&entry.seq).copied().flatten();
+        let seqs: Vec<u64> = entries[from..].iter().map(|entry| entry.seq).collect();
+        let found: HashMap<u64, Option<u64>> =
+            tx.ledger_entry_times(&seqs).await?.into_iter().collect();
+        for entry in &mut entries[from..] {
+            entry.at_ms = found.get(&entry.seq).copied().flatten();
         }
         Ok(entries)
     }
 
+    /// The first journal seq committed at or after `since_ms`, as `tx` sees the journal of
+    /// `journal_len` entries: a binary search over the entries' commit times (entries without one
+    /// count as older). Remembered for times already past (the journal only grows, and later
+    /// entries are committed later).
+    pub(crate) async fn first_seq_since<T: StoreTx>(
+        &self,
+        tx: &mut T,
+        journal_len: u64,
+        since_ms: u64,
+    ) -> ServiceResult<u64> {
+        if let Some(seq) = self.seq_at_time.get(since_ms) {
+            return Ok(seq);
+        }
+        let (mut low, mut high) = (0u64, journal_len);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let at = tx
+                .ledger_entry_times(&[middle])
+                .await?
+                .first()
+                .and_then(|(_, at)| *at)
+                .unwrap_or(0);
+            if at >= since_ms {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        if since_ms < self.now_ms() {
+            self.seq_at_time.put(since_ms, low);
+        }
+        Ok(low)
+    }
+
     /// The money of `account` (`None` for an admin account, which holds none); the caller must
     /// have checked the account is the asker's.
-    pub async fn account_money(&self, account: &AccountRow) -> ServiceResult<Option<AccountMoney>> {
+    pub async fn account_money(
+        &self,
+        account: &AccountRow,
+        times: EntryTimes,
+    ) -> ServiceResult<Option<AccountMoney>> {
         let Some(ledger_account) = ledger_account(account) else {
             return Ok(None);
         };
-        let entries = self.account_entries(ledger_account).await?;
+        let entries = self.account_entries(ledger_account, times).await?;
         let held = self.held_by(ledger_account).await;
         Ok(Some(AccountMoney {
             account: account.clone(),

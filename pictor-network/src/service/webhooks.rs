@@ -190,13 +190,22 @@ impl<S: Store> Coordinator<S> {
     /// (seen within the last day, not within the online window); answers how many.
     pub async fn announce_offline_workers(&self) -> ServiceResult<usize> {
         let now = self.now_ms();
+        let (since, before) = (
+            now.saturating_sub(86_400_000),
+            now.saturating_sub(self.config.worker_online_ms),
+        );
+        // Looked for in a read first: most rounds find none and write nothing.
+        if self
+            .read()
+            .await?
+            .unannounced_offline_workers(since, before)
+            .await?
+            .is_empty()
+        {
+            return Ok(0);
+        }
         let mut tx = self.write_without_ledger().await?;
-        let silent = tx
-            .unannounced_offline_workers(
-                now.saturating_sub(86_400_000),
-                now.saturating_sub(self.config.worker_online_ms),
-            )
-            .await?;
+        let silent = tx.unannounced_offline_workers(since, before).await?;
         for (worker, last_seen_ms) in &silent {
             let name = tx
                 .worker(*worker)

@@ -12,6 +12,8 @@ use crate::store::prelude::*;
 use crate::store::providers::{ActivityRow, WorkerSettings, WorkerSettingsRow};
 use pictor_core::api::{Role, WorkerActivityReport};
 
+/// Workers a person may create here (a bound on what one person can make the store hold).
+const MAX_WORKERS_PER_PERSON: usize = 100;
 /// The longest idle-time command accepted, characters.
 const MAX_IDLE_COMMAND_CHARS: usize = 1_000;
 
@@ -91,6 +93,11 @@ impl<S: Store> Coordinator<S> {
         let unusable = *blake3::hash(&random_bytes::<32>()?).as_bytes();
         let now = self.now_ms();
         let mut tx = self.write_without_ledger().await?;
+        if tx.worker_settings_of_person(person.id).await?.len() >= MAX_WORKERS_PER_PERSON {
+            return Err(ServiceError::conflict(format!(
+                "at most {MAX_WORKERS_PER_PERSON} workers per person"
+            )));
+        }
         let account = tx
             .insert_account("worker", &settings.name, &unusable, now)
             .await?;

@@ -10,7 +10,7 @@ use super::workers::unavailable;
 use super::{AppState, csv, paths, session};
 use crate::calendar as time;
 use crate::service::{
-    AccountEntry, AccountMoney, BudgetStatus, WebSession, signed_credits, statement,
+    AccountEntry, AccountMoney, BudgetStatus, EntryTimes, WebSession, signed_credits, statement,
 };
 use crate::store::{AccountRow, Store};
 use axum::extract::{Form, Query, State};
@@ -194,7 +194,10 @@ pub async fn credit<S: Store>(State(state): State<AppState<S>>, headers: HeaderM
     };
     let mut moneys = Vec::new();
     for account in readable_accounts(&session) {
-        let money = match state.account_money(&account).await {
+        let money = match state
+            .account_money(&account, EntryTimes::Newest(SHOWN))
+            .await
+        {
             Ok(Some(money)) => money,
             Ok(None) => continue,
             Err(error) => return unavailable(&session, &error),
@@ -262,7 +265,10 @@ pub async fn statement_csv<S: Store>(
             "There is no such account of yours.",
         );
     };
-    let money = match state.account_money(&account).await {
+    let money = match state
+        .account_money(&account, EntryTimes::Since(from_ms))
+        .await
+    {
         Ok(Some(money)) => money,
         Ok(None) => {
             return message(
@@ -399,16 +405,10 @@ fn deposit_page(status: StatusCode, session: &WebSession, note: Option<(&str, bo
 
 /// `GET /admin/deposits` (admin).
 pub async fn deposits<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
-    let Some(session) = session::current(&state, &headers).await else {
-        return super::layout::to_sign_in();
+    let session = match session::admin_session(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
-    if session.caller.account.role != Role::Admin {
-        return message(
-            StatusCode::NOT_FOUND,
-            Some(&session),
-            "There is no such page.",
-        );
-    }
     deposit_page(StatusCode::OK, &session, None)
 }
 
@@ -418,17 +418,10 @@ pub async fn deposit<S: Store>(
     headers: HeaderMap,
     Form(form): Form<DepositForm>,
 ) -> Response {
-    let session = match session::form_session(&state, &headers, &form.csrf).await {
+    let session = match session::admin_form(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    if session.caller.account.role != Role::Admin {
-        return message(
-            StatusCode::NOT_FOUND,
-            Some(&session),
-            "There is no such page.",
-        );
-    }
     let Ok(account) = form.account.trim().parse::<u64>() else {
         return deposit_page(
             StatusCode::BAD_REQUEST,

@@ -13,14 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 use pictor_core::TaskId;
-use pictor_core::api::{ErrorCode, Role};
-
-/// The CSRF form of a requeue.
-#[derive(serde::Deserialize)]
-pub struct RequeueForm {
-    #[serde(default)]
-    csrf: String,
-}
+use pictor_core::api::ErrorCode;
 
 fn operator_page(session: &WebSession, view: &OperatorView) -> Response {
     page(
@@ -104,16 +97,10 @@ fn operator_page(session: &WebSession, view: &OperatorView) -> Response {
 
 /// `GET /admin`.
 pub async fn show<S: Store>(State(state): State<AppState<S>>, headers: HeaderMap) -> Response {
-    let Some(session) = session::current(&state, &headers).await else {
-        return super::layout::to_sign_in();
+    let session = match session::admin_session(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
     };
-    if session.caller.account.role != Role::Admin {
-        return message(
-            StatusCode::NOT_FOUND,
-            Some(&session),
-            "There is no such page.",
-        );
-    }
     match state.operator_view(&session.caller).await {
         Ok(view) => operator_page(&session, &view),
         Err(error) => unavailable(&session, &error),
@@ -125,19 +112,12 @@ pub async fn requeue<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<RequeueForm>,
+    Form(form): Form<session::CsrfForm>,
 ) -> Response {
-    let session = match session::form_session(&state, &headers, &form.csrf).await {
+    let session = match session::admin_form(&state, &headers, &form.csrf).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    if session.caller.account.role != Role::Admin {
-        return message(
-            StatusCode::NOT_FOUND,
-            Some(&session),
-            "There is no such page.",
-        );
-    }
     let Ok(task) = id.parse::<u64>() else {
         return message(
             StatusCode::NOT_FOUND,

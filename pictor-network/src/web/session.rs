@@ -61,6 +61,48 @@ pub async fn form_session<S: Store>(
     Ok(session)
 }
 
+/// A form carrying only the CSRF token (a button: revoke, delete, requeue).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    /// The session's CSRF token, as the page drew it.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// The session of an admin's page: without a session, the sign-in page; for anyone but an admin,
+/// a 404 page (the page does not exist for them).
+pub async fn admin_session<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> Result<WebSession, Response> {
+    match current(state, headers).await {
+        Some(session) => admin_only(session).await,
+        None => Err(see_other(super::paths::SIGN_IN)),
+    }
+}
+
+/// [`admin_session`] for a form's request whose CSRF token is `csrf` ([`form_session`]).
+pub async fn admin_form<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<WebSession, Response> {
+    admin_only(form_session(state, headers, csrf).await?).await
+}
+
+/// `session` if it acts as an admin account, else the 404 page.
+async fn admin_only(session: WebSession) -> Result<WebSession, Response> {
+    if session.caller.account.role == pictor_core::api::Role::Admin {
+        Ok(session)
+    } else {
+        Err(message(
+            StatusCode::NOT_FOUND,
+            Some(&session),
+            "There is no such page.",
+        ))
+    }
+}
+
 /// The session and its person, for the pages of a person's machines and money (`title` names
 /// the page): without a session, the sign-in page; signed in with an API key only, a page
 /// asking to choose a login first.

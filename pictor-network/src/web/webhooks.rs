@@ -192,19 +192,12 @@ pub async fn add<S: Store>(
     }
 }
 
-/// The CSRF form of a delete.
-#[derive(serde::Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /webhooks/{id}/delete`.
 pub async fn delete<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    axum::extract::Form(form): axum::extract::Form<DeleteForm>,
+    axum::extract::Form(form): axum::extract::Form<session::CsrfForm>,
 ) -> Response {
     let (session, person) =
         match session::person_form(&state, &headers, &form.csrf, "Webhooks").await {

@@ -43,13 +43,6 @@ pub struct NewWorkerForm {
     idle_command: String,
 }
 
-/// A form carrying only the CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// The new-worker page, with the values sent back and an error when refused.
 fn form_page(
     status: StatusCode,
@@ -175,7 +168,7 @@ pub async fn download_config<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<session::CsrfForm>,
 ) -> Response {
     let (session, person) = match session::person_form(&state, &headers, &form.csrf, "Worker").await
     {
@@ -228,7 +221,7 @@ pub async fn revoke_config<S: Store>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<session::CsrfForm>,
 ) -> Response {
     let (session, person) = match session::person_form(&state, &headers, &form.csrf, "Worker").await
     {

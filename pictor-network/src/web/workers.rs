@@ -370,8 +370,8 @@ pub async fn earnings_csv<S: Store>(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let workers = match state.my_workers(&person).await {
-        Ok(workers) => workers,
+    let earnings = match state.earnings_export(&person).await {
+        Ok(earnings) => earnings,
         Err(error) => return unavailable(&session, &error),
     };
     let mut body = csv::line(&[
@@ -383,7 +383,7 @@ pub async fn earnings_csv<S: Store>(
         "credits".into(),
         "ledger_seq".into(),
     ]);
-    for (worker, entry) in &workers.earnings {
+    for (worker, entry) in &earnings {
         let name = person
             .accounts
             .iter()

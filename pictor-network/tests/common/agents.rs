@@ -157,3 +157,29 @@ pub fn demo_spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {
         .build()
         .expect("spec")
 }
+
+/// Renders a job of the demo scene's `frames` for `creator` (uploading the scene) with the agents
+/// running on the network, and waits until it completes (at most 2 minutes); answers its id.
+pub async fn render_demo_job(creator: &pictor_sdk::Client, frames: &str) -> pictor_core::JobId {
+    let (_scene_dir, _, scene) = upload_demo_scene(creator).await;
+    let job = creator
+        .jobs()
+        .submit(demo_spec(scene.id, frames))
+        .send()
+        .await
+        .expect("submit")
+        .id;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let view = creator.jobs().get(job).await.expect("the job");
+        if view.state == pictor_core::job::JobState::Completed {
+            return job;
+        }
+        assert!(!view.state.is_final(), "the job ended {:?}", view.state);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never completed: {view:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
