@@ -248,5 +248,34 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
         .await
         .expect("the checker's verdict");
     audit(page, &axe, "a frame's public record").await;
+
+    // An admin's pages: the operator's view (with a stuck-free market) and deposits.
+    page.goto(&format!("{url}/account")).await.expect("account");
+    page.wait()
+        .for_element(Locator::Css("header form button"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("sign out");
+    wait_for_path(page, "/signin").await;
+    let ops = network
+        .admin
+        .accounts()
+        .create(pictor_core::api::Role::Admin, "ops")
+        .await
+        .expect("an admin");
+    submit_key(page, &ops.api_key).await;
+    wait_for_path(page, "/").await;
+    page.goto(&format!("{url}/admin")).await.expect("Operator");
+    page.wait()
+        .for_element(Locator::Id("workers-online"))
+        .await
+        .expect("the operator's view");
+    audit(page, &axe, "the operator's view").await;
+    page.goto(&format!("{url}/admin/deposits"))
+        .await
+        .expect("Deposits");
+    audit(page, &axe, "the deposit form").await;
     browser.close().await;
 }
