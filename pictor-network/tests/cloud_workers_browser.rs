@@ -281,6 +281,10 @@ async fn a_gpu_owner_creates_a_worker_and_watches_it_connect_earn_and_stop() {
     let stderr = stderr.join().unwrap();
     assert!(stderr.contains("revoked"), "{stderr}");
     assert!(
+        stderr.contains("generating this worker's key"),
+        "the first start says it made the key: {stderr}"
+    );
+    assert!(
         as_worker.accounts().me().await.is_err(),
         "its key is refused"
     );

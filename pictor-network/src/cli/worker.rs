@@ -220,6 +220,13 @@ fn run_agent(args: RunArgs) -> Result<()> {
         ..WorkerOptions::default()
     };
     init_tracing();
+    if !config.key_file.exists() {
+        // A config imported from Pictor Cloud: the worker's key is made here, now.
+        eprintln!(
+            "pictor: no signing key yet: generating this worker's key in {} (keep it with the config)",
+            config.key_file.display()
+        );
+    }
     let summary = runtime()?.block_on(run_worker(config, options, super::shutdown_signal()))?;
     eprintln!(
         "pictor: worker stopped: {} task(s) delivered, {} failed",
