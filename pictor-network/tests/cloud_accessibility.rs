@@ -12,7 +12,7 @@
 mod common;
 
 use common::Network;
-use common::browser::{Browser, run, submit_key, wait_for_path, within};
+use common::browser::{Browser, run, sign_out, submit_key, type_into, wait_for_path, within};
 use fantoccini::Locator;
 use pictor_network::service::Config;
 
@@ -145,9 +145,7 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
     })
     .await;
     for (field, value) in [("width", "64"), ("height", "36"), ("samples", "4")] {
-        let input = page.find(Locator::Id(field)).await.expect("a field");
-        input.clear().await.expect("clear");
-        input.send_keys(value).await.expect("type");
+        type_into(page, field, value).await;
     }
     page.find(Locator::Id("get-quote"))
         .await
@@ -251,14 +249,7 @@ async fn every_page_passes_the_wcag_rules_at_phone_width() {
 
     // An admin's pages: the operator's view (with a stuck-free market) and deposits.
     page.goto(&format!("{url}/account")).await.expect("account");
-    page.wait()
-        .for_element(Locator::Css("header form button"))
-        .await
-        .expect("sign out")
-        .click()
-        .await
-        .expect("sign out");
-    wait_for_path(page, "/signin").await;
+    sign_out(page).await;
     let ops = network
         .admin
         .accounts()

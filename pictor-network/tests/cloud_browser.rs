@@ -11,7 +11,9 @@
 
 mod common;
 
-use common::browser::{Browser, eventually, run, screenshot, submit_key, wait_for_path, within};
+use common::browser::{
+    Browser, eventually, run, screenshot, sign_out, submit_key, type_into, wait_for_path, within,
+};
 use common::{Network, deliver_pngs, small_spec, upload_test_scene};
 use fantoccini::Locator;
 use pictor_core::api::Role;
@@ -157,14 +159,7 @@ async fn a_creator_signs_in_sees_their_jobs_and_signs_out_in_a_real_browser() {
     screenshot(page, "cloud-explorer.png").await;
 
     // Another creator's browser session gets "Not Found" for that page.
-    page.wait()
-        .for_element(Locator::Css("header form button"))
-        .await
-        .expect("sign out")
-        .click()
-        .await
-        .expect("sign out");
-    wait_for_path(page, "/signin").await;
+    sign_out(page).await;
     // The rival's name is markup: it shows as text, and the script in it never runs.
     let name = "<script>document.title='owned'</script>";
     let (_, _, rival_key) = network.account_with_key(Role::Creator, name).await;
@@ -405,18 +400,7 @@ async fn a_creator_uploads_a_zipped_scene_sees_the_quote_watches_frames_and_down
     .await;
 
     // The flipbook plays the frames in turn.
-    page.find(Locator::Id("flipbook-fps"))
-        .await
-        .expect("the rate")
-        .clear()
-        .await
-        .expect("clear");
-    page.find(Locator::Id("flipbook-fps"))
-        .await
-        .expect("the rate")
-        .send_keys("20")
-        .await
-        .expect("type");
+    type_into(page, "flipbook-fps", "20").await;
     page.find(Locator::Id("flipbook-play"))
         .await
         .expect("play")

@@ -13,7 +13,7 @@
 mod common;
 
 use common::agents::{render_demo_job, start_checker_with_key};
-use common::browser::{Browser, run, screenshot, wait_for_path, within};
+use common::browser::{Browser, run, screenshot, type_into, wait_for_path, within};
 use common::web::{PASSWORD, link_account, person_cookie};
 use common::{Network, client};
 use fantoccini::{Client, Locator};
@@ -38,17 +38,6 @@ fn shown_micros(text: &str) -> u64 {
         .parse::<Money>()
         .map(Money::micros)
         .unwrap_or(u64::MAX)
-}
-
-/// Types `text` into the field `id`.
-async fn type_into(page: &Client, id: &str, text: &str) {
-    let field = page
-        .wait()
-        .for_element(Locator::Id(id))
-        .await
-        .expect("the field");
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

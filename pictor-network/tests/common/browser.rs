@@ -147,6 +147,29 @@ pub async fn submit_key(page: &Client, key: &str) {
         .expect("submit");
 }
 
+/// Clears the field `id` and types `text` into it.
+pub async fn type_into(page: &Client, id: &str, text: &str) {
+    let field = page
+        .wait()
+        .for_element(Locator::Id(id))
+        .await
+        .expect("the field");
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Signs out with the header's button and waits for the sign-in page.
+pub async fn sign_out(page: &Client) {
+    page.wait()
+        .for_element(Locator::Css("header form button"))
+        .await
+        .expect("the sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    wait_for_path(page, "/signin").await;
+}
+
 /// Waits until the page's path is `path`: a click's navigation may still be running.
 pub async fn wait_for_path(page: &Client, path: &str) {
     let what = format!("the page never reached {path}");
