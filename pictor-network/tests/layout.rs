@@ -164,7 +164,8 @@ fn only_the_escrow_module_moves_money() {
         ".transfer(",
     ];
     for (name, source) in service_modules() {
-        if name == "escrow" {
+        // The escrow module is `escrow.rs` and its child `escrow_bonds.rs`.
+        if name == "escrow" || name == "escrow_bonds" {
             continue;
         }
         for call in calls {

@@ -1,9 +1,10 @@
-//! Accounts: create and read (admin), deposits (admin), the caller's own account.
+//! Accounts: create and read (admin), deposits (admin), the caller's own account and bond.
 
 use crate::client::{Call, Client, new_idempotency_key};
 use crate::error::Result;
 use pictor_core::api::{
-    AccountView, CreateAccountRequest, CreatedAccount, DepositRequest, Role, routes,
+    AccountView, BondAction, BondRequest, BondSource, BondView, CreateAccountRequest,
+    CreatedAccount, DepositRequest, Role, routes,
 };
 use pictor_core::{AccountId, Money};
 use std::future::Future;
@@ -120,6 +121,52 @@ impl Deposit {
             };
             let call = Call::post_json(routes::deposits(self.id.0), &request)?.keyed(key);
             self.client.json(call).await
+        }
+    }
+}
+
+impl Accounts {
+    /// The caller's bond and what it allows (a worker's or checker's key; docs/TRUST.md).
+    pub fn bond(&self) -> impl Future<Output = Result<BondView>> + Send + 'static + use<> {
+        let client = self.client.clone();
+        async move { client.json(Call::get(routes::BOND)).await }
+    }
+
+    /// Moves `amount` from the caller's balance (or, with [`BondSource::Earnings`], its
+    /// earnings) into its bond. Carries a random `Idempotency-Key`, so it is retried safely.
+    pub fn post_bond(
+        &self,
+        amount: Money,
+        source: BondSource,
+    ) -> impl Future<Output = Result<BondView>> + Send + 'static + use<> {
+        self.change_bond(BondRequest {
+            action: BondAction::Post,
+            amount,
+            source,
+        })
+    }
+
+    /// Returns `amount` of the caller's bond to its balance; refused (409) while any of its
+    /// results or verdicts awaits a decision.
+    pub fn withdraw_bond(
+        &self,
+        amount: Money,
+    ) -> impl Future<Output = Result<BondView>> + Send + 'static + use<> {
+        self.change_bond(BondRequest {
+            action: BondAction::Withdraw,
+            amount,
+            source: BondSource::Balance,
+        })
+    }
+
+    fn change_bond(
+        &self,
+        request: BondRequest,
+    ) -> impl Future<Output = Result<BondView>> + Send + 'static + use<> {
+        let client = self.client.clone();
+        async move {
+            let call = Call::post_json(routes::BOND, &request)?.keyed(new_idempotency_key());
+            client.json(call).await
         }
     }
 }

@@ -4,7 +4,8 @@ use crate::client::{Call, Client};
 use crate::error::Result;
 use pictor_core::CheckId;
 use pictor_core::api::{
-    CheckLease, CheckLeaseRequest, TaskStateView, Verdict, VerdictSubmission, routes,
+    CheckLease, CheckLeaseRequest, CheckerStanding, TaskStateView, Verdict, VerdictSubmission,
+    routes,
 };
 use std::future::Future;
 
@@ -65,5 +66,13 @@ impl Checks {
                 .json(Call::post_json(routes::check_verdict(check), &body)?)
                 .await
         }
+    }
+
+    /// This checker's record on known-outcome checks (docs/TRUST.md).
+    pub fn standing(
+        &self,
+    ) -> impl Future<Output = Result<CheckerStanding>> + Send + 'static + use<> {
+        let client = self.client.clone();
+        async move { client.json(Call::get(routes::CHECKER_STANDING)).await }
     }
 }

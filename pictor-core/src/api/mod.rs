@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 pub use events::{JobEvent, JobEventView};
+mod trust;
+pub use trust::{BondAction, BondRequest, BondSource, BondView, CheckerStanding};
 
 /// The version prefix of every route.
 pub const API_PREFIX: &str = "/v1";

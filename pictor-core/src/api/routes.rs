@@ -25,6 +25,10 @@ pub const ACCOUNT_BY_ID: &str = "/v1/accounts/{id}";
 pub const DEPOSITS: &str = "/v1/accounts/{id}/deposits";
 /// `GET`: the caller's own account.
 pub const ACCOUNT: &str = "/v1/account";
+/// `GET`: the caller's bond; `POST`: post to or withdraw from it (docs/TRUST.md).
+pub const BOND: &str = "/v1/bond";
+/// `GET` (checker): the caller's record on known-outcome checks.
+pub const CHECKER_STANDING: &str = "/v1/checkers/standing";
 /// `GET` (admin): network counters.
 pub const STATS: &str = "/v1/stats";
 /// `POST`: which of these blobs does the caller not yet hold?
@@ -87,6 +91,8 @@ pub const ALL: &[&str] = &[
     ACCOUNT_BY_ID,
     DEPOSITS,
     ACCOUNT,
+    BOND,
+    CHECKER_STANDING,
     STATS,
     BLOBS_MISSING,
     BLOB,

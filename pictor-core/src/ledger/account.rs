@@ -22,6 +22,10 @@ pub enum AccountKind {
     CheckerEarnings,
     /// The network's fee income.
     NetworkFees,
+    /// A worker's or checker's bond: money its owner stakes on its honesty. It moves only by direct
+    /// transfers: posted from the owner's balance or earnings, withdrawn back to the balance while
+    /// nothing of the owner's awaits a verdict, and slashed for a proven cheat.
+    Bond,
 }
 
 impl AccountKind {
@@ -34,6 +38,7 @@ impl AccountKind {
             AccountKind::WorkerEarnings => 3,
             AccountKind::CheckerEarnings => 4,
             AccountKind::NetworkFees => 5,
+            AccountKind::Bond => 6,
         }
     }
 
@@ -46,6 +51,7 @@ impl AccountKind {
             3 => AccountKind::WorkerEarnings,
             4 => AccountKind::CheckerEarnings,
             5 => AccountKind::NetworkFees,
+            6 => AccountKind::Bond,
             _ => return None,
         })
     }
@@ -76,6 +82,8 @@ pub enum Account {
     Checker(AccountId),
     /// The single network-fees account.
     NetworkFees,
+    /// The bond an account (a worker's or a checker's owner) has posted.
+    Bond(AccountId),
 }
 
 impl Account {
@@ -88,6 +96,7 @@ impl Account {
             Account::Worker(_) => AccountKind::WorkerEarnings,
             Account::Checker(_) => AccountKind::CheckerEarnings,
             Account::NetworkFees => AccountKind::NetworkFees,
+            Account::Bond(_) => AccountKind::Bond,
         }
     }
 
@@ -95,7 +104,10 @@ impl Account {
     pub const fn number(self) -> u64 {
         match self {
             Account::External | Account::NetworkFees => 0,
-            Account::Creator(id) | Account::Worker(id) | Account::Checker(id) => id.0,
+            Account::Creator(id)
+            | Account::Worker(id)
+            | Account::Checker(id)
+            | Account::Bond(id) => id.0,
             Account::Escrow(job) => job.0,
         }
     }
@@ -111,6 +123,7 @@ impl Account {
             AccountKind::JobEscrow => Account::Escrow(JobId(number)),
             AccountKind::WorkerEarnings => Account::Worker(AccountId(number)),
             AccountKind::CheckerEarnings => Account::Checker(AccountId(number)),
+            AccountKind::Bond => Account::Bond(AccountId(number)),
         })
     }
 }
@@ -124,6 +137,7 @@ impl fmt::Display for Account {
             Account::Worker(id) => write!(f, "worker earnings {id}"),
             Account::Checker(id) => write!(f, "checker earnings {id}"),
             Account::NetworkFees => f.write_str("network fees"),
+            Account::Bond(id) => write!(f, "bond {id}"),
         }
     }
 }

@@ -61,7 +61,8 @@ pub struct CreateArgs {
 pub struct DepositArgs {
     #[command(flatten)]
     admin: AdminArgs,
-    /// Id of the creator account to credit (deposits go only to creator accounts).
+    /// Id of the account to credit: a creator's pays for jobs, a worker's or checker's funds
+    /// its bond.
     #[arg(long, value_name = "ID")]
     account: u64,
     /// Credits to deposit (decimal credits, exact to 1 µcr: `100`, `2.5`).

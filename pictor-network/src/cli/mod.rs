@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch of the `pictor` subcommands, one module per subcommand.
 
 mod account;
+mod bond;
 mod checker;
 mod database;
 mod demo;
@@ -34,6 +35,9 @@ enum Command {
     /// Open accounts and credit them (admin key).
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// A worker's or checker's bond: show it, post to it, withdraw from it (the account's key).
+    #[command(subcommand)]
+    Bond(bond::BondCommand),
     /// Quote, submit, follow, download and cancel render jobs (creator key).
     #[command(subcommand)]
     Job(job::JobCommand),
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Account(command) => account::run(command),
+        Command::Bond(command) => bond::run(command),
         Command::Job(command) => job::run(command),
         Command::Ledger(command) => ledger::run(command),
         Command::Migrate(args) => migrate::run(args),

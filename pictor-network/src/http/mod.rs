@@ -56,6 +56,11 @@ pub fn router<S: Store>(coordinator: AppState<S>) -> Router {
         .route(paths::ACCOUNT_BY_ID, get(routes::get_account::<S>))
         .route(paths::DEPOSITS, post(routes::deposit::<S>))
         .route(paths::ACCOUNT, get(routes::me::<S>))
+        .route(
+            paths::BOND,
+            get(routes::bond::<S>).post(routes::change_bond::<S>),
+        )
+        .route(paths::CHECKER_STANDING, get(routes::checker_standing::<S>))
         .route(paths::STATS, get(routes::stats::<S>))
         .route(paths::BLOBS_MISSING, post(routes::missing_blobs::<S>))
         .route(paths::BLOB_UPLOAD, get(routes::upload_status::<S>))

@@ -8,12 +8,12 @@
 //! the fields of the `pictor_core::api` query types (`UploadChunkQuery`, `ListJobsQuery`, …).
 
 use pictor_core::api::{
-    AccountView, CheckLease, CheckLeaseRequest, CommitAssetRequest, CommittedAsset,
-    CreateAccountRequest, CreateJobRequest, CreatedAccount, DepositRequest, ErrorBody,
-    FailureReport, FrameView, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, JobEventView,
-    JobEventsQuery, JobView, LeaseRenewal, LedgerEntriesPage, LedgerEntriesQuery, LedgerHead,
-    ListJobsQuery, Manifest, MissingBlobsRequest, MissingBlobsResponse, NetworkStats, Page,
-    QuoteRequest, RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease,
+    AccountView, BondRequest, BondView, CheckLease, CheckLeaseRequest, CheckerStanding,
+    CommitAssetRequest, CommittedAsset, CreateAccountRequest, CreateJobRequest, CreatedAccount,
+    DepositRequest, ErrorBody, FailureReport, FrameView, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER,
+    JobEventView, JobEventsQuery, JobView, LeaseRenewal, LedgerEntriesPage, LedgerEntriesQuery,
+    LedgerHead, ListJobsQuery, Manifest, MissingBlobsRequest, MissingBlobsResponse, NetworkStats,
+    Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest, ResultSubmission, TaskLease,
     TaskStateView, UploadChunkQuery, UploadProgress, UploadStatusQuery, VerdictSubmission,
     WorkerActivityReport, WorkerView, routes,
 };
@@ -223,7 +223,7 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         routes::DEPOSITS,
         Admin,
-        "Credit a creator (Idempotency-Key).",
+        "Credit an account's balance (Idempotency-Key).",
         Some(json::<DepositRequest>()),
         (200, json::<AccountView>()),
     )
@@ -235,6 +235,31 @@ pub const ROUTES: &[RouteDoc] = &[
         "The caller's own account.",
         None,
         (200, json::<AccountView>()),
+    ),
+    route(
+        "get",
+        routes::BOND,
+        AnyKey,
+        "The caller's bond and what it allows (docs/TRUST.md).",
+        None,
+        (200, json::<BondView>()),
+    ),
+    route(
+        "post",
+        routes::BOND,
+        AnyKey,
+        "Post to or withdraw from the caller's bond, a worker's or checker's (Idempotency-Key).",
+        Some(json::<BondRequest>()),
+        (200, json::<BondView>()),
+    )
+    .header(IDEMPOTENCY_KEY),
+    route(
+        "get",
+        routes::CHECKER_STANDING,
+        Checker,
+        "The caller's record on known-outcome checks.",
+        None,
+        (200, json::<CheckerStanding>()),
     ),
     route(
         "get",

@@ -15,10 +15,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pictor_core::api::{
-    CheckLeaseRequest, CommitAssetRequest, CreateAccountRequest, CreateJobRequest, DepositRequest,
-    ErrorCode, FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER, LedgerEntriesQuery,
-    ListJobsQuery, MissingBlobsRequest, Page, QuoteRequest, RegisterWorkerRequest, RerenderRequest,
-    ResultSubmission, UploadChunkQuery, UploadStatusQuery, VerdictSubmission, WorkerActivityReport,
+    BondRequest, CheckLeaseRequest, CommitAssetRequest, CreateAccountRequest, CreateJobRequest,
+    DepositRequest, ErrorCode, FailureReport, HeartbeatRequest, IDEMPOTENCY_KEY_HEADER,
+    LedgerEntriesQuery, ListJobsQuery, MissingBlobsRequest, Page, QuoteRequest,
+    RegisterWorkerRequest, RerenderRequest, ResultSubmission, UploadChunkQuery, UploadStatusQuery,
+    VerdictSubmission, WorkerActivityReport,
 };
 use pictor_core::{AccountId, BlobHash, CheckId, JobId, TaskId};
 use serde_json::json;
@@ -99,6 +100,11 @@ pub async fn metrics<S: Store>(State(state): State<AppState<S>>) -> Response {
             "Task leases that expired.",
             &m.expired_leases,
         ),
+        (
+            "pictor_slashes_total",
+            "Proven cheats whose worker's bond was slashed.",
+            &m.slashes,
+        ),
     ];
     for (name, help, counter) in counters {
         let _ = writeln!(
@@ -144,6 +150,33 @@ pub async fn deposit<S: Store>(
 ) -> HttpResult<Response> {
     let key = idempotency_key(&headers)?;
     Ok(Json(state.deposit(&caller, id, &request, key).await?).into_response())
+}
+
+/// `GET /v1/bond`.
+pub async fn bond<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> HttpResult<Response> {
+    Ok(Json(state.bond(&caller).await?).into_response())
+}
+
+/// `POST /v1/bond`.
+pub async fn change_bond<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    Body(request): Body<BondRequest>,
+) -> HttpResult<Response> {
+    let key = idempotency_key(&headers)?;
+    Ok(Json(state.change_bond(&caller, &request, key).await?).into_response())
+}
+
+/// `GET /v1/checkers/standing`.
+pub async fn checker_standing<S: Store>(
+    State(state): State<AppState<S>>,
+    Auth(caller): Auth,
+) -> HttpResult<Response> {
+    Ok(Json(state.checker_standing(&caller).await?).into_response())
 }
 
 /// `GET /v1/account`.

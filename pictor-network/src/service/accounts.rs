@@ -111,7 +111,8 @@ impl<S: Store> Coordinator<S> {
         Ok(account_view(|a| self.committed_balance(a), &account))
     }
 
-    /// Credits a creator's balance from outside the network (admin only). With an idempotency key a
+    /// Credits an account's balance from outside the network (admin only): a creator's to pay
+    /// for jobs, a worker's or checker's to post a bond from. With an idempotency key a
     /// retry answers the first response and moves no more money. Jobs of that creator paused for lack
     /// of funds resume when the new balance covers them.
     pub async fn deposit(
@@ -148,10 +149,11 @@ impl<S: Store> Coordinator<S> {
                 .account(id)
                 .await?
                 .ok_or_else(|| ServiceError::not_found(format!("account {id}")))?;
-            if account.role != Role::Creator {
+            // A worker's or checker's deposit funds its bond (docs/TRUST.md).
+            if account.role == Role::Admin {
                 return Err(ServiceError::invalid(
                     "account",
-                    "deposits go to creator accounts",
+                    "deposits go to creator, worker, farm and checker accounts",
                 ));
             }
             let transfer = deposit_transfer(id, idempotency_key)?;

@@ -1,18 +1,20 @@
 //! Checks: checkers lease the verification of a task result and post a verdict that drives
-//! settlement. ACCEPT pays the hold out (through `escrow`) and records the frames; REJECT requeues
-//! the task for another worker, pays nothing and counts against the worker (barred from the job at
-//! the configured count); ESCALATE queues a re-check with more evidence, and an escalation past the
-//! cap is inconclusive: rendered again, not counted against the worker. The protocol the checker
-//! runs is docs/VERIFICATION.md.
-//!
-//! Known gap: the checker's fee is part of the settlement of accepted results, so a checker is paid
-//! only for ACCEPT verdicts. Paying rejects needs a stake from workers to pay from (issue 19).
+//! settlement. ACCEPT pays the hold out (through `escrow`) and records the frames — for a new
+//! worker's high-value result only once a second checker agrees (`confirmations`); REJECT
+//! requeues the task for another worker, pays nothing, counts against the worker (barred from the
+//! job at the configured count) and asks a second checker to confirm it: a confirmed reject is a
+//! proven cheat whose bond pays the catching checkers (`confirmations`). ESCALATE queues a
+//! re-check with more evidence, and an escalation past the cap is inconclusive: rendered again,
+//! not counted against the worker. Mixed into the leases are known-outcome probes (`probes`).
+//! The protocol the checker runs is docs/VERIFICATION.md; the economics docs/TRUST.md.
 
 use super::events::emit;
 use super::views::state_view;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
-use crate::store::{CheckRow, CheckState, FrameRow, JobRow, Store, TaskRow};
+use crate::store::{
+    CheckPurpose, CheckRow, CheckState, FrameRow, JobRow, StandingRow, Store, TaskRow,
+};
 use pictor_core::api::{
     CheckLease, CheckLeaseRequest, ErrorCode, JobEvent, Role, TaskStateView, Verdict,
     VerdictSubmission,
@@ -39,10 +41,31 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<Option<CheckLease>> {
         caller.require(Role::Checker)?;
         request.validate()?;
+        // A probe is made (decoded, altered, stored) before the write, outside the ledger lock.
+        let prepared = if self.probe_due(caller.id()).await? {
+            self.prepare_probe(caller.id(), request).await?
+        } else {
+            None
+        };
         let mut write = self.write_settling().await?;
         let result = async {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
+            let mut standing =
+                write
+                    .tx
+                    .checker_standing(caller.id())
+                    .await?
+                    .unwrap_or(StandingRow {
+                        account_id: caller.id(),
+                        ..StandingRow::default()
+                    });
+            self.admit_checker(&write, &standing)?;
+            if let Some(probe) = prepared.filter(|_| self.probe_place(&standing)) {
+                let lease = self.insert_probe(&mut write, caller.id(), probe).await?;
+                self.count_lease(&mut write, &mut standing, true).await?;
+                return Ok(Some(lease));
+            }
             // The oldest check this checker can verify, or the oldest of a scene it has open.
             // Checks of one job are usually many: each job is read once per scan (a checker with
             // a scene open may look through all of them).
@@ -62,8 +85,16 @@ impl<S: Store> Coordinator<S> {
                         job
                     }
                 };
-                let outputs = task.outputs.as_deref().unwrap_or_default();
-                if !request.can_verify(job.spec.renderer.kind, outputs) {
+                let outputs = check.outputs_of(&task);
+                if !request.can_verify(job.spec.renderer.kind, &outputs) {
+                    continue;
+                }
+                // A second opinion comes from a checker who has not judged the result.
+                if check.purpose == CheckPurpose::Confirm
+                    && write.tx.checks_of_task(task.id).await?.iter().any(|other| {
+                        other.attempt == check.attempt && other.checker == Some(caller.id())
+                    })
+                {
                     continue;
                 }
                 let open = request.has_open(&job.spec.scene);
@@ -77,6 +108,7 @@ impl<S: Store> Coordinator<S> {
             let Some((mut check, task, job)) = leasable else {
                 return Ok(None);
             };
+            self.count_lease(&mut write, &mut standing, false).await?;
             let expires_at_ms = now.saturating_add(self.config.check_lease_ttl_ms);
             check.state = CheckState::Leased;
             check.checker = Some(caller.id());
@@ -90,7 +122,7 @@ impl<S: Store> Coordinator<S> {
                 attempt: check.attempt,
                 spec: job.spec.clone(),
                 work: task.work.clone(),
-                outputs: task.outputs.clone().unwrap_or_default(),
+                outputs: check.outputs_of(&task),
                 escalation: check.escalation,
                 expires_at_ms,
             }))
@@ -147,6 +179,19 @@ impl<S: Store> Coordinator<S> {
                 ),
             ));
         }
+        match check.purpose {
+            CheckPurpose::Probe => {
+                Self::record_verdict(write, &mut check, submission).await?;
+                return self
+                    .grade_probe(write, caller, &mut check, submission.verdict)
+                    .await;
+            }
+            CheckPurpose::Confirm => {
+                Self::record_verdict(write, &mut check, submission).await?;
+                return self.confirm(write, caller, &check, submission).await;
+            }
+            CheckPurpose::Result => {}
+        }
         let mut task = write
             .tx
             .task(check.task_id)
@@ -165,11 +210,7 @@ impl<S: Store> Coordinator<S> {
                 ));
             }
         };
-        check.state = CheckState::Done;
-        check.verdict = Some(submission.verdict);
-        check.evidence = Some(submission.evidence.clone());
-        check.done_at_ms = Some(write.now_ms);
-        write.tx.update_check(&check).await?;
+        Self::record_verdict(write, &mut check, submission).await?;
         let mut job = self.job_of_task(write, &task).await?;
         let checker = CheckerId(caller.id());
         // Still escalated after the last escalation: the statistics could not decide (an honest
@@ -178,11 +219,17 @@ impl<S: Store> Coordinator<S> {
         let inconclusive = submission.verdict == Verdict::Escalate
             && check.escalation >= self.config.max_escalations;
         match submission.verdict {
+            Verdict::Accept if self.accepts_needed(write, worker, &task).await? > 1 => {
+                // A new worker's high-value result: a second checker must agree first.
+                self.open_confirmation(write, &task, check.attempt).await?;
+            }
             Verdict::Accept => {
-                self.accept(write, &mut job, &mut task, worker, checker)
+                self.accept(write, &mut job, &mut task, worker, &[checker])
                     .await?
             }
             Verdict::Reject => {
+                // Not paid now; a proven cheat only once a second checker confirms.
+                self.open_confirmation(write, &task, check.attempt).await?;
                 self.reject(write, &job, &mut task, worker, checker, submission, false)
                     .await?
             }
@@ -204,16 +251,35 @@ impl<S: Store> Coordinator<S> {
         Ok(state_view(&task))
     }
 
-    /// Settles an accepted result: the hold pays out, the frames are recorded, the worker's record
-    /// grows, and the job completes with its last task.
-    async fn accept(
+    /// Records a check's verdict and evidence: the check is done.
+    async fn record_verdict(
+        write: &mut Write<'_, S::Tx>,
+        check: &mut CheckRow,
+        submission: &VerdictSubmission,
+    ) -> ServiceResult<()> {
+        check.state = CheckState::Done;
+        check.verdict = Some(submission.verdict);
+        check.evidence = Some(submission.evidence.clone());
+        check.done_at_ms = Some(write.now_ms);
+        write.tx.update_check(check).await?;
+        Ok(())
+    }
+
+    /// Settles an accepted result: the hold pays out (the worker, each of `checkers` who accepted
+    /// it, the network), the frames are recorded, the worker's record grows, and the job completes
+    /// with its last task.
+    pub(crate) async fn accept(
         &self,
         write: &mut Write<'_, S::Tx>,
         job: &mut JobRow,
         task: &mut TaskRow,
         worker: WorkerId,
-        checker: CheckerId,
+        checkers: &[CheckerId],
     ) -> ServiceResult<()> {
+        let checker = checkers
+            .first()
+            .copied()
+            .ok_or_else(|| ServiceError::internal(&"an accept without a checker"))?;
         let attempt = match task.state {
             TaskState::Verifying { attempt, .. } => Some(attempt),
             _ => None,
@@ -222,7 +288,8 @@ impl<S: Store> Coordinator<S> {
             .state
             .apply(&TaskEvent::Accept, &self.config.task_policy)?;
         let fees = self.config.pricing.fees;
-        let cost = write.escrow().settle(task, worker.0, checker.0, &fees)?;
+        let paid: Vec<u64> = checkers.iter().map(|c| c.0).collect();
+        let cost = write.escrow().settle(task, worker.0, &paid, &fees)?;
         self.record_accepted_work(write, task, attempt).await?;
         write.tx.update_task(task).await?;
         for output in task.outputs.clone().unwrap_or_default() {
@@ -251,7 +318,7 @@ impl<S: Store> Coordinator<S> {
     /// A rejected (or, with `inconclusive`, undecided) result: nothing is paid, the task is
     /// rendered again, and a rejection counts against the worker.
     #[allow(clippy::too_many_arguments)]
-    async fn reject(
+    pub(crate) async fn reject(
         &self,
         write: &mut Write<'_, S::Tx>,
         job: &JobRow,

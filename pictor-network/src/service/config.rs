@@ -1,6 +1,7 @@
 //! The coordinator's settings, each with its documented default.
 
 use super::MarketRules;
+use super::trust::TrustRules;
 use crate::blobs::{BlobLimits, BlobLocation};
 use pictor_core::asset::ManifestLimits;
 use pictor_core::clock::Clock;
@@ -72,6 +73,8 @@ pub struct Config {
     /// The wait after a webhook delivery's first failed try, doubled after each further one up
     /// to an hour (default 1 s).
     pub webhook_retry_base_ms: u64,
+    /// Bonds, redundant checks, probes and penalties (docs/TRUST.md).
+    pub trust: TrustRules,
     /// Where the coordinator reads the time (default: the wall clock). Tests hand it a
     /// [`ManualClock`](pictor_core::clock::ManualClock) and move time instead of waiting.
     pub clock: Arc<dyn Clock>,
@@ -103,6 +106,7 @@ impl Default for Config {
             sweep_interval_ms: 1_000,
             webhooks_allow_loopback: false,
             webhook_retry_base_ms: 1_000,
+            trust: TrustRules::default(),
             clock: pictor_core::clock::system(),
         }
     }

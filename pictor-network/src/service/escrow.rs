@@ -19,11 +19,17 @@
 //! - **Deposit.** Money enters from outside the network ([`Escrow::deposit`]).
 //!
 //! Transfer ids are tagged by kind in their top two bits so that no two kinds can ever collide:
-//! `00` task holds (`task << 32 | generation`), `10` reservations (`job << 32 | generation`),
-//! `11` deposits (random or derived from the idempotency key).
+//! `00` task holds (`task << 32 | generation`), `01` bonds, slashes and forfeits (`escrow_bonds.rs`),
+//! `10` reservations (`job << 32 | generation`), `11` deposits (random or derived from the
+//! idempotency key).
 //!
 //! Code outside this module cannot reach the ledger: [`super::Write`] keeps it private and hands
 //! out an [`Escrow`] to move money.
+
+#[path = "escrow_bonds.rs"]
+mod bonds;
+
+pub(crate) use bonds::{TrustMove, bond_transfer};
 
 use super::{Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
@@ -204,25 +210,32 @@ impl<'a> Escrow<'a> {
     }
 
     /// Pays out `task`'s hold for an accepted result: the agreed cost (never more than the hold)
-    /// split by `fees` between `worker`, `checker` and the network; the rest of the hold returns to
-    /// the creator. Answers the cost paid.
+    /// split by `fees` between `worker`, the first of `checkers` and the network; each further
+    /// checker (a second opinion, docs/TRUST.md) gets the same fee out of the network's share, as
+    /// far as it goes. The rest of the hold returns to the creator. Answers the cost paid.
     pub(crate) fn settle(
         &mut self,
         task: &mut TaskRow,
         worker: u64,
-        checker: u64,
+        checkers: &[u64],
         fees: &FeeSplit,
     ) -> ServiceResult<Money> {
         let cost = task.agreed_cost.unwrap_or(Money::ZERO).min(task.hold);
-        let (to_worker, to_checker, to_network) = fees.split(cost)?;
-        let payouts: Vec<(Account, Money)> = [
-            (Account::Worker(AccountId(worker)), to_worker),
-            (Account::Checker(AccountId(checker)), to_checker),
-            (Account::NetworkFees, to_network),
-        ]
-        .into_iter()
-        .filter(|(_, amount)| *amount > Money::ZERO)
-        .collect();
+        let (to_worker, to_checker, mut to_network) = fees.split(cost)?;
+        let mut payouts: Vec<(Account, Money)> =
+            vec![(Account::Worker(AccountId(worker)), to_worker)];
+        for (index, checker) in checkers.iter().enumerate() {
+            let fee = if index == 0 {
+                to_checker
+            } else {
+                let fee = to_checker.min(to_network);
+                to_network = to_network.checked_sub(fee)?;
+                fee
+            };
+            payouts.push((Account::Checker(AccountId(*checker)), fee));
+        }
+        payouts.push((Account::NetworkFees, to_network));
+        payouts.retain(|(_, amount)| *amount > Money::ZERO);
         self.ledger
             .post_pending(hold_transfer(task.id, task.hold_generation), &payouts)?;
         task.hold_open = false;

@@ -103,7 +103,7 @@ impl<S: Store> Coordinator<S> {
             let tasks = write.tx.leasable_tasks(page).await?;
             let exhausted = tasks.len() < page as usize;
             if let Some(lease) = self
-                .lease_first_fitting(write, &worker, &offer, &mut jobs, tasks)
+                .lease_first_fitting(write, &worker, &offer, held, &mut jobs, tasks)
                 .await?
             {
                 return Ok(Some(lease));
@@ -115,13 +115,15 @@ impl<S: Store> Coordinator<S> {
         Ok(None)
     }
 
-    /// Leases the first of `tasks` (in dispatch order) whose job the worker may render and whose
-    /// hold covers the worker's price; `jobs` remembers each job's verdict across pages.
+    /// Leases the first of `tasks` (in dispatch order) whose job the worker may render, whose
+    /// hold covers the worker's price and which the worker's reputation or bond covers (it holds
+    /// `held` leases); `jobs` remembers each job's verdict across pages.
     async fn lease_first_fitting(
         &self,
         write: &mut Write<'_, S::Tx>,
         worker: &WorkerRow,
         offer: &WorkerOffer,
+        held: u64,
         jobs: &mut HashMap<u64, Option<JobRow>>,
         tasks: Vec<TaskRow>,
     ) -> ServiceResult<Option<TaskLease>> {
@@ -150,6 +152,10 @@ impl<S: Store> Coordinator<S> {
             // A first attempt goes only to a worker whose price fits the hold the quote planned; a
             // retry (after a failure, an expiry or a rejection) may cost more, drawn from the balance.
             let retry = matches!(task.state, TaskState::Pending { attempt } if attempt > 1);
+            // A task bigger than the worker's reputation allows unbonded needs a bond (TRUST.md).
+            if !self.may_take(write, worker, held, cost) {
+                continue;
+            }
             if cost > task.hold
                 && (!retry || !self.top_up_hold(write, &job, &mut task, cost).await?)
             {

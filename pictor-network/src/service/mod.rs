@@ -47,10 +47,12 @@ mod accounts;
 mod assets;
 mod auth;
 mod batches;
+mod bonds;
 mod budgets;
 mod checker_nodes;
 mod checks;
 mod config;
+mod confirmations;
 mod controls;
 mod error;
 mod escrow;
@@ -65,6 +67,8 @@ pub mod market;
 mod money_trail;
 mod operator;
 mod people;
+mod probe_cheats;
+mod probes;
 mod provider_figures;
 mod providers;
 mod public_record;
@@ -74,6 +78,7 @@ mod results;
 mod scenes;
 mod sessions;
 mod statements;
+pub mod trust;
 mod views;
 mod webhook_delivery;
 mod webhook_signature;
@@ -134,6 +139,8 @@ pub struct Metrics {
     pub rejections: AtomicU64,
     /// Leases that expired.
     pub expired_leases: AtomicU64,
+    /// Proven cheats whose worker's bond was slashed.
+    pub slashes: AtomicU64,
 }
 
 impl Metrics {

@@ -23,18 +23,19 @@ const WORKERS_LISTED: usize = 200;
 /// Samples of the counters kept (one every `server::METRICS_SAMPLE`).
 const SAMPLES: usize = 60;
 /// The counters' names, as `/metrics` names them, in [`Metrics::counters`] order.
-pub const COUNTERS: [&str; 6] = [
+pub const COUNTERS: [&str; 7] = [
     "pictor_http_requests_total",
     "pictor_http_errors_total",
     "pictor_leases_total",
     "pictor_settlements_total",
     "pictor_rejections_total",
     "pictor_expired_leases_total",
+    "pictor_slashes_total",
 ];
 
 impl Metrics {
     /// The counters now, in [`COUNTERS`] order.
-    pub fn counters(&self) -> [u64; 6] {
+    pub fn counters(&self) -> [u64; 7] {
         [
             &self.requests,
             &self.errors,
@@ -42,6 +43,7 @@ impl Metrics {
             &self.settlements,
             &self.rejections,
             &self.expired_leases,
+            &self.slashes,
         ]
         .map(|counter| counter.load(Ordering::Relaxed))
     }
@@ -50,7 +52,7 @@ impl Metrics {
 /// The counters sampled over time, oldest first.
 #[derive(Default)]
 pub(crate) struct MetricHistory {
-    samples: std::sync::Mutex<VecDeque<(u64, [u64; 6])>>,
+    samples: std::sync::Mutex<VecDeque<(u64, [u64; 7])>>,
 }
 
 /// A task leased far longer than its estimate.
@@ -86,7 +88,7 @@ pub struct OperatorView {
     /// Tasks waiting for a worker.
     pub tasks_pending: u64,
     /// The counters sampled, oldest first: `(Unix ms, values in COUNTERS order)`; the last is now.
-    pub samples: Vec<(u64, [u64; 6])>,
+    pub samples: Vec<(u64, [u64; 7])>,
 }
 
 impl<S: Store> Coordinator<S> {
@@ -143,7 +145,7 @@ impl<S: Store> Coordinator<S> {
         let tasks_pending = tx.count_tasks_in_state("pending").await?;
         workers.sort_by_key(|(worker, _)| std::cmp::Reverse(worker.last_seen_ms));
         workers.truncate(WORKERS_LISTED);
-        let mut samples: Vec<(u64, [u64; 6])> = self
+        let mut samples: Vec<(u64, [u64; 7])> = self
             .metric_history
             .samples
             .lock()

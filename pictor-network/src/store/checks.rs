@@ -14,13 +14,15 @@ pub trait ChecksTx: Send {
     /// Writes a check's mutable columns.
     fn update_check(&mut self, row: &CheckRow) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Every check of a task's results, oldest first.
+    /// Every result and confirmation check of a task's results, oldest first (never a probe:
+    /// what is public of a task must not tell probes apart).
     fn checks_of_task(
         &mut self,
         task: u64,
     ) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
 
-    /// Drops the waiting or leased checks of a task (its result no longer matters).
+    /// Drops the waiting or leased result checks of a task (its result no longer matters);
+    /// confirmations of an earlier result and probes go on.
     fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// The oldest checks waiting for a checker, at most `limit`, oldest first.

@@ -99,7 +99,7 @@ where
     let mut query = QueryBuilder::new("SELECT * FROM checks WHERE task_id = ");
     query
         .push_bind(to_i64(task, "task_id")?)
-        .push(" ORDER BY id");
+        .push(" AND purpose <> 'probe' ORDER BY id");
     Ok(query)
 }
 

@@ -46,6 +46,7 @@ pub const TABLES: &[&str] = &[
     "webhook_deliveries",
     "worker_offline_notices",
     "budgets",
+    "checker_standing",
 ];
 
 /// Tables whose `id` column PostgreSQL generates (an identity), to be set past the copied ids.

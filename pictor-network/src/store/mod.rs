@@ -40,6 +40,8 @@ pub mod sessions;
 mod sql;
 pub mod sqlite;
 pub mod tasks;
+pub mod trust;
+mod trust_sql;
 pub mod webhooks;
 pub mod workers;
 
@@ -62,6 +64,7 @@ pub use rows::*;
 pub use sessions::{SessionRow, SessionsTx};
 pub use sqlite::Flush;
 pub use tasks::TasksTx;
+pub use trust::{StandingRow, TrustTx};
 pub use webhooks::WebhooksTx;
 pub use workers::WorkersTx;
 
@@ -74,7 +77,7 @@ pub mod prelude {
     pub use super::{
         AccountsTx, AssetsTx, AttemptsTx, BudgetsTx, ChecksTx, EventsTx, ExplorerTx, FramesTx,
         IdempotencyTx, JobsTx, LedgerTx, MetaTx, OperatorTx, PeopleTx, ProvidersTx, SessionsTx,
-        Store, StoreTx, TasksTx, WebhooksTx, WorkersTx,
+        Store, StoreTx, TasksTx, TrustTx, WebhooksTx, WorkersTx,
     };
 }
 
@@ -205,6 +208,7 @@ pub trait StoreTx:
     + BudgetsTx
     + OperatorTx
     + ExplorerTx
+    + TrustTx
     + Send
 {
     /// Commits every change of the transaction and waits until it is durable.

@@ -66,17 +66,17 @@ pub(crate) const ATTEMPTS_OF_WORKER: &str = "SELECT a.task_id, a.attempt, a.leas
      a.delivered_at_ms, t.job_id, t.state_name, \
      (SELECT MAX(b.attempt) FROM task_attempts b WHERE b.task_id = a.task_id) AS latest_attempt, \
      (SELECT c.verdict FROM checks c WHERE c.task_id = a.task_id AND c.attempt = a.attempt \
-        AND c.state = 'done' AND c.verdict IN ('accept', 'reject') \
-        ORDER BY c.escalation DESC LIMIT 1) AS verdict \
+        AND c.purpose <> 'probe' AND c.state = 'done' AND c.verdict IN ('accept', 'reject') \
+        ORDER BY c.id DESC LIMIT 1) AS verdict \
      FROM task_attempts a JOIN tasks t ON t.id = a.task_id \
      WHERE a.worker_id = ? ORDER BY a.leased_at_ms DESC, a.task_id DESC LIMIT ?";
 pub(crate) const ATTEMPT_TALLY: &str = "SELECT COUNT(*) AS leased, \
      COALESCE(SUM(CASE WHEN a.delivered_at_ms IS NULL THEN 1 ELSE 0 END), 0) AS undelivered, \
      COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM checks c WHERE c.task_id = a.task_id \
-        AND c.attempt = a.attempt AND c.state = 'done' AND c.verdict = 'accept') \
+        AND c.attempt = a.attempt AND c.purpose <> 'probe' AND c.state = 'done' AND c.verdict = 'accept') \
         THEN 1 ELSE 0 END), 0) AS accepted, \
      COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM checks c WHERE c.task_id = a.task_id \
-        AND c.attempt = a.attempt AND c.state = 'done' AND c.verdict = 'reject') \
+        AND c.attempt = a.attempt AND c.purpose <> 'probe' AND c.state = 'done' AND c.verdict = 'reject') \
         THEN 1 ELSE 0 END), 0) AS rejected \
      FROM task_attempts a WHERE a.worker_id = ?";
 pub(crate) const CHECKS_OF_CHECKER: &str = "SELECT c.id, c.task_id, c.attempt, c.state, \

@@ -240,12 +240,38 @@ impl CheckState {
     }
 }
 
+/// Why a check exists (docs/TRUST.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckPurpose {
+    /// A worker's result, waiting for its first verdict (or an escalation of it).
+    Result,
+    /// Another checker's opinion on a result already judged: a reject is proven only when a
+    /// second checker confirms it, and a new worker's high-value result is accepted only by two.
+    Confirm,
+    /// A known-outcome check: frames the network knows the verdict of, mixed into a checker's
+    /// queue to measure its accuracy.
+    Probe,
+}
+
+impl CheckPurpose {
+    /// The name stored in the `checks.purpose` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckPurpose::Result => "result",
+            CheckPurpose::Confirm => "confirm",
+            CheckPurpose::Probe => "probe",
+        }
+    }
+}
+
 /// One verification of one task result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckRow {
     /// Its id (0 before insertion).
     pub id: u64,
-    /// The task whose result is checked; `(task_id, attempt, escalation)` is unique among checks.
+    /// The task whose result is checked; `(task_id, attempt, escalation)` is unique among result
+    /// checks.
     pub task_id: u64,
     /// The attempt whose result is checked.
     pub attempt: u32,
@@ -265,6 +291,17 @@ pub struct CheckRow {
     pub leased_at_ms: Option<u64>,
     /// When its verdict came, Unix ms.
     pub done_at_ms: Option<u64>,
+    /// Why it exists.
+    pub purpose: CheckPurpose,
+    /// For a probe: the verdict an honest checker gives and how the frames were made (`honest`,
+    /// or `cheat:<class>`).
+    pub expected: Option<String>,
+    /// The outputs to check when they are not the task's current ones (a confirmation of a
+    /// rejected result, a probe's frames).
+    pub subject: Option<Vec<TaskOutput>>,
+    /// For a confirmation: the judged attempt's agreed cost, which the fees of its checkers and
+    /// its worker's slash are reckoned from.
+    pub stake: Option<Money>,
 }
 
 impl CheckRow {
@@ -283,7 +320,35 @@ impl CheckRow {
             evidence: None,
             leased_at_ms: None,
             done_at_ms: None,
+            purpose: CheckPurpose::Result,
+            expected: None,
+            subject: None,
+            stake: None,
         }
+    }
+
+    /// A check by another checker of `attempt`'s result `subject` (see [`CheckPurpose::Confirm`]).
+    pub fn confirmation(
+        task_id: u64,
+        attempt: u32,
+        escalation: u32,
+        subject: Vec<TaskOutput>,
+        stake: Money,
+    ) -> Self {
+        CheckRow {
+            purpose: CheckPurpose::Confirm,
+            subject: Some(subject),
+            stake: Some(stake),
+            ..CheckRow::waiting(task_id, attempt, escalation)
+        }
+    }
+
+    /// The outputs this check looks at: its own subject, else the task's current outputs.
+    pub fn outputs_of(&self, task: &TaskRow) -> Vec<TaskOutput> {
+        self.subject
+            .clone()
+            .or_else(|| task.outputs.clone())
+            .unwrap_or_default()
     }
 }
 

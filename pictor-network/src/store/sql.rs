@@ -3,8 +3,8 @@
 //! JSON and enum names as text). The backends differ in their SQL and connections, not here.
 
 use super::{
-    AccountRow, AssetRow, AttemptRow, CheckRow, CheckState, EventRow, FrameRow, JobRow, StoreError,
-    StoreResult, TaskRow, WorkRecord, WorkerRow,
+    AccountRow, AssetRow, AttemptRow, CheckPurpose, CheckRow, CheckState, EventRow, FrameRow,
+    JobRow, StoreError, StoreResult, TaskRow, WorkRecord, WorkerRow,
 };
 use pictor_core::Money;
 use serde::Serialize;
@@ -223,6 +223,13 @@ pub(crate) fn check_row(row: &impl Columns) -> StoreResult<CheckRow> {
         evidence: evidence.map(|text| parse(&text, "evidence")).transpose()?,
         leased_at_ms: get_opt_u64(row, "leased_at_ms")?,
         done_at_ms: get_opt_u64(row, "done_at_ms")?,
+        purpose: enum_parse::<CheckPurpose>(row.text("purpose")?, "purpose")?,
+        expected: row.opt_text("expected")?,
+        subject: row
+            .opt_text("subject")?
+            .map(|text| parse(&text, "subject"))
+            .transpose()?,
+        stake: get_opt_u64(row, "stake")?.map(Money::from_micros),
     })
 }
 

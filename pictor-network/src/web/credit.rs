@@ -77,6 +77,7 @@ fn counterparty(account: Account) -> String {
         Account::Checker(id) => format!("checker account {}", id.0),
         Account::NetworkFees => "network fees".into(),
         Account::External => "outside the network".into(),
+        Account::Bond(id) => format!("bond of account {}", id.0),
     }
 }
 

@@ -127,7 +127,7 @@ impl AssetsTx for PgTx {
             "checker" => {
                 "SELECT 1::BIGINT FROM checks c JOIN tasks t ON t.id = c.task_id JOIN jobs j ON j.id = t.job_id
                  WHERE c.state = 'leased' AND c.checker = $1 AND (
-                   EXISTS (SELECT 1::BIGINT FROM jsonb_array_elements(t.outputs::jsonb) o(value) WHERE o.value ->> 'hash' = $2
+                   EXISTS (SELECT 1::BIGINT FROM jsonb_array_elements(COALESCE(c.subject, t.outputs)::jsonb) o(value) WHERE o.value ->> 'hash' = $2
                                                                       OR o.value -> 'evidence' ->> 'hash' = $2)
                    OR EXISTS (SELECT 1::BIGINT FROM asset_blobs b
                               WHERE b.asset_id = (j.spec::jsonb ->> 'scene') AND b.hash = $2))

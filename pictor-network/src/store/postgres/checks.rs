@@ -5,14 +5,39 @@ use crate::store::ChecksTx;
 
 impl ChecksTx for PgTx {
     async fn insert_check(&mut self, row: &CheckRow) -> StoreResult<u64> {
+        let subject = row
+            .subject
+            .as_ref()
+            .map(|subject| json(subject, "subject"))
+            .transpose()?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO checks (task_id, attempt, escalation, state, checker, lease_expires_ms, verdict, evidence)
-             VALUES ($1, $2, $3, $4, NULL, NULL, NULL, NULL) RETURNING id",
+            "INSERT INTO checks (task_id, attempt, escalation, state, checker, lease_expires_ms,
+                                 leased_at_ms, purpose, expected, subject, stake)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(to_i64(row.task_id, "task_id")?)
         .bind(i64::from(row.attempt))
         .bind(i64::from(row.escalation))
         .bind(row.state.as_str())
+        .bind(row.checker.map(|c| to_i64(c, "checker")).transpose()?)
+        .bind(
+            row.lease_expires_ms
+                .map(|ms| to_i64(ms, "lease_expires_ms"))
+                .transpose()?,
+        )
+        .bind(
+            row.leased_at_ms
+                .map(|ms| to_i64(ms, "leased_at_ms"))
+                .transpose()?,
+        )
+        .bind(row.purpose.as_str())
+        .bind(row.expected.as_deref())
+        .bind(subject)
+        .bind(
+            row.stake
+                .map(|stake| to_i64(stake.micros(), "stake"))
+                .transpose()?,
+        )
         .fetch_one(&mut *self.tx)
         .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
@@ -70,7 +95,7 @@ impl ChecksTx for PgTx {
 
     async fn drop_checks_of_task(&mut self, task: u64) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE checks SET state = 'dropped' WHERE task_id = $1 AND state IN ('pending', 'leased')",
+            "UPDATE checks SET state = 'dropped' WHERE purpose = 'result' AND task_id = $1 AND state IN ('pending', 'leased')",
         )
         .bind(to_i64(task, "task_id")?)
         .execute(&mut *self.tx)

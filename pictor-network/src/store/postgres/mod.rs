@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks and budgets",
         include_str!("../../../migrations/postgres/0007_webhooks_budgets.sql"),
     ),
+    (
+        8,
+        "trust: check purposes (result, confirm, probe) and checkers' standing",
+        include_str!("../../../migrations/postgres/0008_trust.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).
@@ -231,3 +236,4 @@ crate::store::operator_sql::impl_operator_tx!(
     PgTx,
     crate::store::providers_sql::Placeholders::Numbered
 );
+crate::store::trust_sql::impl_trust_tx!(PgTx, crate::store::providers_sql::Placeholders::Numbered);

@@ -125,7 +125,7 @@ impl AssetsTx for SqliteTx {
             "checker" => {
                 "SELECT 1 FROM checks c JOIN tasks t ON t.id = c.task_id JOIN jobs j ON j.id = t.job_id
                  WHERE c.state = 'leased' AND c.checker = ?1 AND (
-                   EXISTS (SELECT 1 FROM json_each(t.outputs) o WHERE json_extract(o.value, '$.hash') = ?2
+                   EXISTS (SELECT 1 FROM json_each(COALESCE(c.subject, t.outputs)) o WHERE json_extract(o.value, '$.hash') = ?2
                                                                       OR json_extract(o.value, '$.evidence.hash') = ?2)
                    OR EXISTS (SELECT 1 FROM asset_blobs b
                               WHERE b.asset_id = json_extract(j.spec, '$.scene') AND b.hash = ?2))

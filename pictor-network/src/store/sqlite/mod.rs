@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhooks and budgets",
         include_str!("../../../migrations/0009_webhooks_budgets.sql"),
     ),
+    (
+        10,
+        "trust: check purposes (result, confirm, probe) and checkers' standing",
+        include_str!("../../../migrations/0010_trust.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
@@ -244,6 +249,10 @@ crate::store::alerts_sql::impl_alerts_tx!(
     crate::store::providers_sql::Placeholders::Question
 );
 crate::store::operator_sql::impl_operator_tx!(
+    SqliteTx,
+    crate::store::providers_sql::Placeholders::Question
+);
+crate::store::trust_sql::impl_trust_tx!(
     SqliteTx,
     crate::store::providers_sql::Placeholders::Question
 );

@@ -1,0 +1,55 @@
+//! What trust needs of the store: checkers' standing from known-outcome checks, the accepted
+//! results probes are made from, and whether a worker has work awaiting a verdict (its bond stays
+//! locked until none does).
+
+use super::{StoreResult, TaskRow};
+use std::future::Future;
+
+/// A checker's record on known-outcome checks (probes), and its penalties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StandingRow {
+    /// The checker account.
+    pub account_id: u64,
+    /// Checks it has leased, probes included: probes are placed by this count.
+    pub leases: u64,
+    /// The lease count at which its next probe comes.
+    pub next_probe_at: u64,
+    /// Probes it answered as an honest checker does.
+    pub probes_passed: u64,
+    /// Known cheats it accepted.
+    pub cheats_accepted: u64,
+    /// Known-honest frames it rejected.
+    pub honest_rejected: u64,
+    /// Offences counted against it; each cost the period's fees.
+    pub strikes: u32,
+    /// Fees taken back from it over all offences, micro-credits.
+    pub fees_forfeited: u64,
+    /// When it was barred from checking, Unix ms.
+    pub barred_at_ms: Option<u64>,
+}
+
+/// Trust's reads and writes.
+pub trait TrustTx: Send {
+    /// A checker's standing (`None` before its first lease).
+    fn checker_standing(
+        &mut self,
+        account: u64,
+    ) -> impl Future<Output = StoreResult<Option<StandingRow>>> + Send;
+
+    /// Writes a checker's standing (inserts or replaces).
+    fn put_checker_standing(
+        &mut self,
+        row: &StandingRow,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The newest accepted tasks, at most `limit`: what probes are made from.
+    fn accepted_tasks(
+        &mut self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
+
+    /// How many of the worker's results await a verdict: attempts of tasks still leased or
+    /// verifying, and confirmations of its rejected results still open.
+    fn open_work_of_worker(&mut self, worker: u64)
+    -> impl Future<Output = StoreResult<u64>> + Send;
+}

@@ -1,0 +1,120 @@
+//! The SQL of [`TrustTx`](super::TrustTx), one text for both stores (`?` placeholders, numbered
+//! for PostgreSQL by [`statement`](super::providers_sql::statement)); [`impl_trust_tx`] implements
+//! the trait for a backend's transaction type.
+
+use super::StoreResult;
+use super::sql::{Columns, get_opt_u64, get_u32, get_u64};
+use super::trust::StandingRow;
+
+pub(crate) const STANDING: &str = "SELECT * FROM checker_standing WHERE account_id = ?";
+pub(crate) const DELETE_STANDING: &str = "DELETE FROM checker_standing WHERE account_id = ?";
+pub(crate) const INSERT_STANDING: &str = "INSERT INTO checker_standing \
+     (account_id, leases, next_probe_at, probes_passed, cheats_accepted, honest_rejected, \
+     strikes, fees_forfeited, barred_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+pub(crate) const ACCEPTED_TASKS: &str =
+    "SELECT * FROM tasks WHERE state_name = 'accepted' ORDER BY id DESC LIMIT ?";
+pub(crate) const OPEN_WORK_OF_WORKER: &str = "SELECT \
+     (SELECT COUNT(*) FROM task_attempts a JOIN tasks t ON t.id = a.task_id \
+        WHERE a.worker_id = ? AND t.state_name IN ('leased', 'verifying')) + \
+     (SELECT COUNT(*) FROM checks c JOIN task_attempts a \
+        ON a.task_id = c.task_id AND a.attempt = c.attempt \
+        WHERE a.worker_id = ? AND c.purpose = 'confirm' AND c.state IN ('pending', 'leased')) \
+     AS open_work";
+
+pub(crate) fn standing_row(row: &impl Columns) -> StoreResult<StandingRow> {
+    Ok(StandingRow {
+        account_id: get_u64(row, "account_id")?,
+        leases: get_u64(row, "leases")?,
+        next_probe_at: get_u64(row, "next_probe_at")?,
+        probes_passed: get_u64(row, "probes_passed")?,
+        cheats_accepted: get_u64(row, "cheats_accepted")?,
+        honest_rejected: get_u64(row, "honest_rejected")?,
+        strikes: get_u32(row, "strikes")?,
+        fees_forfeited: get_u64(row, "fees_forfeited")?,
+        barred_at_ms: get_opt_u64(row, "barred_at_ms")?,
+    })
+}
+
+/// Implements [`TrustTx`](super::TrustTx) for a backend's transaction type (whose `tx` field is
+/// its sqlx transaction) with the backend's [`Placeholders`](super::providers_sql::Placeholders):
+/// invoked once by each backend.
+macro_rules! impl_trust_tx {
+    ($tx:ty, $style:expr) => {
+        impl $crate::store::TrustTx for $tx {
+            async fn checker_standing(
+                &mut self,
+                account: u64,
+            ) -> StoreResult<Option<$crate::store::trust::StandingRow>> {
+                use $crate::store::providers_sql::statement;
+                use $crate::store::trust_sql as q;
+                sqlx::query(statement(q::STANDING, $style))
+                    .bind(to_i64(account, "account_id")?)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+                    .as_ref()
+                    .map(q::standing_row)
+                    .transpose()
+            }
+
+            async fn put_checker_standing(
+                &mut self,
+                row: &$crate::store::trust::StandingRow,
+            ) -> StoreResult<()> {
+                use $crate::store::providers_sql::statement;
+                use $crate::store::trust_sql as q;
+                let account = to_i64(row.account_id, "account_id")?;
+                sqlx::query(statement(q::DELETE_STANDING, $style))
+                    .bind(account)
+                    .execute(&mut *self.tx)
+                    .await?;
+                sqlx::query(statement(q::INSERT_STANDING, $style))
+                    .bind(account)
+                    .bind(to_i64(row.leases, "leases")?)
+                    .bind(to_i64(row.next_probe_at, "next_probe_at")?)
+                    .bind(to_i64(row.probes_passed, "probes_passed")?)
+                    .bind(to_i64(row.cheats_accepted, "cheats_accepted")?)
+                    .bind(to_i64(row.honest_rejected, "honest_rejected")?)
+                    .bind(i64::from(row.strikes))
+                    .bind(to_i64(row.fees_forfeited, "fees_forfeited")?)
+                    .bind(
+                        row.barred_at_ms
+                            .map(|ms| to_i64(ms, "barred_at_ms"))
+                            .transpose()?,
+                    )
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn accepted_tasks(
+                &mut self,
+                limit: u32,
+            ) -> StoreResult<Vec<$crate::store::TaskRow>> {
+                use $crate::store::providers_sql::statement;
+                use $crate::store::trust_sql as q;
+                sqlx::query(statement(q::ACCEPTED_TASKS, $style))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                    .iter()
+                    .map($crate::store::sql::task_row)
+                    .collect()
+            }
+
+            async fn open_work_of_worker(&mut self, worker: u64) -> StoreResult<u64> {
+                use $crate::store::providers_sql::statement;
+                use $crate::store::trust_sql as q;
+                let worker = to_i64(worker, "worker_id")?;
+                let open: i64 = sqlx::query_scalar(statement(q::OPEN_WORK_OF_WORKER, $style))
+                    .bind(worker)
+                    .bind(worker)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                u64::try_from(open).map_err(|_| StoreError::OutOfRange {
+                    column: "open_work",
+                })
+            }
+        }
+    };
+}
+pub(crate) use impl_trust_tx;
