@@ -118,6 +118,21 @@ async fn assert_ledger_sound(client: &Client) -> Ledger {
     ledger
 }
 
+/// The amounts of the direct transfers from `from` to `to` in the journal.
+async fn journal_moves(client: &Client, from: Account, to: Account) -> Vec<Money> {
+    let journal = client.ledger().fetch_journal().await.expect("journal");
+    journal
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.posting.kind == PostingKind::Direct
+                && e.posting.debit == from
+                && e.posting.credit == to
+        })
+        .map(|e| e.posting.amount)
+        .collect()
+}
+
 #[tokio::test]
 async fn a_lazy_checker_is_caught_by_known_outcome_checks_and_stops_earning() {
     let network = Network::start(config(TrustRules {
@@ -307,7 +322,7 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
         network.account(Role::Checker, "b").await.0,
         network.account(Role::Checker, "c").await.0,
     ];
-    submit(&creator, "1-2").await;
+    submit(&creator, "1-3").await;
     network
         .admin
         .accounts()
@@ -321,6 +336,17 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
         .post_bond(bond, BondSource::Balance)
         .await
         .expect("bond");
+
+    // One result accepted: the network has some fee income.
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("task");
+    deliver_pngs(&worker, &key, &lease).await;
+    let check = lease_check(&checkers[2]).await.expect("check");
+    verdict(&checkers[2], &check, Verdict::Accept).await;
 
     // Inconclusive: every escalation escalates again. Rendered again, but no confirmation, no
     // slash, no bar.
@@ -348,6 +374,7 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
     deliver_pngs(&worker, &key, &lease).await;
     let check = lease_check(&checkers[1]).await.expect("check");
     verdict(&checkers[1], &check, Verdict::Reject).await;
+    let earned = earnings(&network, worker_id).await;
     for checker in [&checkers[2], &checkers[0]] {
         let confirmation = lease_check(checker).await.expect("a confirmation");
         verdict(checker, &confirmation, Verdict::Accept).await;
@@ -357,6 +384,16 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
     }
     let view = worker.accounts().bond().await.expect("bond");
     assert_eq!((view.bond, view.open_work), (bond, 0), "{view:?}");
+    // Cleared by the majority: the network pays the worker for the work the lone reject cost it.
+    assert_ledger_sound(&creator).await;
+    let compensated =
+        journal_moves(&creator, Account::NetworkFees, Account::Worker(worker_id)).await;
+    assert_eq!(compensated.len(), 1, "{compensated:?}");
+    assert!(compensated[0] > Money::ZERO);
+    assert_eq!(
+        earnings(&network, worker_id).await,
+        earned.checked_add(compensated[0]).expect("sum")
+    );
     worker
         .accounts()
         .withdraw_bond(bond)
@@ -408,5 +445,74 @@ async fn a_new_workers_high_value_result_is_paid_after_two_accepts() {
         "both opinions paid alike"
     );
     assert!(earnings(&network, worker_id).await > Money::ZERO);
+    assert_ledger_sound(&creator).await;
+}
+
+#[tokio::test]
+async fn an_audit_finds_a_cheat_a_colluding_checker_passed() {
+    let network = Network::start(config(TrustRules {
+        audit_from: Money::from_micros(1),
+        audit_per_mille: 1_000,
+        ..bonded_only()
+    }))
+    .await;
+    let (creator, creator_id) = network.creator(1_000).await;
+    let (cheat, cheat_id, key) = network.worker("cheat", PRICE_CREDITS).await;
+    let (friend, friend_id) = network.account(Role::Checker, "friend").await;
+    let (b, _) = network.account(Role::Checker, "b").await;
+    let (c, _) = network.account(Role::Checker, "c").await;
+    let job = submit(&creator, "1").await;
+    network
+        .admin
+        .accounts()
+        .deposit(cheat_id, Money::from_credits(10).expect("credits"))
+        .send()
+        .await
+        .expect("deposit");
+    let bond = Money::from_credits(5).expect("credits");
+    cheat
+        .accounts()
+        .post_bond(bond, BondSource::Balance)
+        .await
+        .expect("bond");
+    let lease = cheat.workers().lease().await.expect("lease").expect("task");
+    deliver(&cheat, &key, &lease, "garbage")
+        .await
+        .expect("result");
+    // The cheat's friend accepts it: paid, the job done.
+    let check = lease_check(&friend).await.expect("check");
+    verdict(&friend, &check, Verdict::Accept).await;
+    let view = creator.jobs().get(job).await.expect("job");
+    assert_eq!(view.state, pictor_core::job::JobState::Completed);
+    let friend_fee = earnings(&network, friend_id).await;
+    assert!(friend_fee > Money::ZERO);
+    let deposited = Money::from_credits(1_000).expect("credits");
+    let spent = deposited
+        .checked_sub(earnings(&network, creator_id).await)
+        .expect("spent");
+    assert!(spent > Money::ZERO);
+    // The audit: two honest checkers reject it, a majority over the friend's accept.
+    assert_eq!(cheat.accounts().bond().await.expect("bond").open_work, 1);
+    for checker in [&b, &c] {
+        let audit = lease_check(checker).await.expect("the audit");
+        assert_eq!(audit.outputs, check.outputs);
+        verdict(checker, &audit, Verdict::Reject).await;
+    }
+    // Proven: the bond refunds the creator what the cheat cost it and pays the catchers; the
+    // friend commits an offence and loses its fee.
+    assert_eq!(
+        earnings(&network, creator_id).await,
+        deposited,
+        "the creator is refunded the {spent} it paid"
+    );
+    assert!(cheat.accounts().bond().await.expect("bond").bond < bond);
+    let standing = friend.checks().standing().await.expect("standing");
+    assert_eq!(
+        (standing.strikes, standing.cheats_accepted),
+        (1, 1),
+        "{standing:?}"
+    );
+    assert_eq!(standing.fees_forfeited, friend_fee);
+    assert_eq!(earnings(&network, friend_id).await, Money::ZERO);
     assert_ledger_sound(&creator).await;
 }

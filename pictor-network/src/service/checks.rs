@@ -225,7 +225,10 @@ impl<S: Store> Coordinator<S> {
             }
             Verdict::Accept => {
                 self.accept(write, &mut job, &mut task, worker, &[checker])
-                    .await?
+                    .await?;
+                if self.audit_drawn(&task)? {
+                    self.open_confirmation(write, &task, check.attempt).await?;
+                }
             }
             Verdict::Reject => {
                 // Not paid now; a proven cheat only once a second checker confirms.

@@ -68,6 +68,18 @@ impl<S: Store> Coordinator<S> {
         Ok(())
     }
 
+    /// Whether `task`'s result, just paid on one checker's word, is audited (`TrustRules::
+    /// audit_from`, `audit_per_mille`; drawn from the operating system's random source).
+    pub(crate) fn audit_drawn(&self, task: &TaskRow) -> ServiceResult<bool> {
+        let rules = &self.config.trust;
+        if rules.audit_per_mille == 0 || task.agreed_cost.unwrap_or(Money::ZERO) < rules.audit_from
+        {
+            return Ok(false);
+        }
+        let draw = u64::from_le_bytes(super::auth::random_bytes::<8>()?) % 1000;
+        Ok(draw < rules.audit_per_mille)
+    }
+
     async fn votes(
         &self,
         write: &mut Write<'_, S::Tx>,
@@ -134,6 +146,9 @@ impl<S: Store> Coordinator<S> {
         let mut job = self.job_of_task(write, &task).await?;
         let waiting = matches!(task.state,
             TaskState::Verifying { attempt, .. } if attempt == check.attempt);
+        // An audit of a result already paid, rather than a confirmation of a reject.
+        let paid = matches!(task.state,
+            TaskState::Accepted { attempt, .. } if attempt == check.attempt);
         if waiting {
             match decision {
                 Decision::Settle => {
@@ -169,10 +184,37 @@ impl<S: Store> Coordinator<S> {
             }
             Decision::Proven => {
                 self.slash(write, &job, worker, check, stake, &votes.rejecting)?;
+                // Whoever accepted a proven cheat was wrong where it mattered.
+                for checker in &votes.accepting {
+                    self.offence(write, *checker).await?;
+                }
+            }
+            Decision::Unproven
+                if !waiting && !paid && votes.accepting.len() > votes.rejecting.len() =>
+            {
+                self.compensate(write, worker, check, stake)?;
             }
             Decision::Settle | Decision::Unproven => {}
         }
         Ok(state_view(&task))
+    }
+
+    /// A worker whose result a lone checker rejected and the majority then cleared gets the
+    /// worker's share of it from the network's fee income (as far as it goes): an honest worker
+    /// loses pay only when two checkers wrongly reject it (docs/TRUST.md).
+    fn compensate(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        worker: u64,
+        check: &CheckRow,
+        stake: Money,
+    ) -> ServiceResult<()> {
+        let (to_worker, _, _) = self.config.pricing.fees.split(stake)?;
+        let paid = to_worker.min(write.available(Account::NetworkFees));
+        write
+            .escrow()
+            .pay_from_network(check.id, &[(Account::Worker(AccountId(worker)), paid)])?;
+        Ok(())
     }
 
     /// Slashes a proven cheat's bond (`slash_split`): each of `catchers` gets the checker's fee

@@ -319,6 +319,27 @@ impl<S: Store> Coordinator<S> {
         Ok(state_view(&shown))
     }
 
+    /// An offence outside a probe: `checker` accepted a result a majority of checkers then proved
+    /// a cheat (see `confirmations`).
+    pub(crate) async fn offence(
+        &self,
+        write: &mut Write<'_, S::Tx>,
+        checker: u64,
+    ) -> ServiceResult<()> {
+        let mut standing = write
+            .tx
+            .checker_standing(checker)
+            .await?
+            .unwrap_or(StandingRow {
+                account_id: checker,
+                ..StandingRow::default()
+            });
+        standing.cheats_accepted += 1;
+        self.penalise(write, &mut standing).await?;
+        write.tx.put_checker_standing(&standing).await?;
+        Ok(())
+    }
+
     /// An offence: the checker's unpaid fees go back to the network, `checker_slash` of its bond
     /// too, and at `strikes_to_bar` offences it is barred.
     async fn penalise(

@@ -36,6 +36,13 @@ pub struct TrustRules {
     pub trusted_after: u64,
     /// Most checkers asked about one result before it stays unproven (default 5).
     pub max_votes: u32,
+    /// A result costing at least `audit_from`, accepted by one checker, gets a second opinion
+    /// after it is paid `audit_per_mille` times in 1,000 (defaults 1 credit and 50): a proven
+    /// cheat found so is slashed (the creator refunded) and the checker who accepted it commits
+    /// an offence.
+    pub audit_from: Money,
+    /// See `audit_from`.
+    pub audit_per_mille: u64,
     /// One known-outcome check (probe) among every `probe_every` checks a checker leases, at a
     /// random place (default 20; 0 turns probes off).
     pub probe_every: u32,
@@ -61,6 +68,8 @@ impl Default for TrustRules {
             double_check_from: credits(5),
             trusted_after: 20,
             max_votes: 5,
+            audit_from: credits(1),
+            audit_per_mille: 50,
             probe_every: 20,
             checker_min_bond: Money::ZERO,
             checker_slash: credits(5),
