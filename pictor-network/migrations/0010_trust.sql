@@ -38,14 +38,17 @@ CREATE INDEX checks_by_state ON checks (state, id);
 CREATE INDEX checks_lease_expiry ON checks (lease_expires_ms) WHERE state = 'leased';
 CREATE INDEX checks_by_checker ON checks (checker, id) WHERE checker IS NOT NULL;
 
--- A checker's standing from known-outcome checks: how many it passed and failed, its strikes
--- (each costs the period's fees), and when it was barred.
+-- A checker's standing from known-outcome checks (and results a majority proved cheats): known
+-- cheats and known-honest frames it was shown and how many it got wrong, its strikes (each costs
+-- the period's fees), and when it was barred.
 CREATE TABLE checker_standing (
     account_id      INTEGER PRIMARY KEY REFERENCES accounts (id),
     leases          INTEGER NOT NULL DEFAULT 0,
     next_probe_at   INTEGER NOT NULL DEFAULT 0,
     probes_passed   INTEGER NOT NULL DEFAULT 0,
+    cheats_seen     INTEGER NOT NULL DEFAULT 0,
     cheats_accepted INTEGER NOT NULL DEFAULT 0,
+    honest_seen     INTEGER NOT NULL DEFAULT 0,
     honest_rejected INTEGER NOT NULL DEFAULT 0,
     strikes         INTEGER NOT NULL DEFAULT 0,
     fees_forfeited  INTEGER NOT NULL DEFAULT 0,

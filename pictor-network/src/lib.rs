@@ -10,5 +10,6 @@ pub mod http;
 pub mod server;
 pub mod service;
 pub mod sim;
+pub mod sim_trust;
 pub mod store;
 pub mod web;

@@ -13,6 +13,7 @@ mod plan;
 mod render;
 mod serve;
 mod sim;
+mod sim_trust;
 mod verify;
 mod worker;
 
@@ -50,7 +51,7 @@ enum Command {
     /// the lower bounds.
     Plan(plan::PlanArgs),
     /// Drive a fresh coordinator with simulated workers and checkers, and report dispatch latency,
-    /// cycles per second and fairness.
+    /// cycles per second and fairness; `pictor sim trust` simulates the trust rules as a market.
     Sim(sim::SimArgs),
     /// Render one frame, or a region of it, with the built-in path tracer or Blender.
     Render(render::RenderArgs),

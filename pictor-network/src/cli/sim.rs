@@ -1,18 +1,23 @@
 //! `pictor sim`: simulated workers and checkers (`pictor_network::sim`) against a fresh in-process
 //! coordinator, or against running ones (`--network URL,URL…`: replicas of one network, every
 //! agent spreading its requests over them), once per worker count, with a table or JSON of what
-//! each run measured.
+//! each run measured. `pictor sim trust` is the market simulation of the trust rules
+//! (`sim_trust`).
 
 use super::network_args::{ADMIN_KEY_ENV, build_client, read_key, runtime};
 use anyhow::{Result, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use pictor_network::sim::{SimOptions, simulate, simulate_fresh};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Arguments of `pictor sim`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SimArgs {
+    /// Another simulation instead of the dispatch one.
+    #[command(subcommand)]
+    command: Option<SimCommand>,
     /// Simulated workers; several counts, comma-separated, run one after another (e.g.
     /// `100,1000,10000`), each on a fresh coordinator.
     #[arg(
@@ -53,8 +58,18 @@ pub struct SimArgs {
     json: bool,
 }
 
+/// The other simulations.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// The trust rules as a market: each cheating strategy's profit an hour beside honesty's.
+    Trust(super::sim_trust::TrustArgs),
+}
+
 /// Runs `pictor sim`.
 pub fn run(args: SimArgs) -> Result<()> {
+    if let Some(SimCommand::Trust(trust)) = args.command {
+        return super::sim_trust::run(trust);
+    }
     if args.workers.iter().any(|&n| n == 0 || n > 100_000) {
         bail!("--workers: each count must be within 1..=100000");
     }

@@ -184,9 +184,12 @@ impl<S: Store> Coordinator<S> {
             }
             Decision::Proven => {
                 self.slash(write, &job, worker, check, stake, &votes.rejecting)?;
-                // Whoever accepted a proven cheat was wrong where it mattered.
+                // A known cheat now: it counts in each judge's standing.
                 for checker in &votes.accepting {
-                    self.offence(write, *checker).await?;
+                    self.judged_proven_cheat(write, *checker, true).await?;
+                }
+                for checker in &votes.rejecting {
+                    self.judged_proven_cheat(write, *checker, false).await?;
                 }
             }
             Decision::Unproven

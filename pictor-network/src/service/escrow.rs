@@ -31,6 +31,7 @@ mod bonds;
 
 pub(crate) use bonds::{TrustMove, bond_transfer};
 
+use super::trust::settle_payouts;
 use super::{Coordinator, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
 use crate::store::{JobRow, Store, TaskRow};
@@ -221,21 +222,7 @@ impl<'a> Escrow<'a> {
         fees: &FeeSplit,
     ) -> ServiceResult<Money> {
         let cost = task.agreed_cost.unwrap_or(Money::ZERO).min(task.hold);
-        let (to_worker, to_checker, mut to_network) = fees.split(cost)?;
-        let mut payouts: Vec<(Account, Money)> =
-            vec![(Account::Worker(AccountId(worker)), to_worker)];
-        for (index, checker) in checkers.iter().enumerate() {
-            let fee = if index == 0 {
-                to_checker
-            } else {
-                let fee = to_checker.min(to_network);
-                to_network = to_network.checked_sub(fee)?;
-                fee
-            };
-            payouts.push((Account::Checker(AccountId(*checker)), fee));
-        }
-        payouts.push((Account::NetworkFees, to_network));
-        payouts.retain(|(_, amount)| *amount > Money::ZERO);
+        let payouts = settle_payouts(cost, worker, checkers, fees)?;
         self.ledger
             .post_pending(hold_transfer(task.id, task.hold_generation), &payouts)?;
         task.hold_open = false;

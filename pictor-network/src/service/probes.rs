@@ -45,7 +45,9 @@ pub(crate) fn standing_view(standing: &StandingRow) -> CheckerStanding {
     CheckerStanding {
         account: AccountId(standing.account_id),
         probes_passed: standing.probes_passed,
+        cheats_seen: standing.cheats_seen,
         cheats_accepted: standing.cheats_accepted,
+        honest_seen: standing.honest_seen,
         honest_rejected: standing.honest_rejected,
         strikes: standing.strikes,
         fees_forfeited: pictor_core::Money::from_micros(standing.fees_forfeited),
@@ -285,6 +287,12 @@ impl<S: Store> Coordinator<S> {
                 ..StandingRow::default()
             });
         let honest = check.expected.as_deref() == Some(HONEST);
+        if honest {
+            standing.honest_seen += 1;
+        } else {
+            standing.cheats_seen += 1;
+        }
+        let rules = &self.config.trust;
         let offence = match (honest, verdict) {
             (_, Verdict::Escalate) => false,
             (true, Verdict::Accept) | (false, Verdict::Reject) => {
@@ -293,12 +301,11 @@ impl<S: Store> Coordinator<S> {
             }
             (false, Verdict::Accept) => {
                 standing.cheats_accepted += 1;
-                true
+                rules.cheat_accepts_offend(standing.cheats_accepted, standing.cheats_seen)
             }
             (true, Verdict::Reject) => {
                 standing.honest_rejected += 1;
-                let honest_probes = standing.probes_passed + standing.honest_rejected;
-                standing.honest_rejected > self.config.trust.honest_rejects_allowed(honest_probes)
+                rules.honest_rejects_offend(standing.honest_rejected, standing.honest_seen)
             }
         };
         if offence {
@@ -319,12 +326,14 @@ impl<S: Store> Coordinator<S> {
         Ok(state_view(&shown))
     }
 
-    /// An offence outside a probe: `checker` accepted a result a majority of checkers then proved
-    /// a cheat (see `confirmations`).
-    pub(crate) async fn offence(
+    /// A known cheat outside a probe: `checker` judged a result a majority of checkers proved a
+    /// cheat (see `confirmations`), and `accepted` it or not; accepting more of them than the
+    /// protocol misses is an offence.
+    pub(crate) async fn judged_proven_cheat(
         &self,
         write: &mut Write<'_, S::Tx>,
         checker: u64,
+        accepted: bool,
     ) -> ServiceResult<()> {
         let mut standing = write
             .tx
@@ -334,8 +343,17 @@ impl<S: Store> Coordinator<S> {
                 account_id: checker,
                 ..StandingRow::default()
             });
-        standing.cheats_accepted += 1;
-        self.penalise(write, &mut standing).await?;
+        standing.cheats_seen += 1;
+        if accepted {
+            standing.cheats_accepted += 1;
+            if self
+                .config
+                .trust
+                .cheat_accepts_offend(standing.cheats_accepted, standing.cheats_seen)
+            {
+                self.penalise(write, &mut standing).await?;
+            }
+        }
         write.tx.put_checker_standing(&standing).await?;
         Ok(())
     }

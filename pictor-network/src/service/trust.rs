@@ -4,8 +4,9 @@
 //! `probes`); `pictor sim trust` runs the same functions in its market simulation, so that the
 //! simulated economics are the network's own.
 
-use pictor_core::Money;
+use pictor_core::ledger::Account;
 use pictor_core::money::Rounding;
+use pictor_core::{AccountId, Money};
 
 /// `n` whole credits.
 const fn credits(n: u64) -> Money {
@@ -52,9 +53,15 @@ pub struct TrustRules {
     pub checker_slash: Money,
     /// Offences after which a checker is barred (default 2).
     pub strikes_to_bar: u32,
-    /// Known-honest frames a checker may reject per 1,000 honest probes before it is an offence,
-    /// plus one (default 1: the protocol's false-reject budget is 1 in 10,000).
+    /// Known-honest frames a checker may reject per 1,000 it is shown, plus one, before a
+    /// further reject is an offence (default 1: the protocol's false-reject budget is 1 in
+    /// 10,000).
     pub honest_rejects_per_mille: u64,
+    /// Known cheats (probes, and results a majority proved cheats) a checker may accept per
+    /// 1,000 it is shown, plus one, before a further accept is an offence (default 100: the
+    /// protocol's measured detection of the probes' classes is 10 / 10 each, whose smoothed
+    /// miss rate is 4 %; an honest checker stays well inside, a lazy one accepts them all).
+    pub cheat_accepts_per_mille: u64,
 }
 
 impl Default for TrustRules {
@@ -75,6 +82,7 @@ impl Default for TrustRules {
             checker_slash: credits(5),
             strikes_to_bar: 2,
             honest_rejects_per_mille: 1,
+            cheat_accepts_per_mille: 100,
         }
     }
 }
@@ -112,10 +120,16 @@ impl TrustRules {
         }
     }
 
-    /// How many known-honest rejections a checker with `honest_probes` honest probes behind it
-    /// may have before one more is an offence.
-    pub fn honest_rejects_allowed(&self, honest_probes: u64) -> u64 {
-        honest_probes.saturating_mul(self.honest_rejects_per_mille) / 1000 + 1
+    /// Whether a checker that rejected `rejected` of the `seen` known-honest frames shown it has
+    /// gone past the protocol's false-reject budget.
+    pub fn honest_rejects_offend(&self, rejected: u64, seen: u64) -> bool {
+        rejected > seen.saturating_mul(self.honest_rejects_per_mille) / 1000 + 1
+    }
+
+    /// Whether a checker that accepted `accepted` of the `seen` known cheats shown it has gone
+    /// past what an honest run of the protocol misses.
+    pub fn cheat_accepts_offend(&self, accepted: u64, seen: u64) -> bool {
+        accepted > seen.saturating_mul(self.cheat_accepts_per_mille) / 1000 + 1
     }
 }
 
@@ -202,6 +216,32 @@ pub fn slash_split(
         to_creator,
         to_network,
     }
+}
+
+/// Who an accepted result costing `cost` pays, by `fees`: the worker, the first of `checkers` and
+/// the network; each further checker (a second opinion) the same fee out of the network's share,
+/// as far as it goes. Zero payouts are left out.
+pub fn settle_payouts(
+    cost: Money,
+    worker: u64,
+    checkers: &[u64],
+    fees: &pictor_core::pricing::FeeSplit,
+) -> pictor_core::Result<Vec<(Account, Money)>> {
+    let (to_worker, to_checker, mut to_network) = fees.split(cost)?;
+    let mut payouts: Vec<(Account, Money)> = vec![(Account::Worker(AccountId(worker)), to_worker)];
+    for (index, checker) in checkers.iter().enumerate() {
+        let fee = if index == 0 {
+            to_checker
+        } else {
+            let fee = to_checker.min(to_network);
+            to_network = to_network.checked_sub(fee)?;
+            fee
+        };
+        payouts.push((Account::Checker(AccountId(*checker)), fee));
+    }
+    payouts.push((Account::NetworkFees, to_network));
+    payouts.retain(|(_, amount)| *amount > Money::ZERO);
+    Ok(payouts)
 }
 
 /// The checker's share of a task costing `cost` under fee split `fees` (what a catch pays).

@@ -16,9 +16,13 @@ pub struct StandingRow {
     pub next_probe_at: u64,
     /// Probes it answered as an honest checker does.
     pub probes_passed: u64,
-    /// Known cheats it accepted.
+    /// Known cheats it was shown: cheat probes, and results a majority of checkers proved cheats.
+    pub cheats_seen: u64,
+    /// Of those, how many it accepted.
     pub cheats_accepted: u64,
-    /// Known-honest frames it rejected.
+    /// Known-honest frames it was shown (honest probes).
+    pub honest_seen: u64,
+    /// Of those, how many it rejected.
     pub honest_rejected: u64,
     /// Offences counted against it; each cost the period's fees.
     pub strikes: u32,

@@ -9,8 +9,9 @@ use super::trust::StandingRow;
 pub(crate) const STANDING: &str = "SELECT * FROM checker_standing WHERE account_id = ?";
 pub(crate) const DELETE_STANDING: &str = "DELETE FROM checker_standing WHERE account_id = ?";
 pub(crate) const INSERT_STANDING: &str = "INSERT INTO checker_standing \
-     (account_id, leases, next_probe_at, probes_passed, cheats_accepted, honest_rejected, \
-     strikes, fees_forfeited, barred_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     (account_id, leases, next_probe_at, probes_passed, cheats_seen, cheats_accepted, \
+     honest_seen, honest_rejected, strikes, fees_forfeited, barred_at_ms) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 pub(crate) const ACCEPTED_TASKS: &str =
     "SELECT * FROM tasks WHERE state_name = 'accepted' ORDER BY id DESC LIMIT ?";
 pub(crate) const OPEN_WORK_OF_WORKER: &str = "SELECT \
@@ -27,7 +28,9 @@ pub(crate) fn standing_row(row: &impl Columns) -> StoreResult<StandingRow> {
         leases: get_u64(row, "leases")?,
         next_probe_at: get_u64(row, "next_probe_at")?,
         probes_passed: get_u64(row, "probes_passed")?,
+        cheats_seen: get_u64(row, "cheats_seen")?,
         cheats_accepted: get_u64(row, "cheats_accepted")?,
+        honest_seen: get_u64(row, "honest_seen")?,
         honest_rejected: get_u64(row, "honest_rejected")?,
         strikes: get_u32(row, "strikes")?,
         fees_forfeited: get_u64(row, "fees_forfeited")?,
@@ -72,7 +75,9 @@ macro_rules! impl_trust_tx {
                     .bind(to_i64(row.leases, "leases")?)
                     .bind(to_i64(row.next_probe_at, "next_probe_at")?)
                     .bind(to_i64(row.probes_passed, "probes_passed")?)
+                    .bind(to_i64(row.cheats_seen, "cheats_seen")?)
                     .bind(to_i64(row.cheats_accepted, "cheats_accepted")?)
+                    .bind(to_i64(row.honest_seen, "honest_seen")?)
                     .bind(to_i64(row.honest_rejected, "honest_rejected")?)
                     .bind(i64::from(row.strikes))
                     .bind(to_i64(row.fees_forfeited, "fees_forfeited")?)
