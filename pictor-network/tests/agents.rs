@@ -396,3 +396,93 @@ fn materialization_links_the_tree_and_refuses_traversal() {
         assert!(!root.exists(), "nothing written for {hostile:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tiled_still_is_verified_tile_by_tile_and_downloads_merged() {
+    common::log();
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, folder, asset) = upload_demo_scene(&creator).await;
+    let work = tempfile::tempdir().expect("temp");
+    std::fs::create_dir_all(work.path().join("cheat")).expect("dir");
+    std::fs::create_dir_all(work.path().join("honest")).expect("dir");
+    let cheat_config = worker_config(&network, "cheat", &work.path().join("cheat")).await;
+    let honest_config = worker_config(&network, "honest", &work.path().join("honest")).await;
+    let mut still = spec(asset.id.clone(), "4");
+    still.split = pictor_core::job::SplitMode::Tiles {
+        tile_width: WIDTH / 2,
+        tile_height: HEIGHT,
+    };
+    still.validate().expect("a tiled still");
+    let job = creator
+        .jobs()
+        .submit(still.clone())
+        .send()
+        .await
+        .expect("submit");
+    // The cheat (a quarter of the samples) takes a tile first; then the honest worker and the
+    // real checker join.
+    let cheat_events = Arc::new(Mutex::new(Vec::new()));
+    let cheat = start_worker(cheat_config, Some(4), cheat_events.clone());
+    let started = Instant::now();
+    while !cheat_events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, WorkerEvent::Leased { .. }))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the cheat never leased"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let honest = start_worker(honest_config, None, Arc::new(Mutex::new(Vec::new())));
+    let checker = start_checker(&network, &work.path().join("checker")).await;
+    wait_completed(&creator, job.id, Duration::from_secs(60)).await;
+    let cheat_summary = cheat.stop().await;
+    honest.stop().await;
+    let checked = checker.stop().await;
+    assert!(cheat_summary.tasks_done >= 1, "{cheat_summary:?}");
+    assert!(
+        checked.rejected >= 1,
+        "the cheating tile was rejected: {checked:?}"
+    );
+    assert_eq!(
+        checked.accepted, 2,
+        "every tile verified and accepted: {checked:?}"
+    );
+
+    // Two accepted tiles, one frame: it downloads merged, pixel for pixel the still a local
+    // render of the whole frame gives.
+    let frames = creator.jobs().frames(job.id).await.expect("frames");
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    let out = work.path().join("out");
+    let downloaded = creator
+        .jobs()
+        .download_frames(job.id, &out)
+        .await
+        .expect("download the merged still");
+    assert_eq!(downloaded.len(), 1, "{downloaded:?}");
+    let merged = image::open(&downloaded[0].path)
+        .expect("decode")
+        .to_rgba32f();
+    let local = local_render(&folder.join("scene.toml"), &still, 4);
+    let local = image::load_from_memory(&local)
+        .expect("decode")
+        .to_rgba32f();
+    assert_eq!(merged.dimensions(), (WIDTH, HEIGHT));
+    let differing: Vec<(u32, u32)> = merged
+        .enumerate_pixels()
+        .filter(|(x, y, p)| local.get_pixel(*x, *y) != *p)
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "the merged still is the whole frame's render; {} pixels differ, first {:?}: {:?} vs {:?}",
+        differing.len(),
+        &differing[..differing.len().min(8)],
+        merged.get_pixel(0, 0),
+        local.get_pixel(0, 0)
+    );
+}

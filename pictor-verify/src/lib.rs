@@ -33,6 +33,7 @@ pub mod display;
 pub mod faithful;
 pub mod intake;
 pub mod protocol;
+pub mod region;
 mod stats;
 pub mod synthetic;
 #[cfg(feature = "vulkan")]

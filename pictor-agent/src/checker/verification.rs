@@ -8,7 +8,7 @@ use crate::cache::BlobCache;
 use crate::scene::fetch_scene;
 use anyhow::{Context, Result, bail};
 use pictor_core::api::{CheckLease, CheckLeaseRequest, MAX_CHECKER_RENDERERS, Verdict};
-use pictor_core::job::{RendererKind, Version};
+use pictor_core::job::{RendererKind, Resolution, Version};
 use pictor_core::task::TaskWork;
 use pictor_render::blender::discover::BlenderInstall;
 use pictor_render::{BlenderRenderer, BuiltinRenderer, RenderControl, Renderer};
@@ -17,6 +17,7 @@ use pictor_verify::intake::{DuplicateIndex, IntakeSpec, intake};
 use pictor_verify::protocol::{
     Checker, ProtocolConfig, ProtocolError, VerifyJob, VerifyReport, verify_frame_bytes,
 };
+use pictor_verify::region::{RegionRenderer, region_protocol};
 use pictor_verify::{CpuVerifier, FrameVerifier};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -246,11 +247,31 @@ fn verify_frames(
         ));
         return Ok((Verdict::Reject, evidence(&[], &reasons)));
     }
-    if let TaskWork::Tile { .. } = check.work {
-        bail!("verifying tiles of a still is not supported by this checker yet");
-    }
     let spec = &check.spec;
-    let (width, height) = (spec.resolution.width, spec.resolution.height);
+    // A tile of a still is verified as a frame of its own: the region's size, its references
+    // rendered at its exact bounds in the full frame (pictor_verify::region).
+    let region = match &check.work {
+        TaskWork::Tile { region, .. } => Some(*region),
+        TaskWork::Frames { .. } => None,
+    };
+    let region_renderer = region.map(|region| {
+        RegionRenderer::new(
+            renderer,
+            region,
+            Resolution {
+                width: spec.resolution.width,
+                height: spec.resolution.height,
+            },
+        )
+    });
+    let renderer: &dyn Renderer = match &region_renderer {
+        Some(tile) => tile,
+        None => renderer,
+    };
+    let (width, height) = match region {
+        Some(region) => (region.width, region.height),
+        None => (spec.resolution.width, spec.resolution.height),
+    };
     // Read every frame first: a frame that does not decode or has the wrong size is a bad output
     // (reject) whatever the other frames hold.
     let mut bytes_of = Vec::with_capacity(frames.len());
@@ -274,7 +295,11 @@ fn verify_frames(
         renderer,
         verifier: verifier.as_ref(),
         secret: fresh_secret()?,
-        config: ProtocolConfig::default(),
+        config: if region.is_some() {
+            region_protocol()
+        } else {
+            ProtocolConfig::default()
+        },
         control: RenderControl::with_timeout(Duration::from_secs(6 * 3600)),
     };
     let mut reports: Vec<VerifyReport> = Vec::with_capacity(bytes_of.len());

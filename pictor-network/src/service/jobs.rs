@@ -210,8 +210,8 @@ impl<S: Store> Coordinator<S> {
             .collect())
     }
 
-    /// The blob of one accepted frame. A tiled still has one blob per tile: list them with
-    /// [`Coordinator::frames`] and download each by hash.
+    /// The blob of one accepted frame; for a tiled still, its tiles merged into the frame (each
+    /// tile's own blob is listed by [`Coordinator::frames`]).
     pub async fn frame_blob(
         &self,
         caller: &Caller,
@@ -229,10 +229,7 @@ impl<S: Store> Coordinator<S> {
                 "accepted frame {frame} of job {job}"
             ))),
             [one] => Ok((one.hash.clone(), one.size)),
-            _ => Err(ServiceError::conflict(format!(
-                "frame {frame} is a tiled still of {} tiles; download each tile by its hash (GET /v1/jobs/{job}/frames lists them)",
-                outputs.len()
-            ))),
+            tiles => self.merged_still(job.0, tiles).await,
         }
     }
 }

@@ -78,6 +78,7 @@ mod results;
 mod scenes;
 mod sessions;
 mod statements;
+mod stills;
 pub mod trust;
 mod views;
 mod webhook_delivery;

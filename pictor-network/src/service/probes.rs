@@ -181,7 +181,8 @@ impl<S: Store> Coordinator<S> {
         }))
     }
 
-    async fn blob_bytes(&self, hash: &str) -> ServiceResult<Vec<u8>> {
+    /// The bytes of the blob `hash` (an accepted output).
+    pub(crate) async fn blob_bytes(&self, hash: &str) -> ServiceResult<Vec<u8>> {
         let hash = hash
             .parse()
             .map_err(|_| ServiceError::internal(&"a stored output hash does not parse"))?;
