@@ -5,12 +5,13 @@
 //! Known-outcome checks (frames whose verdict the network already knows, mixed into a checker's
 //! queue to measure its accuracy) are not run by this network yet; the page says so.
 
+use super::probes::standing_view;
 use super::statements::{AccountEntry, EntryTimes};
 use super::{Coordinator, PersonView, ServiceResult};
-use crate::store::AccountRow;
 use crate::store::Store;
 use crate::store::prelude::*;
-use pictor_core::api::{Role, Verdict};
+use crate::store::{AccountRow, StandingRow};
+use pictor_core::api::{CheckerStanding, Role, Verdict};
 use pictor_core::ledger::Account;
 use pictor_core::{AccountId, CheckId, JobId, TaskId};
 use std::collections::HashMap;
@@ -60,6 +61,10 @@ pub struct CheckerCard {
     pub balance: i128,
     /// Its newest checks, newest first.
     pub checks: Vec<CheckerCheck>,
+    /// Its record on known-outcome checks (docs/TRUST.md).
+    pub standing: CheckerStanding,
+    /// Its bond, micro-credits.
+    pub bond: i128,
 }
 
 impl CheckerCard {
@@ -90,11 +95,17 @@ impl<S: Store> Coordinator<S> {
         account: &AccountRow,
         entries: &[AccountEntry],
     ) -> ServiceResult<CheckerCard> {
-        let (rows, (accepted, rejected, escalated)) = {
+        let (rows, (accepted, rejected, escalated), standing) = {
             let mut tx = self.read().await?;
             (
                 tx.checks_of_checker(account.id, RECENT_CHECKS).await?,
                 tx.check_tally(account.id).await?,
+                tx.checker_standing(account.id)
+                    .await?
+                    .unwrap_or(StandingRow {
+                        account_id: account.id,
+                        ..StandingRow::default()
+                    }),
             )
         };
         let mut fee_by_task: HashMap<TaskId, i128> = HashMap::new();
@@ -138,6 +149,8 @@ impl<S: Store> Coordinator<S> {
                 .sum(),
             balance: entries.iter().map(|e| e.signed_micros).sum(),
             checks,
+            standing: standing_view(&standing),
+            bond: self.committed_balance(Account::Bond(AccountId(account.id))),
         })
     }
 }

@@ -42,7 +42,21 @@ fn checkers_live(cards: &[CheckerCard]) -> Markup {
                     dt { "Escalated" } dd { (card.escalated) }
                     dt { "Fees earned" } dd id={ "checker-" (card.account.id) "-fees" } { (signed_credits(card.fees)) " credits" }
                     dt { "Balance" } dd { (signed_credits(card.balance)) " credits" }
-                    dt { "Accuracy on known-outcome checks" } dd { "not measured: this network does not run known-outcome checks yet" }
+                    dt { "Known cheats rejected" }
+                    dd id={ "checker-" (card.account.id) "-cheats" } {
+                        (card.standing.cheats_seen - card.standing.cheats_accepted) " of " (card.standing.cheats_seen)
+                    }
+                    dt { "Known-honest frames accepted" }
+                    dd { (card.standing.honest_seen - card.standing.honest_rejected) " of " (card.standing.honest_seen) }
+                    dt { "Offences" }
+                    dd id={ "checker-" (card.account.id) "-offences" } {
+                        (card.standing.strikes)
+                        @if card.standing.barred { " — barred from checking" }
+                        @if card.standing.fees_forfeited > pictor_core::Money::ZERO {
+                            " (" (card.standing.fees_forfeited) " credits of fees forfeited)"
+                        }
+                    }
+                    dt { "Bond" } dd { (signed_credits(card.bond)) " credits" }
                 }
                 @if !card.checks.is_empty() {
                     table.checks {
