@@ -283,7 +283,8 @@ impl Market {
         for n in 0..options.honest_workers {
             workers.push((format!("honest worker {}", n + 1), WorkerPlay::Honest));
         }
-        for (class, work) in [(1, 500), (2, 250), (3, 250), (4, 250), (5, 0), (6, 0)] {
+        // A neighbouring frame is one the cheat rendered for another task: half a render each.
+        for (class, work) in [(1, 500), (2, 250), (3, 250), (4, 250), (5, 500), (6, 0)] {
             workers.push((
                 format!("cheat: {}", MEASURED[class].class),
                 WorkerPlay::Cheat {
@@ -718,6 +719,7 @@ impl Market {
             }
         }
         self.workers[w].proven += 1;
+        self.workers[w].accepted = 0;
         for c in votes.accepting.clone() {
             self.judged_proven_cheat(c, true)?;
         }

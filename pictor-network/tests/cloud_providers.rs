@@ -384,7 +384,10 @@ async fn checker_nodes_show_a_checkers_checks_and_fees_equal_to_the_ledger() {
         .sum();
     assert_eq!(per_check, fees, "each check's fee adds up to the ledger's");
     // No known-outcome check yet (one comes after ten leases or so), no offence.
-    assert_eq!(element_text(&page, &format!("checker-{id}-cheats")), "0 of 0");
+    assert_eq!(
+        element_text(&page, &format!("checker-{id}-cheats")),
+        "0 of 0"
+    );
     assert_eq!(element_text(&page, &format!("checker-{id}-offences")), "0");
     let (status, _, live) = get(&url, "/checkers/live", Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);

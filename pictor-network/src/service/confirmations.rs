@@ -184,6 +184,7 @@ impl<S: Store> Coordinator<S> {
             }
             Decision::Proven => {
                 self.slash(write, &job, worker, check, stake, &votes.rejecting)?;
+                write.tx.forget_reputation(worker).await?;
                 // A known cheat now: it counts in each judge's standing.
                 for checker in &votes.accepting {
                     self.judged_proven_cheat(write, *checker, true).await?;

@@ -52,6 +52,10 @@ pub trait TrustTx: Send {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
 
+    /// A proven cheat's reputation goes: its accepted tasks count from zero again, so its
+    /// unbonded limit and its second opinions are a new worker's.
+    fn forget_reputation(&mut self, worker: u64) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// How many of the worker's results await a verdict: attempts of tasks still leased or
     /// verifying, and confirmations of its rejected results still open.
     fn open_work_of_worker(&mut self, worker: u64)

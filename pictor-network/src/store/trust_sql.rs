@@ -12,6 +12,8 @@ pub(crate) const INSERT_STANDING: &str = "INSERT INTO checker_standing \
      (account_id, leases, next_probe_at, probes_passed, cheats_seen, cheats_accepted, \
      honest_seen, honest_rejected, strikes, fees_forfeited, barred_at_ms) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+pub(crate) const FORGET_REPUTATION: &str =
+    "UPDATE workers SET accepted_tasks = 0 WHERE account_id = ?";
 pub(crate) const ACCEPTED_TASKS: &str =
     "SELECT * FROM tasks WHERE state_name = 'accepted' ORDER BY id DESC LIMIT ?";
 pub(crate) const OPEN_WORK_OF_WORKER: &str = "SELECT \
@@ -104,6 +106,16 @@ macro_rules! impl_trust_tx {
                     .iter()
                     .map($crate::store::sql::task_row)
                     .collect()
+            }
+
+            async fn forget_reputation(&mut self, worker: u64) -> StoreResult<()> {
+                use $crate::store::providers_sql::statement;
+                use $crate::store::trust_sql as q;
+                sqlx::query(statement(q::FORGET_REPUTATION, $style))
+                    .bind(to_i64(worker, "account_id")?)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
             }
 
             async fn open_work_of_worker(&mut self, worker: u64) -> StoreResult<u64> {

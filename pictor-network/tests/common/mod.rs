@@ -90,7 +90,14 @@ impl Network {
     }
 
     /// Starts a coordinator in `data` (possibly holding an earlier run's state).
-    pub async fn start_in(data: TempDir, config: Config) -> Network {
+    pub async fn start_in(data: TempDir, mut config: Config) -> Network {
+        // A test that leaves the trust rules alone leases exactly the checks it makes: no
+        // known-outcome probes or audits drawn at random among them. tests/trust.rs sets its own
+        // rules, and the tests that run `pictor serve` meet the defaults with real checkers.
+        if config.trust == pictor_network::service::trust::TrustRules::default() {
+            config.trust.probe_every = 0;
+            config.trust.audit_per_mille = 0;
+        }
         // `PICTOR_TEST_LOG=debug` (a `tracing` filter) shows the coordinator's log in the test's.
         if let Ok(filter) = std::env::var("PICTOR_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
