@@ -71,7 +71,7 @@ impl<S: Store> Coordinator<S> {
             // a scene open may look through all of them).
             let mut leasable = None;
             let mut jobs: HashMap<u64, JobRow> = HashMap::new();
-            for check in write.tx.pending_checks(LEASE_SCAN).await? {
+            for check in write.tx.pending_checks(caller.id(), LEASE_SCAN).await? {
                 let task = write
                     .tx
                     .task(check.task_id)
@@ -87,14 +87,6 @@ impl<S: Store> Coordinator<S> {
                 };
                 let outputs = check.outputs_of(&task);
                 if !request.can_verify(job.spec.renderer.kind, &outputs) {
-                    continue;
-                }
-                // A second opinion comes from a checker who has not judged the result.
-                if check.purpose == CheckPurpose::Confirm
-                    && write.tx.checks_of_task(task.id).await?.iter().any(|other| {
-                        other.attempt == check.attempt && other.checker == Some(caller.id())
-                    })
-                {
                     continue;
                 }
                 let open = request.has_open(&job.spec.scene);

@@ -25,9 +25,12 @@ pub trait ChecksTx: Send {
     /// confirmations of an earlier result and probes go on.
     fn drop_checks_of_task(&mut self, task: u64) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// The oldest checks waiting for a checker, at most `limit`, oldest first.
+    /// The oldest checks waiting that `checker` may take, at most `limit`, oldest first: a
+    /// confirmation of a result it judged itself is not among them (so that confirmations only
+    /// others can take never fill the window).
     fn pending_checks(
         &mut self,
+        checker: u64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<CheckRow>>> + Send;
 

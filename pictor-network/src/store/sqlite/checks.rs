@@ -103,14 +103,21 @@ impl ChecksTx for SqliteTx {
         Ok(())
     }
 
-    async fn pending_checks(&mut self, limit: u32) -> StoreResult<Vec<CheckRow>> {
-        sqlx::query("SELECT * FROM checks WHERE state = 'pending' ORDER BY id LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(check_row)
-            .collect()
+    async fn pending_checks(&mut self, checker: u64, limit: u32) -> StoreResult<Vec<CheckRow>> {
+        sqlx::query(
+            "SELECT * FROM checks c WHERE c.state = 'pending'
+               AND NOT (c.purpose = 'confirm' AND EXISTS (
+                 SELECT 1 FROM checks o WHERE o.task_id = c.task_id AND o.attempt = c.attempt
+                   AND o.checker = ?))
+             ORDER BY c.id LIMIT ?",
+        )
+        .bind(to_i64(checker, "checker")?)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(check_row)
+        .collect()
     }
 
     async fn expired_check_leases(&mut self, now_ms: u64) -> StoreResult<Vec<CheckRow>> {
