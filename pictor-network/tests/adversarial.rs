@@ -672,7 +672,22 @@ async fn partial_uploads_count_against_a_quota_and_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_100_000_frame_job_is_submitted_and_cancelled_while_other_writes_flow() {
     let network = Network::start(Config::default()).await;
-    let (creator, creator_id) = network.creator(100_000).await;
+    let (creator, creator_id, creator_key) = network.creator_named("studio", 100_000).await;
+    // Submitting and cancelling the 100,000 tasks are long writes of their own on PostgreSQL on
+    // the 2-core CI machine (measured 2026-12-06: 45 s to submit, over 60 s to cancel), longer
+    // than the SDK's default 60 s request timeout; what this test holds them to is that the other
+    // writes never wait behind them.
+    let patient = pictor_sdk::Client::builder()
+        .endpoint(&network.url)
+        .api_key(&creator_key)
+        .retry(pictor_sdk::RetryPolicy::none())
+        .timeouts(pictor_sdk::Timeouts {
+            request: Duration::from_secs(600),
+            read_idle: Duration::from_secs(600),
+            ..pictor_sdk::Timeouts::default()
+        })
+        .build()
+        .expect("client");
     let (worker, _, key) = network.worker("steady", 2).await;
     let asset = scene(&creator).await;
     // Small jobs the steady worker keeps rendering while the big one is submitted and cancelled.
@@ -710,18 +725,22 @@ async fn a_100_000_frame_job_is_submitted_and_cancelled_while_other_writes_flow(
             (worst, writes)
         })
     };
-    let big = creator
+    let submit_started = Instant::now();
+    let big = patient
         .jobs()
         .submit(spec(asset, "1-100000"))
         .send()
         .await
         .expect("a 100,000-frame job is taken");
+    eprintln!("submitting took {:?}", submit_started.elapsed());
     assert_eq!(big.tasks_total, 100_000);
     let held = start_balance
         .checked_sub(balance(&network, creator_id).await)
         .expect("held");
     assert_eq!(held, big.quote.escrow_hold, "the whole hold is taken");
-    let cancelled = creator.jobs().cancel(big.id).await.expect("cancel");
+    let cancel_started = Instant::now();
+    let cancelled = patient.jobs().cancel(big.id).await.expect("cancel");
+    eprintln!("cancelling took {:?}", cancel_started.elapsed());
     assert_eq!(cancelled.state, JobState::Cancelled);
     assert_eq!(cancelled.escrow, Money::ZERO, "every hold is returned");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

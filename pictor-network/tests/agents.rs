@@ -13,7 +13,7 @@ use common::agents::{
     start_checker, start_worker, upload_demo_scene,
 };
 use pictor_agent::scene::materialize;
-use pictor_agent::{BlobCache, WorkerConfig, WorkerEvent, init_worker};
+use pictor_agent::{BlobCache, WorkerConfig, WorkerEvent, WorkerSummary, init_worker};
 use pictor_core::api::Role;
 use pictor_core::asset::{BlobHash, Manifest, ManifestEntry};
 use pictor_core::job::JobState;
@@ -70,6 +70,27 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
     }
     assert_eq!(WorkerConfig::load(&out).expect("load"), config);
     config
+}
+
+/// The demo's cheating worker (a quarter of the samples) on `config`, once it holds its first
+/// lease.
+async fn cheat_leases_first(config: WorkerConfig) -> common::agents::Running<WorkerSummary> {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let cheat = start_worker(config, Some(4), events.clone());
+    let started = Instant::now();
+    while !events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, WorkerEvent::Leased { .. }))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the cheat never leased"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cheat
 }
 
 async fn wait_completed(creator: &Client, job: JobId, limit: Duration) {
@@ -202,22 +223,8 @@ async fn a_cheating_worker_is_rejected_and_an_honest_one_rerenders() {
         .send()
         .await
         .expect("submit");
-    let cheat_events = Arc::new(Mutex::new(Vec::new()));
-    let cheat = start_worker(cheat_config, Some(4), cheat_events.clone());
     // The cheat leases first; then the honest worker and the checker join.
-    let started = Instant::now();
-    while !cheat_events
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|e| matches!(e, WorkerEvent::Leased { .. }))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the cheat never leased"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let cheat = cheat_leases_first(cheat_config).await;
     let honest = start_worker(honest_config, None, Arc::new(Mutex::new(Vec::new())));
     let checker = start_checker(&network, &work.path().join("checker")).await;
     wait_completed(&creator, job.id, Duration::from_secs(50)).await;
@@ -422,21 +429,7 @@ async fn a_tiled_still_is_verified_tile_by_tile_and_downloads_merged() {
         .expect("submit");
     // The cheat (a quarter of the samples) takes a tile first; then the honest worker and the
     // real checker join.
-    let cheat_events = Arc::new(Mutex::new(Vec::new()));
-    let cheat = start_worker(cheat_config, Some(4), cheat_events.clone());
-    let started = Instant::now();
-    while !cheat_events
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|e| matches!(e, WorkerEvent::Leased { .. }))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the cheat never leased"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let cheat = cheat_leases_first(cheat_config).await;
     let honest = start_worker(honest_config, None, Arc::new(Mutex::new(Vec::new())));
     let checker = start_checker(&network, &work.path().join("checker")).await;
     wait_completed(&creator, job.id, Duration::from_secs(60)).await;

@@ -56,6 +56,24 @@ async fn earnings(network: &Network, id: AccountId) -> Money {
         .balance
 }
 
+/// An admin deposit of 10 credits to worker `id`, 5 of them posted as its bond; answers the bond.
+async fn post_bond(network: &Network, worker: &Client, id: AccountId) -> Money {
+    network
+        .admin
+        .accounts()
+        .deposit(id, Money::from_credits(10).expect("credits"))
+        .send()
+        .await
+        .expect("deposit to the worker");
+    let bond = Money::from_credits(5).expect("credits");
+    worker
+        .accounts()
+        .post_bond(bond, BondSource::Balance)
+        .await
+        .expect("post the bond");
+    bond
+}
+
 async fn submit(creator: &Client, frames: &str) -> JobId {
     let scene = upload_test_scene(creator).await;
     creator
@@ -231,20 +249,8 @@ async fn a_cheating_workers_bond_pays_the_checkers_who_catch_it() {
         .await
         .expect_err("nothing deposited yet");
     assert_eq!(posted.status(), Some(400), "{posted}");
-    network
-        .admin
-        .accounts()
-        .deposit(cheat_id, Money::from_credits(10).expect("credits"))
-        .send()
-        .await
-        .expect("deposit to the worker");
-    let bond = Money::from_credits(5).expect("credits");
-    let view = cheat
-        .accounts()
-        .post_bond(bond, BondSource::Balance)
-        .await
-        .expect("post the bond");
-    assert_eq!(view.bond, bond);
+    let bond = post_bond(&network, &cheat, cheat_id).await;
+    assert_eq!(cheat.accounts().bond().await.expect("bond").bond, bond);
 
     // Bonded, it leases and returns garbage; the first checker rejects it.
     let lease = cheat.workers().lease().await.expect("lease").expect("task");
@@ -329,19 +335,7 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
         network.account(Role::Checker, "c").await.0,
     ];
     submit(&creator, "1-3").await;
-    network
-        .admin
-        .accounts()
-        .deposit(worker_id, Money::from_credits(10).expect("credits"))
-        .send()
-        .await
-        .expect("deposit");
-    let bond = Money::from_credits(5).expect("credits");
-    worker
-        .accounts()
-        .post_bond(bond, BondSource::Balance)
-        .await
-        .expect("bond");
+    let bond = post_bond(&network, &worker, worker_id).await;
 
     // One result accepted: the network has some fee income.
     let lease = worker
@@ -468,19 +462,7 @@ async fn an_audit_finds_a_cheat_a_colluding_checker_passed() {
     let (b, _) = network.account(Role::Checker, "b").await;
     let (c, _) = network.account(Role::Checker, "c").await;
     let job = submit(&creator, "1-2").await;
-    network
-        .admin
-        .accounts()
-        .deposit(cheat_id, Money::from_credits(10).expect("credits"))
-        .send()
-        .await
-        .expect("deposit");
-    let bond = Money::from_credits(5).expect("credits");
-    cheat
-        .accounts()
-        .post_bond(bond, BondSource::Balance)
-        .await
-        .expect("bond");
+    let bond = post_bond(&network, &cheat, cheat_id).await;
     // Two garbage results; the cheat's friend accepts both: paid, the job done.
     let mut checks = Vec::new();
     for _ in 0..2 {
@@ -567,4 +549,73 @@ fn pictor_sim_trust_finds_no_cheat_that_pays_on_a_small_market() {
             .expect("loss")
             <= 1_000
     );
+}
+
+#[tokio::test]
+async fn a_retried_bond_post_moves_the_money_once_and_bad_requests_move_nothing() {
+    let network = Network::start(config(no_probes())).await;
+    let (worker, id, key) = network.account_with_key(Role::Worker, "w").await;
+    network
+        .admin
+        .accounts()
+        .deposit(id, Money::from_credits(10).expect("credits"))
+        .send()
+        .await
+        .expect("deposit");
+    let http = common::http_client();
+    let post = |amount: u64, idempotency: &'static str| {
+        http.post(format!("{}/v1/bond", network.url))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idempotency)
+            .json(&json!({"action": "post", "amount": amount}))
+            .send()
+    };
+    for _ in 0..2 {
+        let answer = post(3_000_000, "k1").await.expect("response");
+        assert_eq!(answer.status(), 200);
+    }
+    let view = worker.accounts().bond().await.expect("bond");
+    assert_eq!(view.bond, Money::from_micros(3_000_000), "posted once");
+    assert_eq!(view.balance, Money::from_micros(7_000_000));
+    let reused = post(1_000_000, "k1").await.expect("response");
+    assert_eq!(reused.status(), 409, "the key of another request");
+    for (body, why) in [
+        (json!({"action": "post", "amount": 0}), "nothing"),
+        (
+            json!({"action": "post", "amount": 8_000_000}),
+            "more than the balance",
+        ),
+        (
+            json!({"action": "withdraw", "amount": 4_000_000}),
+            "more than the bond",
+        ),
+        (json!({"action": "keep", "amount": 1}), "no such action"),
+    ] {
+        let answer = http
+            .post(format!("{}/v1/bond", network.url))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .expect("response");
+        assert!(
+            answer.status().is_client_error(),
+            "{why}: {}",
+            answer.status()
+        );
+    }
+    let (creator, _) = network.creator(10).await;
+    let refused = creator
+        .accounts()
+        .post_bond(Money::from_micros(1), BondSource::Balance)
+        .await
+        .expect_err("creators post no bond");
+    assert_eq!(refused.status(), Some(403), "{refused}");
+    let view = worker.accounts().bond().await.expect("bond");
+    assert_eq!(
+        (view.bond, view.balance),
+        (Money::from_micros(3_000_000), Money::from_micros(7_000_000)),
+        "bad requests changed nothing"
+    );
+    assert_ledger_sound(&worker).await;
 }

@@ -40,9 +40,26 @@ impl<S: Store> Coordinator<S> {
             return Err(ServiceError::invalid("amount", "must be more than 0"));
         }
         let owner = caller.id();
+        let kind = match request.action {
+            BondAction::Post => TrustMove::Post,
+            BondAction::Withdraw => TrustMove::Withdraw,
+        };
+        let transfer = bond_transfer(kind, owner, idempotency_key)?;
         let mut write = self.write().await?;
         let result = async {
+            // A retry of a request that went through moves nothing more (the ledger would refuse
+            // the same id for anything else).
+            let done = match write.ledger().get_transfer(transfer) {
+                Some(moved) if moved.amount == request.amount => true,
+                Some(_) => {
+                    return Err(ServiceError::conflict(
+                        "this Idempotency-Key was used for a different request",
+                    ));
+                }
+                None => false,
+            };
             match request.action {
+                _ if done => {}
                 BondAction::Post => {
                     let source = match request.source {
                         BondSource::Balance => Account::Creator(AccountId(owner)),
@@ -60,7 +77,6 @@ impl<S: Store> Coordinator<S> {
                             ),
                         ));
                     }
-                    let transfer = bond_transfer(TrustMove::Post, owner, idempotency_key)?;
                     write
                         .escrow()
                         .post_bond(transfer, source, owner, request.amount)?;
@@ -80,7 +96,6 @@ impl<S: Store> Coordinator<S> {
                             format!("the bond holds {bond}, less than {}", request.amount),
                         ));
                     }
-                    let transfer = bond_transfer(TrustMove::Withdraw, owner, idempotency_key)?;
                     write
                         .escrow()
                         .withdraw_bond(transfer, owner, request.amount)?;

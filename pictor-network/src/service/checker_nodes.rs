@@ -8,9 +8,9 @@
 use super::probes::standing_view;
 use super::statements::{AccountEntry, EntryTimes};
 use super::{Coordinator, PersonView, ServiceResult};
+use crate::store::AccountRow;
 use crate::store::Store;
 use crate::store::prelude::*;
-use crate::store::{AccountRow, StandingRow};
 use pictor_core::api::{CheckerStanding, Role, Verdict};
 use pictor_core::ledger::Account;
 use pictor_core::{AccountId, CheckId, JobId, TaskId};
@@ -100,12 +100,7 @@ impl<S: Store> Coordinator<S> {
             (
                 tx.checks_of_checker(account.id, RECENT_CHECKS).await?,
                 tx.check_tally(account.id).await?,
-                tx.checker_standing(account.id)
-                    .await?
-                    .unwrap_or(StandingRow {
-                        account_id: account.id,
-                        ..StandingRow::default()
-                    }),
+                tx.checker_standing(account.id).await?,
             )
         };
         let mut fee_by_task: HashMap<TaskId, i128> = HashMap::new();

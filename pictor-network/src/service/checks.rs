@@ -12,9 +12,7 @@ use super::events::emit;
 use super::views::state_view;
 use super::{Caller, Coordinator, Metrics, ServiceError, ServiceResult, Write};
 use crate::store::prelude::*;
-use crate::store::{
-    CheckPurpose, CheckRow, CheckState, FrameRow, JobRow, StandingRow, Store, TaskRow,
-};
+use crate::store::{CheckPurpose, CheckRow, CheckState, FrameRow, JobRow, Store, TaskRow};
 use pictor_core::api::{
     CheckLease, CheckLeaseRequest, ErrorCode, JobEvent, Role, TaskStateView, Verdict,
     VerdictSubmission,
@@ -51,15 +49,7 @@ impl<S: Store> Coordinator<S> {
         let result = async {
             let now = write.now_ms;
             self.expire_in(&mut write, now).await?;
-            let mut standing =
-                write
-                    .tx
-                    .checker_standing(caller.id())
-                    .await?
-                    .unwrap_or(StandingRow {
-                        account_id: caller.id(),
-                        ..StandingRow::default()
-                    });
+            let mut standing = write.tx.checker_standing(caller.id()).await?;
             self.admit_checker(&write, &standing)?;
             if let Some(probe) = prepared.filter(|_| self.probe_place(&standing)) {
                 let lease = self.insert_probe(&mut write, caller.id(), probe).await?;

@@ -66,13 +66,7 @@ impl<S: Store> Coordinator<S> {
     pub async fn checker_standing(&self, caller: &Caller) -> ServiceResult<CheckerStanding> {
         caller.require(Role::Checker)?;
         let mut tx = self.read().await?;
-        let standing = tx
-            .checker_standing(caller.id())
-            .await?
-            .unwrap_or(StandingRow {
-                account_id: caller.id(),
-                ..StandingRow::default()
-            });
+        let standing = tx.checker_standing(caller.id()).await?;
         Ok(standing_view(&standing))
     }
 
@@ -105,7 +99,7 @@ impl<S: Store> Coordinator<S> {
     /// Whether the checker's next lease is due a probe, by its standing as last committed.
     pub(crate) async fn probe_due(&self, checker: u64) -> ServiceResult<bool> {
         let mut tx = self.read().await?;
-        let standing = tx.checker_standing(checker).await?.unwrap_or_default();
+        let standing = tx.checker_standing(checker).await?;
         Ok(self.probe_place(&standing))
     }
 
@@ -279,14 +273,7 @@ impl<S: Store> Coordinator<S> {
         verdict: Verdict,
     ) -> ServiceResult<TaskStateView> {
         let checker = caller.id();
-        let mut standing = write
-            .tx
-            .checker_standing(checker)
-            .await?
-            .unwrap_or(StandingRow {
-                account_id: checker,
-                ..StandingRow::default()
-            });
+        let mut standing = write.tx.checker_standing(checker).await?;
         let honest = check.expected.as_deref() == Some(HONEST);
         if honest {
             standing.honest_seen += 1;
@@ -336,14 +323,7 @@ impl<S: Store> Coordinator<S> {
         checker: u64,
         accepted: bool,
     ) -> ServiceResult<()> {
-        let mut standing = write
-            .tx
-            .checker_standing(checker)
-            .await?
-            .unwrap_or(StandingRow {
-                account_id: checker,
-                ..StandingRow::default()
-            });
+        let mut standing = write.tx.checker_standing(checker).await?;
         standing.cheats_seen += 1;
         if accepted {
             standing.cheats_accepted += 1;

@@ -34,11 +34,11 @@ pub struct StandingRow {
 
 /// Trust's reads and writes.
 pub trait TrustTx: Send {
-    /// A checker's standing (`None` before its first lease).
+    /// A checker's standing (a fresh, clean one before its first lease).
     fn checker_standing(
         &mut self,
         account: u64,
-    ) -> impl Future<Output = StoreResult<Option<StandingRow>>> + Send;
+    ) -> impl Future<Output = StoreResult<StandingRow>> + Send;
 
     /// Writes a checker's standing (inserts or replaces).
     fn put_checker_standing(

@@ -49,16 +49,20 @@ macro_rules! impl_trust_tx {
             async fn checker_standing(
                 &mut self,
                 account: u64,
-            ) -> StoreResult<Option<$crate::store::trust::StandingRow>> {
+            ) -> StoreResult<$crate::store::trust::StandingRow> {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
-                sqlx::query(statement(q::STANDING, $style))
+                let found = sqlx::query(statement(q::STANDING, $style))
                     .bind(to_i64(account, "account_id")?)
                     .fetch_optional(&mut *self.tx)
                     .await?
                     .as_ref()
                     .map(q::standing_row)
-                    .transpose()
+                    .transpose()?;
+                Ok(found.unwrap_or($crate::store::trust::StandingRow {
+                    account_id: account,
+                    ..Default::default()
+                }))
             }
 
             async fn put_checker_standing(
