@@ -72,6 +72,16 @@ async fn worker_config(network: &Network, name: &str, dir: &Path) -> WorkerConfi
     config
 }
 
+/// Two built-in workers' configs, in `dir/cheat` and `dir/honest`.
+async fn cheat_and_honest(network: &Network, dir: &Path) -> (WorkerConfig, WorkerConfig) {
+    std::fs::create_dir_all(dir.join("cheat")).expect("dir");
+    std::fs::create_dir_all(dir.join("honest")).expect("dir");
+    (
+        worker_config(network, "cheat", &dir.join("cheat")).await,
+        worker_config(network, "honest", &dir.join("honest")).await,
+    )
+}
+
 /// The demo's cheating worker (a quarter of the samples) on `config`, once it holds its first
 /// lease.
 async fn cheat_leases_first(config: WorkerConfig) -> common::agents::Running<WorkerSummary> {
@@ -210,10 +220,7 @@ async fn a_cheating_worker_is_rejected_and_an_honest_one_rerenders() {
     let (creator, _) = network.creator(1_000).await;
     let (_scene_dir, _, asset) = upload_demo_scene(&creator).await;
     let work = tempfile::tempdir().expect("temp");
-    std::fs::create_dir_all(work.path().join("cheat")).expect("dir");
-    std::fs::create_dir_all(work.path().join("honest")).expect("dir");
-    let cheat_config = worker_config(&network, "cheat", &work.path().join("cheat")).await;
-    let honest_config = worker_config(&network, "honest", &work.path().join("honest")).await;
+    let (cheat_config, honest_config) = cheat_and_honest(&network, work.path()).await;
     let cheat_key = cheat_config.api_key.clone();
     let honest_key = honest_config.api_key.clone();
 
@@ -411,10 +418,7 @@ async fn a_tiled_still_is_verified_tile_by_tile_and_downloads_merged() {
     let (creator, _) = network.creator(1_000).await;
     let (_scene_dir, folder, asset) = upload_demo_scene(&creator).await;
     let work = tempfile::tempdir().expect("temp");
-    std::fs::create_dir_all(work.path().join("cheat")).expect("dir");
-    std::fs::create_dir_all(work.path().join("honest")).expect("dir");
-    let cheat_config = worker_config(&network, "cheat", &work.path().join("cheat")).await;
-    let honest_config = worker_config(&network, "honest", &work.path().join("honest")).await;
+    let (cheat_config, honest_config) = cheat_and_honest(&network, work.path()).await;
     let mut still = spec(asset.id.clone(), "4");
     still.split = pictor_core::job::SplitMode::Tiles {
         tile_width: WIDTH / 2,

@@ -9,8 +9,8 @@
 mod common;
 
 use common::{Network, deliver, deliver_pngs, small_spec, upload_test_scene};
-use pictor_core::api::{BondSource, CheckLease, Role, Verdict};
-use pictor_core::ledger::{Account, Ledger, PostingKind, VerifyingKey, verify};
+use pictor_core::api::{BondSource, CheckLease, Role, TaskLease, Verdict};
+use pictor_core::ledger::{Account, Ledger, PostingKind, SigningKey, VerifyingKey, verify};
 use pictor_core::{AccountId, JobId, Money};
 use pictor_network::service::Config;
 use pictor_network::service::trust::TrustRules;
@@ -83,6 +83,18 @@ async fn submit(creator: &Client, frames: &str) -> JobId {
         .await
         .expect("submit")
         .id
+}
+
+/// `worker` leases the next task and delivers real PNG frames for it, signed with `key`.
+async fn lease_and_deliver(worker: &Client, key: &SigningKey) -> TaskLease {
+    let lease = worker
+        .workers()
+        .lease()
+        .await
+        .expect("lease")
+        .expect("a task");
+    deliver_pngs(worker, key, &lease).await;
+    lease
 }
 
 async fn lease_check(checker: &Client) -> Option<CheckLease> {
@@ -166,13 +178,7 @@ async fn a_lazy_checker_is_caught_by_known_outcome_checks_and_stops_earning() {
     let (lazy, lazy_id) = network.account(Role::Checker, "lazy").await;
     submit(&creator, "1-80").await;
     // One result accepted by an honest checker: something the network can make probes of.
-    let first = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &key, &first).await;
+    lease_and_deliver(&worker, &key).await;
     let seed = lease_check(&honest)
         .await
         .expect("the first result's check");
@@ -338,25 +344,13 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
     let bond = post_bond(&network, &worker, worker_id).await;
 
     // One result accepted: the network has some fee income.
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &key, &lease).await;
+    lease_and_deliver(&worker, &key).await;
     let check = lease_check(&checkers[2]).await.expect("check");
     verdict(&checkers[2], &check, Verdict::Accept).await;
 
     // Inconclusive: every escalation escalates again. Rendered again, but no confirmation, no
     // slash, no bar.
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &key, &lease).await;
+    lease_and_deliver(&worker, &key).await;
     for _ in 0..=Config::default().max_escalations {
         let check = lease_check(&checkers[0]).await.expect("an escalation");
         verdict(&checkers[0], &check, Verdict::Escalate).await;
@@ -365,13 +359,7 @@ async fn an_honest_workers_bond_survives_an_inconclusive_check_and_a_lone_reject
     assert_eq!((view.bond, view.open_work), (bond, 0), "{view:?}");
 
     // One checker rejects; the two asked after it accept: not proven, the bond stays whole.
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &key, &lease).await;
+    lease_and_deliver(&worker, &key).await;
     let check = lease_check(&checkers[1]).await.expect("check");
     verdict(&checkers[1], &check, Verdict::Reject).await;
     let earned = earnings(&network, worker_id).await;
@@ -414,13 +402,7 @@ async fn a_new_workers_high_value_result_is_paid_after_two_accepts() {
     let (a, a_id) = network.account(Role::Checker, "a").await;
     let (b, b_id) = network.account(Role::Checker, "b").await;
     let job = submit(&creator, "1").await;
-    let lease = worker
-        .workers()
-        .lease()
-        .await
-        .expect("lease")
-        .expect("task");
-    deliver_pngs(&worker, &key, &lease).await;
+    lease_and_deliver(&worker, &key).await;
     let check = lease_check(&a).await.expect("check");
     verdict(&a, &check, Verdict::Accept).await;
     // One accept is not enough for a new worker's result at this value.
