@@ -102,15 +102,19 @@ impl WorkerConfig {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut config: WorkerConfig =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        if config.key_file.is_relative() {
-            config.key_file = base.join(&config.key_file);
-        }
-        if config.cache_dir.is_relative() {
-            config.cache_dir = base.join(&config.cache_dir);
-        }
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         config.validate()?;
         Ok(config)
+    }
+
+    /// Makes the relative paths of the file relative to `base`, the file's folder.
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
+        if self.key_file.is_relative() {
+            self.key_file = base.join(&self.key_file);
+        }
+        if self.cache_dir.is_relative() {
+            self.cache_dir = base.join(&self.cache_dir);
+        }
     }
 
     /// Writes the file; refuses to replace an existing one unless `force`.

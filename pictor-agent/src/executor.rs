@@ -76,7 +76,7 @@ pub(crate) struct TaskContext {
 }
 
 impl TaskContext {
-    fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         *self.stop.borrow()
     }
 }
@@ -91,7 +91,7 @@ pub(crate) enum Outcome {
 }
 
 /// Why a task did not produce a result.
-enum TaskError {
+pub(crate) enum TaskError {
     /// Report it to the network with `fail`, so another worker takes the task at once.
     Failed(String),
     /// The lease is not ours any more (stale, cancelled, or the network is gone while stopping):
@@ -105,11 +105,23 @@ pub(crate) async fn run_task(ctx: Arc<TaskContext>, lease: TaskLease) -> Outcome
     let dir = ctx.work_dir.join(format!("{}-{}", task.0, lease.attempt));
     let outcome = render_and_submit(&ctx, &lease, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
-    let message = match outcome {
-        Ok(outcome) => return outcome,
-        Err(TaskError::Dropped(message)) => message,
-        Err(TaskError::Failed(message)) => {
-            // Tell the network, once; if it cannot be told, the lease lapses on its own.
+    match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => task_ended_without_result(&ctx, &lease, error).await,
+    }
+}
+
+/// Reports a task that ended without a result: a failure is told to the network (once; if it
+/// cannot be told, the lease lapses on its own), a dropped task is not; both become an event.
+pub(crate) async fn task_ended_without_result(
+    ctx: &TaskContext,
+    lease: &TaskLease,
+    error: TaskError,
+) -> Outcome {
+    let task = lease.task;
+    let message = match error {
+        TaskError::Dropped(message) => message,
+        TaskError::Failed(message) => {
             let reported = ctx
                 .client
                 .workers()
@@ -194,11 +206,24 @@ async fn render_and_submit(
         task: task.0,
         permille: 1000,
     });
+    let outcome = submit_rendered(ctx, lease, files, render_ms).await;
+    drop(scene);
+    outcome
+}
+
+/// Uploads a task's rendered files, signs the result, keeps it in the outbox and delivers it —
+/// the end of every task, whether this machine rendered it or a farm's node did.
+pub(crate) async fn submit_rendered(
+    ctx: &TaskContext,
+    lease: &TaskLease,
+    files: Vec<RenderedFile>,
+    render_ms: u64,
+) -> Result<Outcome, TaskError> {
+    let task = lease.task;
     ctx.activity.report(WorkerActivity::Uploading, Some(task));
     let outputs = upload_outputs(ctx, files).await?;
     let result = pictor_sdk::sign_result(&ctx.key, task, lease.attempt, outputs, render_ms)
         .map_err(|e| TaskError::Failed(format!("signing: {e}")))?;
-    drop(scene);
     let pending = Pending { task, result };
     ctx.outbox
         .put(&pending)

@@ -17,6 +17,7 @@
 //! - [`checker`] — `run_checker`: lease checks, verify with `pictor-verify`, post verdicts.
 //! - [`cache`], [`scene`] — the content-addressed blob cache and safe scene materialization.
 //! - [`idle`] — the `--idle-command` supervisor.
+//! - [`farm`] — render farms as compute sources: the farm adapter on Slurm and what its nodes run.
 //! - [`retry`] — the one retry helper, with its policy as data ([`RetryPolicy`]).
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod checker;
 pub mod config;
 pub mod events;
 pub mod executor;
+pub mod farm;
 pub mod heartbeat;
 pub mod idle;
 pub mod outbox;

@@ -8,15 +8,15 @@
 
 mod common;
 
+use common::ledger::assert_ledger_sound;
 use common::{Network, deliver, deliver_pngs, small_spec, upload_test_scene};
 use pictor_core::api::{BondSource, CheckLease, Role, TaskLease, Verdict};
-use pictor_core::ledger::{Account, Ledger, PostingKind, SigningKey, VerifyingKey, verify};
+use pictor_core::ledger::{Account, PostingKind, SigningKey};
 use pictor_core::{AccountId, JobId, Money};
 use pictor_network::service::Config;
 use pictor_network::service::trust::TrustRules;
 use pictor_sdk::Client;
 use serde_json::json;
-use std::collections::HashMap;
 
 /// A worker price that makes the small test tasks cost ~0.01 credits, so every fee is whole
 /// micro-credits.
@@ -107,47 +107,6 @@ async fn verdict(checker: &Client, check: &CheckLease, verdict: Verdict) {
         .verdict(check.check, verdict, json!({"reasons": ["test"]}))
         .await
         .expect("verdict");
-}
-
-/// The journal as anyone fetches it: it verifies against the network key; replayed, the money
-/// inside the network (balances, escrows, earnings, fees and bonds) is exactly what was
-/// deposited, and no hold paid a worker twice.
-async fn assert_ledger_sound(client: &Client) -> Ledger {
-    let journal = client.ledger().fetch_journal().await.expect("journal");
-    let head = client.ledger().head().await.expect("head");
-    let key_bytes: [u8; 32] = hex::decode(&head.public_key_hex)
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-    let key = VerifyingKey::from_bytes(&key_bytes).expect("key");
-    verify(&journal, &key).expect("the journal verifies");
-    let ledger = Ledger::replay(journal.entries()).expect("replay");
-    assert_eq!(ledger.trial_balance(), 0);
-    let deposited: i128 = journal
-        .entries()
-        .iter()
-        .filter(|e| e.posting.kind == PostingKind::Deposit)
-        .map(|e| i128::from(e.posting.amount.micros()))
-        .sum();
-    let inside: i128 = ledger
-        .accounts()
-        .filter(|(account, _)| *account != Account::External)
-        .map(|(_, balance)| balance)
-        .sum();
-    assert_eq!(inside, deposited, "balances + escrow + bonds = deposits");
-    let mut worker_paid: HashMap<_, u32> = HashMap::new();
-    for entry in journal.entries() {
-        if entry.posting.kind == PostingKind::Settle
-            && matches!(entry.posting.credit, Account::Worker(_))
-        {
-            *worker_paid.entry(entry.posting.transfer).or_default() += 1;
-        }
-    }
-    assert!(
-        worker_paid.values().all(|n| *n == 1),
-        "a hold paid a worker twice: {worker_paid:?}"
-    );
-    ledger
 }
 
 /// The amounts of the direct transfers from `from` to `to` in the journal.

@@ -5,6 +5,7 @@ mod bond;
 mod checker;
 mod database;
 mod demo;
+mod farm;
 mod job;
 mod ledger;
 mod migrate;
@@ -63,6 +64,10 @@ enum Command {
     /// Verify workers' frames for the network.
     #[command(subcommand)]
     Checker(checker::CheckerCommand),
+    /// Offer a render farm's capacity through its own queue manager (Slurm): register it, run
+    /// its adapter.
+    #[command(subcommand)]
+    Farm(farm::FarmCommand),
 }
 
 /// A failure with its own exit status (other failures exit 1); `main` still prints its message as
@@ -142,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => render::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Worker(command) => worker::run(command),
+        Command::Farm(command) => farm::run(command),
         Command::Checker(command) => checker::run(command),
     }
 }

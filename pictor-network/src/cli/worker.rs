@@ -85,7 +85,7 @@ pub struct RunArgs {
     poll_secs: f64,
 }
 
-fn renderer_name(choice: RendererChoice) -> &'static str {
+pub(super) fn renderer_name(choice: RendererChoice) -> &'static str {
     match choice {
         RendererChoice::Builtin => "builtin",
         RendererChoice::Blender => "blender",

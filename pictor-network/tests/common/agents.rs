@@ -183,3 +183,28 @@ pub async fn render_demo_job(creator: &pictor_sdk::Client, frames: &str) -> pict
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The real farm adapter (`pictor farm run`'s code) on `config`, its events pushed to `events`.
+pub fn start_farm(
+    config: pictor_agent::farm::FarmConfig,
+    events: Arc<Mutex<Vec<pictor_agent::farm::FarmEvent>>>,
+) -> Running<pictor_agent::farm::FarmSummary> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = pictor_agent::farm::FarmOptions {
+        on_event: Some(Arc::new(move |event| {
+            if !matches!(
+                event,
+                pictor_agent::farm::FarmEvent::Task(WorkerEvent::Idle | WorkerEvent::Progress { .. })
+            ) {
+                eprintln!("farm: {event:?}");
+            }
+            events.lock().unwrap().push(event);
+        })),
+        poll_interval: Duration::from_millis(200),
+        ..pictor_agent::farm::FarmOptions::default()
+    };
+    let handle = tokio::spawn(pictor_agent::farm::run_farm(config, options, async move {
+        let _ = stopped.await;
+    }));
+    Running { stop, handle }
+}

