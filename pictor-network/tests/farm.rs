@@ -15,11 +15,11 @@ use common::agents::{
 };
 use common::ledger::assert_ledger_sound;
 use common::slurm::SlurmCluster;
+use pictor_agent::RenderersOffered;
 use pictor_agent::farm::{
     EngineConfig, FarmConfig, FarmEvent, FarmOffer, FarmSettings, FarmSummary, SlurmSettings,
     init_farm,
 };
-use pictor_agent::RenderersOffered;
 use pictor_core::api::Role;
 use pictor_core::job::JobState;
 use pictor_core::ledger::{Account, PostingKind};
@@ -163,11 +163,21 @@ async fn a_job_split_between_a_worker_and_a_slurm_farm_completes_verified_and_pa
     checker.stop().await;
 
     // Split: both rendered, every task delivered once, each a Slurm job of its own.
-    assert!(farm_summary.delivered >= 1, "the farm rendered nothing: {farm_summary:?}");
-    assert!(worker_summary.tasks_done >= 1, "the worker rendered nothing");
+    assert!(
+        farm_summary.delivered >= 1,
+        "the farm rendered nothing: {farm_summary:?}"
+    );
+    assert!(
+        worker_summary.tasks_done >= 1,
+        "the worker rendered nothing"
+    );
     assert_eq!(farm_summary.failed, 0, "{farm_summary:?}");
     let jobs = farm_jobs(&cluster);
-    assert_eq!(jobs.len() as u64, farm_summary.delivered, "one Slurm job per farm task: {jobs:?}");
+    assert_eq!(
+        jobs.len() as u64,
+        farm_summary.delivered,
+        "one Slurm job per farm task: {jobs:?}"
+    );
     for (tag, runs) in &jobs {
         assert_eq!(runs.len(), 1, "{tag} submitted once");
         assert_eq!(runs[0]["job_state"], "COMPLETED", "{tag}: {:?}", runs[0]);
@@ -196,4 +206,237 @@ async fn a_job_split_between_a_worker_and_a_slurm_farm_completes_verified_and_pa
     // The farm's frames are the frames: downloaded, every one decodes at the job's size.
     let frames = creator.jobs().frames(job).await.unwrap();
     assert_eq!(frames.len(), 8);
+}
+
+/// A job of the demo scene whose frames take seconds each here (480×270 at 64 spp, debug build),
+/// so the farm's jobs are caught running.
+fn slow_spec(scene: pictor_core::AssetId, frames: &str) -> JobSpec {
+    let mut spec = demo_spec(scene, frames);
+    spec.resolution.width = 480;
+    spec.resolution.height = 270;
+    spec.samples = 64;
+    spec
+}
+
+/// Waits (at most `limit`) until `done` holds of the farm's Slurm jobs.
+async fn until_jobs(
+    cluster: &SlurmCluster,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&HashMap<String, Vec<serde_json::Value>>) -> bool,
+) {
+    let started = Instant::now();
+    loop {
+        let jobs = farm_jobs(cluster);
+        if done(&jobs) {
+            return;
+        }
+        assert!(started.elapsed() < limit, "{what} never happened: {jobs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How many of the farm's Slurm jobs are in `state`.
+fn count_in(jobs: &HashMap<String, Vec<serde_json::Value>>, state: &str) -> usize {
+    jobs.values()
+        .flatten()
+        .filter(|job| job["job_state"] == state)
+        .count()
+}
+
+#[tokio::test]
+async fn a_creators_cancel_cancels_the_farms_jobs_within_seconds() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (config, _) = slurm_farm(
+        &network,
+        &cluster,
+        dir.path(),
+        2,
+        RenderersOffered::builtin(),
+    )
+    .await;
+    let job = submit(&creator, slow_spec(scene.id, "1-6")).await;
+    let farm_events = events();
+    let farm = start_farm(config, farm_events.clone());
+    until_jobs(
+        &cluster,
+        Duration::from_secs(60),
+        "two farm jobs running",
+        |jobs| count_in(jobs, "RUNNING") == 2,
+    )
+    .await;
+
+    creator.jobs().cancel(job).await.expect("cancel");
+    let cancelled_at = Instant::now();
+    until_jobs(
+        &cluster,
+        Duration::from_secs(15),
+        "the farm's jobs cancelled",
+        |jobs| {
+            jobs.values()
+                .flatten()
+                .all(|job| !matches!(job["job_state"].as_str(), Some("RUNNING" | "PENDING")))
+        },
+    )
+    .await;
+    let took = cancelled_at.elapsed();
+    assert!(took < Duration::from_secs(10), "cancelled after {took:?}");
+    let jobs = farm_jobs(&cluster);
+    assert_eq!(count_in(&jobs, "CANCELLED"), 2, "{jobs:?}");
+    let summary = stop_farm(farm).await;
+    assert_eq!(summary.delivered, 0);
+    wait_for_state(&creator, job, JobState::Cancelled, Duration::from_secs(5)).await;
+    let cancelled = farm_events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, FarmEvent::Cancelled { .. }))
+        .count();
+    assert_eq!(cancelled, 2);
+    assert_ledger_sound(&creator).await;
+}
+
+#[tokio::test]
+async fn the_studios_own_work_preempts_pictor_tasks_and_the_job_completes_paid_once() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (config, farm_id) = slurm_farm(
+        &network,
+        &cluster,
+        dir.path(),
+        2,
+        RenderersOffered::builtin(),
+    )
+    .await;
+    let job = submit(&creator, slow_spec(scene.id, "1-2")).await;
+    let farm_events = events();
+    let farm = start_farm(config, farm_events.clone());
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    until_jobs(
+        &cluster,
+        Duration::from_secs(60),
+        "both tasks running",
+        |jobs| count_in(jobs, "RUNNING") == 2,
+    )
+    .await;
+
+    // The studio's own job takes every CPU of the node on the higher-priority partition.
+    let studio = cluster.run(
+        "sbatch",
+        &[
+            "--parsable",
+            "--partition=studio",
+            "--cpus-per-task=4",
+            "--wrap",
+            "sleep 3",
+        ],
+    );
+    let studio = studio.trim().to_string();
+    until_jobs(
+        &cluster,
+        Duration::from_secs(15),
+        "Pictor's tasks requeued",
+        |jobs| {
+            jobs.values()
+                .flatten()
+                .all(|job| job["restart_cnt"].as_u64() >= Some(1))
+        },
+    )
+    .await;
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(180)).await;
+    let summary = stop_farm(farm).await;
+    checker.stop().await;
+
+    let studio_state = cluster
+        .jobs()
+        .into_iter()
+        .find(|j| j["job_id"].as_u64().map(|id| id.to_string()) == Some(studio.clone()))
+        .expect("the studio's job");
+    assert_eq!(
+        studio_state["job_state"], "COMPLETED",
+        "the studio's work ran first"
+    );
+    assert_eq!(summary.delivered, 2, "{summary:?}");
+    assert!(summary.requeues >= 2, "{summary:?}");
+    assert!(
+        farm_events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, FarmEvent::Requeued { .. }))
+    );
+    // One Slurm job per task (requeued, not resubmitted), each paid once.
+    let jobs = farm_jobs(&cluster);
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs.values().all(|runs| runs.len() == 1));
+    assert_eq!(settlements(&creator).await.get(&farm_id), Some(&2));
+    assert_ledger_sound(&creator).await;
+}
+
+#[tokio::test]
+async fn the_farm_adapter_killed_mid_job_and_restarted_renders_nothing_twice() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (_, farm_id) = slurm_farm(
+        &network,
+        &cluster,
+        dir.path(),
+        2,
+        RenderersOffered::builtin(),
+    )
+    .await;
+    let config_path = dir.path().join("farm.toml");
+    let job = submit(&creator, slow_spec(scene.id, "1-4")).await;
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    let adapter = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args(["farm", "run", "--poll-secs", "0.2", "--config"])
+            .arg(&config_path)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("pictor farm run")
+    };
+    let mut first = adapter();
+    until_jobs(
+        &cluster,
+        Duration::from_secs(60),
+        "two farm jobs running",
+        |jobs| count_in(jobs, "RUNNING") == 2,
+    )
+    .await;
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    // The farm keeps rendering meanwhile; a restart picks up its jobs and their leases.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut second = adapter();
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(240)).await;
+    second.kill().expect("stop");
+    second.wait().expect("reaped");
+    checker.stop().await;
+
+    let jobs = farm_jobs(&cluster);
+    assert_eq!(jobs.len(), 4, "every task went to the farm: {jobs:?}");
+    for (tag, runs) in &jobs {
+        assert_eq!(runs.len(), 1, "{tag} submitted once: {runs:?}");
+        assert_eq!(runs[0]["restart_cnt"], 0, "{tag} rendered once");
+        assert_eq!(runs[0]["job_state"], "COMPLETED");
+    }
+    assert_eq!(settlements(&creator).await.get(&farm_id), Some(&4));
+    assert_ledger_sound(&creator).await;
 }

@@ -451,7 +451,9 @@ impl<E: FarmEngine> Adapter<'_, E> {
             restarts,
         });
         if restarts > self.config.farm.max_requeues {
-            let message = format!("the farm requeued the task {restarts} times (preempted by its own work or nodes lost)");
+            let message = format!(
+                "the farm requeued the task {restarts} times (preempted by its own work or nodes lost)"
+            );
             self.cancel_job(tag, &message).await;
             self.give_up(tag, TaskError::Failed(message)).await;
         }
@@ -485,7 +487,8 @@ impl<E: FarmEngine> Adapter<'_, E> {
                     task: tag.task.0,
                     permille,
                 });
-                (!renewal.keep_going).then(|| "the job no longer wants this task (cancelled or paused)".to_string())
+                (!renewal.keep_going)
+                    .then(|| "the job no longer wants this task (cancelled or paused)".to_string())
             }
             Err(error) if is_transient(&error) => {
                 tracing::warn!(task = tag.task.0, %error, "heartbeat failed; the farm keeps the job");
@@ -587,10 +590,10 @@ impl<E: FarmEngine> Adapter<'_, E> {
         let patience = u64::from(self.config.farm.queue_delay_secs) * 1_000;
         while self.tracked.len() < slots && !*stop.borrow() {
             let now = self.clock.now_ms();
-            let behind = self
-                .tracked
-                .values()
-                .any(|t| t.queued_since_ms.is_some_and(|since| now.saturating_sub(since) > patience));
+            let behind = self.tracked.values().any(|t| {
+                t.queued_since_ms
+                    .is_some_and(|since| now.saturating_sub(since) > patience)
+            });
             if behind {
                 // The farm's own work holds its nodes: lease nothing more until a task starts.
                 return;
@@ -615,8 +618,14 @@ impl<E: FarmEngine> Adapter<'_, E> {
                     };
                     if let Err(error) = self.records.put(&record) {
                         tracing::error!(error = %format!("{error:#}"), "cannot record a lease; handing it back");
-                        let message = format!("the farm adapter cannot record the lease: {error:#}");
-                        task_ended_without_result(&self.ctx, &record.lease, TaskError::Failed(message)).await;
+                        let message =
+                            format!("the farm adapter cannot record the lease: {error:#}");
+                        task_ended_without_result(
+                            &self.ctx,
+                            &record.lease,
+                            TaskError::Failed(message),
+                        )
+                        .await;
                         return;
                     }
                     let tag = record.tag();

@@ -138,10 +138,11 @@ impl FarmConfig {
     pub fn to_toml(&self) -> String {
         let quote = |text: &str| serde_json::Value::String(text.to_string()).to_string();
         let path = |path: &Path| quote(&path.to_string_lossy());
-        let mut out = self
-            .identity
-            .to_toml()
-            .replacen("Pictor worker configuration (pictor worker init)", "Pictor farm configuration (pictor farm init)", 1);
+        let mut out = self.identity.to_toml().replacen(
+            "Pictor worker configuration (pictor worker init)",
+            "Pictor farm configuration (pictor farm init)",
+            1,
+        );
         let farm = &self.farm;
         out.push_str(&format!(
             "\n[farm]\nshared_dir = {}\nqueue_delay_secs = {}\nmax_requeues = {}\n",

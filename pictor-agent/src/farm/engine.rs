@@ -96,7 +96,10 @@ pub trait FarmEngine: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Submits the task's job held and tagged with its lease; answers the farm's job id.
-    fn submit_held(&self, submission: Submission<'_>) -> impl Future<Output = Result<String>> + Send;
+    fn submit_held(
+        &self,
+        submission: Submission<'_>,
+    ) -> impl Future<Output = Result<String>> + Send;
 
     /// Lets a held job run.
     fn release(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
@@ -110,11 +113,8 @@ pub trait FarmEngine: Send + Sync {
 
     /// Runs `args` of the node's `pictor` once through the farm's queue (in `folder`) and waits
     /// for it; answers what it printed. `pictor farm init` measures the nodes' speed this way.
-    fn run_once(
-        &self,
-        args: &[&str],
-        folder: &Path,
-    ) -> impl Future<Output = Result<String>> + Send;
+    fn run_once(&self, args: &[&str], folder: &Path)
+    -> impl Future<Output = Result<String>> + Send;
 }
 
 #[cfg(test)]
@@ -129,7 +129,14 @@ mod tests {
         };
         assert_eq!(tag.to_comment(), "pictor:42:3");
         assert_eq!(LeaseTag::parse(&tag.to_comment()), Some(tag));
-        for other in ["", "pictor:", "pictor:42", "pictor:x:1", "render shot 12", "pictor:1:2:3"] {
+        for other in [
+            "",
+            "pictor:",
+            "pictor:42",
+            "pictor:x:1",
+            "render shot 12",
+            "pictor:1:2:3",
+        ] {
             assert_eq!(LeaseTag::parse(other), None, "{other:?}");
         }
         assert_eq!(tag.folder_name(), "42-3");

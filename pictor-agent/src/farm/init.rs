@@ -7,9 +7,9 @@ use super::config::{EngineConfig, FarmConfig, FarmSettings};
 use super::engine::FarmEngine;
 use super::node::NodeProbe;
 use super::slurm::Slurm;
+use crate::RenderersOffered;
 use crate::config::{WorkerConfig, renderer_choice, write_key, write_private};
 use crate::registration::{client_for, generate_key, register_request};
-use crate::RenderersOffered;
 use anyhow::{Context, Result, bail};
 use pictor_core::Money;
 use std::path::{Path, PathBuf};
@@ -39,10 +39,9 @@ pub async fn init_farm(
     force: bool,
 ) -> Result<FarmConfig> {
     let renderer = renderer_choice(&offer.renderers.renderer)?.to_string();
-    let stem = out.file_stem().map_or_else(
-        || "farm".to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    );
+    let stem = out
+        .file_stem()
+        .map_or_else(|| "farm".to_string(), |s| s.to_string_lossy().into_owned());
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

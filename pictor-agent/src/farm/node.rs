@@ -113,7 +113,11 @@ impl TaskFolder<'_> {
             {
                 Ok(self.0.join(relative))
             } else {
-                bail!("{} names {} outside the task's folder", path.display(), relative.display())
+                bail!(
+                    "{} names {} outside the task's folder",
+                    path.display(),
+                    relative.display()
+                )
             }
         };
         let mut files = Vec::with_capacity(result.files.len());

@@ -86,7 +86,10 @@ impl Slurm {
     /// minutes (its BeginTime) even when resources are free; the lease is waiting meanwhile.
     async fn hurry_requeued(&self, id: &str) {
         let job = format!("JobId={id}");
-        if let Err(error) = self.run("scontrol", &["update", &job, "StartTime=now"]).await {
+        if let Err(error) = self
+            .run("scontrol", &["update", &job, "StartTime=now"])
+            .await
+        {
             tracing::debug!(%error, job = id, "could not move a requeued job's start to now");
         }
     }
@@ -186,7 +189,11 @@ fn parse_squeue(text: &str) -> Result<Vec<SqueueJob>> {
         .context("squeue --json answered no jobs list")?;
     let mut tagged = Vec::new();
     for job in jobs {
-        let Some(tag) = job.get("comment").and_then(Value::as_str).and_then(LeaseTag::parse) else {
+        let Some(tag) = job
+            .get("comment")
+            .and_then(Value::as_str)
+            .and_then(LeaseTag::parse)
+        else {
             continue;
         };
         let Some(id) = job.get("job_id").and_then(Value::as_u64) else {
@@ -269,7 +276,13 @@ mod tests {
         let jobs = parse_squeue(text).unwrap();
         let states: Vec<(&str, FarmJobState, bool)> = jobs
             .iter()
-            .map(|j| (j.job.id.as_str(), j.job.state.clone(), j.waits_for_requeue_delay))
+            .map(|j| {
+                (
+                    j.job.id.as_str(),
+                    j.job.state.clone(),
+                    j.waits_for_requeue_delay,
+                )
+            })
             .collect();
         assert_eq!(
             states,
@@ -278,7 +291,9 @@ mod tests {
                 ("9", FarmJobState::Queued, true),
                 (
                     "10",
-                    FarmJobState::Failed("Slurm job FAILED (NonZeroExitCode, exit status 3)".into()),
+                    FarmJobState::Failed(
+                        "Slurm job FAILED (NonZeroExitCode, exit status 3)".into()
+                    ),
                     false
                 ),
                 ("11", FarmJobState::Running, false),

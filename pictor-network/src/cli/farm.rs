@@ -7,11 +7,11 @@ use super::worker::{init_tracing, renderer_name};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use pictor_agent::RenderersOffered;
+use pictor_agent::WorkerEvent;
 use pictor_agent::farm::{
     EngineConfig, FarmConfig, FarmEvent, FarmOffer, FarmOptions, FarmSettings, SlurmSettings,
     exec_task, init_farm, probe_node, run_farm,
 };
-use pictor_agent::WorkerEvent;
 use pictor_core::Money;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -208,7 +208,9 @@ fn run_adapter(args: RunArgs) -> Result<()> {
             eprintln!("pictor: task {task} failed: {message}");
         }
         FarmEvent::Task(WorkerEvent::Progress { .. } | WorkerEvent::Idle) => {}
-        FarmEvent::Queued { task, job } => eprintln!("pictor: task {task} queued as farm job {job}"),
+        FarmEvent::Queued { task, job } => {
+            eprintln!("pictor: task {task} queued as farm job {job}")
+        }
         FarmEvent::Requeued { task, restarts } => {
             eprintln!("pictor: task {task} requeued by the farm ({restarts} so far)");
         }

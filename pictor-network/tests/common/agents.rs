@@ -194,7 +194,9 @@ pub fn start_farm(
         on_event: Some(Arc::new(move |event| {
             if !matches!(
                 event,
-                pictor_agent::farm::FarmEvent::Task(WorkerEvent::Idle | WorkerEvent::Progress { .. })
+                pictor_agent::farm::FarmEvent::Task(
+                    WorkerEvent::Idle | WorkerEvent::Progress { .. }
+                )
             ) {
                 eprintln!("farm: {event:?}");
             }

@@ -45,4 +45,3 @@ pub async fn assert_ledger_sound(client: &Client) -> Ledger {
     );
     ledger
 }
-

@@ -13,7 +13,13 @@ use tempfile::TempDir;
 
 /// The programs a cluster needs.
 const PROGRAMS: [&str; 7] = [
-    "munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel",
+    "munged",
+    "mungekey",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scancel",
 ];
 
 /// A running cluster; stopped (its jobs cancelled, its daemons killed) when dropped.
@@ -45,7 +51,13 @@ fn daemon(program: &str, args: &[&str], log: &Path) -> Child {
     let log = std::fs::File::create(log).expect("daemon log");
     Command::new(program)
         .args(args)
-        .env("PATH", format!("/usr/sbin:/sbin:{}", std::env::var("PATH").unwrap_or_default()))
+        .env(
+            "PATH",
+            format!(
+                "/usr/sbin:/sbin:{}",
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
@@ -60,9 +72,7 @@ impl SlurmCluster {
         if let Some(missing) = PROGRAMS.iter().find(|program| !found(program)) {
             super::skip_unless_required(
                 "PICTOR_REQUIRE_SLURM",
-                &format!(
-                    "Slurm is not installed ({missing} missing; apt install slurm-wlm munge)"
-                ),
+                &format!("Slurm is not installed ({missing} missing; apt install slurm-wlm munge)"),
             );
             return None;
         }
@@ -73,7 +83,11 @@ impl SlurmCluster {
         }
         let key = root.join("munge/munge.key");
         let made = Command::new("mungekey")
-            .args(["--create", "--force", &format!("--keyfile={}", key.display())])
+            .args([
+                "--create",
+                "--force",
+                &format!("--keyfile={}", key.display()),
+            ])
             .status()
             .expect("mungekey");
         assert!(made.success(), "mungekey failed");
@@ -93,7 +107,10 @@ impl SlurmCluster {
         );
         let started = Instant::now();
         while !socket.exists() {
-            assert!(started.elapsed() < Duration::from_secs(10), "munged never listened");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "munged never listened"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let host = hostname();
@@ -184,7 +201,10 @@ impl SlurmCluster {
     pub fn wait_idle(&self, limit: Duration) {
         let started = Instant::now();
         loop {
-            let output = self.command("sinfo").args(["-h", "-N", "-o", "%t"]).output();
+            let output = self
+                .command("sinfo")
+                .args(["-h", "-N", "-o", "%t"])
+                .output();
             if let Ok(output) = output {
                 let states = String::from_utf8_lossy(&output.stdout).to_string();
                 if output.status.success()
@@ -252,6 +272,9 @@ impl Drop for SlurmCluster {
 }
 
 fn hostname() -> String {
-    let output = Command::new("hostname").arg("-s").output().expect("hostname");
+    let output = Command::new("hostname")
+        .arg("-s")
+        .output()
+        .expect("hostname");
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
