@@ -440,3 +440,40 @@ async fn the_farm_adapter_killed_mid_job_and_restarted_renders_nothing_twice() {
     assert_eq!(settlements(&creator).await.get(&farm_id), Some(&4));
     assert_ledger_sound(&creator).await;
 }
+
+#[tokio::test]
+async fn a_node_lost_mid_task_requeues_it_and_the_job_completes() {
+    let Some(mut cluster) = SlurmCluster::start_or_skip(2) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (config, farm_id) =
+        slurm_farm(&network, &cluster, dir.path(), 1, RenderersOffered::builtin()).await;
+    let job = submit(&creator, slow_spec(scene.id, "1")).await;
+    let farm_events = events();
+    let farm = start_farm(config, farm_events.clone());
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    until_jobs(&cluster, Duration::from_secs(60), "the task running", |jobs| {
+        count_in(jobs, "RUNNING") == 1
+    })
+    .await;
+    let running = farm_jobs(&cluster).into_values().flatten().next().unwrap();
+    let node = running["nodes"].as_str().unwrap().to_string();
+    let lost = cluster.lose_node(&node);
+    assert_eq!(lost.len(), 1, "the task ran on {node}");
+
+    // Slurm notices the silent node (SlurmdTimeout), requeues the task; it runs on the other.
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(240)).await;
+    let summary = stop_farm(farm).await;
+    checker.stop().await;
+    let runs: Vec<serde_json::Value> = farm_jobs(&cluster).into_values().flatten().collect();
+    assert_eq!(runs.len(), 1, "requeued, not resubmitted: {runs:?}");
+    assert!(runs[0]["restart_cnt"].as_u64() >= Some(1), "{runs:?}");
+    assert_ne!(runs[0]["nodes"].as_str(), Some(node.as_str()), "it ran elsewhere");
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    assert_eq!(settlements(&creator).await.get(&farm_id), Some(&1));
+    assert_ledger_sound(&creator).await;
+}

@@ -230,6 +230,39 @@ impl SlurmCluster {
         value["jobs"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Loses node `name` as a machine is lost: its slurmd, the slurmstepd of every job it runs
+    /// and those jobs' processes are SIGKILLed; answers the ids of the jobs that ran there.
+    pub fn lose_node(&mut self, name: &str) -> Vec<u64> {
+        let jobs: Vec<u64> = self
+            .jobs()
+            .iter()
+            .filter(|job| job["job_state"] == "RUNNING" && job["nodes"] == name)
+            .filter_map(|job| job["job_id"].as_u64())
+            .collect();
+        if let Some((_, child)) = self.slurmd.iter_mut().find(|(node, _)| node == name)
+            && let Some(mut child) = child.take()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for pid in std::fs::read_dir("/proc").expect("/proc").flatten().filter_map(|entry| {
+            entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok())
+        }) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let environ = String::from_utf8_lossy(&environ);
+            let ours = jobs.iter().any(|id| {
+                cmdline.starts_with(&format!("slurmstepd: [{id}."))
+                    || environ.split('\0').any(|var| var == format!("SLURM_JOB_ID={id}"))
+            });
+            if ours {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        jobs
+    }
+
     /// The daemons' logs, for a failure message.
     pub fn logs(&self) -> String {
         let mut text = String::new();
