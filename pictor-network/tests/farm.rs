@@ -477,3 +477,84 @@ async fn a_node_lost_mid_task_requeues_it_and_the_job_completes() {
     assert_eq!(settlements(&creator).await.get(&farm_id), Some(&1));
     assert_ledger_sound(&creator).await;
 }
+
+#[tokio::test]
+async fn a_blender_job_split_between_a_worker_and_a_slurm_farm_completes_verified() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    if !common::blender_or_skip() {
+        return;
+    }
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let folder = dir.path().join("blend");
+    std::fs::create_dir_all(&folder).unwrap();
+    common::save_factory_scene(&folder.join("factory.blend"), false);
+    let asset = creator
+        .assets()
+        .upload_folder(&folder, "factory.blend")
+        .send()
+        .await
+        .expect("upload");
+    let blender = RenderersOffered {
+        renderer: "blender".into(),
+        blender: Vec::new(),
+    };
+    let (config, farm_id) = slurm_farm(&network, &cluster, dir.path(), 1, blender.clone()).await;
+    let worker_account = network
+        .admin
+        .accounts()
+        .create(Role::Worker, "blender-gpu")
+        .await
+        .unwrap();
+    std::fs::create_dir_all(dir.path().join("worker")).unwrap();
+    let worker_config = pictor_agent::init_worker(
+        &network.url,
+        &worker_account.api_key,
+        "blender-gpu",
+        Money::from_credits(2).unwrap(),
+        &dir.path().join("worker/worker.toml"),
+        false,
+        &blender,
+    )
+    .await
+    .expect("worker init");
+    let (width, height) = (160u32, 96u32);
+    let spec = JobSpec::builder(asset.id, "1-4".parse().unwrap())
+        .renderer(pictor_core::job::RendererKind::Blender)
+        .resolution(width, height)
+        .samples(16)
+        .output(pictor_core::OutputFormat::Exr)
+        .build()
+        .unwrap();
+    let job = submit(&creator, spec).await;
+    let farm = start_farm(config, events());
+    let worker = start_worker(worker_config, None, Arc::new(Mutex::new(Vec::new())));
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(300)).await;
+    let summary = stop_farm(farm).await;
+    let worker_summary = worker.stop().await;
+    checker.stop().await;
+
+    assert!(summary.delivered >= 1, "the farm rendered with Blender: {summary:?}");
+    assert!(worker_summary.tasks_done >= 1, "the worker rendered too");
+    let paid = settlements(&creator).await;
+    assert_eq!(u64::from(paid[&farm_id]), summary.delivered);
+    assert_eq!(paid.values().sum::<u32>(), 4);
+    let out = dir.path().join("frames");
+    let downloaded = creator
+        .jobs()
+        .download_frames(job, &out)
+        .await
+        .expect("download");
+    let mut decoded = 0;
+    for frame in downloaded {
+        let image = image::open(&frame.path).expect("a frame decodes");
+        assert_eq!((image.width(), image.height()), (width, height));
+        decoded += 1;
+    }
+    assert_eq!(decoded, 4);
+    assert_ledger_sound(&creator).await;
+}
