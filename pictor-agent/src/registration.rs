@@ -145,6 +145,7 @@ pub(crate) fn register_request(
         speed_millis: config.speed_millis.max(1),
         slots: config.slots.max(1),
         min_tier: config.min_tier,
+        queue_delay_secs: None,
     })
 }
 

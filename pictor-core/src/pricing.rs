@@ -635,6 +635,22 @@ pub struct Quote {
     /// count from then).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub queued_until_online: bool,
+    /// The tasks the P50 plan routes to render farms' bulk offers (the rest go to single
+    /// machines), and their cost.
+    #[serde(default)]
+    pub farm_share: FarmShare,
+}
+
+/// The part of a quoted job a plan routes to render farms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FarmShare {
+    /// Tasks planned on farms.
+    pub tasks: u32,
+    /// Tasks of the job.
+    pub of_tasks: u32,
+    /// Their cost at the P50 work estimate.
+    pub cost_p50: Money,
 }
 
 #[cfg(test)]

@@ -589,6 +589,7 @@ fn register_request(name: &str, key: &ed25519_dalek::SigningKey) -> Result<Regis
         speed_millis: 1000,
         slots: 1,
         min_tier: pictor_core::job::Tier::Economy,
+        queue_delay_secs: None,
     })
 }
 

@@ -238,6 +238,7 @@ fn register_worker(url: &str, api_key: &str) {
             speed_millis: 1000,
             slots: 1,
             min_tier: pictor_core::job::Tier::Economy,
+            queue_delay_secs: None,
         };
         client
             .workers()

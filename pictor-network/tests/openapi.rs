@@ -492,6 +492,11 @@ fn quote() -> Quote {
             })
             .collect(),
         queued_until_online: true,
+        farm_share: pictor_core::pricing::FarmShare {
+            tasks: 3,
+            of_tasks: 8,
+            cost_p50: money(400_000),
+        },
     }
 }
 
@@ -632,6 +637,7 @@ fn real_values_validate_against_their_schemas() {
         speed_millis: registration.speed_millis,
         online: true,
         min_tier: pictor_core::job::Tier::Economy,
+        farm_queue_delay_secs: Some(30),
     };
     validate(&doc, "WorkerView", &worker).unwrap_or_else(|e| panic!("{e}"));
     let mut renderer_as_object = serde_json::to_value(&worker).expect("json");

@@ -8,7 +8,7 @@ use pictor_core::error::{Error, Result};
 use pictor_core::ids::{JobId, TaskId};
 use pictor_core::job::{JobSpec, Tier};
 use pictor_core::money::Money;
-use pictor_core::pricing::{Quote, TierQuote, WorkEstimate};
+use pictor_core::pricing::{FarmShare, OfferKind, Quote, TierQuote, WorkEstimate};
 use pictor_core::task::split;
 
 /// The job `spec` as a [`JobView`] with its tasks' work scaled to `total_bench_secs` (shared by pixel
@@ -62,6 +62,33 @@ fn cost_in_tier(view: &MarketView, plan: &Plan, tier: Tier) -> Result<Money> {
         }
     }
     Ok(total)
+}
+
+/// The tasks of the last job of `view` that `plan` puts on farms' bulk offers, and their cost in
+/// the job's tier.
+fn farm_share(view: &MarketView, plan: &Plan) -> Result<FarmShare> {
+    let j = view.jobs.len().saturating_sub(1) as u32;
+    let job = &view.jobs[j as usize];
+    let mut share = FarmShare {
+        of_tasks: u32::try_from(job.tasks.len()).unwrap_or(u32::MAX),
+        ..FarmShare::default()
+    };
+    for (w, queue) in plan.workers.iter().enumerate() {
+        let offer = &view.workers[w];
+        if !matches!(offer.kind, OfferKind::Farm { .. }) {
+            continue;
+        }
+        for planned in queue.tasks.iter().filter(|p| p.at.job == j) {
+            let work = job.tasks[planned.at.task as usize].work_bench_secs;
+            share.tasks += 1;
+            share.cost_p50 = share.cost_p50.checked_add(view.pricing.task_cost(
+                offer.price_per_bench_hour,
+                work,
+                job.tier,
+            )?)?;
+        }
+    }
+    Ok(share)
 }
 
 /// Plans `spec` into `view` at P50 and P90 work with `scheduler` and reads off the job's cost and
@@ -150,5 +177,6 @@ pub fn quote_by_planning<S: Scheduler + ?Sized>(
         fee_split_p90: view.pricing.fees.split(cost_p90)?,
         tiers,
         queued_until_online: false,
+        farm_share: farm_share(&view50, &plan50)?,
     })
 }

@@ -3,7 +3,7 @@
 //! lease, records it, releases it; heartbeats the leases (with the nodes' progress) while the
 //! farm's jobs wait or run; collects finished frames and delivers them signed, like a worker;
 //! reports failures with the farm's reason; cancels the farm's job when the lease is lost or the
-//! creator cancels. Its state is the farm's tagged jobs plus its own record ([`super::record`]):
+//! creator cancels. Its state is the farm's tagged jobs plus its own record (`record`):
 //! killed and restarted, it carries on from both and renders nothing twice.
 
 use super::config::FarmConfig;
@@ -153,6 +153,7 @@ pub async fn run_farm<E: FarmEngine + 'static>(
     let mut request = register_request(identity, &key, probe.renderers.clone())?;
     request.speed_millis = probe.speed_millis.max(1);
     request.hardware.gpu_name = format!("{} farm ({} slots)", engine.name(), identity.slots);
+    request.queue_delay_secs = Some(config.farm.queue_delay_secs);
     let registered = {
         let stop = stop.clone();
         register(&client, &request, move || !*stop.borrow()).await?

@@ -83,6 +83,7 @@ pub async fn init_farm(
     let key = generate_key()?;
     let mut request = register_request(&config.identity, &key, probe.renderers.clone())?;
     request.hardware.gpu_name = format!("farm ({} slots)", offer.slots);
+    request.queue_delay_secs = Some(config.farm.queue_delay_secs);
     client_for(&config.identity.network, api_key)?
         .workers()
         .register(request)

@@ -371,6 +371,10 @@ pub struct RegisterWorkerRequest {
     /// `standard`: standard and priority jobs; `priority`: priority jobs only).
     #[serde(default)]
     pub min_tier: Tier,
+    /// For a farm account only: seconds a task typically waits in the farm's own queue before it
+    /// starts (the network plans the farm's work after it). Absent for a single machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_delay_secs: Option<u32>,
 }
 
 fn one_slot() -> u32 {
@@ -464,6 +468,9 @@ pub struct WorkerView {
     /// The cheapest service tier whose jobs it takes.
     #[serde(default)]
     pub min_tier: Tier,
+    /// A render farm's bulk offer: its queue delay in seconds (absent for a single machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub farm_queue_delay_secs: Option<u32>,
 }
 
 /// What a worker is doing, as it reports it (`POST /v1/workers/activity`): shown to its owner in

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub enum FarmCommand {
     /// Benchmark the farm's nodes through its queue, register the farm's offer and write its
     /// config file and signing key.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Lease tasks into the farm's queue and deliver their frames until SIGINT or SIGTERM.
     Run(RunArgs),
     /// (On a farm node, submitted by the adapter.) Render the task in a task folder.
@@ -126,7 +126,7 @@ pub struct ProbeArgs {
 /// Runs `pictor farm …`.
 pub fn run(command: FarmCommand) -> Result<()> {
     match command {
-        FarmCommand::Init(args) => init(args),
+        FarmCommand::Init(args) => init(*args),
         FarmCommand::Run(args) => run_adapter(args),
         FarmCommand::Exec(args) => exec_task(&args.folder),
         FarmCommand::Probe(args) => {

@@ -432,11 +432,24 @@ fn quote_line(quote: &Quote, scene: &AssetId) -> String {
         duration(quote.eta_p90_secs),
         quote.escrow_hold,
         if quote.capped { ", capped" } else { "" },
-    ) + if quote.queued_until_online {
-        "; no worker is online now: the job waits in the queue and starts when one connects"
-    } else {
-        ""
+    ) + &farm_part(quote)
+        + if quote.queued_until_online {
+            "; no worker is online now: the job waits in the queue and starts when one connects"
+        } else {
+            ""
+        }
+}
+
+/// Which share of the job the plan routes to render farms (empty when none).
+fn farm_part(quote: &Quote) -> String {
+    let share = quote.farm_share;
+    if share.tasks == 0 {
+        return String::new();
     }
+    format!(
+        "; farms: {} of {} tasks ({} credits at P50)",
+        share.tasks, share.of_tasks, share.cost_p50
+    )
 }
 
 /// `1h 02m`, `3m 20s`, `12s`.

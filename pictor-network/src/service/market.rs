@@ -17,7 +17,7 @@
 
 use crate::store::WorkerRow;
 use pictor_core::Money;
-use pictor_core::pricing::WorkerOffer;
+use pictor_core::pricing::{OfferKind, WorkerOffer};
 use pictor_core::{JobId, JobSpec, WorkerId};
 use pictor_schedule::{self as schedule, engine::offer_is_eligible};
 
@@ -82,6 +82,13 @@ impl MarketRules {
         );
         offer.parallel_slots = worker.slots.max(1);
         offer.min_tier = worker.min_tier;
+        if let Some(delay) = worker.queue_delay_secs {
+            // A farm's bulk offer: its slots in parallel, after its queue's delay.
+            offer.kind = OfferKind::Farm {
+                capacity_bench_hours_per_hour: offer.capacity(),
+            };
+            offer.lead_time_secs = f64::from(delay);
+        }
         offer
     }
 
@@ -140,6 +147,7 @@ mod tests {
             last_seen_ms: 0,
             record,
             min_tier: pictor_core::job::Tier::Economy,
+            queue_delay_secs: None,
         }
     }
 

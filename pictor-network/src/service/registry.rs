@@ -18,6 +18,7 @@ impl<S: Store> Coordinator<S> {
         caller.require_any(&[Role::Worker, Role::Farm])?;
         let key = parse_public_key(&request.public_key_hex)?;
         self.check_declaration(request)?;
+        let queue_delay_secs = farm_queue_delay(caller, request)?;
         let row = WorkerRow {
             account_id: caller.id(),
             name: request.name.clone(),
@@ -29,6 +30,7 @@ impl<S: Store> Coordinator<S> {
             last_seen_ms: self.now_ms(),
             record: WorkRecord::default(),
             min_tier: request.min_tier,
+            queue_delay_secs,
         };
         self.config.market.offer_of(&row).validate()?;
         let mut tx = self.write_without_ledger().await?;
@@ -98,6 +100,33 @@ impl<S: Store> Coordinator<S> {
         tx.worker(caller.id()).await?.ok_or_else(|| {
             ServiceError::conflict("this worker is not registered: POST /v1/workers first")
         })
+    }
+}
+
+/// The longest queue delay a farm may declare: a day.
+const MAX_QUEUE_DELAY_SECS: u32 = 86_400;
+
+/// A farm's queue delay (0 when it declares none); `None` for a worker, which may not declare one.
+fn farm_queue_delay(
+    caller: &Caller,
+    request: &RegisterWorkerRequest,
+) -> ServiceResult<Option<u32>> {
+    match (caller.account.role, request.queue_delay_secs) {
+        (Role::Farm, delay) => {
+            let delay = delay.unwrap_or(0);
+            if delay > MAX_QUEUE_DELAY_SECS {
+                return Err(ServiceError::invalid(
+                    "queue_delay_secs",
+                    format!("must be at most {MAX_QUEUE_DELAY_SECS} (a day)"),
+                ));
+            }
+            Ok(Some(delay))
+        }
+        (_, Some(_)) => Err(ServiceError::invalid(
+            "queue_delay_secs",
+            "only a farm account declares a queue delay",
+        )),
+        (_, None) => Ok(None),
     }
 }
 

@@ -40,6 +40,7 @@ pub(crate) fn worker_view(worker: &WorkerRow, online_since: u64) -> WorkerView {
         speed_millis: worker.speed_millis,
         online: worker.last_seen_ms >= online_since,
         min_tier: worker.min_tier,
+        farm_queue_delay_secs: worker.queue_delay_secs,
     }
 }
 

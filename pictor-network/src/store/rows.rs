@@ -44,6 +44,8 @@ pub struct WorkerRow {
     pub record: WorkRecord,
     /// The cheapest service tier whose jobs it takes.
     pub min_tier: Tier,
+    /// A render farm's queue delay in seconds; `None` for a single machine.
+    pub queue_delay_secs: Option<u32>,
 }
 
 /// What a worker's accepted tasks measured: the network's own evidence of its speed.

@@ -144,6 +144,13 @@ pub(crate) fn worker_row(row: &impl Columns) -> StoreResult<WorkerRow> {
             wall_ms: get_u64(row, "accepted_wall_ms")?,
         },
         min_tier: enum_parse::<pictor_core::job::Tier>(row.text("min_tier")?, "min_tier")?,
+        queue_delay_secs: get_opt_u64(row, "queue_delay_secs")?
+            .map(|secs| {
+                u32::try_from(secs).map_err(|_| StoreError::OutOfRange {
+                    column: "queue_delay_secs",
+                })
+            })
+            .transpose()?,
     })
 }
 

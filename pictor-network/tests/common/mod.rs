@@ -271,6 +271,7 @@ pub fn register_request(name: &str, key: &SigningKey, price_credits: u64) -> Reg
         speed_millis: 1000,
         slots: 4,
         min_tier: pictor_core::job::Tier::Economy,
+        queue_delay_secs: None,
     }
 }
 

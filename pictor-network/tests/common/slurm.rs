@@ -245,16 +245,25 @@ impl SlurmCluster {
             let _ = child.kill();
             let _ = child.wait();
         }
-        for pid in std::fs::read_dir("/proc").expect("/proc").flatten().filter_map(|entry| {
-            entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok())
-        }) {
+        for pid in std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|entry| {
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.parse::<u32>().ok())
+            })
+        {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline);
             let environ = String::from_utf8_lossy(&environ);
             let ours = jobs.iter().any(|id| {
                 cmdline.starts_with(&format!("slurmstepd: [{id}."))
-                    || environ.split('\0').any(|var| var == format!("SLURM_JOB_ID={id}"))
+                    || environ
+                        .split('\0')
+                        .any(|var| var == format!("SLURM_JOB_ID={id}"))
             });
             if ours {
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();

@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "trust: check purposes (result, confirm, probe) and checkers' standing",
         include_str!("../../../migrations/postgres/0008_trust.sql"),
     ),
+    (
+        9,
+        "render farms: a farm's queue delay",
+        include_str!("../../../migrations/postgres/0009_farms.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations hold (any constant; "pictor" in ASCII).

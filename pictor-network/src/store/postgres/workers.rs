@@ -6,11 +6,12 @@ use crate::store::WorkersTx;
 impl WorkersTx for PgTx {
     async fn upsert_worker(&mut self, row: &WorkerRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO workers (account_id, name, public_key, hardware, price, speed_millis, slots, last_seen_ms, min_tier)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO workers (account_id, name, public_key, hardware, price, speed_millis, slots, last_seen_ms, min_tier, queue_delay_secs)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT(account_id) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
                hardware = excluded.hardware, price = excluded.price, speed_millis = excluded.speed_millis,
-               slots = excluded.slots, last_seen_ms = excluded.last_seen_ms, min_tier = excluded.min_tier",
+               slots = excluded.slots, last_seen_ms = excluded.last_seen_ms, min_tier = excluded.min_tier,
+               queue_delay_secs = excluded.queue_delay_secs",
         )
         .bind(to_i64(row.account_id, "account_id")?)
         .bind(&row.name)
@@ -21,6 +22,7 @@ impl WorkersTx for PgTx {
         .bind(i64::from(row.slots))
         .bind(to_i64(row.last_seen_ms, "last_seen_ms")?)
         .bind(enum_text(&row.min_tier, "min_tier")?)
+        .bind(row.queue_delay_secs.map(i64::from))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

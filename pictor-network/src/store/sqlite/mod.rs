@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "trust: check purposes (result, confirm, probe) and checkers' standing",
         include_str!("../../../migrations/0010_trust.sql"),
     ),
+    (
+        11,
+        "render farms: a farm's queue delay",
+        include_str!("../../../migrations/0011_farms.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
