@@ -25,6 +25,8 @@ pub enum RoleChoice {
     Worker,
     /// Verifies frames and earns the checker fee.
     Checker,
+    /// A render farm: offers its nodes' capacity through its own queue manager.
+    Farm,
 }
 
 impl From<RoleChoice> for Role {
@@ -33,6 +35,7 @@ impl From<RoleChoice> for Role {
             RoleChoice::Creator => Role::Creator,
             RoleChoice::Worker => Role::Worker,
             RoleChoice::Checker => Role::Checker,
+            RoleChoice::Farm => Role::Farm,
         }
     }
 }
