@@ -668,3 +668,148 @@ async fn quotes_route_tasks_to_a_farm_by_cost_and_time_and_show_its_share() {
         "a refused registration changed nothing"
     );
 }
+
+/// What the journal of `client`'s network paid each worker account (settlements).
+async fn earned(client: &Client) -> HashMap<AccountId, Money> {
+    let journal = client.ledger().fetch_journal().await.expect("journal");
+    let mut paid: HashMap<AccountId, Money> = HashMap::new();
+    for entry in journal.entries() {
+        if let (PostingKind::Settle, Account::Worker(id)) =
+            (entry.posting.kind, entry.posting.credit)
+        {
+            let total = paid.entry(id).or_insert(Money::ZERO);
+            *total = total.checked_add(entry.posting.amount).unwrap();
+        }
+    }
+    paid
+}
+
+#[tokio::test]
+async fn a_pictor_network_serves_as_a_farm_of_another_and_both_ledgers_reconcile() {
+    let outer = Network::start(Config::default()).await;
+    let inner = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The farm's own network: a worker, a checker, and the operator's creator account there.
+    let (inner_creator, inner_creator_id, inner_key) =
+        inner.creator_named("farm-operator", 100).await;
+    std::fs::create_dir_all(dir.path().join("inner-worker")).unwrap();
+    let inner_worker_config =
+        built_in_worker_config(&inner, "inner-gpu", &dir.path().join("inner-worker")).await;
+    let inner_worker = start_worker(inner_worker_config, None, Arc::new(Mutex::new(Vec::new())));
+    let inner_checker = start_checker(&inner, &dir.path().join("inner-checker")).await;
+
+    // The network the creator uses: the inner network is a farm of it.
+    let (creator, _) = outer.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let farm_account = outer
+        .admin
+        .accounts()
+        .create(Role::Farm, "inner-network")
+        .await
+        .unwrap();
+    let settings = FarmSettings {
+        shared_dir: dir.path().join("shared"),
+        queue_delay_secs: 5,
+        max_requeues: 3,
+        engine: EngineConfig::Pictor(pictor_agent::farm::PictorSettings {
+            network: inner.url.clone(),
+            api_key: inner_key,
+        }),
+    };
+    let offer = FarmOffer {
+        name: "inner-network".into(),
+        price: Money::from_credits(2).unwrap(),
+        slots: 2,
+        renderers: RenderersOffered::builtin(),
+    };
+    let config = init_farm(
+        &outer.url,
+        &farm_account.api_key,
+        &offer,
+        settings,
+        &dir.path().join("farm.toml"),
+        false,
+    )
+    .await
+    .expect("the inner network registers as a farm");
+    let job = submit(&creator, demo_spec(scene.id, "1-4")).await;
+    let farm = start_farm(config, events());
+    let outer_checker = start_checker(&outer, &dir.path().join("outer-checker")).await;
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(240)).await;
+    let summary = stop_farm(farm).await;
+    let inner_summary = inner_worker.stop().await;
+    inner_checker.stop().await;
+    outer_checker.stop().await;
+
+    // Every frame rendered by the inner network's worker, checked on both networks.
+    assert_eq!(summary.delivered, 4, "{summary:?}");
+    assert_eq!(inner_summary.tasks_done, 4);
+    let mut inner_jobs = Vec::new();
+    let mut listing = Box::pin(inner_creator.jobs().list().send());
+    while let Some(view) = futures_util::StreamExt::next(&mut listing).await {
+        inner_jobs.push(view.unwrap());
+    }
+    assert_eq!(inner_jobs.len(), 4, "one inner job per forwarded task");
+    assert!(inner_jobs.iter().all(|j| j.state == JobState::Completed));
+    assert!(
+        inner_jobs
+            .iter()
+            .all(|j| j.spec.tags.iter().all(|t| t.starts_with("pictor:"))),
+        "the inner jobs carry the lease tags, nothing of the outer creator's"
+    );
+    // The frames the creator gets are the inner worker's, byte for byte.
+    let outer_frames = creator
+        .jobs()
+        .download_frames(job, dir.path().join("outer-frames"))
+        .await
+        .unwrap();
+    for inner_job in &inner_jobs {
+        let frames = inner_creator
+            .jobs()
+            .download_frames(
+                inner_job.id,
+                dir.path().join(format!("inner-{}", inner_job.id.0)),
+            )
+            .await
+            .unwrap();
+        for frame in frames {
+            let outer_frame = outer_frames
+                .iter()
+                .find(|f| f.frame == frame.frame)
+                .unwrap();
+            assert_eq!(
+                std::fs::read(&frame.path).unwrap(),
+                std::fs::read(&outer_frame.path).unwrap(),
+                "frame {}",
+                frame.frame
+            );
+        }
+    }
+    // Money: each ledger verifies; the outer network paid the farm per accepted task, the inner
+    // one charged its creator exactly what its jobs spent and paid its worker for each.
+    assert_ledger_sound(&creator).await;
+    assert_ledger_sound(&inner_creator).await;
+    let outer_paid = settlements(&creator).await;
+    assert_eq!(outer_paid.get(&farm_account.account.id), Some(&4));
+    let farm_earned = earned(&creator).await[&farm_account.account.id];
+    let farm_balance = outer
+        .admin
+        .accounts()
+        .get(farm_account.account.id)
+        .await
+        .unwrap();
+    assert_eq!(farm_balance.balance, farm_earned);
+    let inner_spent = inner_jobs
+        .iter()
+        .fold(Money::ZERO, |total, j| total.checked_add(j.spent).unwrap());
+    let operator = inner.admin.accounts().get(inner_creator_id).await.unwrap();
+    assert_eq!(
+        operator.balance,
+        Money::from_credits(100)
+            .unwrap()
+            .checked_sub(inner_spent)
+            .unwrap(),
+        "the operator paid the inner network what its jobs spent"
+    );
+    assert_eq!(settlements(&inner_creator).await.values().sum::<u32>(), 4);
+}

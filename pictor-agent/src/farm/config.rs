@@ -91,6 +91,18 @@ fn default_max_requeues() -> u32 {
 pub enum EngineConfig {
     /// Slurm, through its commands (`sbatch`, `squeue`, `scontrol`, `scancel`) on this host.
     Slurm(SlurmSettings),
+    /// Another Pictor network (the farm's own), through its API as a creator: each task becomes
+    /// a job there, verified by that network's checkers.
+    Pictor(PictorSettings),
+}
+
+/// How the adapter reaches the farm's own Pictor network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PictorSettings {
+    /// The farm network's base URL.
+    pub network: String,
+    /// The API key of the creator account there that submits and pays for the forwarded jobs.
+    pub api_key: String,
 }
 
 /// How the adapter submits to Slurm.
@@ -165,6 +177,13 @@ impl FarmConfig {
                     out.push_str(&format!("sbatch_args = [{}]\n", args.join(", ")));
                 }
             }
+            EngineConfig::Pictor(pictor) => {
+                out.push_str(&format!(
+                    "\n[farm.engine]\nkind = \"pictor\"\nnetwork = {}\napi_key = {}\n",
+                    quote(&pictor.network),
+                    quote(&pictor.api_key)
+                ));
+            }
         }
         out
     }
@@ -190,6 +209,18 @@ impl FarmConfig {
                 }
                 if slurm.node_command.as_os_str().is_empty() {
                     bail!("farm.engine.node_command: the pictor executable on the nodes");
+                }
+            }
+            EngineConfig::Pictor(pictor) => {
+                let network = pictor.network.trim_end_matches('/');
+                if network.trim().is_empty() {
+                    bail!("farm.engine.network: the farm network's URL");
+                }
+                if network == self.identity.network.trim_end_matches('/') {
+                    bail!("farm.engine.network: a network cannot be a farm of itself");
+                }
+                if pictor.api_key.trim().is_empty() {
+                    bail!("farm.engine.api_key: a creator's key on the farm's network");
                 }
             }
         }

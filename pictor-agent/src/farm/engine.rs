@@ -5,7 +5,7 @@
 use anyhow::Result;
 use pictor_core::TaskId;
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The lease a farm job belongs to, written into the job itself (Slurm's `--comment`), so the
 /// adapter finds its jobs again after a restart: `pictor:<task>:<attempt>`.
@@ -111,10 +111,18 @@ pub trait FarmEngine: Send + Sync {
     /// Cancels a job (a no-op for one that ended).
     fn cancel(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
 
-    /// Runs `args` of the node's `pictor` once through the farm's queue (in `folder`) and waits
-    /// for it; answers what it printed. `pictor farm init` measures the nodes' speed this way.
-    fn run_once(&self, args: &[&str], folder: &Path)
-    -> impl Future<Output = Result<String>> + Send;
+    /// Makes a completed job's frames available in the task's folder (`out/result.json`): a
+    /// farm's nodes wrote them there already; another network's are downloaded.
+    fn collect(&self, job: &FarmJob, folder: &Path) -> impl Future<Output = Result<()>> + Send;
+
+    /// What one of the farm's nodes offers (speed, renderers), measured through the farm itself
+    /// (`folder` is scratch space on its storage). `pictor farm init` registers the farm with it.
+    fn probe(
+        &self,
+        renderer: &str,
+        blender: &[PathBuf],
+        folder: &Path,
+    ) -> impl Future<Output = Result<super::node::NodeProbe>> + Send;
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::adapter::NODE_PROBE_FILE;
 use super::config::{EngineConfig, FarmConfig, FarmSettings};
 use super::engine::FarmEngine;
 use super::node::NodeProbe;
+use super::pictor::PictorFarm;
 use super::slurm::Slurm;
 use crate::RenderersOffered;
 use crate::config::{WorkerConfig, renderer_choice, write_key, write_private};
@@ -76,7 +77,10 @@ pub async fn init_farm(
     config.validate()?;
     let probe = match &config.farm.engine {
         EngineConfig::Slurm(settings) => {
-            probe_through_queue(&Slurm::new(settings.clone()), &config, &renderer).await?
+            probe_through(&Slurm::new(settings.clone()), &config, &renderer).await?
+        }
+        EngineConfig::Pictor(settings) => {
+            probe_through(&PictorFarm::new(settings)?, &config, &renderer).await?
         }
     };
     config.identity.speed_millis = probe.speed_millis.max(1);
@@ -101,32 +105,18 @@ pub async fn init_farm(
     FarmConfig::load(out)
 }
 
-/// Runs `pictor farm probe` on a node through the farm's queue and reads its answer.
-async fn probe_through_queue<E: FarmEngine>(
+/// What a node of the farm offers, measured through the farm.
+async fn probe_through<E: FarmEngine>(
     engine: &E,
     config: &FarmConfig,
     renderer: &str,
 ) -> Result<NodeProbe> {
-    let folder = config.farm.shared_dir.join("init");
-    let mut args: Vec<String> = vec![
-        "farm".into(),
-        "probe".into(),
-        "--renderer".into(),
-        renderer.into(),
-    ];
-    for blender in &config.identity.blender {
-        args.push("--blender".into());
-        args.push(blender.to_string_lossy().into_owned());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let printed = engine
-        .run_once(&args, &folder)
+    engine
+        .probe(
+            renderer,
+            &config.identity.blender,
+            &config.farm.shared_dir.join("init"),
+        )
         .await
-        .with_context(|| format!("benchmarking a node through {}", engine.name()))?;
-    let line = printed
-        .lines()
-        .rev()
-        .find(|line| line.trim_start().starts_with('{'))
-        .with_context(|| format!("the node's probe printed no JSON: {printed}"))?;
-    serde_json::from_str(line).with_context(|| format!("parsing the node's probe: {line}"))
+        .with_context(|| format!("measuring a node through {}", engine.name()))
 }

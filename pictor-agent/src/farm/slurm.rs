@@ -8,9 +8,10 @@
 
 use super::config::SlurmSettings;
 use super::engine::{FarmEngine, FarmJob, FarmJobState, LeaseTag, Submission};
+use super::node::NodeProbe;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::process::Command;
 
@@ -82,6 +83,26 @@ impl Slurm {
         options
     }
 
+    /// Runs `args` of the node's `pictor` once through the queue (in `folder`) and waits for it;
+    /// answers what it printed.
+    async fn run_once(&self, args: &[&str], folder: &Path) -> Result<String> {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let script = self.write_script(folder, args)?;
+        let mut options = self.common_options(folder);
+        options.retain(|option| !option.starts_with("--output="));
+        let output = folder.join("run-once.out");
+        options.extend([
+            "--wait".to_string(),
+            "--job-name=pictor-init".to_string(),
+            format!("--output={}", output.display()),
+            script.to_string_lossy().into_owned(),
+        ]);
+        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+        self.run("sbatch", &options).await?;
+        std::fs::read_to_string(&output).with_context(|| format!("reading {}", output.display()))
+    }
+
     /// Moves a requeued job's start to now: Slurm holds a requeued batch job back for ≈ 2
     /// minutes (its BeginTime) even when resources are free; the lease is waiting meanwhile.
     async fn hurry_requeued(&self, id: &str) {
@@ -144,22 +165,30 @@ impl FarmEngine for Slurm {
         self.run("scancel", &[id]).await.map(drop)
     }
 
-    async fn run_once(&self, args: &[&str], folder: &Path) -> Result<String> {
-        std::fs::create_dir_all(folder)
-            .with_context(|| format!("creating {}", folder.display()))?;
-        let script = self.write_script(folder, args)?;
-        let mut options = self.common_options(folder);
-        options.retain(|option| !option.starts_with("--output="));
-        let output = folder.join("run-once.out");
-        options.extend([
-            "--wait".to_string(),
-            "--job-name=pictor-init".to_string(),
-            format!("--output={}", output.display()),
-            script.to_string_lossy().into_owned(),
-        ]);
-        let options: Vec<&str> = options.iter().map(String::as_str).collect();
-        self.run("sbatch", &options).await?;
-        std::fs::read_to_string(&output).with_context(|| format!("reading {}", output.display()))
+    async fn collect(&self, _job: &FarmJob, _folder: &Path) -> Result<()> {
+        // The node wrote `out/result.json` on the farm's storage.
+        Ok(())
+    }
+
+    async fn probe(&self, renderer: &str, blender: &[PathBuf], folder: &Path) -> Result<NodeProbe> {
+        let mut args: Vec<String> = vec![
+            "farm".into(),
+            "probe".into(),
+            "--renderer".into(),
+            renderer.into(),
+        ];
+        for path in blender {
+            args.push("--blender".into());
+            args.push(path.to_string_lossy().into_owned());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let printed = self.run_once(&args, folder).await?;
+        let line = printed
+            .lines()
+            .rev()
+            .find(|line| line.trim_start().starts_with('{'))
+            .with_context(|| format!("the node's probe printed no JSON: {printed}"))?;
+        serde_json::from_str(line).with_context(|| format!("parsing the node's probe: {line}"))
     }
 }
 

@@ -4,13 +4,13 @@
 use super::network_args::runtime;
 use super::render::RendererChoice;
 use super::worker::{init_tracing, renderer_name};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use pictor_agent::RenderersOffered;
 use pictor_agent::WorkerEvent;
 use pictor_agent::farm::{
-    EngineConfig, FarmConfig, FarmEvent, FarmOffer, FarmOptions, FarmSettings, SlurmSettings,
-    exec_task, init_farm, probe_node, run_farm,
+    EngineConfig, FarmConfig, FarmEvent, FarmOffer, FarmOptions, FarmSettings, PictorSettings,
+    SlurmSettings, exec_task, init_farm, probe_node, run_farm,
 };
 use pictor_core::Money;
 use std::path::PathBuf;
@@ -37,19 +37,28 @@ pub enum FarmCommand {
 pub enum EngineChoice {
     /// Slurm, through sbatch, squeue, scontrol and scancel on this host.
     Slurm,
+    /// Another Pictor network (the farm's own): each task becomes a job there.
+    Pictor,
 }
 
 /// Arguments of `pictor farm init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The network's base URL [env: PICTOR_NETWORK].
-    #[arg(long, value_name = "URL")]
+    /// The network the farm serves: its base URL [env: PICTOR_NETWORK].
+    #[arg(long, visible_alias = "upstream", value_name = "URL")]
     network: Option<String>,
     #[command(flatten)]
     key: super::network_args::ApiKeyArgs,
     /// Display name.
     #[arg(long)]
     name: String,
+    /// With `--engine pictor`: the farm's own Pictor network, where tasks become jobs.
+    #[arg(long, value_name = "URL", required_if_eq("engine", "pictor"))]
+    farm_network: Option<String>,
+    /// With `--engine pictor`: a file holding the API key of the creator account on the farm's
+    /// network that submits and pays for those jobs.
+    #[arg(long, value_name = "PATH", required_if_eq("engine", "pictor"))]
+    farm_api_key_file: Option<PathBuf>,
     /// Price per bench-hour, in credits (decimal).
     #[arg(long, value_name = "CREDITS_PER_HOUR")]
     price: String,
@@ -155,6 +164,17 @@ fn init(args: InitArgs) -> Result<()> {
             node_command,
             sbatch_args: args.sbatch_args,
         }),
+        EngineChoice::Pictor => {
+            let (Some(network), Some(key_file)) = (args.farm_network, args.farm_api_key_file)
+            else {
+                anyhow::bail!("--engine pictor needs --farm-network and --farm-api-key-file");
+            };
+            let api_key = std::fs::read_to_string(&key_file)
+                .with_context(|| format!("reading {}", key_file.display()))?
+                .trim()
+                .to_string();
+            EngineConfig::Pictor(PictorSettings { network, api_key })
+        }
     };
     let offer = FarmOffer {
         name: args.name,

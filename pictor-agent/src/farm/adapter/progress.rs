@@ -89,7 +89,16 @@ impl<E: FarmEngine> Adapter<'_, E> {
                 }
                 self.heartbeat(tag).await;
             }
-            Some(FarmJobState::Completed) => self.collect(tag),
+            Some(FarmJobState::Completed) => {
+                if let Some(job) = job
+                    && let Err(error) = self.engine.collect(job, &folder).await
+                {
+                    // Tried again next tick; the lease is kept meanwhile.
+                    tracing::warn!(task = tag.task.0, error = %format!("{error:#}"), "cannot collect the farm's frames yet");
+                    return self.heartbeat(tag).await;
+                }
+                self.collect(tag);
+            }
             Some(FarmJobState::Failed(reason)) => {
                 let reason = TaskFolder(&folder).read_error().unwrap_or(reason);
                 self.give_up(tag, TaskError::Failed(format!("on the farm: {reason}")))
