@@ -202,7 +202,7 @@ pub fn start_farm(
             }
             events.lock().unwrap().push(event);
         })),
-        poll_interval: Duration::from_millis(200),
+        poll_interval: Duration::from_millis(100),
         ..pictor_agent::farm::FarmOptions::default()
     };
     let handle = tokio::spawn(pictor_agent::farm::run_farm(config, options, async move {
