@@ -813,3 +813,63 @@ async fn a_pictor_network_serves_as_a_farm_of_another_and_both_ledgers_reconcile
     );
     assert_eq!(settlements(&inner_creator).await.values().sum::<u32>(), 4);
 }
+
+#[tokio::test]
+async fn a_farm_whose_queue_falls_behind_its_offer_is_planned_later() {
+    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    let (mut config, farm_id) = slurm_farm(
+        &network,
+        &cluster,
+        dir.path(),
+        1,
+        RenderersOffered::builtin(),
+    )
+    .await;
+    config.farm.queue_delay_secs = 1;
+    // The studio's own work holds every CPU of the node for a while.
+    cluster.run(
+        "sbatch",
+        &[
+            "--parsable",
+            "--partition=studio",
+            "--cpus-per-task=4",
+            "--wrap",
+            "sleep 8",
+        ],
+    );
+    let job = submit(&creator, demo_spec(scene.id, "1")).await;
+    let farm_events = events();
+    let farm = start_farm(config, farm_events.clone());
+    let checker = start_checker(&network, &dir.path().join("checker")).await;
+    wait_for_state(&creator, job, JobState::Completed, Duration::from_secs(120)).await;
+    stop_farm(farm).await;
+    checker.stop().await;
+
+    let changed: Vec<u32> = farm_events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            FarmEvent::OfferChanged { queue_delay_secs } => Some(*queue_delay_secs),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0] >= 5,
+        "the task waited ~8 s behind the studio's job: {changed:?}"
+    );
+    let listed = creator.workers().list().await.unwrap();
+    let farm_view = listed.iter().find(|w| w.id.0 == farm_id.0).unwrap();
+    assert_eq!(
+        farm_view.farm_queue_delay_secs,
+        Some(changed[0]),
+        "the network plans with it"
+    );
+}

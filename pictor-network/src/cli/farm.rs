@@ -234,6 +234,9 @@ fn run_adapter(args: RunArgs) -> Result<()> {
         FarmEvent::Requeued { task, restarts } => {
             eprintln!("pictor: task {task} requeued by the farm ({restarts} so far)");
         }
+        FarmEvent::OfferChanged { queue_delay_secs } => {
+            eprintln!("pictor: the farm's queue delay is now registered as {queue_delay_secs} s");
+        }
         FarmEvent::Cancelled { task, reason } => {
             eprintln!("pictor: task {task}'s farm job cancelled: {reason}");
         }

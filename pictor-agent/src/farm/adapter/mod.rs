@@ -47,6 +47,12 @@ pub enum FarmEvent {
         /// Times it was requeued so far.
         restarts: u32,
     },
+    /// The farm's tasks wait in its queue longer (or again as long as declared): the adapter
+    /// registered this queue delay, so the network plans the farm's work after it.
+    OfferChanged {
+        /// The delay now registered, in seconds.
+        queue_delay_secs: u32,
+    },
     /// The adapter cancelled a task's job (lease lost, job cancelled, or handed back).
     Cancelled {
         /// The task.
@@ -103,6 +109,7 @@ pub struct FarmSummary {
 pub const NODE_PROBE_FILE: &str = "node-probe.json";
 
 mod keeping;
+mod offer;
 mod progress;
 mod submission;
 
@@ -196,6 +203,8 @@ pub async fn run_farm<E: FarmEngine + 'static>(
         tracked: HashMap::new(),
         deliveries: JoinSet::new(),
         summary,
+        request,
+        queue: offer::QueueWatch::new(config.farm.queue_delay_secs),
     };
     for pending in outbox.pending()? {
         let ctx = ctx.clone();
@@ -268,6 +277,9 @@ struct Adapter<'a, E: FarmEngine> {
     tracked: HashMap<LeaseTag, Tracked>,
     deliveries: JoinSet<Delivered>,
     summary: FarmSummary,
+    /// The farm's registration, sent again when its observed queue delay changes.
+    request: pictor_core::api::RegisterWorkerRequest,
+    queue: offer::QueueWatch,
 }
 
 impl<E: FarmEngine> Adapter<'_, E> {

@@ -80,12 +80,19 @@ impl<E: FarmEngine> Adapter<'_, E> {
                     self.requeued(tag, restarts).await;
                 }
                 let now = self.clock.now_ms();
+                let mut started_after = None;
                 if let Some(tracked) = self.tracked.get_mut(&tag) {
-                    tracked.queued_since_ms = if running {
-                        None
+                    if running {
+                        started_after = tracked
+                            .queued_since_ms
+                            .take()
+                            .map(|since| now.saturating_sub(since));
                     } else {
-                        Some(tracked.queued_since_ms.unwrap_or(now))
-                    };
+                        tracked.queued_since_ms.get_or_insert(now);
+                    }
+                }
+                if let Some(wait_ms) = started_after {
+                    self.started_after(wait_ms).await;
                 }
                 self.heartbeat(tag).await;
             }

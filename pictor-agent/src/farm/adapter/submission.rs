@@ -85,9 +85,11 @@ impl<E: FarmEngine> Adapter<'_, E> {
 
     /// Records the job of `tag` and lets it run.
     pub(super) async fn adopt_and_release(&mut self, tag: LeaseTag, id: &str) {
+        let now = self.clock.now_ms();
         let Some(tracked) = self.tracked.get_mut(&tag) else {
             return;
         };
+        tracked.queued_since_ms.get_or_insert(now);
         if tracked.record.job_id.as_deref() != Some(id) {
             tracked.record.job_id = Some(id.to_string());
             if let Err(error) = self.records.put(&tracked.record) {
