@@ -99,5 +99,4 @@ mod tests {
         }
         assert_eq!(back, Some(30), "a clear queue returns to the declared delay, never below");
     }
-    }
 }
