@@ -20,7 +20,7 @@ use crate::retry::RetryPolicy;
 use anyhow::{Context, Result};
 use pictor_core::api::WorkerActivity;
 use pictor_core::clock::Clock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -205,6 +205,7 @@ pub async fn run_farm<E: FarmEngine + 'static>(
         summary,
         request,
         queue: offer::QueueWatch::new(config.farm.queue_delay_secs),
+        collected_early: HashSet::new(),
     };
     for pending in outbox.pending()? {
         let ctx = ctx.clone();
@@ -280,6 +281,9 @@ struct Adapter<'a, E: FarmEngine> {
     /// The farm's registration, sent again when its observed queue delay changes.
     request: pictor_core::api::RegisterWorkerRequest,
     queue: offer::QueueWatch,
+    /// Leases delivered from the node's result while the farm still showed the job running:
+    /// not orphans.
+    collected_early: HashSet<LeaseTag>,
 }
 
 impl<E: FarmEngine> Adapter<'_, E> {

@@ -88,15 +88,35 @@ mod tests {
     fn the_registered_delay_follows_a_slow_queue_and_returns_when_it_clears() {
         let mut watch = QueueWatch::new(30);
         assert_eq!(watch.observe(2_000), None, "a quick start changes nothing");
-        assert_eq!(watch.observe(40_000), None, "one slow task is not the median");
-        assert_eq!(watch.observe(50_000), None, "a median of 40 s is within half again of 30");
-        assert_eq!(watch.observe(60_000), Some(50), "a median of 50 s is registered");
+        assert_eq!(
+            watch.observe(40_000),
+            None,
+            "one slow task is not the median"
+        );
+        assert_eq!(
+            watch.observe(50_000),
+            None,
+            "a median of 40 s is within half again of 30"
+        );
+        assert_eq!(
+            watch.observe(60_000),
+            Some(50),
+            "a median of 50 s is registered"
+        );
         watch.registered(50);
-        assert_eq!(watch.observe(70_000), None, "a median of 60 s is within half again of 50");
+        assert_eq!(
+            watch.observe(70_000),
+            None,
+            "a median of 60 s is within half again of 50"
+        );
         let mut back = None;
         for _ in 0..WINDOW {
             back = back.or(watch.observe(1_000));
         }
-        assert_eq!(back, Some(30), "a clear queue returns to the declared delay, never below");
+        assert_eq!(
+            back,
+            Some(30),
+            "a clear queue returns to the declared delay, never below"
+        );
     }
 }

@@ -35,11 +35,16 @@ impl<E: FarmEngine> Adapter<'_, E> {
         // Live jobs of leases this adapter does not hold any more (a record lost, a lease
         // handed back while the farm was unreachable): nobody will collect them.
         for (tag, job) in &jobs {
-            if job.state.is_live() && !self.tracked.contains_key(tag) {
+            if job.state.is_live()
+                && !self.tracked.contains_key(tag)
+                && !self.collected_early.contains(tag)
+            {
                 tracing::warn!(task = tag.task.0, job = %job.id, "cancelling an orphaned farm job");
                 let _ = self.engine.cancel(&job.id).await;
             }
         }
+        self.collected_early
+            .retain(|tag| jobs.get(tag).is_some_and(|job| job.state.is_live()));
     }
 
     pub(super) async fn step(&mut self, tag: LeaseTag, job: Option<&FarmJob>) {
@@ -51,8 +56,15 @@ impl<E: FarmEngine> Adapter<'_, E> {
         }
         let folder = self.folder(tag);
         let state = job.map(|job| job.state.clone());
+        let finished_on_node = TaskFolder(&folder).result().exists();
         match state {
-            None if TaskFolder(&folder).result().exists() => self.collect(tag),
+            None if finished_on_node => self.collect(tag),
+            Some(FarmJobState::Running) if finished_on_node => {
+                // The node writes its result last: the frames are final while the farm winds
+                // the job down (Slurm's COMPLETING), so they are delivered now.
+                self.collected_early.insert(tag);
+                self.collect(tag);
+            }
             None if self.clock.now_ms() < tracked.submit_after_ms => {
                 // A lease recorded by an earlier run that never learnt its job's id: an `sbatch`
                 // it started may still land; wait for it before submitting again.
