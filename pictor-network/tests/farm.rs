@@ -80,6 +80,33 @@ async fn slurm_farm(
     (config, created.account.id)
 }
 
+/// What each Slurm test starts with: a cluster, a network, a creator with 1,000 credits and the
+/// demo scene uploaded.
+struct Setup {
+    cluster: SlurmCluster,
+    network: Network,
+    dir: tempfile::TempDir,
+    creator: Client,
+    scene: pictor_sdk::assets::UploadedAsset,
+    _scene_dir: tempfile::TempDir,
+}
+
+/// [`Setup`] with a cluster of `nodes`; `None` (the test skips) without Slurm.
+async fn setup(nodes: usize) -> Option<Setup> {
+    let cluster = SlurmCluster::start_or_skip(nodes)?;
+    let network = Network::start(Config::default()).await;
+    let (creator, _) = network.creator(1_000).await;
+    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
+    Some(Setup {
+        cluster,
+        network,
+        dir: tempfile::tempdir().unwrap(),
+        creator,
+        scene,
+        _scene_dir,
+    })
+}
+
 async fn wait_for_state(creator: &Client, job: JobId, state: JobState, limit: Duration) {
     let started = Instant::now();
     loop {
@@ -143,13 +170,17 @@ async fn stop_farm(farm: Running<FarmSummary>) -> FarmSummary {
 
 #[tokio::test]
 async fn a_job_split_between_a_worker_and_a_slurm_farm_completes_verified_and_paid() {
-    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+    let Some(Setup {
+        cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(1).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (farm_config, farm_id) = slurm_farm(
         &network,
         &cluster,
@@ -255,13 +286,17 @@ fn count_in(jobs: &HashMap<String, Vec<serde_json::Value>>, state: &str) -> usiz
 
 #[tokio::test]
 async fn a_creators_cancel_cancels_the_farms_jobs_within_seconds() {
-    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+    let Some(Setup {
+        cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(1).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (config, _) = slurm_farm(
         &network,
         &cluster,
@@ -313,13 +348,17 @@ async fn a_creators_cancel_cancels_the_farms_jobs_within_seconds() {
 
 #[tokio::test]
 async fn the_studios_own_work_preempts_pictor_tasks_and_the_job_completes_paid_once() {
-    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+    let Some(Setup {
+        cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(1).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (config, farm_id) = slurm_farm(
         &network,
         &cluster,
@@ -395,13 +434,17 @@ async fn the_studios_own_work_preempts_pictor_tasks_and_the_job_completes_paid_o
 
 #[tokio::test]
 async fn the_farm_adapter_killed_mid_job_and_restarted_renders_nothing_twice() {
-    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+    let Some(Setup {
+        cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(1).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (_, farm_id) = slurm_farm(
         &network,
         &cluster,
@@ -452,13 +495,17 @@ async fn the_farm_adapter_killed_mid_job_and_restarted_renders_nothing_twice() {
 
 #[tokio::test]
 async fn a_node_lost_mid_task_requeues_it_and_the_job_completes() {
-    let Some(mut cluster) = SlurmCluster::start_or_skip(2) else {
+    let Some(Setup {
+        mut cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(2).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (config, farm_id) = slurm_farm(
         &network,
         &cluster,
@@ -816,13 +863,17 @@ async fn a_pictor_network_serves_as_a_farm_of_another_and_both_ledgers_reconcile
 
 #[tokio::test]
 async fn a_farm_whose_queue_falls_behind_its_offer_is_planned_later() {
-    let Some(cluster) = SlurmCluster::start_or_skip(1) else {
+    let Some(Setup {
+        cluster,
+        network,
+        dir,
+        creator,
+        scene,
+        _scene_dir,
+    }) = setup(1).await
+    else {
         return;
     };
-    let network = Network::start(Config::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (creator, _) = network.creator(1_000).await;
-    let (_scene_dir, _, scene) = upload_demo_scene(&creator).await;
     let (mut config, farm_id) = slurm_farm(
         &network,
         &cluster,
