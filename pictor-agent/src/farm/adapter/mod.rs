@@ -155,7 +155,9 @@ pub async fn run_farm<E: FarmEngine + 'static>(
     let outbox = Outbox::open(&state.join("spool"))?;
     let records = Records::open(&state.join("leases"))?;
     let tasks_dir = config.farm.shared_dir.join("tasks");
-    std::fs::create_dir_all(&tasks_dir)
+    // The creators' scenes and frames: readable by the farm's user only (Slurm runs the jobs as
+    // the user that submits them).
+    pictor_core::private_fs::create_private_dir(&tasks_dir)
         .with_context(|| format!("creating {}", tasks_dir.display()))?;
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
