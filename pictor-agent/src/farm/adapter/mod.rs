@@ -70,7 +70,8 @@ pub type FarmEventCallback = Arc<dyn Fn(FarmEvent) + Send + Sync>;
 pub struct FarmOptions {
     /// Receives what the adapter does.
     pub on_event: Option<FarmEventCallback>,
-    /// How often the farm's queue is read and new leases asked for.
+    /// How often finished results are looked for and new leases asked for; the farm's queue is
+    /// read at most once a second whatever this is.
     pub poll_interval: Duration,
     /// How network operations are retried while the network is down.
     pub retry: RetryPolicy,
@@ -116,6 +117,11 @@ mod submission;
 /// How long a restarted adapter waits for the farm to show a job for a lease its predecessor
 /// recorded without one (an `sbatch` that was under way when it died) before submitting again.
 const SUBMIT_GRACE_MS: u64 = 15_000;
+
+/// How often, at most, the adapter reads the farm's queue. Reading it is not free (`squeue` is a
+/// process and an RPC to the controller, on a machine that may be rendering); between reads the
+/// adapter only watches the task folders for finished results, at `poll_interval`.
+const QUEUE_READ_MS: u64 = 1_000;
 
 /// One lease the loop tracks.
 struct Tracked {
@@ -224,9 +230,16 @@ pub async fn run_farm<E: FarmEngine + 'static>(
         }
     }
     let mut stop_rx = stop.clone();
+    let mut queue_read_at_ms = None;
     while !*stop.borrow() {
         adapter.reap_deliveries();
-        adapter.tick().await;
+        let now = options.clock.now_ms();
+        if queue_read_at_ms.is_none_or(|at: u64| now.saturating_sub(at) >= QUEUE_READ_MS) {
+            queue_read_at_ms = Some(now);
+            adapter.tick().await;
+        } else {
+            adapter.collect_finished().await;
+        }
         adapter.lease_more(&stop).await;
         tokio::select! {
             () = tokio::time::sleep(options.poll_interval) => {}

@@ -47,6 +47,45 @@ impl<E: FarmEngine> Adapter<'_, E> {
             .retain(|tag| jobs.get(tag).is_some_and(|job| job.state.is_live()));
     }
 
+    /// Between reads of the farm's queue: delivers every submitted lease whose node has written
+    /// its result (written last, so its frames are final), without waiting for the farm to say
+    /// the job ended.
+    pub(super) async fn collect_finished(&mut self) {
+        let finished: Vec<LeaseTag> = self
+            .tracked
+            .iter()
+            .filter(|(tag, tracked)| {
+                !tracked.collecting
+                    && tracked.record.job_id.is_some()
+                    && TaskFolder(&self.folder(**tag)).result().exists()
+            })
+            .map(|(tag, _)| *tag)
+            .collect();
+        for tag in finished {
+            self.started_unseen(tag).await;
+            self.collected_early.insert(tag);
+            self.collect(tag);
+        }
+    }
+
+    /// A job that started and finished between two reads of the queue: the wait it is counted
+    /// as is the time since it was queued less the node's render time.
+    async fn started_unseen(&mut self, tag: LeaseTag) {
+        let now = self.clock.now_ms();
+        let Some(since) = self
+            .tracked
+            .get_mut(&tag)
+            .and_then(|tracked| tracked.queued_since_ms.take())
+        else {
+            return;
+        };
+        let render_ms = TaskFolder(&self.folder(tag))
+            .read_result()
+            .map_or(0, |(_, render_ms)| render_ms);
+        self.started_after(now.saturating_sub(since).saturating_sub(render_ms))
+            .await;
+    }
+
     pub(super) async fn step(&mut self, tag: LeaseTag, job: Option<&FarmJob>) {
         let Some(tracked) = self.tracked.get(&tag) else {
             return;
@@ -58,10 +97,14 @@ impl<E: FarmEngine> Adapter<'_, E> {
         let state = job.map(|job| job.state.clone());
         let finished_on_node = TaskFolder(&folder).result().exists();
         match state {
-            None if finished_on_node => self.collect(tag),
+            None if finished_on_node => {
+                self.started_unseen(tag).await;
+                self.collect(tag);
+            }
             Some(FarmJobState::Running) if finished_on_node => {
                 // The node writes its result last: the frames are final while the farm winds
                 // the job down (Slurm's COMPLETING), so they are delivered now.
+                self.started_unseen(tag).await;
                 self.collected_early.insert(tag);
                 self.collect(tag);
             }
@@ -116,6 +159,7 @@ impl<E: FarmEngine> Adapter<'_, E> {
                     tracing::warn!(task = tag.task.0, error = %format!("{error:#}"), "cannot collect the farm's frames yet");
                     return self.heartbeat(tag).await;
                 }
+                self.started_unseen(tag).await;
                 self.collect(tag);
             }
             Some(FarmJobState::Failed(reason)) => {
