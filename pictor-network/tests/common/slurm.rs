@@ -182,7 +182,9 @@ impl SlurmCluster {
     /// A Slurm command of this cluster.
     pub fn command(&self, program: &str) -> Command {
         let mut command = Command::new(program);
-        command.env("SLURM_CONF", &self.conf);
+        // In the cluster's folder: a job submitted without `--output` writes its
+        // `slurm-<id>.out` there, not into the checkout.
+        command.env("SLURM_CONF", &self.conf).current_dir(self.dir.path());
         command
     }
 
