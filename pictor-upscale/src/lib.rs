@@ -18,6 +18,7 @@
 //! ```
 
 pub mod catalog;
+pub mod chain;
 pub mod compare;
 pub mod direct;
 mod forward;
@@ -28,6 +29,7 @@ mod planes;
 pub mod tiles;
 mod wheel;
 
+pub use chain::{Chain, Pass, Rect};
 pub use compare::Agreement;
 pub use forward::{Precision, RunError};
 pub use graph::Graph;

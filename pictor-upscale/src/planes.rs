@@ -103,12 +103,17 @@ impl RgbPlanes {
     /// the image: outside pixels mirror the image at its edges (without repeating the edge pixel,
     /// as NumPy's and PyTorch's `reflect`).
     pub fn crop_mirrored(&self, left: i64, top: i64, width: u32, height: u32) -> RgbPlanes {
-        let columns: Vec<u32> = (0..i64::from(width))
-            .map(|dx| mirror(left + dx, self.width))
-            .collect();
-        let rows: Vec<u32> = (0..i64::from(height))
-            .map(|dy| mirror(top + dy, self.height))
-            .collect();
+        let columns = mirrored_run(left, width, self.width);
+        let rows = mirrored_run(top, height, self.height);
+        self.gather(&columns, &rows)
+    }
+
+    /// The image of the pixels at `columns × rows` of this one (each index inside it).
+    pub(crate) fn gather(&self, columns: &[u32], rows: &[u32]) -> RgbPlanes {
+        let (width, height) = (
+            u32::try_from(columns.len()).unwrap_or(u32::MAX),
+            u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        );
         let mut out = RgbPlanes::black(width, height);
         for channel in 0..3 {
             for (y, &row) in rows.iter().enumerate() {
@@ -128,12 +133,32 @@ impl RgbPlanes {
 
     /// Copies `patch` in with its top-left corner at `(left, top)`; what falls outside is cut.
     pub fn paste(&mut self, patch: &RgbPlanes, left: u32, top: u32) {
-        let width = patch.width.min(self.width.saturating_sub(left));
-        let height = patch.height.min(self.height.saturating_sub(top));
+        self.paste_at(patch, i64::from(left), i64::from(top));
+    }
+
+    /// Copies `patch` in with its top-left corner at `(left, top)`, which may lie outside this
+    /// image on any side; what falls outside is cut.
+    pub fn paste_at(&mut self, patch: &RgbPlanes, left: i64, top: i64) {
+        let span = |start: i64, len: u32, limit: u32| {
+            let from = (-start).clamp(0, i64::from(len));
+            let to = (i64::from(limit) - start).clamp(0, i64::from(len));
+            // Both within 0..=len ≤ u32::MAX.
+            (
+                u32::try_from(from).unwrap_or(0),
+                u32::try_from(to).unwrap_or(0),
+            )
+        };
+        let (x_from, x_to) = span(left, patch.width, self.width);
+        let (y_from, y_to) = span(top, patch.height, self.height);
         for channel in 0..3 {
-            for y in 0..height {
-                for x in 0..width {
-                    let at = self.index(channel, left + x, top + y);
+            for y in y_from..y_to {
+                for x in x_from..x_to {
+                    // Inside this image by the spans above.
+                    let (tx, ty) = (
+                        u32::try_from(left + i64::from(x)).unwrap_or(0),
+                        u32::try_from(top + i64::from(y)).unwrap_or(0),
+                    );
+                    let at = self.index(channel, tx, ty);
                     self.values[at] = patch.get(channel, x, y);
                 }
             }
@@ -184,6 +209,13 @@ pub fn quantise_16(value: f32) -> u16 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let level = (value.clamp(0.0, 1.0) * 65535.0).round() as u16;
     level
+}
+
+/// The indices of `count` pixels from `start` along a line of `len`, mirrored into it.
+pub(crate) fn mirrored_run(start: i64, count: u32, len: u32) -> Vec<u32> {
+    (0..i64::from(count))
+        .map(|offset| mirror(start + offset, len))
+        .collect()
 }
 
 /// Index `i` of a line of `len` pixels, mirrored at both ends without repeating the edge.
