@@ -27,6 +27,7 @@ mod model;
 pub mod ncnn;
 mod planes;
 pub mod tiles;
+pub mod verify;
 pub mod video;
 mod wheel;
 
