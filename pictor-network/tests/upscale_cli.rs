@@ -127,6 +127,30 @@ fn models_install_from_the_wheel_and_a_rendered_frame_upscales_as_the_library_co
         s(&models),
     ]);
     assert_eq!(image::open(&deep).unwrap().color(), image::ColorType::Rgb16);
+    let jpeg = dir.path().join("frame_x2.jpg");
+    succeed(&[
+        "upscale",
+        "local",
+        s(&frame),
+        "--out",
+        s(&jpeg),
+        "--model",
+        "spanx2_ch48",
+        "--format",
+        "jpeg",
+        "--quality",
+        "90",
+        "--dir",
+        s(&models),
+    ]);
+    assert_eq!(
+        image::ImageReader::open(&jpeg)
+            .unwrap()
+            .with_guessed_format()
+            .unwrap()
+            .format(),
+        Some(image::ImageFormat::Jpeg)
+    );
 
     // Bad input: the reason, and nothing written.
     let refused = dir.path().join("refused.png");

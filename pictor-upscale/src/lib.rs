@@ -23,6 +23,7 @@ pub mod compare;
 pub mod direct;
 mod forward;
 mod graph;
+pub mod io;
 mod model;
 pub mod ncnn;
 mod planes;

@@ -64,6 +64,14 @@ impl RgbPlanes {
         }
     }
 
+    /// Every value through `f`.
+    pub fn map(mut self, f: impl Fn(f32) -> f32) -> Self {
+        for value in &mut self.values {
+            *value = f(*value);
+        }
+        self
+    }
+
     /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width

