@@ -134,11 +134,17 @@ impl<'a> Chain<'a> {
                 "{rect:?} is not inside the {width}×{height} output"
             )));
         }
-        self.pass_region(self.passes.len() - 1, rect)
+        self.pass_region(self.passes.len() - 1, rect, &mut TileCache::new())
     }
 
-    /// Pass `index`'s output in `rect` (inside it).
-    fn pass_region(&self, index: usize, rect: Rect) -> Result<RgbPlanes, UpscaleError> {
+    /// Pass `index`'s output in `rect` (inside it). The earlier passes' tiles are kept in `cache`:
+    /// neighbouring tiles of a later pass read overlapping windows of them.
+    fn pass_region(
+        &self,
+        index: usize,
+        rect: Rect,
+        cache: &mut TileCache,
+    ) -> Result<RgbPlanes, UpscaleError> {
         let pass = self.passes[index];
         let (scale, context) = (pass.model.scale(), pass.tiles.context);
         let (in_width, in_height) = self.sizes[index];
@@ -157,6 +163,15 @@ impl<'a> Chain<'a> {
             if !overlaps {
                 continue;
             }
+            let key = (index, tile.index);
+            if let Some(inside) = cache.get(&key) {
+                out.paste_at(
+                    inside,
+                    i64::from(tile.left * scale) - i64::from(rect.left),
+                    i64::from(tile.top * scale) - i64::from(rect.top),
+                );
+                continue;
+            }
             let columns = mirrored_run(
                 i64::from(tile.left) - i64::from(context),
                 tile.width + 2 * context,
@@ -171,7 +186,7 @@ impl<'a> Chain<'a> {
                 self.input.gather(&columns, &rows)
             } else {
                 let source = bounds(&columns, &rows);
-                let below = self.pass_region(index - 1, source)?;
+                let below = self.pass_region(index - 1, source, cache)?;
                 let shift = |indices: &[u32], by: u32| -> Vec<u32> {
                     indices.iter().map(|&i| i - by).collect()
                 };
@@ -189,10 +204,17 @@ impl<'a> Chain<'a> {
                 i64::from(tile.left * scale) - i64::from(rect.left),
                 i64::from(tile.top * scale) - i64::from(rect.top),
             );
+            // The last pass's tiles are read once; the earlier passes' are kept for reuse.
+            if index + 1 < self.passes.len() {
+                cache.insert(key, inside);
+            }
         }
         Ok(out)
     }
 }
+
+/// Finished tiles of the earlier passes, by (pass, tile index), during one [`Chain::region`].
+type TileCache = std::collections::HashMap<(usize, u32), RgbPlanes>;
 
 /// The smallest rectangle holding every `(column, row)`.
 fn bounds(columns: &[u32], rows: &[u32]) -> Rect {
