@@ -47,9 +47,10 @@ fn found(program: &str) -> bool {
     })
 }
 
-fn daemon(program: &str, args: &[&str], log: &Path) -> Child {
+fn daemon(program: &str, args: &[&str], log: &Path) -> Command {
     let log = std::fs::File::create(log).expect("daemon log");
-    Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env(
             "PATH",
@@ -60,7 +61,12 @@ fn daemon(program: &str, args: &[&str], log: &Path) -> Child {
         )
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
-        .stderr(log)
+        .stderr(log);
+    command
+}
+
+fn spawn(mut command: Command, program: &str) -> Child {
+    command
         .spawn()
         .unwrap_or_else(|error| panic!("starting {program}: {error}"))
 }
@@ -92,18 +98,21 @@ impl SlurmCluster {
             .expect("mungekey");
         assert!(made.success(), "mungekey failed");
         let socket = root.join("munge/munge.socket");
-        let munged = daemon(
+        let munged = spawn(
+            daemon(
+                "munged",
+                &[
+                    "--foreground",
+                    "--force",
+                    &format!("--socket={}", socket.display()),
+                    &format!("--key-file={}", key.display()),
+                    &format!("--pid-file={}", root.join("munge/munged.pid").display()),
+                    &format!("--log-file={}", root.join("munge/munged.log").display()),
+                    &format!("--seed-file={}", root.join("munge/seed").display()),
+                ],
+                &root.join("log/munged.out"),
+            ),
             "munged",
-            &[
-                "--foreground",
-                "--force",
-                &format!("--socket={}", socket.display()),
-                &format!("--key-file={}", key.display()),
-                &format!("--pid-file={}", root.join("munge/munged.pid").display()),
-                &format!("--log-file={}", root.join("munge/munged.log").display()),
-                &format!("--seed-file={}", root.join("munge/seed").display()),
-            ],
-            &root.join("log/munged.out"),
         );
         let started = Instant::now();
         while !socket.exists() {
@@ -151,10 +160,13 @@ impl SlurmCluster {
         )
         .expect("slurm.conf");
         let conf_arg = conf.to_string_lossy().into_owned();
-        let slurmctld = daemon(
+        let slurmctld = spawn(
+            daemon(
+                "slurmctld",
+                &["-D", "-i", "-f", &conf_arg],
+                &root.join("log/slurmctld.out"),
+            ),
             "slurmctld",
-            &["-D", "-i", "-f", &conf_arg],
-            &root.join("log/slurmctld.out"),
         );
         let mut cluster = SlurmCluster {
             munged: Some(munged),
@@ -172,11 +184,18 @@ impl SlurmCluster {
     }
 
     fn start_slurmd(&self, name: &str) -> Child {
-        daemon(
+        let mut slurmd = daemon(
             "slurmd",
             &["-D", "-f", &self.conf.to_string_lossy(), "-N", name],
             &self.dir.path().join(format!("log/slurmd-{name}.out")),
-        )
+        );
+        // Tests run clusters side by side and every cluster numbers its jobs from 1: the
+        // slurmstepd processes this slurmd starts carry the cluster's config path in their
+        // environment, so `lose_node` kills only this cluster's.
+        slurmd.env("SLURM_CONF", &self.conf);
+        slurmd
+            .spawn()
+            .unwrap_or_else(|error| panic!("starting slurmd: {error}"))
     }
 
     /// A Slurm command of this cluster.
@@ -263,12 +282,18 @@ impl SlurmCluster {
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline);
             let environ = String::from_utf8_lossy(&environ);
-            let ours = jobs.iter().any(|id| {
-                cmdline.starts_with(&format!("slurmstepd: [{id}."))
-                    || environ
-                        .split('\0')
-                        .any(|var| var == format!("SLURM_JOB_ID={id}"))
-            });
+            // Only this cluster's: its slurmstepd got the cluster's SLURM_CONF from slurmd, and
+            // job processes from the submitter (`sbatch` exports the environment).
+            let this_cluster = environ
+                .split('\0')
+                .any(|var| var == format!("SLURM_CONF={}", self.conf.display()));
+            let ours = this_cluster
+                && jobs.iter().any(|id| {
+                    cmdline.starts_with(&format!("slurmstepd: [{id}."))
+                        || environ
+                            .split('\0')
+                            .any(|var| var == format!("SLURM_JOB_ID={id}"))
+                });
             if ours {
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             }
