@@ -32,6 +32,7 @@ pub const DEFAULT_CACHE_MAX_BYTES: u64 = 20 << 30;
 ///     idle_command: None,
 ///     speed_millis: 1000,
 ///     min_tier: pictor_core::job::Tier::Economy,
+///     models_dir: None,
 /// };
 /// config.save(&path, false)?;
 /// assert!(config.save(&path, false).is_err(), "no overwrite without force");
@@ -80,6 +81,10 @@ pub struct WorkerConfig {
     /// (standard and priority jobs) or `priority` (priority jobs only).
     #[serde(default)]
     pub min_tier: Tier,
+    /// The folder `pictor model install` filled with the upscale models: set, the worker offers
+    /// upscale jobs (every catalog model must be there, with the catalog's hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models_dir: Option<PathBuf>,
 }
 
 fn default_cache_max_bytes() -> u64 {
@@ -114,6 +119,11 @@ impl WorkerConfig {
         }
         if self.cache_dir.is_relative() {
             self.cache_dir = base.join(&self.cache_dir);
+        }
+        if let Some(models) = &self.models_dir
+            && models.is_relative()
+        {
+            self.models_dir = Some(base.join(models));
         }
     }
 
@@ -151,6 +161,12 @@ impl WorkerConfig {
         }
         if let Some(command) = &self.idle_command {
             out.push_str(&format!("idle_command = {}\n", quote(command)));
+        }
+        if let Some(models) = &self.models_dir {
+            out.push_str(&format!(
+                "models_dir = {}\n",
+                quote(&models.to_string_lossy())
+            ));
         }
         if !self.blender.is_empty() {
             let paths: Vec<String> = self

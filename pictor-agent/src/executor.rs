@@ -10,6 +10,7 @@ use crate::outbox::{Outbox, Pending};
 use crate::render_job::{RenderJob, RenderedFile};
 use crate::retry::{RetryPolicy, is_transient, retry};
 use crate::scene::fetch_scene;
+use crate::upscale_job::{UpscaleJob, Upscaler};
 use ed25519_dalek::SigningKey;
 use pictor_core::api::{ErrorCode, EvidenceFile, TaskLease, WorkerActivity};
 use pictor_core::clock::Clock;
@@ -27,9 +28,11 @@ use tokio::sync::watch;
 pub type RendererFactory = Arc<dyn Fn(&RendererSpec) -> Box<dyn Renderer> + Send + Sync>;
 
 /// The renderer a worker runs for `kind`: the built-in path tracer or Blender.
+/// An upscale job has no renderer: the built-in one stands in, and is never called (the task
+/// goes to the worker's [`Upscaler`]).
 pub fn standard_renderer(kind: RendererKind) -> Box<dyn Renderer> {
     match kind {
-        RendererKind::Builtin => Box::new(BuiltinRenderer::default()),
+        RendererKind::Builtin | RendererKind::Upscale => Box::new(BuiltinRenderer::default()),
         RendererKind::Blender => Box::new(BlenderRenderer::default()),
     }
 }
@@ -68,6 +71,9 @@ pub(crate) struct TaskContext {
     pub(crate) work_dir: PathBuf,
     pub(crate) outbox: Outbox,
     pub(crate) renderers: RendererFactory,
+    /// What runs upscale tasks: `None` on a machine without the models (the network leases it
+    /// none).
+    pub(crate) upscaler: Option<Arc<dyn Upscaler>>,
     pub(crate) events: EventSink,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -146,6 +152,15 @@ async fn render_and_submit(
     dir: &Path,
 ) -> Result<Outcome, TaskError> {
     let task = lease.task;
+    let upscaler = match (&lease.spec.upscale, &ctx.upscaler) {
+        (Some(_), None) => {
+            return Err(TaskError::Failed(
+                "this worker has no upscale models (pictor model install)".into(),
+            ));
+        }
+        (Some(upscale), Some(upscaler)) => Some((upscale.clone(), upscaler.clone())),
+        (None, _) => None,
+    };
     // The scene, into the cache and the task folder, retried while the network is down and the
     // lease lasts.
     let clock = ctx.clock.clone();
@@ -178,17 +193,34 @@ async fn render_and_submit(
         }
         .run(),
     );
-    let job = RenderJob {
-        renderer: (ctx.renderers)(&lease.spec.renderer),
-        spec: lease.spec.clone(),
-        work: lease.work.clone(),
-        main_file: scene.main_file.clone(),
-        out_dir: dir.join("out"),
-        progress,
-        cancel,
-    };
     ctx.activity.report(WorkerActivity::Rendering, Some(task));
-    let rendered = tokio::task::spawn_blocking(move || job.render()).await;
+    let rendered = match upscaler {
+        Some((spec, upscaler)) => {
+            let job = UpscaleJob {
+                upscaler,
+                spec,
+                output: lease.spec.output,
+                work: lease.work.clone(),
+                inputs: scene.root.clone(),
+                out_dir: dir.join("out"),
+                progress,
+                cancel,
+            };
+            tokio::task::spawn_blocking(move || job.run()).await
+        }
+        None => {
+            let job = RenderJob {
+                renderer: (ctx.renderers)(&lease.spec.renderer),
+                spec: lease.spec.clone(),
+                work: lease.work.clone(),
+                main_file: scene.main_file.clone(),
+                out_dir: dir.join("out"),
+                progress,
+                cancel,
+            };
+            tokio::task::spawn_blocking(move || job.render()).await
+        }
+    };
     done.store(true, Ordering::Relaxed);
     heartbeat.abort();
     let (files, render_ms) = match rendered {

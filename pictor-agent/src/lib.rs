@@ -11,6 +11,8 @@
 //! - [`worker`] — `run_worker`: the run loop that leases tasks, `slots` at a time, and the idle
 //!   command between them.
 //! - [`executor`] — one leased task end to end: fetch the scene, render, upload, sign.
+//! - [`upscale_job`] — an upscale task's pixels: the job's models from the models folder
+//!   ([`ShelfUpscaler`]), or another [`Upscaler`].
 //! - [`heartbeat`] — renewing a lease while its task renders, and why a render is cancelled
 //!   ([`CancelReason`]).
 //! - [`outbox`] — signed results kept on disk until the network has them ([`Outbox`]).
@@ -35,6 +37,7 @@ pub mod registration;
 mod render_job;
 pub mod retry;
 pub mod scene;
+pub mod upscale_job;
 pub mod worker;
 
 pub use cache::BlobCache;
@@ -48,4 +51,5 @@ pub use heartbeat::CancelReason;
 pub use outbox::Outbox;
 pub use registration::{RenderersOffered, benchmark_builtin, init_worker};
 pub use retry::RetryPolicy;
+pub use upscale_job::{ShelfUpscaler, Upscaler};
 pub use worker::{WorkerOptions, WorkerSummary, run_worker};

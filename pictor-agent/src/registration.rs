@@ -157,6 +157,8 @@ pub struct RenderersOffered {
     pub renderer: String,
     /// The Blender executables, each offered with its version.
     pub blender: Vec<PathBuf>,
+    /// The upscale models' folder (`pictor model install --dir`), if the worker upscales too.
+    pub models_dir: Option<PathBuf>,
 }
 
 impl RenderersOffered {
@@ -165,6 +167,7 @@ impl RenderersOffered {
         RenderersOffered {
             renderer: "builtin".into(),
             blender: Vec::new(),
+            models_dir: None,
         }
     }
 }
@@ -199,11 +202,15 @@ pub async fn init_worker(
             }
         }
     }
-    let renderers = {
+    let mut renderers = {
         let (renderer, blender) = (renderer.clone(), blender.to_vec());
         tokio::task::spawn_blocking(move || renderers_found(&renderer, &blender)).await??
     }
     .offered;
+    if let Some(dir) = &offered.models_dir {
+        open_models(dir).await?;
+        renderers.push((RendererKind::Upscale, UPSCALE_ENGINE_VERSION));
+    }
     let (speed_millis, _) = tokio::task::spawn_blocking(|| benchmark_builtin(64, 36, 16)).await??;
     let key = generate_key()?;
     let config = WorkerConfig {
@@ -220,6 +227,7 @@ pub async fn init_worker(
         idle_command: None,
         speed_millis,
         min_tier: pictor_core::job::Tier::Economy,
+        models_dir: offered.models_dir.clone(),
     };
     config.validate()?;
     let client = client_for(&config.network, api_key)?;
@@ -231,6 +239,24 @@ pub async fn init_worker(
     write_key(&key_path, &key)?;
     config.save(out, force)?;
     WorkerConfig::load(out)
+}
+
+/// The version a machine offers upscaling as: the upscale engine's (models are matched by the
+/// hashes a job pins, not by this).
+pub const UPSCALE_ENGINE_VERSION: Version = Version::new(1, 0, 0);
+
+/// The upscale models of `dir`, every catalog model loaded and checked (on a blocking thread).
+pub(crate) async fn open_models(dir: &Path) -> Result<pictor_upscale::ModelShelf> {
+    let path = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || pictor_upscale::ModelShelf::open(&path))
+        .await?
+        .with_context(|| {
+            format!(
+                "the upscale models in {} (install them with `pictor model install --dir {}`)",
+                dir.display(),
+                dir.display()
+            )
+        })
 }
 
 /// A fresh ed25519 key from the operating system's random source.

@@ -13,12 +13,15 @@ use crate::executor::{
 use crate::idle::IdleCommand;
 use crate::outbox::Outbox;
 use crate::registration::{
-    benchmark_builtin, client_for, register, register_request, renderers_found,
+    UPSCALE_ENGINE_VERSION, benchmark_builtin, client_for, open_models, register, register_request,
+    renderers_found,
 };
 use crate::retry::{RetryPolicy, is_transient};
+use crate::upscale_job::{ShelfUpscaler, Upscaler};
 use anyhow::{Result, bail};
 use pictor_core::api::{ErrorCode, WorkerActivity};
 use pictor_core::clock::Clock;
+use pictor_core::job::RendererKind;
 use pictor_sdk::LeasePoll;
 use std::collections::HashSet;
 use std::future::Future;
@@ -41,6 +44,9 @@ pub struct WorkerOptions {
     pub retry: RetryPolicy,
     /// Where the worker reads the time (lease expiries).
     pub clock: Arc<dyn Clock>,
+    /// What runs upscale tasks (default, `None`: the models of the config's `models_dir` through
+    /// [`ShelfUpscaler`], or no upscaling without one). Set, the worker offers upscale jobs.
+    pub upscaler: Option<Arc<dyn Upscaler>>,
 }
 
 impl Default for WorkerOptions {
@@ -51,6 +57,7 @@ impl Default for WorkerOptions {
             renderers: None,
             retry: RetryPolicy::DEFAULT,
             clock: pictor_core::clock::system(),
+            upscaler: None,
         }
     }
 }
@@ -160,7 +167,17 @@ pub async fn run_worker(
         let (renderer, blender) = (config.renderer.clone(), config.blender.clone());
         tokio::task::spawn_blocking(move || renderers_found(&renderer, &blender)).await??
     };
-    let (renderers, installs) = (found.offered, found.blender);
+    let (mut renderers, installs) = (found.offered, found.blender);
+    let upscaler: Option<Arc<dyn Upscaler>> = match (&options.upscaler, &config.models_dir) {
+        (Some(upscaler), _) => Some(upscaler.clone()),
+        (None, Some(dir)) => Some(Arc::new(ShelfUpscaler::new(Arc::new(
+            open_models(dir).await?,
+        )))),
+        (None, None) => None,
+    };
+    if upscaler.is_some() {
+        renderers.push((RendererKind::Upscale, UPSCALE_ENGINE_VERSION));
+    }
     let request = register_request(&config, &key, renderers)?;
     let events = EventSink(options.on_event.clone());
     let mut summary = WorkerSummary::default();
@@ -185,6 +202,7 @@ pub async fn run_worker(
             .renderers
             .clone()
             .unwrap_or_else(|| installed_renderers(installs)),
+        upscaler,
         events: events.clone(),
         stop: stop.clone(),
         clock: options.clock.clone(),

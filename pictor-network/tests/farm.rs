@@ -570,6 +570,7 @@ async fn a_blender_job_split_between_a_worker_and_a_slurm_farm_completes_verifie
     let blender = RenderersOffered {
         renderer: "blender".into(),
         blender: Vec::new(),
+        models_dir: None,
     };
     let (config, farm_id) = slurm_farm(&network, &cluster, dir.path(), 1, blender.clone()).await;
     let worker_account = network

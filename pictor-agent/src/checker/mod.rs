@@ -4,6 +4,7 @@
 
 mod faithful;
 mod open_scene;
+mod upscale;
 mod verification;
 
 pub use verification::frame_verifier;
@@ -49,6 +50,9 @@ pub struct CheckerOptions {
     /// last check of it, waiting for the next check of the same scene; zero closes it after each
     /// check. See `open_scene` (docs/ARCHITECTURE.md, "Checker").
     pub keep_scene_open: Duration,
+    /// The folder `pictor model install` filled with the upscale models: set, the checker
+    /// verifies upscale tasks too (every catalog model must be there, with the catalog's hash).
+    pub models_dir: Option<PathBuf>,
 }
 
 /// How long a checker keeps a scene open after its last check of it, by default.
@@ -69,6 +73,7 @@ impl CheckerOptions {
             clock: pictor_core::clock::system(),
             blender: Vec::new(),
             keep_scene_open: DEFAULT_KEEP_SCENE_OPEN,
+            models_dir: None,
         }
     }
 }
@@ -82,6 +87,7 @@ impl std::fmt::Debug for CheckerOptions {
             .field("poll_interval", &self.poll_interval)
             .field("blender", &self.blender)
             .field("keep_scene_open", &self.keep_scene_open)
+            .field("models_dir", &self.models_dir)
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +140,20 @@ pub async fn run_checker(
         let paths = options.blender.clone();
         tokio::task::spawn_blocking(move || verification::blender_installs(&paths)).await??
     };
-    let lease_request = verification::lease_request(&installs);
+    let shelf = match &options.models_dir {
+        Some(dir) => Some(Arc::new(crate::registration::open_models(dir).await?)),
+        None => None,
+    };
+    let mut lease_request = verification::lease_request(&installs);
+    if shelf.is_some() {
+        lease_request
+            .renderers
+            .truncate(pictor_core::api::MAX_CHECKER_RENDERERS - 1);
+        lease_request.renderers.push((
+            pictor_core::job::RendererKind::Upscale,
+            crate::registration::UPSCALE_ENGINE_VERSION,
+        ));
+    }
     let client = Client::builder()
         .endpoint(options.network.trim_end_matches('/'))
         .api_key(&options.api_key)
@@ -158,6 +177,7 @@ pub async fn run_checker(
         open_scene: OpenSceneSlot::default(),
         options: &options,
         installs: &installs,
+        shelf,
         stop: stop.clone(),
     };
     let mut summary = CheckerSummary::default();
@@ -210,6 +230,8 @@ struct Session<'a> {
     options: &'a CheckerOptions,
     /// The Blenders found at start, each with its version.
     installs: &'a [BlenderInstall],
+    /// The upscale models, when this checker verifies upscale tasks.
+    shelf: Option<Arc<pictor_upscale::ModelShelf>>,
     stop: watch::Receiver<bool>,
 }
 
@@ -281,16 +303,26 @@ async fn check_one(checker: &Session<'_>, check: CheckLease) -> Result<Verdict> 
         check: &dir,
         scene: &checker.scene_dir,
     };
-    let result = verification::verify_check(
-        client,
-        cache,
-        &folders,
-        &options.backend,
-        checker.installs,
-        &checker.open_scene,
-        &check,
-    )
-    .await;
+    let result = match (&check.spec.upscale, &checker.shelf) {
+        (Some(_), Some(shelf)) => {
+            upscale::verify_upscale_check(client, cache, &folders, shelf.clone(), &check).await
+        }
+        (Some(_), None) => Err(anyhow::anyhow!(
+            "an upscale check, and this checker has no upscale models"
+        )),
+        (None, _) => {
+            verification::verify_check(
+                client,
+                cache,
+                &folders,
+                &options.backend,
+                checker.installs,
+                &checker.open_scene,
+                &check,
+            )
+            .await
+        }
+    };
     if options.keep_scene_open.is_zero() {
         drop(checker.open_scene.take());
     }

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 ///         idle_command: None,
 ///         speed_millis: 1000,
 ///         min_tier: pictor_core::job::Tier::Economy,
+///         models_dir: None,
 ///     },
 ///     farm: FarmSettings {
 ///         shared_dir: "/farm/pictor".into(),

@@ -71,6 +71,7 @@ pub async fn init_farm(
             idle_command: None,
             speed_millis: 0,
             min_tier: pictor_core::job::Tier::Economy,
+            models_dir: None,
         },
         farm,
     };

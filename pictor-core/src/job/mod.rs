@@ -3,6 +3,7 @@
 mod frame_set;
 mod spec;
 mod state;
+mod upscale;
 
 pub use frame_set::{FrameRange, FrameSet, MAX_FRAME_NUMBER, MAX_FRAMES, MAX_PARTS};
 pub use spec::{
@@ -11,3 +12,8 @@ pub use spec::{
     RendererSpec, Resolution, SeedPolicy, SplitMode, Tier, Version, VersionConstraint,
 };
 pub use state::{JobState, JobTransition};
+pub use upscale::{
+    MAX_UPSCALE_CONTEXT, MAX_UPSCALE_TILE, MIN_UPSCALE_TILE, ModelPin,
+    PASS_SAMPLES_PER_INPUT_PIXEL, UPSCALE_FACTORS, UPSCALE_INPUT_EXTENSIONS, UpscaleSpec,
+    input_file_stem, is_upscale_input,
+};

@@ -1,6 +1,7 @@
 //! `JobSpec`: everything a creator says about a render job, and its validation.
 
 use super::frame_set::FrameSet;
+use super::upscale::UpscaleSpec;
 use crate::error::{Error, Result};
 use crate::ids::AssetId;
 use crate::money::Money;
@@ -31,31 +32,43 @@ pub enum RendererKind {
     Blender,
     /// Pictor's built-in deterministic path tracer (the embedded default).
     Builtin,
+    /// Not a renderer: an AI upscale of the asset's images (one per frame) by the models the
+    /// job's [`JobSpec::upscale`] pins.
+    Upscale,
 }
 
 impl RendererKind {
     /// The extension of the scene files this renderer reads: `blend` for Blender, `toml` for the
-    /// built-in renderer's scene description.
+    /// built-in renderer's scene description, `png` for an upscale (which also reads JPEG and
+    /// EXR images: see [`super::upscale::is_upscale_input`]).
     pub const fn scene_extension(self) -> &'static str {
         match self {
             RendererKind::Blender => "blend",
             RendererKind::Builtin => "toml",
+            RendererKind::Upscale => "png",
         }
     }
 
     /// True when this renderer can read `main_file` (by its extension, case-insensitively).
     pub fn reads_main_file(self, main_file: &str) -> bool {
+        if self == RendererKind::Upscale {
+            return super::upscale::is_upscale_input(main_file);
+        }
         main_file
             .rsplit_once('.')
             .is_some_and(|(_, extension)| extension.eq_ignore_ascii_case(self.scene_extension()))
     }
 
     /// The renderer whose scenes look like `main_file`: a `.blend` is Blender's, a `.toml` the
-    /// built-in renderer's; `None` for anything else.
+    /// built-in renderer's, an image an upscale's; `None` for anything else.
     pub fn for_main_file(main_file: &str) -> Option<RendererKind> {
-        [RendererKind::Blender, RendererKind::Builtin]
-            .into_iter()
-            .find(|kind| kind.reads_main_file(main_file))
+        [
+            RendererKind::Blender,
+            RendererKind::Builtin,
+            RendererKind::Upscale,
+        ]
+        .into_iter()
+        .find(|kind| kind.reads_main_file(main_file))
     }
 }
 
@@ -64,6 +77,7 @@ impl fmt::Display for RendererKind {
         f.write_str(match self {
             RendererKind::Blender => "blender",
             RendererKind::Builtin => "builtin",
+            RendererKind::Upscale => "upscale",
         })
     }
 }
@@ -74,9 +88,10 @@ impl FromStr for RendererKind {
         match text {
             "blender" => Ok(RendererKind::Blender),
             "builtin" => Ok(RendererKind::Builtin),
+            "upscale" => Ok(RendererKind::Upscale),
             other => Err(Error::invalid(
                 "renderer",
-                format!("{other:?}: expected blender or builtin"),
+                format!("{other:?}: expected blender, builtin or upscale"),
             )),
         }
     }
@@ -523,6 +538,10 @@ pub struct JobSpec {
     /// Free-form labels (`[A-Za-z0-9_.:-]`, at most 32 of 64 characters).
     #[serde(default)]
     pub tags: BTreeSet<String>,
+    /// The upscale's computation, for a job whose renderer is [`RendererKind::Upscale`] (and
+    /// only for one): its `samples` are 1 and its output PNG.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upscale: Option<UpscaleSpec>,
 }
 
 impl JobSpec {
@@ -549,6 +568,7 @@ impl JobSpec {
                 deadline_secs: None,
                 requirements: HardwareRequirements::default(),
                 tags: BTreeSet::new(),
+                upscale: None,
             },
             output_chosen: false,
         }
@@ -561,9 +581,81 @@ impl JobSpec {
         self.renderer.kind == RendererKind::Blender && self.output == OutputFormat::Scene
     }
 
+    /// The work of one frame in the reference machine's samples × pixels: pixels × samples for a
+    /// render, every model pass's share for an upscale
+    /// ([`UpscaleSpec::samples_px_per_frame`]).
+    pub fn samples_px_per_frame(&self) -> u64 {
+        match &self.upscale {
+            Some(upscale) => upscale.samples_px_per_frame(),
+            None => self
+                .resolution
+                .pixels()
+                .saturating_mul(u64::from(self.samples)),
+        }
+    }
+
+    /// Checks an upscale job's own rules: its [`UpscaleSpec`] present exactly when the renderer
+    /// is [`RendererKind::Upscale`], one sample, PNG output, tiles of whole output tiles.
+    fn validate_upscale(&self) -> Result<()> {
+        let upscale = match (&self.upscale, self.renderer.kind) {
+            (None, RendererKind::Upscale) => {
+                return Err(Error::invalid(
+                    "upscale",
+                    "an upscale job needs its upscale settings (factor, models, input size)",
+                ));
+            }
+            (None, _) => return Ok(()),
+            (Some(_), kind) if kind != RendererKind::Upscale => {
+                return Err(Error::invalid(
+                    "upscale",
+                    format!("upscale settings belong to an upscale job, not a {kind} render"),
+                ));
+            }
+            (Some(upscale), _) => upscale,
+        };
+        upscale.validate(self.resolution)?;
+        if self.samples != 1 {
+            return Err(Error::invalid(
+                "samples",
+                "an upscale has no samples: leave them at 1",
+            ));
+        }
+        if !matches!(self.output, OutputFormat::Png8 | OutputFormat::Png16) {
+            return Err(Error::invalid(
+                "output",
+                "an upscale writes png (8-bit) or png16",
+            ));
+        }
+        if self.renderer.engine.is_some() {
+            return Err(Error::invalid(
+                "renderer.engine",
+                "an upscale has no engine choice",
+            ));
+        }
+        if let SplitMode::Tiles {
+            tile_width,
+            tile_height,
+        } = self.split
+        {
+            let unit = upscale.output_tile();
+            if unit == 0 || tile_width % unit != 0 || tile_height % unit != 0 {
+                return Err(Error::invalid(
+                    "split.tile_width",
+                    format!(
+                        "an upscale's tasks are whole output tiles: tile sides must be multiples \
+                         of {unit} (the last pass's {}-pixel tile times its scale)",
+                        upscale.tile
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every field; the error names the first bad one. Run at every boundary that accepts a spec.
     pub fn validate(&self) -> Result<()> {
         self.resolution.validate()?;
+        self.validate_upscale()?;
         if self.samples == 0 || self.samples > MAX_SAMPLES {
             return Err(Error::invalid(
                 "samples",
@@ -755,6 +847,20 @@ impl JobSpecBuilder {
     /// Adds a tag.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.spec.tags.insert(tag.into());
+        self
+    }
+    /// Makes the job an upscale of the asset's images: the renderer becomes
+    /// [`RendererKind::Upscale`], the resolution the input times the factor, one sample, and the
+    /// output PNG 8-bit unless [`JobSpecBuilder::output`] names png16.
+    pub fn upscale(mut self, upscale: UpscaleSpec) -> Self {
+        self.spec.renderer = RendererSpec {
+            kind: RendererKind::Upscale,
+            engine: None,
+            version: VersionConstraint::Any,
+        };
+        self.spec.resolution = upscale.output();
+        self.spec.samples = 1;
+        self.spec.upscale = Some(upscale);
         self
     }
     /// Validates and returns the spec.

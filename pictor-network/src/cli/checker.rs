@@ -52,6 +52,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_KEEP_SCENE_OPEN.as_secs(),
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
     keep_scene_open: u64,
+    /// Also verify upscale tasks with the models `pictor model install --dir DIR` put in DIR
+    /// (checked at start: every catalog model must be there with the catalog's hash).
+    #[arg(long = "models", value_name = "DIR")]
+    models: Option<PathBuf>,
 }
 
 /// Runs `pictor checker …`.
@@ -80,6 +84,7 @@ pub fn run(command: CheckerCommand) -> Result<()> {
         on_event: Some(on_event),
         blender: args.blender,
         keep_scene_open: Duration::from_secs(args.keep_scene_open),
+        models_dir: args.models,
         ..CheckerOptions::new(&network, &api_key, args.cache_dir)
     };
     super::worker::init_tracing();

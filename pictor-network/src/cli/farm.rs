@@ -183,6 +183,7 @@ fn init(args: InitArgs) -> Result<()> {
         renderers: RenderersOffered {
             renderer: renderer_name(args.renderer).to_string(),
             blender: args.blender,
+            models_dir: None,
         },
     };
     let settings = FarmSettings {

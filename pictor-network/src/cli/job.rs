@@ -231,11 +231,15 @@ fn renderer_for(args: &SpecArgs, main_file: &str) -> Result<RendererKind> {
     match args.renderer {
         Some(RendererArg::Builtin) => Ok(RendererKind::Builtin),
         Some(RendererArg::Blender) => Ok(RendererKind::Blender),
-        None => RendererKind::for_main_file(main_file).with_context(|| {
-            format!(
+        None => match RendererKind::for_main_file(main_file) {
+            Some(RendererKind::Upscale) => {
+                bail!("{main_file} is an image: upscale images with `pictor upscale submit`")
+            }
+            Some(kind) => Ok(kind),
+            None => bail!(
                 "{main_file} is neither a .blend (Blender) nor a .toml (built-in) scene; choose --renderer"
-            )
-        }),
+            ),
+        },
     }
 }
 
@@ -325,7 +329,7 @@ async fn upload_scene(
 fn build_spec(args: &SpecArgs, scene: AssetId, renderer: RendererKind) -> Result<JobSpec> {
     let format = args.format.unwrap_or(match renderer {
         RendererKind::Blender => FormatArg::Scene,
-        RendererKind::Builtin => FormatArg::Png,
+        RendererKind::Builtin | RendererKind::Upscale => FormatArg::Png,
     });
     let output = match format {
         FormatArg::Scene => OutputFormat::Scene,

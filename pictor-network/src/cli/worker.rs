@@ -52,6 +52,10 @@ pub struct InitArgs {
     /// `PICTOR_BLENDER`, or `blender` on `PATH`.
     #[arg(long = "blender")]
     blender: Vec<PathBuf>,
+    /// Also offer upscale jobs with the models `pictor model install --dir DIR` put in DIR
+    /// (checked now: every catalog model must be there with the catalog's hash).
+    #[arg(long = "models", value_name = "DIR")]
+    models: Option<PathBuf>,
 }
 
 /// Arguments of `pictor worker benchmark`.
@@ -118,6 +122,11 @@ fn init(args: InitArgs) -> Result<()> {
         &pictor_agent::RenderersOffered {
             renderer: renderer_name(args.renderer).to_string(),
             blender: args.blender.clone(),
+            models_dir: args
+                .models
+                .as_deref()
+                .map(std::path::absolute)
+                .transpose()?,
         },
     ))?;
     println!(

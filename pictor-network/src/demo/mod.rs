@@ -306,6 +306,7 @@ async fn demo(options: DemoOptions, keep_open: bool) -> Result<(DemoSummary, Opt
             &pictor_agent::RenderersOffered {
                 renderer: options.renderer.clone(),
                 blender: Vec::new(),
+                models_dir: None,
             },
         )
         .await

@@ -70,7 +70,8 @@ pub(crate) struct PreparedJob {
 impl<S: Store> Coordinator<S> {
     /// Bench-seconds of work per frame of `spec` on the reference machine.
     pub fn bench_secs_per_frame(&self, spec: &JobSpec) -> f64 {
-        let samples_px = spec.resolution.pixels() as f64 * f64::from(spec.samples);
+        // Pixels × samples for a render; each model pass's share for an upscale.
+        let samples_px = spec.samples_px_per_frame() as f64;
         (samples_px / self.config.reference_samples_px_per_sec).max(1e-3)
     }
 

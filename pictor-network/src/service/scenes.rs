@@ -133,7 +133,39 @@ impl<S: Store> Coordinator<S> {
             let saved_by = self.blend_version(&entry.hash).await?;
             effective.renderer.version = narrow(spec.renderer.version, saved_by)?;
         }
+        if let Some(upscale) = &spec.upscale {
+            pictor_upscale::job::check_pins(upscale)
+                .map_err(|reason| ServiceError::invalid("upscale.passes", reason))?;
+            upscale_inputs_present(&manifest, spec)?;
+        }
         Ok(effective)
+    }
+}
+
+/// Refuses an upscale whose asset lacks the input image of one of its frames (`000001.png`, …
+/// at the asset's top level), naming the first missing frame.
+fn upscale_inputs_present(manifest: &Manifest, spec: &JobSpec) -> ServiceResult<()> {
+    let stems: std::collections::HashSet<&str> = manifest
+        .entries
+        .iter()
+        .map(|entry| entry.path.as_str())
+        .filter(|path| !path.contains('/') && pictor_core::job::is_upscale_input(path))
+        .filter_map(|path| path.rsplit_once('.').map(|(stem, _)| stem))
+        .collect();
+    match spec
+        .frames
+        .iter()
+        .find(|frame| !stems.contains(pictor_core::job::input_file_stem(*frame).as_str()))
+    {
+        Some(frame) => Err(ServiceError::invalid(
+            "frames",
+            format!(
+                "frame {frame} has no input image in the asset: an upscale reads frame N from \
+                 {}.png (or .jpg, .jpeg, .exr)",
+                pictor_core::job::input_file_stem(frame)
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

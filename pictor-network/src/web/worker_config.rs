@@ -204,6 +204,9 @@ pub async fn download_config<S: Store>(
         idle_command: settings.idle_command,
         speed_millis: 0,
         min_tier: settings.min_tier,
+        // The models live on the worker's machine: its owner adds `models_dir` after
+        // `pictor model install`.
+        models_dir: None,
     };
     (
         [

@@ -25,6 +25,11 @@ pub struct Running<T> {
 }
 
 impl<T> Running<T> {
+    /// An agent spawned as `handle`, stopped by sending on `stop`.
+    pub fn new(stop: oneshot::Sender<()>, handle: JoinHandle<anyhow::Result<T>>) -> Self {
+        Running { stop, handle }
+    }
+
     pub async fn stop(self) -> T {
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(30), self.handle)
@@ -40,8 +45,23 @@ pub fn start_worker(
     cheat: Option<u32>,
     events: Arc<Mutex<Vec<WorkerEvent>>>,
 ) -> Running<WorkerSummary> {
+    let mut options = WorkerOptions::default();
+    if let Some(divisor) = cheat {
+        // The demo's cheating worker: the production worker wrapped around a cheating renderer.
+        options.renderers = Some(pictor_network::demo::CheatingRenderer::factory(divisor));
+    }
+    start_worker_with(config, options, events)
+}
+
+/// The real worker agent on `config` with `options` (its events pushed to `events`, asking for
+/// work every 100 ms).
+pub fn start_worker_with(
+    config: WorkerConfig,
+    options: WorkerOptions,
+    events: Arc<Mutex<Vec<WorkerEvent>>>,
+) -> Running<WorkerSummary> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut options = WorkerOptions {
+    let options = WorkerOptions {
         on_event: Some(Arc::new(move |event| {
             if !matches!(event, WorkerEvent::Idle) {
                 eprintln!("worker: {event:?}");
@@ -49,12 +69,8 @@ pub fn start_worker(
             events.lock().unwrap().push(event);
         })),
         poll_interval: Duration::from_millis(100),
-        ..WorkerOptions::default()
+        ..options
     };
-    if let Some(divisor) = cheat {
-        // The demo's cheating worker: the production worker wrapped around a cheating renderer.
-        options.renderers = Some(pictor_network::demo::CheatingRenderer::factory(divisor));
-    }
     let handle = tokio::spawn(run_worker(config, options, async move {
         let _ = stopped.await;
     }));

@@ -194,6 +194,8 @@ pub async fn run_farm<E: FarmEngine + 'static>(
         work_dir: state.join("tasks"),
         outbox: outbox.clone(),
         renderers: installed_renderers(Vec::new()),
+        // A farm offers rendering only: the network leases it no upscale task.
+        upscaler: None,
         events: events.worker_sink(),
         stop: stop.clone(),
         clock: options.clock.clone(),
