@@ -456,3 +456,219 @@ async fn upscale_jobs_missing_inputs_or_with_foreign_models_are_refused() {
     let jobs: Vec<_> = creator.jobs().list().send().collect().await;
     assert!(jobs.is_empty(), "nothing was created: {jobs:?}");
 }
+
+fn ffmpeg_available() -> bool {
+    let found = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(
+            std::env::var("PICTOR_REQUIRE_FFMPEG").as_deref() != Ok("1"),
+            "PICTOR_REQUIRE_FFMPEG=1 but ffmpeg is not installed"
+        );
+        eprintln!("SKIP: ffmpeg is not installed (apt install ffmpeg)");
+    }
+    found
+}
+
+/// Runs the `pictor` binary as `key`'s creator against `network` (on a blocking thread: the
+/// agents share this process's runtime); answers its stdout, or panics with its stderr.
+async fn pictor_cli(network: &Network, key: &str, args: Vec<String>) -> String {
+    let url = network.url.clone();
+    let key = key.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pictor"))
+            .args(&args)
+            .args(["--network", &url])
+            .env("PICTOR_API_KEY", key)
+            .output()
+            .expect("the pictor binary runs")
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "pictor failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The MD5 of a file's audio packets, copied out without decoding.
+fn audio_md5(video: &Path) -> String {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-map", "0:a", "-c", "copy", "-f", "md5", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_two_second_video_upscaled_x2_through_the_network_keeps_frames_timing_and_audio() {
+    common::log();
+    if !ffmpeg_available() {
+        return;
+    }
+    let Some(models) = fixture::models_dir() else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let (_creator, _, key) = network.creator_named("studio", 1_000).await;
+    let work = tempfile::tempdir().expect("temp");
+    // Two seconds at 12 fps of the detailed fixture panning, with a tone.
+    let scene = fixture::detailed_fixture(96, 64, 4);
+    let source = work.path().join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    for frame in 0..24_u32 {
+        image::imageops::crop_imm(&scene, frame, frame / 2, 48, 32)
+            .to_image()
+            .save(source.join(format!("{:06}.png", frame + 1)))
+            .unwrap();
+    }
+    let original = work.path().join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-framerate", "12", "-i"])
+        .arg(source.join("%06d.png"))
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .args(["-c:a", "aac", "-shortest"])
+        .arg(&original)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let before = pictor_upscale::video::probe(&original).unwrap();
+
+    let worker = start_connected(
+        upscale_worker_config(&network, "upscaler", &work.path().join("w"), &models).await,
+        pictor_agent::WorkerOptions::default(),
+    )
+    .await;
+    let checker = start_upscale_checker(
+        &network,
+        &work.path().join("checker"),
+        &models,
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
+    let out = work.path().join("clip_x2.mp4");
+    let printed = pictor_cli(
+        &network,
+        &key,
+        [
+            "upscale",
+            "submit",
+            original.to_str().unwrap(),
+            "--factor",
+            "2",
+            "--tile",
+            "32",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(printed.contains("audio copied"), "{printed}");
+    let after = pictor_upscale::video::probe(&out).unwrap();
+    assert_eq!((after.width, after.height), (96, 64));
+    assert_eq!(after.frames, before.frames, "frame count kept");
+    assert_eq!(after.frame_rate, before.frame_rate, "timing kept");
+    assert_eq!(
+        audio_md5(&out),
+        audio_md5(&original),
+        "audio copied, not re-encoded"
+    );
+    let summary = worker.stop().await;
+    let checked = checker.stop().await;
+    assert_eq!(summary.tasks_done, 24, "one task per frame: {summary:?}");
+    assert_eq!(checked.accepted, 24, "{checked:?}");
+    assert_ledger_sound(&network.admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_render_job_s_frames_upscaled_from_the_job_equal_a_local_upscale_of_them() {
+    common::log();
+    let Some(models) = fixture::models_dir() else {
+        return;
+    };
+    let network = Network::start(Config::default()).await;
+    let (creator, _, key) = network.creator_named("studio", 1_000).await;
+    let work = tempfile::tempdir().expect("temp");
+    // One worker renders (the built-in renderer) and upscales; one checker verifies both.
+    let worker = start_connected(
+        upscale_worker_config(&network, "gpu", &work.path().join("w"), &models).await,
+        pictor_agent::WorkerOptions::default(),
+    )
+    .await;
+    let checker = start_upscale_checker(
+        &network,
+        &work.path().join("checker"),
+        &models,
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
+    let render = common::agents::render_demo_job(&creator, "1").await;
+    let out = work.path().join("x2");
+    let printed = pictor_cli(
+        &network,
+        &key,
+        [
+            "upscale",
+            "submit",
+            "--from-job",
+            &render.0.to_string(),
+            "--factor",
+            "2",
+            "--tile",
+            "64",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(printed.contains("upscaled frame"), "{printed}");
+    let rendered = tempfile::tempdir().expect("temp");
+    creator
+        .jobs()
+        .download_frames(render, rendered.path())
+        .await
+        .expect("the render");
+    let exr = rendered
+        .path()
+        .join(pictor_sdk::frames::frame_file_name(1, "exr"));
+    let input = pictor_upscale::io::read_input(&exr, pictor_upscale::io::ViewTransform::Standard)
+        .expect("the rendered frame");
+    let upscale = upscale_spec(
+        2,
+        (input.width(), input.height()),
+        TileSpec {
+            tile: 64,
+            context: 24,
+        },
+    )
+    .expect("spec");
+    let shelf = ModelShelf::open(&models).expect("models");
+    let chosen = shelf.models_for(&upscale).expect("models");
+    let local = job_chain(&input, &chosen, &upscale)
+        .expect("chain")
+        .upscale_all(|_, _, _| {})
+        .expect("local")
+        .to_rgb8();
+    let got = downloaded(&out, 1);
+    let agreement = Agreement::of(local.as_raw(), got.as_raw()).expect("size");
+    assert!(agreement.accepts(), "{agreement:?}");
+    worker.stop().await;
+    let checked = checker.stop().await;
+    assert_eq!(
+        checked.accepted, 2,
+        "the render and the upscale: {checked:?}"
+    );
+    assert_ledger_sound(&network.admin).await;
+}

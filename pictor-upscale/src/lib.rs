@@ -17,7 +17,8 @@
 //! # }
 //! ```
 
-pub mod catalog;
+/// The models jobs may name, kept in `pictor-core` so specs can be built without the upscaler.
+pub use pictor_core::job::catalog;
 pub mod chain;
 pub mod compare;
 pub mod direct;

@@ -1,5 +1,6 @@
 //! Jobs as creators describe them (the frame set and the validated [`JobSpec`]) and the job state machine.
 
+pub mod catalog;
 mod frame_set;
 mod spec;
 mod state;

@@ -244,7 +244,7 @@ fn renderer_for(args: &SpecArgs, main_file: &str) -> Result<RendererKind> {
 }
 
 /// A bar on stderr, or a hidden one under `--json` or when stderr is not a terminal.
-fn progress_bar(json: bool, length: u64, template: &str) -> ProgressBar {
+pub(super) fn progress_bar(json: bool, length: u64, template: &str) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -16,6 +16,7 @@ mod render;
 mod serve;
 mod sim;
 mod sim_trust;
+mod upscale_job;
 mod verify;
 mod worker;
 

@@ -50,6 +50,9 @@ pub struct InstallArgs {
 pub enum UpscaleCommand {
     /// Upscale one image on this machine, tile by tile, as a worker computes it.
     Local(LocalArgs),
+    /// Upscale images, a video or a finished render job's frames on the network: workers
+    /// compute, checkers recompute drawn tiles, payment on verification.
+    Submit(super::upscale_job::SubmitArgs),
 }
 
 /// Output encodings `pictor upscale local` writes.
@@ -104,6 +107,7 @@ pub fn run(command: ModelCommand) -> Result<()> {
 pub fn run_upscale(command: UpscaleCommand) -> Result<()> {
     match command {
         UpscaleCommand::Local(args) => local(&args),
+        UpscaleCommand::Submit(args) => super::upscale_job::submit(args),
     }
 }
 
@@ -171,9 +175,9 @@ fn list(dir: &Path) -> Result<()> {
 }
 
 /// File extensions taken as videos (split into frames and joined again by ffmpeg).
-const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "m4v"];
+pub(super) const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "m4v"];
 
-fn is_video(path: &Path) -> bool {
+pub(super) fn is_video(path: &Path) -> bool {
     path.extension()
         .and_then(|ext| ext.to_str())
         .is_some_and(|ext| VIDEO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))

@@ -134,8 +134,7 @@ impl<S: Store> Coordinator<S> {
             effective.renderer.version = narrow(spec.renderer.version, saved_by)?;
         }
         if let Some(upscale) = &spec.upscale {
-            pictor_upscale::job::check_pins(upscale)
-                .map_err(|reason| ServiceError::invalid("upscale.passes", reason))?;
+            pictor_core::job::catalog::check_pins(upscale)?;
             upscale_inputs_present(&manifest, spec)?;
         }
         Ok(effective)
