@@ -122,6 +122,7 @@ def build_request(context, submit: bool) -> SessionRequest:
         resources=f"scene {scene.name}\nview layer {context.view_layer.name}\n"
         + external_resources(),
         pack_cache=root / f"{key}.packed",
+        upscale=int(settings.upscale),
     )
 
 

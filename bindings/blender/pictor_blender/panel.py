@@ -45,6 +45,7 @@ class PICTOR_PT_render(bpy.types.Panel):
         column.prop(settings, "samples")
         column.prop(settings, "tier")
         column.prop(settings, "budget_cap")
+        column.prop(settings, "upscale")
 
         row = layout.row(align=True)
         row.enabled = not status.running

@@ -23,6 +23,20 @@ class PictorSceneSettings(bpy.types.PropertyGroup):
         description="Most to pay for this render, in credits (0: no cap)",
         default=0.0, min=0.0, precision=6,
     )
+    upscale: bpy.props.EnumProperty(
+        name="Upscale",
+        description=(
+            "After the render, upscale its frames on Pictor with the SPAN model (verified by "
+            "checkers like the render) into a folder beside them: x2 or x4. Frames in PNG, JPEG "
+            "or EXR (EXR is shown through the standard sRGB transform)"
+        ),
+        items=(
+            ("1", "Off", "Deliver the frames as rendered"),
+            ("2", "×2", "Also deliver the frames upscaled ×2"),
+            ("4", "×4", "Also deliver the frames upscaled ×4"),
+        ),
+        default="1",
+    )
 
 
 class PictorStatus(bpy.types.PropertyGroup):

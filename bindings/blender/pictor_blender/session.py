@@ -14,6 +14,7 @@ import queue
 import struct
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -57,6 +58,9 @@ class SessionRequest:
     resources: str = ""
     # Where packed copies are kept between submits (None: no cache).
     pack_cache: Path | None = None
+    # After a completed render, upscale its frames by this factor (1: no upscale) into
+    # ``out_dir / f"x{upscale}"``.
+    upscale: int = 1
 
 
 @dataclasses.dataclass
@@ -389,11 +393,69 @@ class Session:
         if final == "completed":
             downloaded = len(client.download_frames(job_id, out_dir))
             self._put("downloaded", downloaded)
+            if self.request.upscale > 1:
+                self._upscale(client, job_id)
+                return
             self._put("end", ("done", f"Done: {downloaded} frames in {out_dir}."))
         elif final == "cancelled":
             self._put("end", ("cancelled", f"Job {job_id} was cancelled; unused credits returned."))
         else:
             self._put("error", f"The network gave up on job {job_id} (a frame failed for good).")
+
+
+    def _upscale(self, client: Any, render_job: int) -> None:
+        """Upscales the completed render's frames on the network into ``out_dir/x<factor>``: the
+        frames named by number as an upscale's inputs, uploaded (their blobs are already on the
+        network: nothing is sent twice), an upscale job submitted, followed and downloaded."""
+        import pictor
+
+        request = self.request
+        factor = request.upscale
+        self._put("phase", ("upscaling", f"Upscaling the frames ×{factor}…"))
+        staging = Path(tempfile.mkdtemp(prefix="pictor-upscale-"))
+        try:
+            frames = client.download_frames(render_job, staging / "render")
+            inputs = staging / "inputs"
+            inputs.mkdir()
+            first = ""
+            for frame in sorted(frames, key=lambda f: f.frame):
+                suffix = Path(frame.path).suffix.lower()
+                if suffix not in (".png", ".jpg", ".jpeg", ".exr"):
+                    self._put(
+                        "error",
+                        f"Frame {frame.frame} is {suffix or 'not an image'}: upscaling reads PNG, "
+                        "JPEG or EXR frames — change the output format.",
+                    )
+                    return
+                name = f"{frame.frame:06d}{suffix}"
+                first = first or name
+                shutil.copyfile(frame.path, inputs / name)
+            asset = client.upload_folder(inputs, first)
+            spec = pictor.JobSpec.upscale(
+                asset.id,
+                request.frames,
+                factor=factor,
+                input_width=request.width,
+                input_height=request.height,
+                tier=request.tier,
+            )
+            job = client.submit(spec)
+            self._put("phase", ("upscaling", f"Job {job.id} upscales the frames ×{factor}…"))
+            final = "completed"
+            for event in client.watch(job.id):
+                if event.is_final:
+                    final = event.kind
+            if final != "completed":
+                self._put("error", f"The upscale job {job.id} ended {final}.")
+                return
+            out = request.out_dir / f"x{factor}"
+            upscaled = len(client.download_frames(job.id, out))
+            self._put(
+                "end",
+                ("done", f"Done: frames in {request.out_dir}, {upscaled} upscaled ×{factor} in {out}."),
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def stage_folder(root: Path, key: str) -> Path:

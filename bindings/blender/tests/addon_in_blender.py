@@ -189,4 +189,21 @@ log("render ->", status.message)
 # --- 7. the job is on the network as the panel says ---------------------------------------------
 job = pictor.Client(URL, KEY).job(status.job_id)
 assert job.state == "completed" and job.tasks_accepted == 2 and job.spent == status.cost_so_far
+
+# --- 8. "upscale the result ×2": the rendered frames upscaled on the network beside them --------
+if ENV.get("PICTOR_TEST_UPSCALE"):
+    scene.pictor.upscale = "2"
+    finished, error = run_operator(bpy.ops.pictor.submit)
+    status = bpy.context.window_manager.pictor_status
+    assert finished and not error, error
+    for frame in (1, 2):
+        path = out_dir / "x2" / f"frame_{frame:04d}.png"
+        assert path.is_file(), f"{path} was downloaded"
+        header = path.read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is a PNG"
+        size = (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big"))
+        assert size == (320, 192), f"{path} is {size}, not twice the 160×96 render"
+    assert_user_file_untouched("upscale")
+    log("upscale ->", status.message)
+    scene.pictor.upscale = "1"
 log("all add-on checks passed")

