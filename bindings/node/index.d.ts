@@ -52,6 +52,25 @@ export interface JobSpecInput {
   deadlineSecs?: number
   /** Free-form labels (`[A-Za-z0-9_.:-]`). */
   tags?: string[]
+  /**
+   * Makes the job an upscale of the asset's images (`000001.png`, … one per frame) with the
+   * catalog's SPAN models; give no `width`, `height` or `samples` then.
+   */
+  upscale?: UpscaleInput
+}
+
+/** An upscale job's settings. */
+export interface UpscaleInput {
+  /** 2, 4, 8 (×4 then ×2) or 16 (×4 then ×4). */
+  factor: number
+  inputWidth: number
+  inputHeight: number
+  /** Tile side of each pass, in input pixels (default 128). */
+  tile?: number
+  /** Context around each tile, in input pixels (default 24). */
+  context?: number
+  /** Cut a single image's output into tasks of this many pixels a side. */
+  taskTile?: number
 }
 
 /** The spec a job was submitted with. */
@@ -63,7 +82,9 @@ export interface JobSpecView {
   samples: number
   output: 'png8' | 'png16' | 'exr'
   tier: Tier
-  renderer: 'builtin' | 'blender'
+  renderer: 'builtin' | 'blender' | 'upscale'
+  /** An upscale job's factor. */
+  upscaleFactor?: number
   budgetCap?: Money
   deadlineSecs?: number
   tags: string[]

@@ -215,6 +215,11 @@ export interface JobSpecInput {
   deadlineSecs?: number
   /** Free-form labels. */
   tags?: Array<string>
+  /**
+   * Makes the job an upscale of the asset's images (`000001.png`, … one per frame) with the
+   * catalog's SPAN models; `width`, `height` and `samples` are then not given.
+   */
+  upscale?: UpscaleInput
 }
 
 /** The spec a job was submitted with (the main fields). */
@@ -233,8 +238,10 @@ export interface JobSpecView {
   output: string
   /** `"economy"`, `"standard"` or `"priority"`. */
   tier: string
-  /** `"builtin"` or `"blender"`. */
+  /** `"builtin"`, `"blender"` or `"upscale"`. */
   renderer: string
+  /** An upscale job's factor. */
+  upscaleFactor?: number
   /** The budget cap, if any. */
   budgetCap?: Money
   /** The deadline in seconds after submission, if any. */
@@ -335,6 +342,22 @@ export interface UploadStats {
   blobsUploaded: number
   /** Blobs the network already held (nothing sent). */
   blobsSkipped: number
+}
+
+/** An upscale job's settings. */
+export interface UpscaleInput {
+  /** 2, 4, 8 (×4 then ×2) or 16 (×4 then ×4). */
+  factor: number
+  /** The input images' width. */
+  inputWidth: number
+  /** The input images' height. */
+  inputHeight: number
+  /** Tile side of each pass, in input pixels (default 128). */
+  tile?: number
+  /** Context around each tile, in input pixels (default 24). */
+  context?: number
+  /** Cut a single image's output into tasks of this many pixels a side. */
+  taskTile?: number
 }
 
 /** The version of the native addon. */

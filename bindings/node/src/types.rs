@@ -90,6 +90,26 @@ pub struct JobSpecInput {
     pub deadline_secs: Option<u32>,
     /// Free-form labels.
     pub tags: Option<Vec<String>>,
+    /// Makes the job an upscale of the asset's images (`000001.png`, … one per frame) with the
+    /// catalog's SPAN models; `width`, `height` and `samples` are then not given.
+    pub upscale: Option<UpscaleInput>,
+}
+
+/// An upscale job's settings.
+#[napi(object)]
+pub struct UpscaleInput {
+    /// 2, 4, 8 (×4 then ×2) or 16 (×4 then ×4).
+    pub factor: u32,
+    /// The input images' width.
+    pub input_width: u32,
+    /// The input images' height.
+    pub input_height: u32,
+    /// Tile side of each pass, in input pixels (default 128).
+    pub tile: Option<u32>,
+    /// Context around each tile, in input pixels (default 24).
+    pub context: Option<u32>,
+    /// Cut a single image's output into tasks of this many pixels a side.
+    pub task_tile: Option<u32>,
 }
 
 impl JobSpecInput {
@@ -98,6 +118,33 @@ impl JobSpecInput {
         let scene: AssetId = self.scene.parse().napi()?;
         let frames: FrameSet = self.frames.parse().napi()?;
         let mut builder = JobSpec::builder(scene, frames);
+        if let Some(upscale) = &self.upscale {
+            if self.width.is_some() || self.height.is_some() || self.samples.is_some() {
+                return Err(invalid(
+                    "upscale",
+                    "an upscale's size is its input's times the factor: give no width, height \
+                     or samples",
+                ));
+            }
+            let input = pictor_core::job::Resolution {
+                width: upscale.input_width,
+                height: upscale.input_height,
+            };
+            let spec = pictor_core::job::catalog::span_spec(
+                upscale.factor,
+                input,
+                upscale.tile.unwrap_or(128),
+                upscale.context.unwrap_or(24),
+            )
+            .napi()?;
+            builder = builder.upscale(spec);
+            if let Some(side) = upscale.task_tile {
+                builder = builder.split(SplitMode::Tiles {
+                    tile_width: side,
+                    tile_height: side,
+                });
+            }
+        }
         if self.width.is_some() || self.height.is_some() {
             let (Some(width), Some(height)) = (self.width, self.height) else {
                 return Err(invalid("width", "give both width and height"));
@@ -317,8 +364,10 @@ pub struct JobSpecView {
     pub output: String,
     /// `"economy"`, `"standard"` or `"priority"`.
     pub tier: String,
-    /// `"builtin"` or `"blender"`.
+    /// `"builtin"`, `"blender"` or `"upscale"`.
     pub renderer: String,
+    /// An upscale job's factor.
+    pub upscale_factor: Option<u32>,
     /// The budget cap, if any.
     pub budget_cap: Option<MoneyValue>,
     /// The deadline in seconds after submission, if any.
@@ -338,6 +387,7 @@ impl From<JobSpec> for JobSpecView {
             output: wire_name(&spec.output),
             tier: wire_name(&spec.tier),
             renderer: spec.renderer.kind.to_string(),
+            upscale_factor: spec.upscale.as_ref().map(|upscale| upscale.factor),
             budget_cap: spec.budget_cap.map(Into::into),
             deadline_secs: spec.deadline_secs.map(number),
             tags: spec.tags.into_iter().collect(),

@@ -389,6 +389,25 @@ describe('errors', () => {
       return true
     })
     await assert.rejects(creator.quote({ ...tinySpec(scene), scene: 'not-a-hash' }), ValidationError)
+    // An upscale's settings are checked when the spec is built…
+    const upscale = (settings, extra = {}) => ({ scene, frames: '1', upscale: { inputWidth: 48, inputHeight: 40, ...settings }, ...extra })
+    for (const [settings, extra, field] of [
+      [{ factor: 3 }, {}, 'upscale.factor'],
+      [{ factor: 4, tile: 8 }, {}, 'upscale.tile'],
+      [{ factor: 2 }, { width: 96, height: 80 }, 'upscale'],
+    ]) {
+      await assert.rejects(creator.quote(upscale(settings, extra)), (error) => {
+        assert.ok(error instanceof ValidationError, `${JSON.stringify(settings)}: ${error}`)
+        assert.equal(error.field, field, JSON.stringify(settings))
+        return true
+      })
+    }
+    // …and by the network against the asset: a scene is not an upscale's images.
+    await assert.rejects(creator.quote(upscale({ factor: 2 })), (error) => {
+      assert.ok(error instanceof ValidationError, `${error}`)
+      assert.equal(error.field, 'renderer')
+      return true
+    })
     // Refused by the network itself (400), with a request id.
     await assert.rejects(network.admin.createAccount('creator', ''), (error) => {
       assert.ok(error instanceof ValidationError)
