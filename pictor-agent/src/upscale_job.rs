@@ -3,6 +3,7 @@
 //! computed by the job's chain of models, written as PNG in the job's bit depth.
 
 use crate::render_job::RenderedFile;
+use crate::scene::LocalScene;
 use pictor_core::job::{OutputFormat, UPSCALE_INPUT_EXTENSIONS, UpscaleSpec, input_file_stem};
 use pictor_core::task::TaskWork;
 use pictor_render::image::write_atomically;
@@ -88,9 +89,22 @@ fn inside(tile: &Rect, region: &Rect) -> bool {
         && tile.top + tile.height <= region.top + region.height
 }
 
-/// The input image of `frame` in an upscale job's asset folder `root`: `000001.png`, `.jpg`,
-/// `.jpeg` or `.exr` (either case).
-pub fn input_path(root: &Path, frame: u32) -> Result<PathBuf, String> {
+/// The input image of `frame` in an upscale job's materialised asset: for a one-frame job its
+/// main file (whatever its name), else `000001.png`, `.jpg`, `.jpeg` or `.exr` (either case).
+pub fn input_path(scene: &LocalScene, frames_in_job: usize, frame: u32) -> Result<PathBuf, String> {
+    inputs_path(&scene.root, &scene.main_file, frames_in_job, frame)
+}
+
+/// [`input_path`] in a folder `root` whose main file is `main_file`.
+fn inputs_path(
+    root: &Path,
+    main_file: &Path,
+    frames_in_job: usize,
+    frame: u32,
+) -> Result<PathBuf, String> {
+    if frames_in_job == 1 {
+        return Ok(main_file.to_path_buf());
+    }
     let stem = input_file_stem(frame);
     let entries = std::fs::read_dir(root).map_err(|e| format!("reading the inputs: {e}"))?;
     for entry in entries.flatten() {
@@ -132,8 +146,10 @@ pub(crate) struct UpscaleJob {
     pub(crate) spec: UpscaleSpec,
     pub(crate) output: OutputFormat,
     pub(crate) work: TaskWork,
-    /// The job's asset, materialised.
-    pub(crate) inputs: PathBuf,
+    /// The job's asset, materialised: its folder and main file.
+    pub(crate) inputs: (PathBuf, PathBuf),
+    /// How many frames the job has (a one-frame job's input is the asset's main file).
+    pub(crate) frames_in_job: usize,
     pub(crate) out_dir: PathBuf,
     pub(crate) progress: Arc<AtomicU16>,
     /// Cancelled with the lease: the task stops before its next frame.
@@ -155,7 +171,8 @@ impl UpscaleJob {
             if self.cancel.is_cancelled() {
                 return Err("cancelled".into());
             }
-            let path = input_path(&self.inputs, frame)?;
+            let (root, main_file) = &self.inputs;
+            let path = inputs_path(root, main_file, self.frames_in_job, frame)?;
             let input = read_input(&path, ViewTransform::Standard)
                 .map_err(|e| format!("frame {frame}: {e}"))?;
             let progress = self.progress.clone();

@@ -380,3 +380,96 @@ async fn a_job_page_shows_each_frame_where_it_is_when_opened() {
     );
     assert!(tile(&page, frame).contains("rejected 1×, queued again"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_from_the_new_job_form_is_quoted_and_submitted_as_an_upscale() {
+    use pictor_core::job::{RendererKind, Version};
+    let network = Network::start(Config::default()).await;
+    let (creator, _, key) = network.creator_named("Studio", 100).await;
+    // A worker offering upscales (the models are on its machine; nothing runs in this test).
+    let (worker, _) = network
+        .account(pictor_core::api::Role::Worker, "upscaler")
+        .await;
+    let mut offer = common::register_request(
+        "upscaler",
+        &ed25519_dalek::SigningKey::from_bytes(&common::rand_seed(9)),
+        2,
+    );
+    offer
+        .hardware
+        .renderers
+        .push((RendererKind::Upscale, Version::new(1, 0, 0)));
+    worker.workers().register(offer).await.expect("registered");
+    let url = &network.url;
+    let (cookie, csrf) = signed_in(url, &key).await;
+    let (_, _, form) = get(url, "/jobs/new", Some(&cookie)).await;
+    assert!(
+        form.contains("value=\"upscale\""),
+        "the form offers upscaling"
+    );
+    assert!(form.contains("id=\"factor\""));
+
+    // One image, named as the creator named it.
+    let dir = tempfile::tempdir().expect("temp");
+    image::RgbImage::from_fn(40, 24, |x, y| {
+        image::Rgb([(x * 6) as u8, (y * 10) as u8, 90])
+    })
+    .save(dir.path().join("holiday photo.png"))
+    .expect("image");
+    let image = creator
+        .assets()
+        .upload_folder(dir.path(), "holiday photo.png")
+        .send()
+        .await
+        .expect("upload")
+        .id;
+    let scene = upload_test_scene(&creator).await;
+    let fields = |asset: &str, factor: &str, step: &str| {
+        [
+            ("scene", asset.to_string()),
+            ("scene_label", "holiday photo.png".to_string()),
+            ("renderer", "upscale".into()),
+            ("frames", "1".into()),
+            ("width", String::new()),
+            ("height", String::new()),
+            ("samples", String::new()),
+            ("output", "png8".into()),
+            ("tier", "standard".into()),
+            ("budget_cap", String::new()),
+            ("factor", factor.into()),
+            ("step", step.into()),
+            ("csrf", csrf.clone()),
+        ]
+    };
+    let post = async |fields: [(&str, String); 13]| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = post_form(url, "/jobs/new", Some(&cookie), &borrowed).await;
+        let status = answer.status();
+        (status, answer.text().await.expect("body"))
+    };
+    // Bad input: the form again, saying why; nothing made.
+    let (status, page) = post(fields(image.as_str(), "3", "quote")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Upscale:"), "{page}");
+    let (status, page) = post(fields(scene.as_str(), "4", "quote")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("not an image"), "{page}");
+    // The quote, then the job: ×4 of the 40×24 image the network read.
+    let (status, quote) = post(fields(image.as_str(), "4", "quote")).await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    let idempotency = {
+        let at = quote.find("name=\"idempotency\" value=\"").expect("a key") + 26;
+        quote[at..].split('"').next().unwrap().to_string()
+    };
+    let mut confirm = fields(image.as_str(), "4", "submit").to_vec();
+    confirm.push(("idempotency", idempotency));
+    let borrowed: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = post_form(url, "/jobs/new", Some(&cookie), &borrowed).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let jobs = jobs_of(&creator).await;
+    assert_eq!(jobs.len(), 1);
+    let spec = &jobs[0].spec;
+    assert_eq!(spec.renderer.kind, RendererKind::Upscale);
+    assert_eq!(spec.upscale.as_ref().map(|u| u.factor), Some(4));
+    assert_eq!((spec.resolution.width, spec.resolution.height), (160, 96));
+}

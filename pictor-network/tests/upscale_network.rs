@@ -435,6 +435,18 @@ async fn upscale_jobs_missing_inputs_or_with_foreign_models_are_refused() {
         .await
         .expect_err("a frame without its input");
     assert!(refused.to_string().contains("000002"), "{refused}");
+    // A spec whose input size is not the images'.
+    let wrong_size = JobSpec::builder(asset.clone(), "1".parse().unwrap())
+        .upscale(upscale_spec(4, (50, 40), TILES).expect("spec"))
+        .build()
+        .expect("a well-formed spec");
+    let refused = creator
+        .jobs()
+        .submit(wrong_size)
+        .send()
+        .await
+        .expect_err("the images are 48×40");
+    assert!(refused.to_string().contains("48×40"), "{refused}");
     // The ch52 sibling under the ch48 model's id: not the catalog's files.
     let mut foreign = upscale.clone();
     foreign.passes[0].files_hash = pictor_upscale::catalog::find("spanx4_ch52")

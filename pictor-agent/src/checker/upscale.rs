@@ -55,7 +55,7 @@ pub(super) async fn verify_upscale_check(
         return Ok((Verdict::Reject, evidence(&[], &[reason])));
     }
     let rect = task_rect(&spec, &check.work);
-    let root = inputs.root.clone();
+    let frames_in_job = check.spec.frames.len();
     tokio::task::spawn_blocking(move || {
         let models = shelf.models_for(&spec)?;
         let mut verdicts: Vec<serde_json::Value> = Vec::with_capacity(frames.len());
@@ -68,7 +68,8 @@ pub(super) async fn verify_upscale_check(
                     return Ok((Verdict::Reject, evidence(&[], &reasons)));
                 }
             };
-            let input_file = input_path(&root, *frame).map_err(anyhow::Error::msg)?;
+            let input_file =
+                input_path(&inputs, frames_in_job, *frame).map_err(anyhow::Error::msg)?;
             let input = read_input(&input_file, ViewTransform::Standard)
                 .with_context(|| format!("reading frame {frame}'s input"))?;
             let chain = job_chain(&input, &models, &spec)

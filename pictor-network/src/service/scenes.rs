@@ -11,12 +11,15 @@ use pictor_core::BlobHash;
 use pictor_core::api::ErrorCode;
 use pictor_core::asset::Manifest;
 use pictor_core::asset::blend::{self, Compression};
-use pictor_core::job::{JobSpec, RendererKind, Version, VersionConstraint};
+use pictor_core::job::{JobSpec, RendererKind, Resolution, Version, VersionConstraint};
 use std::io::Read;
 use tokio::io::AsyncReadExt;
 
 /// Compressed bytes read to find a compressed `.blend`'s header (a zstd block is at most 128 KiB).
 const COMPRESSED_PREFIX: u64 = 256 << 10;
+
+/// Bytes of an image read to find its size (a JPEG's frame header may follow large metadata).
+const IMAGE_HEADER_PREFIX: u64 = 1 << 20;
 
 /// The version constraint of a Blender job whose scene was saved by `saved_by`: at least that
 /// Blender, within what the creator asked for; an error when what they asked for cannot open it.
@@ -82,6 +85,60 @@ impl<S: Store> Coordinator<S> {
         Ok(blend::parse_header(&header)?.version)
     }
 
+    /// The size of the image that is `manifest`'s main file, read from its header.
+    async fn image_size(&self, manifest: &Manifest) -> ServiceResult<Resolution> {
+        let entry = manifest
+            .entries
+            .iter()
+            .find(|e| e.path == manifest.main_file)
+            .ok_or_else(|| ServiceError::internal(&"a manifest without its main file"))?;
+        let mut prefix = Vec::new();
+        self.blobs
+            .open(&entry.hash)
+            .await?
+            .take(IMAGE_HEADER_PREFIX)
+            .read_to_end(&mut prefix)
+            .await
+            .map_err(|e| ServiceError::internal(&e))?;
+        let unreadable = |why: String| {
+            ServiceError::invalid(
+                "scene",
+                format!("{} is not a readable image: {why}", manifest.main_file),
+            )
+        };
+        let (width, height) = image::ImageReader::new(std::io::Cursor::new(prefix))
+            .with_guessed_format()
+            .map_err(|e| unreadable(e.to_string()))?
+            .into_dimensions()
+            .map_err(|e| unreadable(e.to_string()))?;
+        Ok(Resolution { width, height })
+    }
+
+    /// The size of the images of `asset` (the caller's), an upscale's input: what its main file's
+    /// header says (every input of a job is checked against it by the workers).
+    pub async fn upscale_input_size(
+        &self,
+        caller: &Caller,
+        asset: &pictor_core::AssetId,
+    ) -> ServiceResult<Resolution> {
+        let mut tx = self.read().await?;
+        let Some(asset) = tx.asset(caller.id(), asset.as_str()).await? else {
+            return Err(ServiceError::not_found("asset"));
+        };
+        let manifest: Manifest =
+            serde_json::from_str(&asset.manifest_json).map_err(|e| ServiceError::internal(&e))?;
+        if !RendererKind::Upscale.reads_main_file(&manifest.main_file) {
+            return Err(ServiceError::invalid(
+                "scene",
+                format!(
+                    "{} is not an image: an upscale reads PNG, JPEG or EXR images",
+                    manifest.main_file
+                ),
+            ));
+        }
+        self.image_size(&manifest).await
+    }
+
     /// Checks the scene is the caller's and that the job's renderer can read its main file, and
     /// answers the spec as the network will run it: a Blender job's version constraint narrowed
     /// to the Blender versions that can open the scene. A job whose workers could only fail is
@@ -136,14 +193,32 @@ impl<S: Store> Coordinator<S> {
         if let Some(upscale) = &spec.upscale {
             pictor_core::job::catalog::check_pins(upscale)?;
             upscale_inputs_present(&manifest, spec)?;
+            let size = self.image_size(&manifest).await?;
+            if size != upscale.input {
+                return Err(ServiceError::invalid(
+                    "upscale.input",
+                    format!(
+                        "the images are {}×{} ({} is), the spec says {}×{}",
+                        size.width,
+                        size.height,
+                        manifest.main_file,
+                        upscale.input.width,
+                        upscale.input.height
+                    ),
+                ));
+            }
         }
         Ok(effective)
     }
 }
 
 /// Refuses an upscale whose asset lacks the input image of one of its frames (`000001.png`, …
-/// at the asset's top level), naming the first missing frame.
+/// at the asset's top level), naming the first missing frame. A one-frame upscale reads the
+/// asset's main file, whatever its name.
 fn upscale_inputs_present(manifest: &Manifest, spec: &JobSpec) -> ServiceResult<()> {
+    if spec.frames.len() == 1 {
+        return Ok(());
+    }
     let stems: std::collections::HashSet<&str> = manifest
         .entries
         .iter()

@@ -43,12 +43,16 @@
     return list;
   };
 
-  // The scene files a job may name as its main file, top-level ones first.
+  // The scene files a job may name as its main file (or, with no scene, the images an upscale
+  // reads), top-level ones first.
   const offerMainFiles = () => {
     mainSelect.replaceChildren();
-    const scenes = files
-      .map((file) => file.path)
-      .filter((path) => /\.(blend|toml)$/i.test(path))
+    const paths = files.map((file) => file.path);
+    let scenes = paths.filter((path) => /\.(blend|toml)$/i.test(path));
+    if (!scenes.length) {
+      scenes = paths.filter((path) => /\.(png|jpe?g|exr)$/i.test(path));
+    }
+    scenes = scenes
       .sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b));
     for (const path of scenes) {
       const option = document.createElement("option");
@@ -59,7 +63,7 @@
     mainSelect.disabled = scenes.length === 0;
     matchRenderer();
     if (!scenes.length && files.length) {
-      say("No .blend or scene.toml in what you chose.");
+      say("No .blend, scene.toml or image in what you chose.");
     }
   };
   // The renderer that reads the main file.
@@ -70,6 +74,11 @@
     } else if (/\.toml$/i.test(main)) {
       renderer.value = "builtin";
       if (output.value === "scene") {
+        output.value = "png8";
+      }
+    } else if (/\.(png|jpe?g|exr)$/i.test(main)) {
+      renderer.value = "upscale";
+      if (output.value !== "png16") {
         output.value = "png8";
       }
     }

@@ -15,17 +15,23 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use pictor_core::api::{AccountView, Role};
-use pictor_core::job::{OutputFormat, RendererKind, Tier};
+use pictor_core::job::{OutputFormat, RendererKind, Resolution, Tier, catalog};
 use pictor_core::pricing::Quote;
 use pictor_core::{AssetId, JobSpec, Money};
 use serde::Deserialize;
 
 /// The scripts of the new-job page: the hash, then the upload.
 const SCRIPTS: [&str; 2] = [paths::BLAKE3_SCRIPT, paths::NEW_JOB_SCRIPT];
-const RENDERERS: [(RendererKind, &str); 2] = [
+const RENDERERS: [(RendererKind, &str); 3] = [
     (RendererKind::Blender, "Blender (.blend)"),
     (RendererKind::Builtin, "Built-in path tracer (scene.toml)"),
+    (
+        RendererKind::Upscale,
+        "AI upscale of images (one image, or a folder of 000001.png, 000002.png, …)",
+    ),
 ];
+/// The factors an upscale may ask for.
+const FACTORS: [u32; 4] = pictor_core::job::UPSCALE_FACTORS;
 const OUTPUTS: [(OutputFormat, &str); 4] = [
     (
         OutputFormat::Scene,
@@ -67,6 +73,9 @@ pub struct NewJobForm {
     /// Most the creator will pay, credits; empty for no cap.
     #[serde(default)]
     budget_cap: String,
+    /// An upscale's factor (`2`, `4`, `8`, `16`); the size and samples are then not used.
+    #[serde(default)]
+    factor: String,
     /// `quote` (from the form), `submit` (the confirm button) or `edit` (back to the form).
     #[serde(default)]
     step: String,
@@ -90,6 +99,7 @@ impl Default for NewJobForm {
             output: serde_name(&OutputFormat::Scene),
             tier: serde_name(&Tier::Standard),
             budget_cap: String::new(),
+            factor: "4".into(),
             step: String::new(),
             idempotency: String::new(),
         }
@@ -106,8 +116,14 @@ fn named<T: serde::Serialize + Copy>(known: &[T], text: &str, field: &str) -> Re
 }
 
 impl NewJobForm {
-    /// The job spec the fields describe, or what is wrong with them, said for a person.
-    fn spec(&self) -> Result<JobSpec, String> {
+    /// Whether the form asks for an upscale.
+    fn is_upscale(&self) -> bool {
+        self.renderer == serde_name(&RendererKind::Upscale)
+    }
+
+    /// The job spec the fields describe, or what is wrong with them, said for a person; an
+    /// upscale's images are `input`-sized (read from the upload by the network).
+    fn spec(&self, input: Option<Resolution>) -> Result<JobSpec, String> {
         let scene: AssetId = self
             .scene
             .trim()
@@ -126,15 +142,23 @@ impl NewJobForm {
                 .parse::<u32>()
                 .map_err(|_| format!("{what} must be a whole number."))
         };
-        let mut builder = JobSpec::builder(scene, frames)
-            .renderer(renderer)
-            .resolution(
-                number(&self.width, "Width")?,
-                number(&self.height, "Height")?,
-            )
-            .samples(number(&self.samples, "Samples")?)
-            .output(output)
-            .tier(tier);
+        let mut builder = match input {
+            Some(input) => {
+                let factor = number(&self.factor, "The upscale factor")?;
+                let upscale = catalog::span_spec(factor, input, 128, 24)
+                    .map_err(|error| format!("Upscale: {error}"))?;
+                JobSpec::builder(scene, frames).upscale(upscale)
+            }
+            None => JobSpec::builder(scene, frames)
+                .renderer(renderer)
+                .resolution(
+                    number(&self.width, "Width")?,
+                    number(&self.height, "Height")?,
+                )
+                .samples(number(&self.samples, "Samples")?),
+        }
+        .output(output)
+        .tier(tier);
         if !self.name.trim().is_empty() {
             builder = builder.name(self.name.trim());
         }
@@ -163,6 +187,7 @@ impl NewJobForm {
             ("output", &self.output),
             ("tier", &self.tier),
             ("budget_cap", &self.budget_cap),
+            ("factor", &self.factor),
         ];
         html! {
             @for (name, value) in fields {
@@ -214,7 +239,17 @@ pub async fn post<S: Store>(
     if form.step == "edit" {
         return form_page(StatusCode::OK, &session, &form, None);
     }
-    let spec = match form.spec() {
+    let input = match form.is_upscale() {
+        false => None,
+        true => match form.scene.trim().parse::<AssetId>() {
+            Err(_) => None,
+            Ok(asset) => match state.upscale_input_size(&session.caller, &asset).await {
+                Ok(size) => Some(size),
+                Err(error) => return refused(&session, &form, &error),
+            },
+        },
+    };
+    let spec = match form.spec(input) {
         Ok(spec) => spec,
         Err(problem) => return form_page(StatusCode::BAD_REQUEST, &session, &form, Some(&problem)),
     };
@@ -355,8 +390,9 @@ fn form_page(
                         p #scene-kept { "Uploaded: " strong { (form.scene_label) }
                             ". Choose another file to replace it." }
                     }
-                    label for="scene-file" { "A .blend, a scene.toml or a zipped scene folder" }
-                    input #scene-file type="file" accept=".blend,.toml,.zip";
+                    label for="scene-file" { "A .blend, a scene.toml, a zipped scene folder, or an \
+                        image to upscale" }
+                    input #scene-file type="file" accept=".blend,.toml,.zip,.png,.jpg,.jpeg,.exr";
                     label for="scene-folder" { "…or a scene folder" }
                     input #scene-folder type="file" webkitdirectory multiple;
                     label for="main-file" { "Main file" }
@@ -395,6 +431,14 @@ fn form_page(
                         @for tier in Tier::ALL {
                             @let name = serde_name(&tier);
                             option value=(name) selected[name == form.tier] { (name) }
+                        }
+                    }
+                    label for="factor" { "Upscale factor (AI upscale only; the size and samples \
+                        are then the images')" }
+                    select #factor name="factor" {
+                        @for factor in FACTORS {
+                            @let name = factor.to_string();
+                            option value=(name) selected[name == form.factor] { "×" (factor) }
                         }
                     }
                     label for="budget_cap" { "Budget cap, credits (empty: none)" }
