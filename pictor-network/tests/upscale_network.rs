@@ -100,6 +100,29 @@ async fn start_connected(
     worker
 }
 
+/// An upscaling worker `name` (registered before this returns) and an upscale checker, their
+/// files under `work`.
+async fn start_agents(
+    network: &Network,
+    work: &Path,
+    models: &Path,
+    name: &str,
+) -> (
+    Running<pictor_agent::WorkerSummary>,
+    Running<CheckerSummary>,
+) {
+    let config = upscale_worker_config(network, name, &work.join(name), models).await;
+    let worker = start_connected(config, pictor_agent::WorkerOptions::default()).await;
+    let checker = start_upscale_checker(
+        network,
+        &work.join("checker"),
+        models,
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
+    (worker, checker)
+}
+
 /// `images` written as an upscale job's asset (`000001.png`, …) and uploaded by `creator`.
 async fn upload_inputs(
     creator: &Client,
@@ -180,19 +203,7 @@ async fn images_upscaled_x4_through_the_network_equal_a_local_run_and_beat_bicub
         .upscale(upscale.clone())
         .build()
         .expect("spec");
-    let worker = start_connected(
-        upscale_worker_config(&network, "upscaler", &work.path().join("w"), &models).await,
-        pictor_agent::WorkerOptions::default(),
-    )
-    .await;
-    let checker_events = Arc::new(Mutex::new(Vec::new()));
-    let checker = start_upscale_checker(
-        &network,
-        &work.path().join("checker"),
-        &models,
-        checker_events.clone(),
-    )
-    .await;
+    let (worker, checker) = start_agents(&network, work.path(), &models, "upscaler").await;
     let job = creator
         .jobs()
         .submit(spec.clone())
@@ -276,18 +287,7 @@ async fn a_still_cut_into_tiles_is_merged_without_seams() {
         })
         .build()
         .expect("spec");
-    let worker = start_connected(
-        upscale_worker_config(&network, "upscaler", &work.path().join("w"), &models).await,
-        pictor_agent::WorkerOptions::default(),
-    )
-    .await;
-    let checker = start_upscale_checker(
-        &network,
-        &work.path().join("checker"),
-        &models,
-        Arc::new(Mutex::new(Vec::new())),
-    )
-    .await;
+    let (worker, checker) = start_agents(&network, work.path(), &models, "upscaler").await;
     let job = creator.jobs().submit(spec).send().await.expect("submit").id;
     wait_state(&creator, job, JobState::Completed, Duration::from_secs(120)).await;
     let out = tempfile::tempdir().expect("out");
@@ -469,21 +469,6 @@ async fn upscale_jobs_missing_inputs_or_with_foreign_models_are_refused() {
     assert!(jobs.is_empty(), "nothing was created: {jobs:?}");
 }
 
-fn ffmpeg_available() -> bool {
-    let found = std::process::Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(
-            std::env::var("PICTOR_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-            "PICTOR_REQUIRE_FFMPEG=1 but ffmpeg is not installed"
-        );
-        eprintln!("SKIP: ffmpeg is not installed (apt install ffmpeg)");
-    }
-    found
-}
-
 /// Runs the `pictor` binary as `key`'s creator against `network` (on a blocking thread: the
 /// agents share this process's runtime); answers its stdout, or panics with its stderr.
 async fn pictor_cli(network: &Network, key: &str, args: Vec<String>) -> String {
@@ -507,22 +492,10 @@ async fn pictor_cli(network: &Network, key: &str, args: Vec<String>) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The MD5 of a file's audio packets, copied out without decoding.
-fn audio_md5(video: &Path) -> String {
-    let output = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-map", "0:a", "-c", "copy", "-f", "md5", "-"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_two_second_video_upscaled_x2_through_the_network_keeps_frames_timing_and_audio() {
     common::log();
-    if !ffmpeg_available() {
+    if !fixture::ffmpeg_available() {
         return;
     }
     let Some(models) = fixture::models_dir() else {
@@ -554,18 +527,7 @@ async fn a_two_second_video_upscaled_x2_through_the_network_keeps_frames_timing_
     assert!(made.status.success(), "{made:?}");
     let before = pictor_upscale::video::probe(&original).unwrap();
 
-    let worker = start_connected(
-        upscale_worker_config(&network, "upscaler", &work.path().join("w"), &models).await,
-        pictor_agent::WorkerOptions::default(),
-    )
-    .await;
-    let checker = start_upscale_checker(
-        &network,
-        &work.path().join("checker"),
-        &models,
-        Arc::new(Mutex::new(Vec::new())),
-    )
-    .await;
+    let (worker, checker) = start_agents(&network, work.path(), &models, "upscaler").await;
     let out = work.path().join("clip_x2.mp4");
     let printed = pictor_cli(
         &network,
@@ -591,8 +553,8 @@ async fn a_two_second_video_upscaled_x2_through_the_network_keeps_frames_timing_
     assert_eq!(after.frames, before.frames, "frame count kept");
     assert_eq!(after.frame_rate, before.frame_rate, "timing kept");
     assert_eq!(
-        audio_md5(&out),
-        audio_md5(&original),
+        fixture::audio_md5(&out),
+        fixture::audio_md5(&original),
         "audio copied, not re-encoded"
     );
     let summary = worker.stop().await;
@@ -612,18 +574,7 @@ async fn a_render_job_s_frames_upscaled_from_the_job_equal_a_local_upscale_of_th
     let (creator, _, key) = network.creator_named("studio", 1_000).await;
     let work = tempfile::tempdir().expect("temp");
     // One worker renders (the built-in renderer) and upscales; one checker verifies both.
-    let worker = start_connected(
-        upscale_worker_config(&network, "gpu", &work.path().join("w"), &models).await,
-        pictor_agent::WorkerOptions::default(),
-    )
-    .await;
-    let checker = start_upscale_checker(
-        &network,
-        &work.path().join("checker"),
-        &models,
-        Arc::new(Mutex::new(Vec::new())),
-    )
-    .await;
+    let (worker, checker) = start_agents(&network, work.path(), &models, "gpu").await;
     let render = common::agents::render_demo_job(&creator, "1").await;
     let out = work.path().join("x2");
     let printed = pictor_cli(

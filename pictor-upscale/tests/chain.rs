@@ -138,3 +138,28 @@ fn x8_by_two_passes_is_sharper_than_bicubic_and_x16_has_its_size() {
     assert_eq!(x16.output_size(), (96, 64));
     assert_eq!(x16.upscale_all(|_, _, _| {}).unwrap().width(), 96);
 }
+
+#[test]
+fn a_whole_1080p_frame_x4_is_made_of_whole_output_tiles_covering_8k_once() {
+    let Some(x4) = model("spanx4_ch48") else {
+        return;
+    };
+    let input = pictor_upscale::RgbPlanes::black(1920, 1080);
+    let chain = Chain::new(
+        &input,
+        vec![Pass {
+            model: &x4,
+            tiles: TileSpec::DEFAULT,
+        }],
+    )
+    .unwrap();
+    let tiles = chain.output_tiles();
+    let covered: u64 = tiles
+        .iter()
+        .map(|t| u64::from(t.width) * u64::from(t.height))
+        .sum();
+    // 15 × 9 tiles, the last row 56 input pixels high: 8K out, covered once.
+    assert_eq!(chain.output_size(), (7680, 4320));
+    assert_eq!(tiles.len(), 135);
+    assert_eq!(covered, 7680 * 4320);
+}

@@ -11,21 +11,6 @@ use pictor_upscale::{RgbPlanes, TileSpec, upscale};
 use std::path::Path;
 use std::process::Command;
 
-fn ffmpeg_available() -> bool {
-    let found = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !found {
-        assert!(
-            std::env::var("PICTOR_REQUIRE_FFMPEG").as_deref() != Ok("1"),
-            "PICTOR_REQUIRE_FFMPEG=1 but ffmpeg is not installed"
-        );
-        eprintln!("SKIP: ffmpeg is not installed (apt install ffmpeg)");
-    }
-    found
-}
-
 fn ffmpeg(args: &[&str]) {
     let output = Command::new("ffmpeg").args(args).output().unwrap();
     assert!(
@@ -33,18 +18,6 @@ fn ffmpeg(args: &[&str]) {
         "ffmpeg {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// The MD5 of a file's audio packets, copied out without decoding.
-fn audio_md5(video: &Path) -> String {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-map", "0:a", "-c", "copy", "-f", "md5", "-"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout).unwrap()
 }
 
 fn x2_frame(model: &pictor_upscale::Model, input: &Path, output: &Path) -> Result<(), String> {
@@ -60,7 +33,7 @@ fn x2_frame(model: &pictor_upscale::Model, input: &Path, output: &Path) -> Resul
 
 #[test]
 fn a_two_second_video_upscaled_x2_keeps_its_frames_timing_and_audio() {
-    if !ffmpeg_available() {
+    if !common::ffmpeg_available() {
         return;
     }
     let Some(x2) = model("spanx2_ch48") else {
@@ -126,8 +99,8 @@ fn a_two_second_video_upscaled_x2_keeps_its_frames_timing_and_audio() {
     assert_eq!(after.frame_rate, before.frame_rate, "timing kept");
     assert!(after.has_audio);
     assert_eq!(
-        audio_md5(&out),
-        audio_md5(&original),
+        common::audio_md5(&out),
+        common::audio_md5(&original),
         "audio copied, not re-encoded"
     );
 
@@ -159,7 +132,7 @@ fn a_two_second_video_upscaled_x2_keeps_its_frames_timing_and_audio() {
 
 #[test]
 fn a_file_that_is_not_a_video_is_refused_with_the_reason() {
-    if !ffmpeg_available() {
+    if !common::ffmpeg_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

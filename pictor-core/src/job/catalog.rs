@@ -16,7 +16,7 @@ pub struct CatalogModel {
     pub id: &'static str,
     /// Output pixels per input pixel along each axis.
     pub scale: u32,
-    /// [`crate::model::files_hash`] of its two files.
+    /// The BLAKE3 of its two files (param, then weights), as `pictor_upscale::files_hash` computes it.
     pub files_hash: &'static str,
     /// What it is.
     pub description: &'static str,

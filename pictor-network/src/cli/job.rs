@@ -370,29 +370,7 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
         let asset = upload_scene(&client, &args, &source).await?;
         let spec = build_spec(&args, asset.id.clone(), renderer)?;
         if submit {
-            // The creator agrees to a cost before anything is held: the one given, or the quote's
-            // hold, shown first.
-            let agreed = match max_cost {
-                Some(max_cost) => max_cost,
-                None => {
-                    let quote = client
-                        .quotes()
-                        .create(spec.clone())
-                        .await
-                        .context("quoting the job")?;
-                    if !args.json {
-                        eprintln!("{}", quote_line(&quote, &asset.id));
-                    }
-                    quote.escrow_hold
-                }
-            };
-            let job = client
-                .jobs()
-                .submit(spec)
-                .max_cost(agreed)
-                .send()
-                .await
-                .context("submitting the job")?;
+            let job = submit_agreed(&client, spec, max_cost, args.json).await?;
             if args.json {
                 println!("{}", serde_json::to_string(&job)?);
             } else {
@@ -423,6 +401,37 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// Submits `spec` once the creator agreed to a cost before anything is held: `max_cost`, or
+/// the quote's hold, shown first on stderr (unless `json`).
+pub(super) async fn submit_agreed(
+    client: &Client,
+    spec: JobSpec,
+    max_cost: Option<Money>,
+    json: bool,
+) -> Result<JobView> {
+    let agreed = match max_cost {
+        Some(max_cost) => max_cost,
+        None => {
+            let quote = client
+                .quotes()
+                .create(spec.clone())
+                .await
+                .context("quoting the job")?;
+            if !json {
+                eprintln!("{}", quote_line(&quote, &spec.scene));
+            }
+            quote.escrow_hold
+        }
+    };
+    client
+        .jobs()
+        .submit(spec)
+        .max_cost(agreed)
+        .send()
+        .await
+        .context("submitting the job")
 }
 
 /// The one-line summary of a quote.

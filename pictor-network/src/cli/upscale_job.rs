@@ -4,7 +4,7 @@
 //! `--out` it waits for the job and writes the result: the frames, or the video.
 
 use super::ExitStatus;
-use super::job::{EXIT_JOB_UNSUCCESSFUL, TierArg, progress_bar};
+use super::job::{EXIT_JOB_UNSUCCESSFUL, TierArg, progress_bar, submit_agreed};
 use super::model::is_video;
 use super::network_args::{NetworkArgs, runtime};
 use anyhow::{Context, Result, bail};
@@ -116,30 +116,7 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
             scene: asset.id.clone(),
             ..spec
         };
-        let agreed = match max_cost {
-            Some(max_cost) => max_cost,
-            None => {
-                let quote = client
-                    .quotes()
-                    .create(spec.clone())
-                    .await
-                    .context("quoting the upscale")?;
-                if !args.json {
-                    eprintln!(
-                        "quote: {} credits (P90 {}), about {:.0} s; {} held",
-                        quote.cost_p50, quote.cost_p90, quote.eta_p50_secs, quote.escrow_hold
-                    );
-                }
-                quote.escrow_hold
-            }
-        };
-        let job = client
-            .jobs()
-            .submit(spec)
-            .max_cost(agreed)
-            .send()
-            .await
-            .context("submitting the upscale")?;
+        let job = submit_agreed(&client, spec, max_cost, args.json).await?;
         if args.json {
             println!("{}", serde_json::to_string(&job)?);
         } else {

@@ -208,3 +208,32 @@ pub fn psnr_y(reference: &RgbImage, test: &RgbImage, shave: u32) -> f64 {
     }
     10.0 * (255.0 * 255.0 / (sum / count).max(1e-12)).log10()
 }
+
+/// Whether ffmpeg runs here; `false` (the test skips, saying why) unless
+/// `PICTOR_REQUIRE_FFMPEG=1` (CI), where its absence fails.
+pub fn ffmpeg_available() -> bool {
+    let found = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(
+            std::env::var("PICTOR_REQUIRE_FFMPEG").as_deref() != Ok("1"),
+            "PICTOR_REQUIRE_FFMPEG=1 but ffmpeg is not installed"
+        );
+        eprintln!("SKIP: ffmpeg is not installed (apt install ffmpeg)");
+    }
+    found
+}
+
+/// The MD5 of a file's audio packets, copied out without decoding.
+pub fn audio_md5(video: &std::path::Path) -> String {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-map", "0:a", "-c", "copy", "-f", "md5", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
