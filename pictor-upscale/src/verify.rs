@@ -13,7 +13,7 @@ use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
 /// The share of a task's tiles a checker recomputes, in thousandths (3 %): with 128-pixel tiles a
-/// 1920×1080 → 4K frame has 135 tiles, 5 of them checked, ~3.9 % of the worker's cost
+/// 1920×1080 frame ×4 (8K out) has 135 tiles, 5 of them checked: 4.65 % of the worker's cost
 /// (docs/BENCHMARKS.md).
 pub const CHECKED_PER_MILLE: usize = 30;
 
