@@ -10,7 +10,6 @@ mod common;
 
 use pictor_core::api::{RegisterWorkerRequest, WorkerHardware};
 use pictor_core::{GpuVendor, Money, RendererKind, Version};
-use pictor_network::store::sqlite::SqliteStore;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -462,27 +461,21 @@ fn a_tampered_journal_fails_ledger_verify_with_exit_2() {
     assert_eq!(before["entries"], 4, "{before}");
 
     // Flip one bit of entry 1's amount (byte 76 of the 116-byte encoding).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let store = SqliteStore::open(&data.join("pictor.db"))
-            .await
-            .expect("db");
-        let (mut bytes,): (Vec<u8>,) =
-            sqlx::query_as("SELECT bytes FROM ledger_entries WHERE seq = 1")
-                .fetch_one(store.pool())
-                .await
-                .expect("entry 1");
-        bytes[76] ^= 0x01;
-        sqlx::query("UPDATE ledger_entries SET bytes = ? WHERE seq = 1")
-            .bind(bytes)
-            .execute(store.pool())
-            .await
-            .expect("tamper");
-        store.pool().close().await;
-    });
+    let db = rusqlite::Connection::open(data.join("pictor.db")).expect("db");
+    let mut bytes: Vec<u8> = db
+        .query_row(
+            "SELECT bytes FROM ledger_entries WHERE seq = 1",
+            [],
+            |row| row.get(0),
+        )
+        .expect("entry 1");
+    bytes[76] ^= 0x01;
+    db.execute(
+        "UPDATE ledger_entries SET bytes = ?1 WHERE seq = 1",
+        rusqlite::params![bytes],
+    )
+    .expect("tamper");
+    drop(db);
 
     let output = pictor(&["ledger", "verify", "--data", data_arg, "--json"]);
     let stderr = assert_one_line_failure(&output, 2, "tampered");

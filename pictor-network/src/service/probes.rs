@@ -114,7 +114,9 @@ impl<S: Store> Coordinator<S> {
     ) -> ServiceResult<Option<PreparedProbe>> {
         let mut tx = self.read().await?;
         let mut candidates = Vec::new();
-        for task in tx.accepted_tasks(CANDIDATES).await? {
+        // The candidates mostly share a few jobs: each is read once.
+        let mut kinds = std::collections::HashMap::new();
+        for task in tx.accepted_tasks_unjudged_by(checker, CANDIDATES).await? {
             let outputs = task.outputs.clone().unwrap_or_default();
             let plain = !outputs.is_empty()
                 && outputs
@@ -123,19 +125,17 @@ impl<S: Store> Coordinator<S> {
             if !plain || matches!(task.work, TaskWork::Tile { .. }) {
                 continue;
             }
-            let Some(job) = tx.job(task.job_id).await? else {
-                continue;
+            let kind = match kinds.get(&task.job_id) {
+                Some(kind) => *kind,
+                None => {
+                    let kind = tx.job(task.job_id).await?.map(|job| job.spec.renderer.kind);
+                    kinds.insert(task.job_id, kind);
+                    kind
+                }
             };
-            if !request.can_verify(job.spec.renderer.kind, &outputs)
-                || tx
-                    .checks_of_task(task.id)
-                    .await?
-                    .iter()
-                    .any(|c| c.checker == Some(checker))
-            {
-                continue;
+            if kind.is_some_and(|kind| request.can_verify(kind, &outputs)) {
+                candidates.push(task);
             }
-            candidates.push(task);
         }
         drop(tx);
         if candidates.is_empty() {

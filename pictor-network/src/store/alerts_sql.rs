@@ -97,7 +97,7 @@ pub(crate) fn budget_row(row: &impl Columns) -> StoreResult<BudgetRow> {
 }
 
 /// Implements [`WebhooksTx`](super::WebhooksTx) and [`BudgetsTx`](super::BudgetsTx) for a
-/// backend's transaction type (whose `tx` field is its sqlx transaction) with the backend's
+/// backend's transaction type (whose `tx` field is its open transaction, run through the backend's `exec` module) with the backend's
 /// [`Placeholders`](super::providers_sql::Placeholders): invoked once by each backend.
 macro_rules! impl_alerts_tx {
     ($tx:ty, $style:expr) => {
@@ -108,7 +108,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<u64> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                let id: i64 = sqlx::query_scalar(statement(q::INSERT_WEBHOOK, $style))
+                let id: i64 = exec::query_scalar(statement(q::INSERT_WEBHOOK, $style))
                     .bind(to_i64(row.person_id, "person_id")?)
                     .bind(&row.url)
                     .bind(row.events.join(" "))
@@ -125,7 +125,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<Vec<$crate::store::webhooks::WebhookRow>> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::WEBHOOKS_OF_PERSON, $style))
+                exec::query(statement(q::WEBHOOKS_OF_PERSON, $style))
                     .bind(to_i64(person, "person_id")?)
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -140,7 +140,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<Vec<$crate::store::webhooks::WebhookRow>> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::WEBHOOKS_OF_ACCOUNT, $style))
+                exec::query(statement(q::WEBHOOKS_OF_ACCOUNT, $style))
                     .bind(to_i64(account, "account_id")?)
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -152,7 +152,7 @@ macro_rules! impl_alerts_tx {
             async fn delete_webhook(&mut self, person: u64, id: u64) -> StoreResult<bool> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                let done = sqlx::query(statement(q::DELETE_WEBHOOK, $style))
+                let done = exec::query(statement(q::DELETE_WEBHOOK, $style))
                     .bind(to_i64(person, "person_id")?)
                     .bind(to_i64(id, "id")?)
                     .execute(&mut *self.tx)
@@ -170,7 +170,7 @@ macro_rules! impl_alerts_tx {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
                 let now = to_i64(now_ms, "created_at_ms")?;
-                let id: i64 = sqlx::query_scalar(statement(q::INSERT_DELIVERY, $style))
+                let id: i64 = exec::query_scalar(statement(q::INSERT_DELIVERY, $style))
                     .bind(to_i64(webhook, "webhook_id")?)
                     .bind(event)
                     .bind(body)
@@ -193,7 +193,7 @@ macro_rules! impl_alerts_tx {
             > {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::DUE_DELIVERIES, $style))
+                exec::query(statement(q::DUE_DELIVERIES, $style))
                     .bind(to_i64(now_ms, "next_attempt_ms")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
@@ -211,7 +211,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<bool> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                let done = sqlx::query(statement(q::CLAIM_DELIVERY, $style))
+                let done = exec::query(statement(q::CLAIM_DELIVERY, $style))
                     .bind(to_i64(hold_until_ms, "next_attempt_ms")?)
                     .bind(to_i64(id, "id")?)
                     .bind(to_i64(now_ms, "next_attempt_ms")?)
@@ -226,7 +226,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<()> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::UPDATE_DELIVERY, $style))
+                exec::query(statement(q::UPDATE_DELIVERY, $style))
                     .bind(row.state.as_str())
                     .bind(i64::from(row.attempts))
                     .bind(to_i64(row.next_attempt_ms, "next_attempt_ms")?)
@@ -250,7 +250,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<Vec<($crate::store::webhooks::DeliveryRow, String)>> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::DELIVERIES_OF_PERSON, $style))
+                exec::query(statement(q::DELIVERIES_OF_PERSON, $style))
                     .bind(to_i64(person, "person_id")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
@@ -268,7 +268,7 @@ macro_rules! impl_alerts_tx {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
                 use $crate::store::sql::get_u64;
-                sqlx::query(statement(q::UNANNOUNCED_OFFLINE, $style))
+                exec::query(statement(q::UNANNOUNCED_OFFLINE, $style))
                     .bind(to_i64(since_ms, "last_seen_ms")?)
                     .bind(to_i64(before_ms, "last_seen_ms")?)
                     .fetch_all(&mut *self.tx)
@@ -286,11 +286,11 @@ macro_rules! impl_alerts_tx {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
                 let worker = to_i64(worker, "worker_id")?;
-                sqlx::query(statement(q::DELETE_OFFLINE_NOTICE, $style))
+                exec::query(statement(q::DELETE_OFFLINE_NOTICE, $style))
                     .bind(worker)
                     .execute(&mut *self.tx)
                     .await?;
-                sqlx::query(statement(q::INSERT_OFFLINE_NOTICE, $style))
+                exec::query(statement(q::INSERT_OFFLINE_NOTICE, $style))
                     .bind(worker)
                     .bind(to_i64(last_seen_ms, "last_seen_ms")?)
                     .execute(&mut *self.tx)
@@ -306,7 +306,7 @@ macro_rules! impl_alerts_tx {
             ) -> StoreResult<Option<$crate::store::budgets::BudgetRow>> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::BUDGET, $style))
+                exec::query(statement(q::BUDGET, $style))
                     .bind(to_i64(account, "account_id")?)
                     .fetch_optional(&mut *self.tx)
                     .await?
@@ -322,11 +322,11 @@ macro_rules! impl_alerts_tx {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
                 let account = to_i64(row.account_id, "account_id")?;
-                sqlx::query(statement(q::DELETE_BUDGET, $style))
+                exec::query(statement(q::DELETE_BUDGET, $style))
                     .bind(account)
                     .execute(&mut *self.tx)
                     .await?;
-                sqlx::query(statement(q::INSERT_BUDGET, $style))
+                exec::query(statement(q::INSERT_BUDGET, $style))
                     .bind(account)
                     .bind(to_i64(row.limit.micros(), "limit_micros")?)
                     .bind(i64::from(row.pause_at_limit))
@@ -340,7 +340,7 @@ macro_rules! impl_alerts_tx {
             async fn delete_budget(&mut self, account: u64) -> StoreResult<()> {
                 use $crate::store::alerts_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::DELETE_BUDGET, $style))
+                exec::query(statement(q::DELETE_BUDGET, $style))
                     .bind(to_i64(account, "account_id")?)
                     .execute(&mut *self.tx)
                     .await?;

@@ -3,31 +3,24 @@
 //! values, and each backend numbers the placeholders its own way (`?` or `$n`), so the search of
 //! a creator's jobs and the progress of a page of jobs are written once.
 
-use super::sql::{Columns, get_u64, to_i64};
+use super::sql::{Columns, SqlBuilder, get_u64, to_i64};
 use super::{JobFilter, StoreResult, TaskProgress};
-use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// `SELECT * FROM jobs` of `owner` matching `filter`, at most `limit`, in the filter's order.
-pub(crate) fn find_jobs<DB>(
+pub(crate) fn find_jobs<B: SqlBuilder>(
     owner: u64,
     filter: &JobFilter,
     limit: u32,
-) -> StoreResult<QueryBuilder<DB>>
-where
-    DB: Database,
-    DB::Arguments: Default,
-    i64: for<'t> Encode<'t, DB> + Type<DB>,
-    String: for<'t> Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("SELECT * FROM jobs WHERE owner = ");
-    query.push_bind(to_i64(owner, "owner")?);
+) -> StoreResult<B> {
+    let mut query = B::new("SELECT * FROM jobs WHERE owner = ");
+    query.push_bind_int(to_i64(owner, "owner")?);
     if let Some(state) = &filter.state {
-        query.push(" AND state = ").push_bind(state.clone());
+        query.push(" AND state = ").push_bind_text(state.clone());
     }
     if let Some(text) = &filter.name_contains {
         query
             .push(" AND LOWER(name) LIKE ")
-            .push_bind(like_pattern(text))
+            .push_bind_text(like_pattern(text))
             .push(" ESCAPE '\\'");
     }
     if let Some(after) = filter.after {
@@ -37,7 +30,7 @@ where
             } else {
                 " AND id > "
             })
-            .push_bind(to_i64(after, "id")?);
+            .push_bind_int(to_i64(after, "id")?);
     }
     query
         .push(if filter.newest_first {
@@ -45,7 +38,7 @@ where
         } else {
             " ORDER BY id LIMIT "
         })
-        .push_bind(i64::from(limit));
+        .push_bind_int(i64::from(limit));
     Ok(query)
 }
 
@@ -64,13 +57,8 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Per job of `jobs`, its tasks counted by [`TaskProgress`]'s states.
-pub(crate) fn task_progress<DB>(jobs: &[u64]) -> StoreResult<QueryBuilder<DB>>
-where
-    DB: Database,
-    DB::Arguments: Default,
-    i64: for<'t> Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new(
+pub(crate) fn task_progress<B: SqlBuilder>(jobs: &[u64]) -> StoreResult<B> {
+    let mut query = B::new(
         "SELECT job_id,
            SUM(CASE WHEN state_name = 'pending' AND rejects = 0 THEN 1 ELSE 0 END) AS queued,
            SUM(CASE WHEN state_name = 'pending' AND rejects > 0 THEN 1 ELSE 0 END) AS rejected,
@@ -81,24 +69,21 @@ where
            SUM(CASE WHEN state_name = 'cancelled' THEN 1 ELSE 0 END) AS cancelled
          FROM tasks WHERE job_id IN (",
     );
-    let mut ids = query.separated(", ");
-    for job in jobs {
-        ids.push_bind(to_i64(*job, "job_id")?);
+    for (index, job) in jobs.iter().enumerate() {
+        if index > 0 {
+            query.push(", ");
+        }
+        query.push_bind_int(to_i64(*job, "job_id")?);
     }
     query.push(") GROUP BY job_id");
     Ok(query)
 }
 
 /// Every check of `task`, oldest first (walked by the `(task_id, attempt, escalation)` key).
-pub(crate) fn checks_of_task<DB>(task: u64) -> StoreResult<QueryBuilder<DB>>
-where
-    DB: Database,
-    DB::Arguments: Default,
-    i64: for<'t> Encode<'t, DB> + Type<DB>,
-{
-    let mut query = QueryBuilder::new("SELECT * FROM checks WHERE task_id = ");
+pub(crate) fn checks_of_task<B: SqlBuilder>(task: u64) -> StoreResult<B> {
+    let mut query = B::new("SELECT * FROM checks WHERE task_id = ");
     query
-        .push_bind(to_i64(task, "task_id")?)
+        .push_bind_int(to_i64(task, "task_id")?)
         .push(" AND purpose <> 'probe' ORDER BY id");
     Ok(query)
 }

@@ -11,10 +11,11 @@
 //! answers the row counts of both sides, and `pictor migrate` verifies the journal on PostgreSQL
 //! against the network key and compares its head with SQLite's.
 
+use super::Store;
 use super::StoreResult;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use super::sqlite::exec;
 
 /// The tables of the schema, parents before children.
 pub const TABLES: &[&str] = &[
@@ -143,7 +144,7 @@ pub async fn copy_sqlite_to_postgres(
     to: &PgStore,
 ) -> Result<Copied, MigrateError> {
     ensure_empty(to).await?;
-    let mut source = from.reader_pool().begin().await?;
+    let mut source = from.begin_read().await?;
     let mut target = to.writer_pool().begin().await?;
     for table in TABLES {
         let described: Vec<(String, String)> = sqlx::query_as(
@@ -155,15 +156,13 @@ pub async fn copy_sqlite_to_postgres(
         .await?;
         let (columns, types): (Vec<String>, Vec<String>) = described.into_iter().unzip();
         let select = format!("SELECT {} FROM {table}", columns.join(", "));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(select))
-            .fetch_all(&mut *source)
-            .await?;
+        let rows = exec::query(select).fetch_all(source.connection()).await?;
         let per_insert = (MAX_PARAMETERS / columns.len().max(1)).max(1);
         for chunk in rows.chunks(per_insert) {
             let mut values = Vec::with_capacity(chunk.len() * columns.len());
             for row in chunk {
-                for (index, column) in row.columns().iter().enumerate() {
-                    let value = match read_value(row, index, table, column.name())? {
+                for (index, stored) in row.clone().into_values().into_iter().enumerate() {
+                    let value = match read_value(stored, table, &columns[index])? {
                         Value::Null => null_of(&types[index]),
                         value => value,
                     };
@@ -184,35 +183,30 @@ pub async fn copy_sqlite_to_postgres(
     target.commit().await?;
     let mut tables = Vec::with_capacity(TABLES.len());
     for table in TABLES {
-        let count: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(&mut *source)
-                .await?;
+        let count: i64 = exec::query_scalar(format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(source.connection())
+            .await?;
         tables.push((*table, count_u64(count), count_postgres(to, table).await?));
     }
     Ok(Copied { tables })
 }
 
 fn read_value(
-    row: &sqlx::sqlite::SqliteRow,
-    index: usize,
+    stored: rusqlite::types::Value,
     table: &'static str,
     column: &str,
 ) -> Result<Value, MigrateError> {
-    let raw = row.try_get_raw(index)?;
-    if raw.is_null() {
-        return Ok(Value::Null);
-    }
-    let kind = raw.type_info().name().to_string();
-    Ok(match kind.as_str() {
-        "INTEGER" => Value::Int(row.try_get(index)?),
-        "TEXT" => Value::Text(row.try_get(index)?),
-        "BLOB" => Value::Bytes(row.try_get(index)?),
-        _ => {
+    use rusqlite::types::Value as Stored;
+    Ok(match stored {
+        Stored::Null => Value::Null,
+        Stored::Integer(int) => Value::Int(int),
+        Stored::Text(text) => Value::Text(text),
+        Stored::Blob(bytes) => Value::Bytes(bytes),
+        Stored::Real(_) => {
             return Err(MigrateError::UnexpectedValue {
                 table,
                 column: column.to_string(),
-                kind,
+                kind: "REAL".to_string(),
             });
         }
     })

@@ -100,6 +100,25 @@ pub enum StoreError {
     /// whether they survive a power cut is unknown.
     #[error("flushing the database's write-ahead log: {0}")]
     Flush(std::io::Error),
+    /// The embedded database (SQLite) refused or failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored column holds a value of another type than the store reads it as.
+    #[error("stored {column} is {found}, read as {expected}")]
+    Decode {
+        /// Name of the column.
+        column: String,
+        /// The type it is read as.
+        expected: &'static str,
+        /// What it holds.
+        found: &'static str,
+    },
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
+    /// A statement that answers one row answered none.
+    #[error("the database answered no row where one was expected")]
+    NoRow,
     /// A stored value is out of its type's range.
     #[error("stored {column} is out of range")]
     OutOfRange {

@@ -34,7 +34,7 @@ pub(crate) fn reject_tally(row: &impl Columns) -> StoreResult<RejectTally> {
 }
 
 /// Implements [`OperatorTx`](super::OperatorTx) for a backend's transaction type (whose `tx`
-/// field is its sqlx transaction) with the backend's
+/// field is its open transaction, run through the backend's `exec` module) with the backend's
 /// [`Placeholders`](super::providers_sql::Placeholders): invoked once by each backend.
 macro_rules! impl_operator_tx {
     ($tx:ty, $style:expr) => {
@@ -45,7 +45,7 @@ macro_rules! impl_operator_tx {
             ) -> StoreResult<Vec<$crate::store::operator::LeasedTaskRow>> {
                 use $crate::store::operator_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::OLDEST_LEASES, $style))
+                exec::query(statement(q::OLDEST_LEASES, $style))
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -61,7 +61,7 @@ macro_rules! impl_operator_tx {
             ) -> StoreResult<Vec<$crate::store::operator::RejectTally>> {
                 use $crate::store::operator_sql as q;
                 use $crate::store::providers_sql::statement;
-                sqlx::query(statement(q::WORKERS_REJECTED, $style))
+                exec::query(statement(q::WORKERS_REJECTED, $style))
                     .bind(to_i64(min_rejects, "rejects")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)

@@ -171,7 +171,7 @@ pub(crate) fn checker_check_row(row: &impl Columns) -> StoreResult<CheckerCheckR
 }
 
 /// Implements [`ProvidersTx`](super::ProvidersTx) for a backend's transaction type (whose `tx`
-/// field is its sqlx transaction) with the backend's [`Placeholders`]: invoked once by each
+/// field is its open transaction, run through the backend's `exec` module) with the backend's [`Placeholders`]: invoked once by each
 /// backend.
 macro_rules! impl_providers_tx {
     ($tx:ty, $style:expr) => {
@@ -181,7 +181,7 @@ macro_rules! impl_providers_tx {
                 row: &$crate::store::providers::WorkerSettingsRow,
             ) -> StoreResult<()> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::INSERT_WORKER_SETTINGS, $style))
+                exec::query(q::statement(q::INSERT_WORKER_SETTINGS, $style))
                     .bind(to_i64(row.account_id, "account_id")?)
                     .bind(to_i64(row.person_id, "person_id")?)
                     .bind($crate::store::sql::json(&row.settings, "settings")?)
@@ -196,7 +196,7 @@ macro_rules! impl_providers_tx {
                 account: u64,
             ) -> StoreResult<Option<$crate::store::providers::WorkerSettingsRow>> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::WORKER_SETTINGS, $style))
+                exec::query(q::statement(q::WORKER_SETTINGS, $style))
                     .bind(to_i64(account, "account_id")?)
                     .fetch_optional(&mut *self.tx)
                     .await?
@@ -210,7 +210,7 @@ macro_rules! impl_providers_tx {
                 person: u64,
             ) -> StoreResult<Vec<$crate::store::providers::WorkerSettingsRow>> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::WORKER_SETTINGS_OF_PERSON, $style))
+                exec::query(q::statement(q::WORKER_SETTINGS_OF_PERSON, $style))
                     .bind(to_i64(person, "person_id")?)
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -227,25 +227,25 @@ macro_rules! impl_providers_tx {
             ) -> StoreResult<()> {
                 use $crate::store::providers_sql as q;
                 let account = to_i64(account, "account_id")?;
-                sqlx::query(q::statement(q::DELETE_API_KEYS, $style))
+                exec::query(q::statement(q::DELETE_API_KEYS, $style))
                     .bind(account)
                     .execute(&mut *self.tx)
                     .await?;
                 match key_hash {
                     Some(hash) => {
-                        sqlx::query(q::statement(q::INSERT_API_KEY, $style))
+                        exec::query(q::statement(q::INSERT_API_KEY, $style))
                             .bind(&hash[..])
                             .bind(account)
                             .execute(&mut *self.tx)
                             .await?;
-                        sqlx::query(q::statement(q::CONFIG_ISSUED, $style))
+                        exec::query(q::statement(q::CONFIG_ISSUED, $style))
                             .bind(to_i64(now_ms, "config_issued_at_ms")?)
                             .bind(account)
                             .execute(&mut *self.tx)
                             .await?;
                     }
                     None => {
-                        sqlx::query(q::statement(q::CONFIG_REVOKED, $style))
+                        exec::query(q::statement(q::CONFIG_REVOKED, $style))
                             .bind(account)
                             .execute(&mut *self.tx)
                             .await?;
@@ -261,7 +261,7 @@ macro_rules! impl_providers_tx {
             ) -> StoreResult<()> {
                 use $crate::store::providers_sql as q;
                 let worker = to_i64(worker, "worker_id")?;
-                sqlx::query(q::statement(q::INSERT_ACTIVITY, $style))
+                exec::query(q::statement(q::INSERT_ACTIVITY, $style))
                     .bind(worker)
                     .bind(to_i64(row.at_ms, "at_ms")?)
                     .bind(row.activity.as_str())
@@ -269,7 +269,7 @@ macro_rules! impl_providers_tx {
                     .bind(row.gpu_utilisation_percent.map(|p| p.to_string()))
                     .execute(&mut *self.tx)
                     .await?;
-                sqlx::query(q::statement(q::PRUNE_ACTIVITY, $style))
+                exec::query(q::statement(q::PRUNE_ACTIVITY, $style))
                     .bind(worker)
                     .bind(worker)
                     .execute(&mut *self.tx)
@@ -283,7 +283,7 @@ macro_rules! impl_providers_tx {
                 limit: u32,
             ) -> StoreResult<Vec<$crate::store::providers::ActivityRow>> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::ACTIVITY, $style))
+                exec::query(q::statement(q::ACTIVITY, $style))
                     .bind(to_i64(worker, "worker_id")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
@@ -299,7 +299,7 @@ macro_rules! impl_providers_tx {
                 limit: u32,
             ) -> StoreResult<Vec<$crate::store::providers::WorkerAttemptRow>> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::ATTEMPTS_OF_WORKER, $style))
+                exec::query(q::statement(q::ATTEMPTS_OF_WORKER, $style))
                     .bind(to_i64(worker, "worker_id")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
@@ -314,7 +314,7 @@ macro_rules! impl_providers_tx {
                 worker: u64,
             ) -> StoreResult<$crate::store::providers::AttemptTally> {
                 use $crate::store::providers_sql as q;
-                let row = sqlx::query(q::statement(q::ATTEMPT_TALLY, $style))
+                let row = exec::query(q::statement(q::ATTEMPT_TALLY, $style))
                     .bind(to_i64(worker, "worker_id")?)
                     .fetch_one(&mut *self.tx)
                     .await?;
@@ -327,7 +327,7 @@ macro_rules! impl_providers_tx {
                 limit: u32,
             ) -> StoreResult<Vec<$crate::store::providers::CheckerCheckRow>> {
                 use $crate::store::providers_sql as q;
-                sqlx::query(q::statement(q::CHECKS_OF_CHECKER, $style))
+                exec::query(q::statement(q::CHECKS_OF_CHECKER, $style))
                     .bind(to_i64(checker, "checker")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
@@ -340,7 +340,7 @@ macro_rules! impl_providers_tx {
             async fn check_tally(&mut self, checker: u64) -> StoreResult<(u64, u64, u64)> {
                 use $crate::store::providers_sql as q;
                 use $crate::store::sql::get_u64;
-                let row = sqlx::query(q::statement(q::CHECK_TALLY, $style))
+                let row = exec::query(q::statement(q::CHECK_TALLY, $style))
                     .bind(to_i64(checker, "checker")?)
                     .fetch_one(&mut *self.tx)
                     .await?;
@@ -360,7 +360,7 @@ macro_rules! impl_providers_tx {
                 let mut times = Vec::with_capacity(seqs.len());
                 for chunk in seqs.chunks(q::TIMES_CHUNK) {
                     let sql = q::entry_times(chunk.len());
-                    let mut query = sqlx::query(q::statement(&sql, $style));
+                    let mut query = exec::query(q::statement(&sql, $style));
                     for seq in chunk {
                         query = query.bind(to_i64(*seq, "seq")?);
                     }

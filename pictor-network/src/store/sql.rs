@@ -49,8 +49,36 @@ macro_rules! columns_of {
     };
 }
 
-columns_of!(sqlx::sqlite::SqliteRow);
 columns_of!(sqlx::postgres::PgRow);
+
+/// A statement put together piece by piece, binding values as it goes: sqlx's `QueryBuilder` on
+/// PostgreSQL (which numbers the placeholders), the SQLite store's own builder on SQLite. The
+/// listings both stores run are written once against it.
+pub(crate) trait SqlBuilder: Sized {
+    /// A statement beginning with `sql`.
+    fn new(sql: &str) -> Self;
+    /// Appends SQL text.
+    fn push(&mut self, sql: &str) -> &mut Self;
+    /// Appends a placeholder bound to an integer.
+    fn push_bind_int(&mut self, value: i64) -> &mut Self;
+    /// Appends a placeholder bound to a text.
+    fn push_bind_text(&mut self, value: String) -> &mut Self;
+}
+
+impl SqlBuilder for sqlx::QueryBuilder<sqlx::Postgres> {
+    fn new(sql: &str) -> Self {
+        sqlx::QueryBuilder::new(sql.to_owned())
+    }
+    fn push(&mut self, sql: &str) -> &mut Self {
+        sqlx::QueryBuilder::push(self, sql)
+    }
+    fn push_bind_int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn push_bind_text(&mut self, value: String) -> &mut Self {
+        self.push_bind(value)
+    }
+}
 
 /// The dispatch order of a tier (lower first).
 pub(crate) fn dispatch_priority(tier: pictor_core::job::Tier) -> i64 {

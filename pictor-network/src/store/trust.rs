@@ -46,9 +46,11 @@ pub trait TrustTx: Send {
         row: &StandingRow,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// The newest accepted tasks, at most `limit`: what probes are made from.
-    fn accepted_tasks(
+    /// The newest accepted tasks that `checker` did not judge (no check of theirs but a probe
+    /// went to it), at most `limit`: what its probes are made from.
+    fn accepted_tasks_unjudged_by(
         &mut self,
+        checker: u64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<TaskRow>>> + Send;
 

@@ -14,8 +14,20 @@ pub(crate) const INSERT_STANDING: &str = "INSERT INTO checker_standing \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 pub(crate) const FORGET_REPUTATION: &str =
     "UPDATE workers SET accepted_tasks = 0 WHERE account_id = ?";
-pub(crate) const ACCEPTED_TASKS: &str =
-    "SELECT * FROM tasks WHERE state_name = 'accepted' ORDER BY id DESC LIMIT ?";
+/// Walks `tasks_accepted` newest first; each task's checks through `checks_by_task` (`+checker`
+/// keeps SQLite off `checks_by_checker`, which would walk all the checker's checks per task).
+pub(crate) const ACCEPTED_TASKS_UNJUDGED_BY: &str = "SELECT * FROM tasks t \
+     WHERE t.state_name = 'accepted' AND NOT EXISTS (SELECT 1 FROM checks c \
+       WHERE c.task_id = t.id AND +c.checker = ? AND c.purpose <> 'probe') \
+     ORDER BY t.id DESC LIMIT ?";
+
+/// [`ACCEPTED_TASKS_UNJUDGED_BY`] for SQLite, which without statistics prefers `tasks_by_state`
+/// and sorts every accepted task on every probe.
+pub(crate) const ACCEPTED_TASKS_UNJUDGED_BY_SQLITE: &str = "SELECT * FROM tasks t \
+     INDEXED BY tasks_accepted \
+     WHERE t.state_name = 'accepted' AND NOT EXISTS (SELECT 1 FROM checks c \
+       WHERE c.task_id = t.id AND +c.checker = ? AND c.purpose <> 'probe') \
+     ORDER BY t.id DESC LIMIT ?";
 pub(crate) const OPEN_WORK_OF_WORKER: &str = "SELECT \
      (SELECT COUNT(*) FROM task_attempts a JOIN tasks t ON t.id = a.task_id \
         WHERE a.worker_id = ? AND t.state_name IN ('leased', 'verifying')) + \
@@ -41,7 +53,7 @@ pub(crate) fn standing_row(row: &impl Columns) -> StoreResult<StandingRow> {
 }
 
 /// Implements [`TrustTx`](super::TrustTx) for a backend's transaction type (whose `tx` field is
-/// its sqlx transaction) with the backend's [`Placeholders`](super::providers_sql::Placeholders):
+/// its open transaction, run through the backend's `exec` module) with the backend's [`Placeholders`](super::providers_sql::Placeholders):
 /// invoked once by each backend.
 macro_rules! impl_trust_tx {
     ($tx:ty, $style:expr) => {
@@ -52,7 +64,7 @@ macro_rules! impl_trust_tx {
             ) -> StoreResult<$crate::store::trust::StandingRow> {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
-                let found = sqlx::query(statement(q::STANDING, $style))
+                let found = exec::query(statement(q::STANDING, $style))
                     .bind(to_i64(account, "account_id")?)
                     .fetch_optional(&mut *self.tx)
                     .await?
@@ -72,11 +84,11 @@ macro_rules! impl_trust_tx {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
                 let account = to_i64(row.account_id, "account_id")?;
-                sqlx::query(statement(q::DELETE_STANDING, $style))
+                exec::query(statement(q::DELETE_STANDING, $style))
                     .bind(account)
                     .execute(&mut *self.tx)
                     .await?;
-                sqlx::query(statement(q::INSERT_STANDING, $style))
+                exec::query(statement(q::INSERT_STANDING, $style))
                     .bind(account)
                     .bind(to_i64(row.leases, "leases")?)
                     .bind(to_i64(row.next_probe_at, "next_probe_at")?)
@@ -97,13 +109,20 @@ macro_rules! impl_trust_tx {
                 Ok(())
             }
 
-            async fn accepted_tasks(
+            async fn accepted_tasks_unjudged_by(
                 &mut self,
+                checker: u64,
                 limit: u32,
             ) -> StoreResult<Vec<$crate::store::TaskRow>> {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
-                sqlx::query(statement(q::ACCEPTED_TASKS, $style))
+                let sql = if $style == $crate::store::providers_sql::Placeholders::Question {
+                    q::ACCEPTED_TASKS_UNJUDGED_BY_SQLITE
+                } else {
+                    q::ACCEPTED_TASKS_UNJUDGED_BY
+                };
+                exec::query(statement(sql, $style))
+                    .bind(to_i64(checker, "checker")?)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *self.tx)
                     .await?
@@ -115,7 +134,7 @@ macro_rules! impl_trust_tx {
             async fn forget_reputation(&mut self, worker: u64) -> StoreResult<()> {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
-                sqlx::query(statement(q::FORGET_REPUTATION, $style))
+                exec::query(statement(q::FORGET_REPUTATION, $style))
                     .bind(to_i64(worker, "account_id")?)
                     .execute(&mut *self.tx)
                     .await?;
@@ -126,7 +145,7 @@ macro_rules! impl_trust_tx {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
                 let worker = to_i64(worker, "worker_id")?;
-                let open: i64 = sqlx::query_scalar(statement(q::OPEN_WORK_OF_WORKER, $style))
+                let open: i64 = exec::query_scalar(statement(q::OPEN_WORK_OF_WORKER, $style))
                     .bind(worker)
                     .bind(worker)
                     .fetch_one(&mut *self.tx)

@@ -84,7 +84,7 @@ impl ChecksTx for PgTx {
     }
 
     async fn checks_of_task(&mut self, task: u64) -> StoreResult<Vec<CheckRow>> {
-        crate::store::listing::checks_of_task(task)?
+        crate::store::listing::checks_of_task::<sqlx::QueryBuilder<sqlx::Postgres>>(task)?
             .build()
             .fetch_all(&mut *self.tx)
             .await?

@@ -88,13 +88,15 @@ impl JobsTx for PgTx {
         filter: &JobFilter,
         limit: u32,
     ) -> StoreResult<Vec<JobRow>> {
-        crate::store::listing::find_jobs(owner, filter, limit)?
-            .build()
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(job_row)
-            .collect()
+        crate::store::listing::find_jobs::<sqlx::QueryBuilder<sqlx::Postgres>>(
+            owner, filter, limit,
+        )?
+        .build()
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(job_row)
+        .collect()
     }
 
     async fn jobs_paused_for_funds(&mut self, owner: u64) -> StoreResult<Vec<JobRow>> {

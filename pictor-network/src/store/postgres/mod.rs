@@ -22,6 +22,11 @@
 //! The price of one lock: replicas add availability and spread the HTTP, authentication,
 //! blob and read work, not write throughput (docs/ARCHITECTURE.md, "Deployment").
 
+/// The statement builders the SQL shared with the SQLite store calls (`exec::query(…)`): sqlx's,
+/// run on the PostgreSQL connection.
+mod exec {
+    pub(crate) use sqlx::{query, query_scalar};
+}
 mod accounts;
 mod assets;
 mod attempts;
@@ -96,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "render farms: a farm's queue delay",
         include_str!("../../../migrations/postgres/0009_farms.sql"),
+    ),
+    (
+        10,
+        "probe candidates: the newest accepted tasks without a sort",
+        include_str!("../../../migrations/postgres/0010_probe_candidates.sql"),
     ),
 ];
 
@@ -228,7 +238,7 @@ impl StoreTx for PgTx {
     }
 }
 
-crate::store::people_sql::impl_people_tx!(PgTx);
+crate::store::people_sql::impl_people_tx!(PgTx, sqlx::QueryBuilder<sqlx::Postgres>);
 crate::store::providers_sql::impl_providers_tx!(
     PgTx,
     crate::store::providers_sql::Placeholders::Numbered

@@ -163,7 +163,7 @@ impl TasksTx for PgTx {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        crate::store::listing::task_progress(jobs)?
+        crate::store::listing::task_progress::<sqlx::QueryBuilder<sqlx::Postgres>>(jobs)?
             .build()
             .fetch_all(&mut *self.tx)
             .await?

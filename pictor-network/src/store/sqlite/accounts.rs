@@ -11,26 +11,26 @@ impl AccountsTx for SqliteTx {
         key_hash: &[u8; 32],
         now_ms: u64,
     ) -> StoreResult<u64> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = exec::query_scalar(
             "INSERT INTO accounts (role, name, created_at_ms) VALUES (?, ?, ?) RETURNING id",
         )
         .bind(role)
         .bind(name)
         .bind(to_i64(now_ms, "created_at_ms")?)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
-        sqlx::query("INSERT INTO api_keys (key_hash, account_id) VALUES (?, ?)")
+        exec::query("INSERT INTO api_keys (key_hash, account_id) VALUES (?, ?)")
             .bind(&key_hash[..])
             .bind(id)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
     }
 
     async fn account(&mut self, id: u64) -> StoreResult<Option<AccountRow>> {
-        sqlx::query("SELECT * FROM accounts WHERE id = ?")
+        exec::query("SELECT * FROM accounts WHERE id = ?")
             .bind(to_i64(id, "id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(account_row)
@@ -38,11 +38,11 @@ impl AccountsTx for SqliteTx {
     }
 
     async fn account_by_key(&mut self, key_hash: &[u8; 32]) -> StoreResult<Option<AccountRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = ?",
         )
         .bind(&key_hash[..])
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?
         .as_ref()
         .map(account_row)

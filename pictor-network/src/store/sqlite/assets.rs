@@ -6,38 +6,38 @@ use crate::store::AssetsTx;
 impl AssetsTx for SqliteTx {
     async fn holds_blob(&mut self, account: u64, hash: &str) -> StoreResult<bool> {
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM blob_holders WHERE account_id = ? AND hash = ?")
+            exec::query_scalar("SELECT 1 FROM blob_holders WHERE account_id = ? AND hash = ?")
                 .bind(to_i64(account, "account_id")?)
                 .bind(hash)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(&mut self.tx)
                 .await?;
         Ok(found.is_some())
     }
 
     async fn add_blob_holder(&mut self, account: u64, hash: &str, size: u64) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "INSERT INTO blob_holders (account_id, hash, size) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(to_i64(account, "account_id")?)
         .bind(hash)
         .bind(to_i64(size, "size")?)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn held_bytes(&mut self, account: u64) -> StoreResult<u64> {
-        let total: i64 = sqlx::query_scalar(
+        let total: i64 = exec::query_scalar(
             "SELECT COALESCE(SUM(size), 0) FROM blob_holders WHERE account_id = ?",
         )
         .bind(to_i64(account, "account_id")?)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         u64::try_from(total).map_err(|_| StoreError::OutOfRange { column: "size" })
     }
 
     async fn insert_asset(&mut self, row: &AssetRow) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "INSERT INTO assets (owner, id, manifest, total_size, files) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
@@ -46,25 +46,25 @@ impl AssetsTx for SqliteTx {
         .bind(&row.manifest_json)
         .bind(to_i64(row.total_size, "total_size")?)
         .bind(i64::from(row.files))
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         for hash in &row.hashes {
-            sqlx::query(
+            exec::query(
                 "INSERT INTO asset_blobs (asset_id, hash) VALUES (?, ?) ON CONFLICT DO NOTHING",
             )
             .bind(&row.id)
             .bind(hash)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         }
         Ok(())
     }
 
     async fn asset(&mut self, owner: u64, id: &str) -> StoreResult<Option<AssetRow>> {
-        sqlx::query("SELECT * FROM assets WHERE owner = ? AND id = ?")
+        exec::query("SELECT * FROM assets WHERE owner = ? AND id = ?")
             .bind(to_i64(owner, "owner")?)
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(asset_row)
@@ -72,9 +72,9 @@ impl AssetsTx for SqliteTx {
     }
 
     async fn asset_any_owner(&mut self, id: &str) -> StoreResult<Option<AssetRow>> {
-        sqlx::query("SELECT * FROM assets WHERE id = ? LIMIT 1")
+        exec::query("SELECT * FROM assets WHERE id = ? LIMIT 1")
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(asset_row)
@@ -83,10 +83,10 @@ impl AssetsTx for SqliteTx {
 
     async fn asset_contains(&mut self, asset: &str, hash: &str) -> StoreResult<bool> {
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM asset_blobs WHERE asset_id = ? AND hash = ?")
+            exec::query_scalar("SELECT 1 FROM asset_blobs WHERE asset_id = ? AND hash = ?")
                 .bind(asset)
                 .bind(hash)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(&mut self.tx)
                 .await?;
         Ok(found.is_some())
     }
@@ -104,10 +104,10 @@ impl AssetsTx for SqliteTx {
             }
             _ => return Ok(false),
         };
-        let found: Option<i64> = sqlx::query_scalar(sql)
+        let found: Option<i64> = exec::query_scalar(sql)
             .bind(to_i64(account, "account")?)
             .bind(asset)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         Ok(found.is_some())
     }
@@ -133,10 +133,10 @@ impl AssetsTx for SqliteTx {
             }
             _ => return Ok(false),
         };
-        let found: Option<i64> = sqlx::query_scalar(sql)
+        let found: Option<i64> = exec::query_scalar(sql)
             .bind(to_i64(account, "account")?)
             .bind(hash)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?;
         Ok(found.is_some())
     }

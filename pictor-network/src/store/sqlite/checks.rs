@@ -10,7 +10,7 @@ impl ChecksTx for SqliteTx {
             .as_ref()
             .map(|subject| json(subject, "subject"))
             .transpose()?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = exec::query_scalar(
             "INSERT INTO checks (task_id, attempt, escalation, state, checker, lease_expires_ms,
                                  leased_at_ms, purpose, expected, subject, stake)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -38,15 +38,15 @@ impl ChecksTx for SqliteTx {
                 .map(|stake| to_i64(stake.micros(), "stake"))
                 .transpose()?,
         )
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
     }
 
     async fn check(&mut self, id: u64) -> StoreResult<Option<CheckRow>> {
-        sqlx::query("SELECT * FROM checks WHERE id = ?")
+        exec::query("SELECT * FROM checks WHERE id = ?")
             .bind(to_i64(id, "id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(check_row)
@@ -63,7 +63,7 @@ impl ChecksTx for SqliteTx {
             .as_ref()
             .map(|evidence| json(evidence, "evidence"))
             .transpose()?;
-        sqlx::query(
+        exec::query(
             "UPDATE checks SET state = ?, checker = ?, lease_expires_ms = ?, verdict = ?, evidence = ?, leased_at_ms = ?, done_at_ms = ? WHERE id = ?",
         )
         .bind(row.state.as_str())
@@ -78,15 +78,15 @@ impl ChecksTx for SqliteTx {
         .bind(row.leased_at_ms.map(|ms| to_i64(ms, "leased_at_ms")).transpose()?)
         .bind(row.done_at_ms.map(|ms| to_i64(ms, "done_at_ms")).transpose()?)
         .bind(to_i64(row.id, "id")?)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn checks_of_task(&mut self, task: u64) -> StoreResult<Vec<CheckRow>> {
-        crate::store::listing::checks_of_task(task)?
+        crate::store::listing::checks_of_task::<exec::QueryBuilder>(task)?
             .build()
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(check_row)
@@ -94,17 +94,17 @@ impl ChecksTx for SqliteTx {
     }
 
     async fn drop_checks_of_task(&mut self, task: u64) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "UPDATE checks SET state = 'dropped' WHERE purpose = 'result' AND task_id = ? AND state IN ('pending', 'leased')",
         )
         .bind(to_i64(task, "task_id")?)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn pending_checks(&mut self, checker: u64, limit: u32) -> StoreResult<Vec<CheckRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT * FROM checks c WHERE c.state = 'pending'
                AND NOT (c.purpose = 'confirm' AND EXISTS (
                  SELECT 1 FROM checks o WHERE o.task_id = c.task_id AND o.attempt = c.attempt
@@ -113,7 +113,7 @@ impl ChecksTx for SqliteTx {
         )
         .bind(to_i64(checker, "checker")?)
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(check_row)
@@ -121,12 +121,12 @@ impl ChecksTx for SqliteTx {
     }
 
     async fn expired_check_leases(&mut self, now_ms: u64) -> StoreResult<Vec<CheckRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT * FROM checks INDEXED BY checks_lease_expiry
              WHERE state = 'leased' AND lease_expires_ms < ?",
         )
         .bind(to_i64(now_ms, "now_ms")?)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(check_row)
@@ -134,9 +134,9 @@ impl ChecksTx for SqliteTx {
     }
 
     async fn count_checks_in_state(&mut self, state: &str) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checks WHERE state = ?")
+        let count: i64 = exec::query_scalar("SELECT COUNT(*) FROM checks WHERE state = ?")
             .bind(state)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.tx)
             .await?;
         u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
     }

@@ -5,13 +5,13 @@ use crate::store::EventsTx;
 
 impl EventsTx for SqliteTx {
     async fn insert_event(&mut self, row: &EventRow) -> StoreResult<()> {
-        sqlx::query("INSERT INTO events (job_id, seq, kind, at_ms, data) VALUES (?, ?, ?, ?, ?)")
+        exec::query("INSERT INTO events (job_id, seq, kind, at_ms, data) VALUES (?, ?, ?, ?, ?)")
             .bind(to_i64(row.job_id, "job_id")?)
             .bind(to_i64(row.seq, "seq")?)
             .bind(&row.kind)
             .bind(to_i64(row.at_ms, "at_ms")?)
             .bind(json(&row.data, "data")?)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -22,11 +22,11 @@ impl EventsTx for SqliteTx {
         after: u64,
         limit: u32,
     ) -> StoreResult<Vec<EventRow>> {
-        sqlx::query("SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+        exec::query("SELECT * FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?")
             .bind(to_i64(job, "job_id")?)
             .bind(to_i64(after, "seq")?)
             .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(event_row)

@@ -5,7 +5,7 @@ use crate::store::FramesTx;
 
 impl FramesTx for SqliteTx {
     async fn insert_frame(&mut self, row: &FrameRow) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "INSERT INTO frames (job_id, frame, task_id, hash, size, name) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT(job_id, frame, task_id)
              DO UPDATE SET hash = excluded.hash, size = excluded.size, name = excluded.name",
@@ -16,15 +16,15 @@ impl FramesTx for SqliteTx {
         .bind(&row.hash)
         .bind(to_i64(row.size, "size")?)
         .bind(&row.name)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn frames_of(&mut self, job: u64) -> StoreResult<Vec<FrameRow>> {
-        sqlx::query("SELECT * FROM frames WHERE job_id = ? ORDER BY frame, task_id")
+        exec::query("SELECT * FROM frames WHERE job_id = ? ORDER BY frame, task_id")
             .bind(to_i64(job, "job_id")?)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(frame_row)
@@ -33,10 +33,10 @@ impl FramesTx for SqliteTx {
 
     async fn delete_frames(&mut self, job: u64, frames: &[u32]) -> StoreResult<()> {
         for frame in frames {
-            sqlx::query("DELETE FROM frames WHERE job_id = ? AND frame = ?")
+            exec::query("DELETE FROM frames WHERE job_id = ? AND frame = ?")
                 .bind(to_i64(job, "job_id")?)
                 .bind(i64::from(*frame))
-                .execute(&mut *self.tx)
+                .execute(&mut self.tx)
                 .await?;
         }
         Ok(())

@@ -10,13 +10,13 @@ impl IdempotencyTx for SqliteTx {
         route: &str,
         key: &str,
     ) -> StoreResult<Option<(String, String)>> {
-        let row = sqlx::query(
+        let row = exec::query(
             "SELECT request_hash, response FROM idempotency WHERE account_id = ? AND route = ? AND key = ?",
         )
         .bind(to_i64(account, "account_id")?)
         .bind(route)
         .bind(key)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         row.as_ref()
             .map(|row| Ok((row.try_get("request_hash")?, row.try_get("response")?)))
@@ -31,7 +31,7 @@ impl IdempotencyTx for SqliteTx {
         request_hash: &str,
         response: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "INSERT INTO idempotency (account_id, route, key, request_hash, response) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(to_i64(account, "account_id")?)
@@ -39,7 +39,7 @@ impl IdempotencyTx for SqliteTx {
         .bind(key)
         .bind(request_hash)
         .bind(response)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }

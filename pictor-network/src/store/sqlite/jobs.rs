@@ -10,7 +10,7 @@ impl JobsTx for SqliteTx {
             .paused_reason
             .map(|reason| enum_text(&reason, "paused_reason"))
             .transpose()?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = exec::query_scalar(
             "INSERT INTO jobs (owner, idem_key, request_hash, spec, state, priority, paused_reason, quote, created_at_ms, event_seq, name)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
@@ -25,15 +25,15 @@ impl JobsTx for SqliteTx {
         .bind(to_i64(row.created_at_ms, "created_at_ms")?)
         .bind(to_i64(row.event_seq, "event_seq")?)
         .bind(row.spec.name.as_deref())
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         u64::try_from(id).map_err(|_| StoreError::OutOfRange { column: "id" })
     }
 
     async fn job(&mut self, id: u64) -> StoreResult<Option<JobRow>> {
-        sqlx::query("SELECT * FROM jobs WHERE id = ?")
+        exec::query("SELECT * FROM jobs WHERE id = ?")
             .bind(to_i64(id, "id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(job_row)
@@ -45,10 +45,10 @@ impl JobsTx for SqliteTx {
         owner: u64,
         key: &str,
     ) -> StoreResult<Option<JobRow>> {
-        sqlx::query("SELECT * FROM jobs WHERE owner = ? AND idem_key = ?")
+        exec::query("SELECT * FROM jobs WHERE owner = ? AND idem_key = ?")
             .bind(to_i64(owner, "owner")?)
             .bind(key)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(job_row)
@@ -60,22 +60,22 @@ impl JobsTx for SqliteTx {
             .paused_reason
             .map(|reason| enum_text(&reason, "paused_reason"))
             .transpose()?;
-        sqlx::query("UPDATE jobs SET state = ?, paused_reason = ?, event_seq = ? WHERE id = ?")
+        exec::query("UPDATE jobs SET state = ?, paused_reason = ?, event_seq = ? WHERE id = ?")
             .bind(enum_text(&row.state, "state")?)
             .bind(paused)
             .bind(to_i64(row.event_seq, "event_seq")?)
             .bind(to_i64(row.id, "id")?)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     async fn jobs_of(&mut self, owner: u64, after: u64, limit: u32) -> StoreResult<Vec<JobRow>> {
-        sqlx::query("SELECT * FROM jobs WHERE owner = ? AND id > ? ORDER BY id LIMIT ?")
+        exec::query("SELECT * FROM jobs WHERE owner = ? AND id > ? ORDER BY id LIMIT ?")
             .bind(to_i64(owner, "owner")?)
             .bind(to_i64(after, "id")?)
             .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(job_row)
@@ -88,9 +88,9 @@ impl JobsTx for SqliteTx {
         filter: &JobFilter,
         limit: u32,
     ) -> StoreResult<Vec<JobRow>> {
-        crate::store::listing::find_jobs(owner, filter, limit)?
+        crate::store::listing::find_jobs::<exec::QueryBuilder>(owner, filter, limit)?
             .build()
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(job_row)
@@ -98,11 +98,11 @@ impl JobsTx for SqliteTx {
     }
 
     async fn jobs_paused_for_funds(&mut self, owner: u64) -> StoreResult<Vec<JobRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT * FROM jobs WHERE owner = ? AND state = 'paused' AND paused_reason = 'funds' ORDER BY id",
         )
         .bind(to_i64(owner, "owner")?)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(job_row)
@@ -115,7 +115,7 @@ impl JobsTx for SqliteTx {
             .iter()
             .flat_map(|hold| hold.micros().to_le_bytes())
             .collect();
-        sqlx::query(
+        exec::query(
             "INSERT INTO job_splits (job_id, next_index, total, holds, reservation_generation)
              VALUES (?, ?, ?, ?, ?)
              ON CONFLICT(job_id) DO UPDATE SET next_index = excluded.next_index,
@@ -126,15 +126,15 @@ impl JobsTx for SqliteTx {
         .bind(i64::from(row.total))
         .bind(holds)
         .bind(i64::from(row.reservation_generation))
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn split(&mut self, job: u64) -> StoreResult<Option<SplitRow>> {
-        let Some(row) = sqlx::query("SELECT * FROM job_splits WHERE job_id = ?")
+        let Some(row) = exec::query("SELECT * FROM job_splits WHERE job_id = ?")
             .bind(to_i64(job, "job_id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
         else {
             return Ok(None);
@@ -158,18 +158,18 @@ impl JobsTx for SqliteTx {
     }
 
     async fn delete_split(&mut self, job: u64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM job_splits WHERE job_id = ?")
+        exec::query("DELETE FROM job_splits WHERE job_id = ?")
             .bind(to_i64(job, "job_id")?)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     async fn unfinished_splits(&mut self, limit: u32) -> StoreResult<Vec<u64>> {
         let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT job_id FROM job_splits ORDER BY job_id LIMIT ?")
+            exec::query_scalar("SELECT job_id FROM job_splits ORDER BY job_id LIMIT ?")
                 .bind(i64::from(limit))
-                .fetch_all(&mut *self.tx)
+                .fetch_all(&mut self.tx)
                 .await?;
         job_ids(ids)
     }
@@ -180,18 +180,18 @@ impl JobsTx for SqliteTx {
         } else {
             "DELETE FROM jobs_closing WHERE job_id = ?"
         };
-        sqlx::query(sql)
+        exec::query(sql)
             .bind(to_i64(job, "job_id")?)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
 
     async fn closing_jobs(&mut self, limit: u32) -> StoreResult<Vec<u64>> {
         let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT job_id FROM jobs_closing ORDER BY job_id LIMIT ?")
+            exec::query_scalar("SELECT job_id FROM jobs_closing ORDER BY job_id LIMIT ?")
                 .bind(i64::from(limit))
-                .fetch_all(&mut *self.tx)
+                .fetch_all(&mut self.tx)
                 .await?;
         job_ids(ids)
     }

@@ -5,17 +5,17 @@ use crate::store::MetaTx;
 
 impl MetaTx for SqliteTx {
     async fn meta(&mut self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        exec::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+            .fetch_optional(&mut self.tx)
+            .await
     }
 
     async fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        exec::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
@@ -29,7 +29,7 @@ impl MetaTx for SqliteTx {
             }
             Countable::LedgerEntries => "SELECT COUNT(*) FROM ledger_entries",
         };
-        let count: i64 = sqlx::query_scalar(sql).fetch_one(&mut *self.tx).await?;
+        let count: i64 = exec::query_scalar(sql).fetch_one(&mut self.tx).await?;
         u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
     }
 }

@@ -1,6 +1,8 @@
 //! The SQLite store: WAL journal, group commit (a write's caller answers only once an `fsync` of the
 //! WAL covers its commit, so a reported write survives a crash or power loss; see `durability`),
-//! foreign keys on, migrations embedded in the binary and run at open.
+//! foreign keys on, migrations embedded in the binary and run at open. Statements run on the
+//! calling thread through `rusqlite` (`exec`): a transaction's statements cost what SQLite costs,
+//! not a hand-off to a connection thread each.
 
 mod accounts;
 mod assets;
@@ -8,6 +10,7 @@ mod attempts;
 mod checks;
 mod durability;
 mod events;
+pub(crate) mod exec;
 mod explorer;
 mod frames;
 mod idempotency;
@@ -26,12 +29,11 @@ pub(super) use super::{
 pub use durability::Flush;
 use durability::WalFlusher;
 pub(super) use pictor_core::Money;
-pub(super) use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use std::path::Path;
-use std::sync::Arc;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// Schema migrations, applied in order; each runs once, inside a transaction.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -90,14 +92,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "render farms: a farm's queue delay",
         include_str!("../../../migrations/0011_farms.sql"),
     ),
+    (
+        12,
+        "probe candidates: the newest accepted tasks without a sort",
+        include_str!("../../../migrations/0012_probe_candidates.sql"),
+    ),
 ];
 
 /// Connections of the read pool. Readers never block the writer in WAL mode, so this bounds only
 /// how many reads run at once; more wait for a free connection (never for the writer).
-const READ_CONNECTIONS: u32 = 8;
+const READ_CONNECTIONS: usize = 8;
 
 /// Bytes of the database file read through a memory map.
-const MMAP_BYTES: u64 = 256 << 20;
+const MMAP_BYTES: i64 = 256 << 20;
 
 /// The write connection's page cache, KiB: the pages every settlement touches (the active jobs,
 /// the tasks' indexes) stay in memory.
@@ -108,6 +115,13 @@ const WRITER_CACHE_KIB: u64 = 64 << 10;
 /// once per checkpoint instead of once per 1,000 pages written.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
+/// Prepared statements each connection keeps (the service runs about a hundred distinct ones).
+const STATEMENT_CACHE: usize = 256;
+
+/// How long a statement waits for a lock another connection holds (only a checkpoint or a
+/// recovery can hold one against this store's own connections).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The SQLite implementation of [`Store`].
 ///
 /// SQLite admits one writer at a time, so the store has exactly one write connection, and a pool
@@ -116,90 +130,92 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// other. This is what keeps a burst of reads from freezing the writes (issue 13).
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
+    writer: Arc<tokio::sync::Mutex<Connection>>,
+    readers: Arc<Readers>,
     flusher: Arc<WalFlusher>,
+}
+
+/// The read-only connections, opened as reads need them (at most [`READ_CONNECTIONS`]).
+#[derive(Debug)]
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+/// Opens a connection to `path` with the store's settings.
+fn connect(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
+    let connection = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Reads of pages through a memory map, not a `pread` each (the file is private).
+    connection.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    Ok(connection)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and runs pending migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Commits do not wait for the disk; their callers wait for a shared flush
-            // (`durability`): group commit.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            // Reads of pages through a memory map, not a `pread` each (the file is private).
-            .pragma("mmap_size", MMAP_BYTES.to_string());
+        let path = path.to_path_buf();
+        let writer = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || -> StoreResult<Connection> {
+                let writer = connect(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+                )?;
+                writer.pragma_update(None, "journal_mode", "WAL")?;
+                // Commits do not wait for the disk; their callers wait for a shared flush
+                // (`durability`): group commit.
+                writer.pragma_update(None, "synchronous", "NORMAL")?;
+                writer.pragma_update(None, "cache_size", format!("-{WRITER_CACHE_KIB}"))?;
+                writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+                Ok(writer)
+            }
+        })
+        .await
+        .map_err(|error| StoreError::Flush(std::io::Error::other(error)))??;
         // The write connection stays open for the store's life: were the last connection to
         // close, SQLite would delete the WAL file the flusher syncs.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .max_lifetime(None)
-            .idle_timeout(None)
-            .connect_with(
-                options
-                    .clone()
-                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
-                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string()),
-            )
-            .await?;
         let store = SqliteStore {
-            readers: writer.clone(),
-            writer,
-            flusher: WalFlusher::new(path),
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            readers: Arc::new(Readers {
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(READ_CONNECTIONS)),
+                path: path.clone(),
+            }),
+            flusher: WalFlusher::new(&path),
         };
         store.migrate().await?;
-        // The file is created and migrated: only now can read-only connections open it.
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS)
-            .connect_with(options.read_only(true).create_if_missing(false))
-            .await?;
-        Ok(SqliteStore { readers, ..store })
-    }
-
-    /// The write connection's pool (for benchmarks that measure raw SQLite next to the service).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    /// The read-only connections' pool (the migration reads through it).
-    pub(crate) fn reader_pool(&self) -> &SqlitePool {
-        &self.readers
+        Ok(store)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::raw_sql(
+        let mut tx = self.begin_write().await?;
+        exec::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                  version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)",
         )
-        .execute(&mut *tx)
+        .execute(&mut tx.tx)
         .await?;
         tx.commit().await?;
         for (version, description, sql) in MIGRATIONS {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin_write().await?;
             let applied: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
+                exec::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(*version)
+                    .fetch_optional(&mut tx.tx)
                     .await?;
             if applied.is_none() {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
+                exec::raw_sql(*sql).execute(&mut tx.tx).await?;
+                exec::query(
                     "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?, ?, ?)",
                 )
-                .bind(version)
-                .bind(description)
+                .bind(*version)
+                .bind(*description)
                 .bind(to_i64(crate::clock::now_ms(), "applied_at_ms")?)
-                .execute(&mut *tx)
+                .execute(&mut tx.tx)
                 .await?;
                 tracing::info!(version, description, "applied schema migration");
             }
@@ -209,25 +225,134 @@ impl SqliteStore {
     }
 }
 
+/// The connection a transaction runs on: the store's one write connection, or a read-only one
+/// borrowed from the pool. While `open`, dropping it rolls the transaction back.
+pub struct TxConnection {
+    held: Held,
+    open: bool,
+}
+
+enum Held {
+    Write(OwnedMutexGuard<Connection>),
+    Read {
+        connection: Option<Connection>,
+        readers: Arc<Readers>,
+        _permit: OwnedSemaphorePermit,
+    },
+}
+
+impl TxConnection {
+    fn connection(&self) -> &Connection {
+        match &self.held {
+            Held::Write(guard) => guard,
+            Held::Read { connection, .. } => connection
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("a read connection is only taken on drop")),
+        }
+    }
+
+    fn connection_mut(&mut self) -> &mut Connection {
+        match &mut self.held {
+            Held::Write(guard) => guard,
+            Held::Read { connection, .. } => connection
+                .as_mut()
+                .unwrap_or_else(|| unreachable!("a read connection is only taken on drop")),
+        }
+    }
+}
+
+impl std::ops::Deref for TxConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.connection()
+    }
+}
+
+impl std::ops::DerefMut for TxConnection {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.connection_mut()
+    }
+}
+
+impl Drop for TxConnection {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing of an unfinished transaction stays (a failed rollback leaves SQLite's
+            // automatic one, which the next BEGIN would refuse: then the connection is dropped).
+            if self.connection().execute_batch("ROLLBACK").is_err() {
+                tracing::warn!("rolling back an unfinished SQLite transaction failed");
+            }
+        }
+        if let Held::Read {
+            connection,
+            readers,
+            ..
+        } = &mut self.held
+            && let Some(connection) = connection.take()
+            && connection.is_autocommit()
+        {
+            readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(connection);
+        }
+    }
+}
+
 /// A transaction of [`SqliteStore`].
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: TxConnection,
     flusher: Arc<WalFlusher>,
+}
+
+impl SqliteTx {
+    /// The transaction's connection (the migration to PostgreSQL reads tables whole through it).
+    pub(crate) fn connection(&mut self) -> &mut Connection {
+        &mut self.tx
+    }
 }
 
 impl Store for SqliteStore {
     type Tx = SqliteTx;
 
     async fn begin_write(&self) -> StoreResult<SqliteTx> {
+        let guard = Arc::clone(&self.writer).lock_owned().await;
+        guard.execute_batch("BEGIN IMMEDIATE")?;
         Ok(SqliteTx {
-            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            tx: TxConnection {
+                held: Held::Write(guard),
+                open: true,
+            },
             flusher: Arc::clone(&self.flusher),
         })
     }
 
     async fn begin_read(&self) -> StoreResult<SqliteTx> {
+        let permit = Arc::clone(&self.readers.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => connect(&self.readers.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+        };
+        connection.execute_batch("BEGIN")?;
         Ok(SqliteTx {
-            tx: self.readers.begin().await?,
+            tx: TxConnection {
+                held: Held::Read {
+                    connection: Some(connection),
+                    readers: Arc::clone(&self.readers),
+                    _permit: permit,
+                },
+                open: true,
+            },
             flusher: Arc::clone(&self.flusher),
         })
     }
@@ -238,13 +363,14 @@ impl Store for SqliteStore {
 }
 
 impl StoreTx for SqliteTx {
-    async fn commit_visible(self) -> StoreResult<Flush> {
-        self.tx.commit().await?;
+    async fn commit_visible(mut self) -> StoreResult<Flush> {
+        self.tx.execute_batch("COMMIT")?;
+        self.tx.open = false;
         Ok(self.flusher.committed())
     }
 }
 
-crate::store::people_sql::impl_people_tx!(SqliteTx);
+crate::store::people_sql::impl_people_tx!(SqliteTx, exec::QueryBuilder);
 crate::store::providers_sql::impl_providers_tx!(
     SqliteTx,
     crate::store::providers_sql::Placeholders::Question

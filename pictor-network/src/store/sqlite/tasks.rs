@@ -11,7 +11,7 @@ impl TasksTx for SqliteTx {
             .as_ref()
             .map(|outputs| json(outputs, "outputs"))
             .transpose()?;
-        sqlx::query(
+        exec::query(
             "INSERT INTO tasks (id, job_id, idx, work, work_bench_ms, state, state_name, lease_expires_ms,
                outputs, hold, hold_generation, hold_open, agreed_cost, rejects)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -30,23 +30,23 @@ impl TasksTx for SqliteTx {
         .bind(i64::from(row.hold_open))
         .bind(row.agreed_cost.map(|c| to_i64(c.micros(), "agreed_cost")).transpose()?)
         .bind(i64::from(row.rejects))
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn next_task_id(&mut self) -> StoreResult<u64> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM tasks")
-            .fetch_one(&mut *self.tx)
+        let max: Option<i64> = exec::query_scalar("SELECT MAX(id) FROM tasks")
+            .fetch_one(&mut self.tx)
             .await?;
         let next = max.unwrap_or(0).saturating_add(1);
         u64::try_from(next).map_err(|_| StoreError::OutOfRange { column: "id" })
     }
 
     async fn task(&mut self, id: u64) -> StoreResult<Option<TaskRow>> {
-        sqlx::query("SELECT * FROM tasks WHERE id = ?")
+        exec::query("SELECT * FROM tasks WHERE id = ?")
             .bind(to_i64(id, "id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(task_row)
@@ -59,7 +59,7 @@ impl TasksTx for SqliteTx {
             .as_ref()
             .map(|outputs| json(outputs, "outputs"))
             .transpose()?;
-        sqlx::query(
+        exec::query(
             "UPDATE tasks SET state = ?, state_name = ?, lease_expires_ms = ?, lease_worker = ?, outputs = ?,
                hold = ?, hold_generation = ?, hold_open = ?, agreed_cost = ?, rejects = ? WHERE id = ?",
         )
@@ -74,15 +74,15 @@ impl TasksTx for SqliteTx {
         .bind(row.agreed_cost.map(|c| to_i64(c.micros(), "agreed_cost")).transpose()?)
         .bind(i64::from(row.rejects))
         .bind(to_i64(row.id, "id")?)
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn tasks_of_job(&mut self, job: u64) -> StoreResult<Vec<TaskRow>> {
-        sqlx::query("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx")
+        exec::query("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx")
             .bind(to_i64(job, "job_id")?)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(task_row)
@@ -94,14 +94,14 @@ impl TasksTx for SqliteTx {
         // job. The active jobs' index walks jobs in that order and each job's pending tasks come in
         // split order from `tasks_by_state`, so nothing is sorted and the walk stops at the limit
         // (`CROSS JOIN` fixes the loop order, `INDEXED BY` the index, whatever the statistics).
-        sqlx::query(
+        exec::query(
             "SELECT t.* FROM jobs j INDEXED BY jobs_active CROSS JOIN tasks t ON t.job_id = j.id
              WHERE j.state IN ('queued', 'running') AND t.state_name = 'pending' AND t.hold_open = 1
              ORDER BY j.priority, j.id, t.idx
              LIMIT ?",
         )
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(task_row)
@@ -109,12 +109,12 @@ impl TasksTx for SqliteTx {
     }
 
     async fn expired_task_leases(&mut self, now_ms: u64) -> StoreResult<Vec<TaskRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT * FROM tasks INDEXED BY tasks_lease_expiry
              WHERE state_name = 'leased' AND lease_expires_ms < ?",
         )
         .bind(to_i64(now_ms, "now_ms")?)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(task_row)
@@ -123,35 +123,35 @@ impl TasksTx for SqliteTx {
 
     async fn any_unaccepted_task(&mut self, job: u64) -> StoreResult<bool> {
         // One probe of `tasks_by_state` per other state, not a walk over the accepted ones.
-        let found: Option<i64> = sqlx::query_scalar(
+        let found: Option<i64> = exec::query_scalar(
             // Every `TaskState::name` but 'accepted'.
             "SELECT 1 FROM tasks
              WHERE state_name IN ('pending', 'leased', 'uploaded', 'verifying', 'failed', 'cancelled')
                AND job_id = ? LIMIT 1",
         )
         .bind(to_i64(job, "job_id")?)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut self.tx)
         .await?;
         Ok(found.is_some())
     }
 
     async fn count_tasks_in_state(&mut self, state_name: &str) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE state_name = ?")
+        let count: i64 = exec::query_scalar("SELECT COUNT(*) FROM tasks WHERE state_name = ?")
             .bind(state_name)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut self.tx)
             .await?;
         u64::try_from(count).map_err(|_| StoreError::OutOfRange { column: "count" })
     }
 
     async fn task_summary(&mut self, job: u64) -> StoreResult<TaskSummary> {
-        let row = sqlx::query(
+        let row = exec::query(
             "SELECT COUNT(*) AS total,
                     COALESCE(SUM(state_name = 'accepted'), 0) AS accepted,
                     COALESCE(SUM(CASE WHEN state_name = 'accepted' THEN agreed_cost ELSE 0 END), 0) AS spent
              FROM tasks WHERE job_id = ?",
         )
         .bind(to_i64(job, "job_id")?)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut self.tx)
         .await?;
         Ok(TaskSummary {
             total: get_u64(&row, "total")?,
@@ -164,9 +164,9 @@ impl TasksTx for SqliteTx {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        crate::store::listing::task_progress(jobs)?
+        crate::store::listing::task_progress::<exec::QueryBuilder>(jobs)?
             .build()
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(crate::store::listing::task_progress_row)
@@ -174,14 +174,14 @@ impl TasksTx for SqliteTx {
     }
 
     async fn open_tasks_of_job(&mut self, job: u64, limit: u32) -> StoreResult<Vec<TaskRow>> {
-        sqlx::query(
+        exec::query(
             "SELECT * FROM tasks WHERE job_id = ?
                AND (hold_open = 1 OR state_name NOT IN ('accepted', 'failed', 'cancelled'))
              ORDER BY idx LIMIT ?",
         )
         .bind(to_i64(job, "job_id")?)
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut self.tx)
         .await?
         .iter()
         .map(task_row)

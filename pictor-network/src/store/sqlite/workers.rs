@@ -5,7 +5,7 @@ use crate::store::WorkersTx;
 
 impl WorkersTx for SqliteTx {
     async fn upsert_worker(&mut self, row: &WorkerRow) -> StoreResult<()> {
-        sqlx::query(
+        exec::query(
             "INSERT INTO workers (account_id, name, public_key, hardware, price, speed_millis, slots, last_seen_ms, min_tier, queue_delay_secs)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(account_id) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
@@ -23,15 +23,15 @@ impl WorkersTx for SqliteTx {
         .bind(to_i64(row.last_seen_ms, "last_seen_ms")?)
         .bind(enum_text(&row.min_tier, "min_tier")?)
         .bind(row.queue_delay_secs.map(i64::from))
-        .execute(&mut *self.tx)
+        .execute(&mut self.tx)
         .await?;
         Ok(())
     }
 
     async fn worker(&mut self, id: u64) -> StoreResult<Option<WorkerRow>> {
-        sqlx::query("SELECT * FROM workers WHERE account_id = ?")
+        exec::query("SELECT * FROM workers WHERE account_id = ?")
             .bind(to_i64(id, "account_id")?)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut self.tx)
             .await?
             .as_ref()
             .map(worker_row)
@@ -39,8 +39,8 @@ impl WorkersTx for SqliteTx {
     }
 
     async fn workers(&mut self) -> StoreResult<Vec<WorkerRow>> {
-        sqlx::query("SELECT * FROM workers ORDER BY account_id")
-            .fetch_all(&mut *self.tx)
+        exec::query("SELECT * FROM workers ORDER BY account_id")
+            .fetch_all(&mut self.tx)
             .await?
             .iter()
             .map(worker_row)
@@ -48,10 +48,10 @@ impl WorkersTx for SqliteTx {
     }
 
     async fn touch_worker(&mut self, id: u64, now_ms: u64) -> StoreResult<()> {
-        sqlx::query("UPDATE workers SET last_seen_ms = ? WHERE account_id = ?")
+        exec::query("UPDATE workers SET last_seen_ms = ? WHERE account_id = ?")
             .bind(to_i64(now_ms, "last_seen_ms")?)
             .bind(to_i64(id, "account_id")?)
-            .execute(&mut *self.tx)
+            .execute(&mut self.tx)
             .await?;
         Ok(())
     }
