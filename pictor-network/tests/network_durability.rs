@@ -185,20 +185,20 @@ async fn a_tampered_ledger_row_is_detected_and_refused_at_start() {
             .expect("store");
         pictor_network::service::read_journal(&store).await
     } else {
-        use sqlx::{Connection, Row};
         let database = data.path().join("pictor.db");
-        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
-            .await
-            .expect("db");
-        let row = sqlx::query("SELECT bytes FROM ledger_entries WHERE seq = 1")
-            .fetch_one(&mut db)
-            .await
+        let db = rusqlite::Connection::open(&database).expect("db");
+        let bytes: Vec<u8> = db
+            .query_row(
+                "SELECT bytes FROM ledger_entries WHERE seq = 1",
+                [],
+                |row| row.get(0),
+            )
             .expect("entry 1");
-        sqlx::query("UPDATE ledger_entries SET bytes = ? WHERE seq = 1")
-            .bind(flip(row.get("bytes")))
-            .execute(&mut db)
-            .await
-            .expect("tamper");
+        db.execute(
+            "UPDATE ledger_entries SET bytes = ?1 WHERE seq = 1",
+            rusqlite::params![flip(bytes)],
+        )
+        .expect("tamper");
         drop(db);
         let store = pictor_network::store::sqlite::SqliteStore::open(&database)
             .await
