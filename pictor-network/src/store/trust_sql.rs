@@ -7,11 +7,17 @@ use super::sql::{Columns, get_opt_u64, get_u32, get_u64};
 use super::trust::StandingRow;
 
 pub(crate) const STANDING: &str = "SELECT * FROM checker_standing WHERE account_id = ?";
-pub(crate) const DELETE_STANDING: &str = "DELETE FROM checker_standing WHERE account_id = ?";
-pub(crate) const INSERT_STANDING: &str = "INSERT INTO checker_standing \
+/// The checker's standing written whole, one statement whether or not it has a row yet.
+pub(crate) const PUT_STANDING: &str = "INSERT INTO checker_standing \
      (account_id, leases, next_probe_at, probes_passed, cheats_seen, cheats_accepted, \
      honest_seen, honest_rejected, strikes, fees_forfeited, barred_at_ms) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (account_id) DO UPDATE SET leases = excluded.leases, \
+     next_probe_at = excluded.next_probe_at, probes_passed = excluded.probes_passed, \
+     cheats_seen = excluded.cheats_seen, cheats_accepted = excluded.cheats_accepted, \
+     honest_seen = excluded.honest_seen, honest_rejected = excluded.honest_rejected, \
+     strikes = excluded.strikes, fees_forfeited = excluded.fees_forfeited, \
+     barred_at_ms = excluded.barred_at_ms";
 pub(crate) const FORGET_REPUTATION: &str =
     "UPDATE workers SET accepted_tasks = 0 WHERE account_id = ?";
 /// Walks `tasks_accepted` newest first; each task's checks through `checks_by_task` (`+checker`
@@ -84,11 +90,7 @@ macro_rules! impl_trust_tx {
                 use $crate::store::providers_sql::statement;
                 use $crate::store::trust_sql as q;
                 let account = to_i64(row.account_id, "account_id")?;
-                exec::query(statement(q::DELETE_STANDING, $style))
-                    .bind(account)
-                    .execute(&mut *self.tx)
-                    .await?;
-                exec::query(statement(q::INSERT_STANDING, $style))
+                exec::query(statement(q::PUT_STANDING, $style))
                     .bind(account)
                     .bind(to_i64(row.leases, "leases")?)
                     .bind(to_i64(row.next_probe_at, "next_probe_at")?)

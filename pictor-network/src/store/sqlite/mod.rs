@@ -387,3 +387,81 @@ crate::store::trust_sql::impl_trust_tx!(
     SqliteTx,
     crate::store::providers_sql::Placeholders::Question
 );
+
+#[cfg(test)]
+mod tests {
+    use super::{SqliteStore, StoreError, exec};
+    use crate::store::prelude::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("open");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_write_dropped_before_its_commit_changes_nothing_and_the_next_write_proceeds() {
+        let (_dir, store) = store().await;
+        let mut tx = store.begin_write().await.expect("begin");
+        tx.set_meta("k", "dropped").await.expect("write");
+        drop(tx);
+        let mut tx = store.begin_write().await.expect("the writer is free again");
+        assert_eq!(tx.meta("k").await.expect("meta"), None);
+        tx.set_meta("k", "kept").await.expect("write");
+        tx.commit().await.expect("commit");
+        let mut read = store.begin_read().await.expect("read");
+        assert_eq!(read.meta("k").await.expect("meta").as_deref(), Some("kept"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_readers_than_connections_wait_their_turn_and_see_a_snapshot() {
+        let (_dir, store) = store().await;
+        let mut tx = store.begin_write().await.expect("begin");
+        tx.set_meta("k", "v1").await.expect("write");
+        tx.commit().await.expect("commit");
+        // One reader opens its snapshot, then a write commits: the reader still sees v1.
+        let mut early = store.begin_read().await.expect("read");
+        assert_eq!(early.meta("k").await.expect("meta").as_deref(), Some("v1"));
+        let mut tx = store.begin_write().await.expect("begin");
+        tx.set_meta("k", "v2").await.expect("write");
+        tx.commit().await.expect("commit");
+        assert_eq!(early.meta("k").await.expect("meta").as_deref(), Some("v1"));
+        drop(early);
+        // Three times as many readers as connections, all holding theirs for a moment.
+        let readers: Vec<_> = (0..3 * super::READ_CONNECTIONS)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut read = store.begin_read().await.expect("read");
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    read.meta("k").await.expect("meta")
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.await.expect("reader").as_deref(), Some("v2"));
+        }
+        assert!(store.readers.idle.lock().expect("idle").len() <= super::READ_CONNECTIONS);
+    }
+
+    #[tokio::test]
+    async fn a_column_read_as_another_type_is_a_clear_error() {
+        let (_dir, store) = store().await;
+        let mut read = store.begin_read().await.expect("read");
+        let error = exec::query_scalar::<String>("SELECT 1 AS one")
+            .fetch_one(read.connection())
+            .await
+            .expect_err("an integer is not text");
+        assert!(
+            matches!(&error, StoreError::Decode { column, expected: "TEXT", found: "INTEGER" } if column == "one"),
+            "{error}"
+        );
+        let none = exec::query_scalar::<i64>("SELECT 1 WHERE 0")
+            .fetch_one(read.connection())
+            .await
+            .expect_err("no row");
+        assert!(matches!(none, StoreError::NoRow), "{none}");
+    }
+}
