@@ -70,7 +70,7 @@ impl Upscaler for ShelfUpscaler {
         let tiles: Vec<Rect> = chain
             .output_tiles()
             .into_iter()
-            .filter(|tile| inside(tile, &region))
+            .filter(|tile| region.contains(tile))
             .collect();
         let mut out = RgbPlanes::black(region.width, region.height);
         for (index, tile) in tiles.iter().enumerate() {
@@ -80,13 +80,6 @@ impl Upscaler for ShelfUpscaler {
         }
         Ok(out)
     }
-}
-
-fn inside(tile: &Rect, region: &Rect) -> bool {
-    tile.left >= region.left
-        && tile.top >= region.top
-        && tile.left + tile.width <= region.left + region.width
-        && tile.top + tile.height <= region.top + region.height
 }
 
 /// The input image of `frame` in an upscale job's materialised asset: for a one-frame job its

@@ -504,27 +504,7 @@ async fn a_two_second_video_upscaled_x2_through_the_network_keeps_frames_timing_
     let network = Network::start(Config::default()).await;
     let (_creator, _, key) = network.creator_named("studio", 1_000).await;
     let work = tempfile::tempdir().expect("temp");
-    // Two seconds at 12 fps of the detailed fixture panning, with a tone.
-    let scene = fixture::detailed_fixture(96, 64, 4);
-    let source = work.path().join("source");
-    std::fs::create_dir_all(&source).unwrap();
-    for frame in 0..24_u32 {
-        image::imageops::crop_imm(&scene, frame, frame / 2, 48, 32)
-            .to_image()
-            .save(source.join(format!("{:06}.png", frame + 1)))
-            .unwrap();
-    }
-    let original = work.path().join("clip.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-framerate", "12", "-i"])
-        .arg(source.join("%06d.png"))
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-shortest"])
-        .arg(&original)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let original = fixture::make_clip(work.path());
     let before = pictor_upscale::video::probe(&original).unwrap();
 
     let (worker, checker) = start_agents(&network, work.path(), &models, "upscaler").await;

@@ -41,6 +41,14 @@ impl Rect {
     fn bottom(&self) -> u32 {
         self.top + self.height
     }
+
+    /// Whether `other` lies wholly inside this rectangle (edges may touch).
+    pub fn contains(&self, other: &Rect) -> bool {
+        other.left >= self.left
+            && other.top >= self.top
+            && other.right() <= self.right()
+            && other.bottom() <= self.bottom()
+    }
 }
 
 /// An input and the passes that upscale it.

@@ -70,7 +70,7 @@ pub fn check_task(
     let tiles: Vec<Rect> = chain
         .output_tiles()
         .into_iter()
-        .filter(|tile| inside(tile, &task))
+        .filter(|tile| task.contains(tile))
         .collect();
     let covered: u64 = tiles
         .iter()
@@ -132,13 +132,6 @@ pub fn check_task(
         }),
         checked,
     })
-}
-
-fn inside(tile: &Rect, task: &Rect) -> bool {
-    tile.left >= task.left
-        && tile.top >= task.top
-        && tile.left + tile.width <= task.left + task.width
-        && tile.top + tile.height <= task.top + task.height
 }
 
 #[cfg(test)]

@@ -9,16 +9,6 @@ use common::model;
 use pictor_upscale::video::{AudioJoin, probe, split_frames, upscale_video};
 use pictor_upscale::{RgbPlanes, TileSpec, upscale};
 use std::path::Path;
-use std::process::Command;
-
-fn ffmpeg(args: &[&str]) {
-    let output = Command::new("ffmpeg").args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 fn x2_frame(model: &pictor_upscale::Model, input: &Path, output: &Path) -> Result<(), String> {
     let image = image::open(input).map_err(|e| e.to_string())?;
@@ -40,44 +30,7 @@ fn a_two_second_video_upscaled_x2_keeps_its_frames_timing_and_audio() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    // Two seconds at 12 fps of the project's detailed fixture panning, with a tone. (Not
-    // ffmpeg's `testsrc`: SPAN itself — the official ncnn runtime as much as Pictor's — turns its
-    // fully saturated colour bars into noise, which says nothing about the pipeline.)
-    let scene = common::detailed_fixture(96, 64, 4);
-    let source = dir.path().join("source");
-    std::fs::create_dir_all(&source).unwrap();
-    for frame in 0..24_u32 {
-        image::imageops::crop_imm(&scene, frame, frame / 2, 48, 32)
-            .to_image()
-            .save(source.join(format!("{:06}.png", frame + 1)))
-            .unwrap();
-    }
-    let original = dir.path().join("clip.mp4");
-    let clip = original.to_str().unwrap();
-    let pattern = source.join("%06d.png");
-    let tone = "sine=frequency=440:sample_rate=44100";
-    ffmpeg(&[
-        "-v",
-        "error",
-        "-framerate",
-        "12",
-        "-i",
-        pattern.to_str().unwrap(),
-        "-f",
-        "lavfi",
-        "-i",
-        tone,
-        "-t",
-        "2",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        clip,
-    ]);
+    let original = common::make_clip(dir.path());
     let before = probe(&original).unwrap();
     assert_eq!(
         (before.frames, before.frame_rate, before.has_audio),

@@ -360,12 +360,7 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
     let source = scene_source(&args.scene, args.main_file.as_deref())?;
     let renderer = renderer_for(&args, &source.main_file)?;
     build_spec(&args, AssetId::of_bytes(b"settings check"), renderer)?;
-    let max_cost: Option<Money> = args
-        .max_cost
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|error| anyhow::anyhow!("--max-cost: {error}"))?;
+    let max_cost = parse_max_cost(args.max_cost.as_deref())?;
     runtime()?.block_on(async {
         let asset = upload_scene(&client, &args, &source).await?;
         let spec = build_spec(&args, asset.id.clone(), renderer)?;
@@ -401,6 +396,13 @@ fn quote_or_submit(args: SpecArgs, submit: bool) -> Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// The creator's `--max-cost` in credits, if given; a bad amount is an error naming the option.
+pub(crate) fn parse_max_cost(text: Option<&str>) -> Result<Option<Money>> {
+    text.map(str::parse::<Money>)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("--max-cost: {error}"))
 }
 
 /// Submits `spec` once the creator agreed to a cost before anything is held: `max_cost`, or

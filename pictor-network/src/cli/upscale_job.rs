@@ -4,7 +4,7 @@
 //! `--out` it waits for the job and writes the result: the frames, or the video.
 
 use super::ExitStatus;
-use super::job::{EXIT_JOB_UNSUCCESSFUL, TierArg, progress_bar, submit_agreed};
+use super::job::{EXIT_JOB_UNSUCCESSFUL, TierArg, parse_max_cost, progress_bar, submit_agreed};
 use super::model::is_video;
 use super::network_args::{NetworkArgs, runtime};
 use anyhow::{Context, Result, bail};
@@ -14,7 +14,7 @@ use pictor_core::job::{
     FrameSet, JobState, OutputFormat, Resolution, SplitMode, Tier, catalog, input_file_stem,
     is_upscale_input,
 };
-use pictor_core::{JobId, JobSpec, Money};
+use pictor_core::{JobId, JobSpec};
 use pictor_sdk::Client;
 use pictor_upscale::TileSpec;
 use pictor_upscale::video::{self, VideoInfo};
@@ -91,12 +91,7 @@ struct Gathered {
 /// Runs `pictor upscale submit`.
 pub fn submit(args: SubmitArgs) -> Result<()> {
     let client = args.network.client()?;
-    let max_cost: Option<Money> = args
-        .max_cost
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|error| anyhow::anyhow!("--max-cost: {error}"))?;
+    let max_cost = parse_max_cost(args.max_cost.as_deref())?;
     // Refuse bad settings before reading or uploading anything.
     let probe_input = Resolution {
         width: 16,

